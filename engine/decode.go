@@ -1,0 +1,252 @@
+package engine
+
+import (
+	"encoding"
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/agnivade/levenshtein"
+	"go.yaml.in/yaml/v3"
+)
+
+// maxDepth bounds nesting so that hostile input (deep nesting, alias
+// cycles) cannot exhaust the stack.
+const maxDepth = 64
+
+// decoder fills Go values from a YAML node tree, field by field, so that
+// every error can name its line, column and field path, and so that all
+// errors are reported at once. yaml.v3's own decoder stops at the first
+// structural error and reports lines only.
+type decoder struct {
+	errs *errorList
+	// pos records where each decoded field path was written.
+	pos map[string]Pos
+}
+
+func nodePos(n *yaml.Node) Pos { return Pos{Line: n.Line, Col: n.Column} }
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "null"
+		}
+		return fmt.Sprintf("%q", n.Value)
+	default:
+		return "an alias"
+	}
+}
+
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < maxDepth; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) {
+	n = resolveAlias(n)
+	if n == nil || n.Kind == yaml.AliasNode {
+		d.errs.add(Pos{}, path, "alias could not be resolved")
+		return
+	}
+	if depth > maxDepth {
+		d.errs.add(nodePos(n), path, "nested too deeply")
+		return
+	}
+	d.pos[path] = nodePos(n)
+	if v.CanAddr() && v.Addr().Type().Implements(textUnmarshaler) {
+		s, ok := d.scalar(n, path, "a string")
+		if !ok {
+			return
+		}
+		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
+			d.errs.add(nodePos(n), path, "%v", err)
+		}
+		return
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		d.decodeStruct(n, v, path, depth)
+	case reflect.Slice:
+		d.decodeSlice(n, v, path, depth)
+	case reflect.Map:
+		d.decodeMap(n, v, path, depth)
+	case reflect.String:
+		if s, ok := d.scalar(n, path, "a string"); ok {
+			v.SetString(s)
+		}
+	case reflect.Int:
+		s, ok := d.scalar(n, path, "a whole number")
+		if !ok {
+			return
+		}
+		i, err := strconv.Atoi(s)
+		if err != nil {
+			d.errs.add(nodePos(n), path, "expected a whole number, got %q", s)
+			return
+		}
+		v.SetInt(int64(i))
+	case reflect.Bool:
+		s, ok := d.scalar(n, path, "true or false")
+		if !ok {
+			return
+		}
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			d.errs.add(nodePos(n), path, "expected true or false, got %q", s)
+			return
+		}
+		v.SetBool(b)
+	case reflect.Interface:
+		var out any
+		if err := n.Decode(&out); err != nil {
+			d.errs.add(nodePos(n), path, "%v", err)
+			return
+		}
+		if out != nil {
+			v.Set(reflect.ValueOf(out))
+		}
+	default:
+		d.errs.add(nodePos(n), path, "cannot decode into %s", v.Type())
+	}
+}
+
+// scalar returns a scalar node's text, or reports what was expected.
+func (d *decoder) scalar(n *yaml.Node, path, want string) (string, bool) {
+	if n.Kind != yaml.ScalarNode {
+		d.errs.add(nodePos(n), path, "expected %s, got %s", want, kindName(n))
+		return "", false
+	}
+	if n.Tag == "!!null" {
+		return "", true
+	}
+	return n.Value, true
+}
+
+// fieldsOf maps the JSON names of a struct's exported fields to their index.
+func fieldsOf(t reflect.Type) (map[string]int, []string) {
+	idx := map[string]int{}
+	var names []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "-" || name == "" {
+			continue
+		}
+		idx[name] = i
+		names = append(names, name)
+	}
+	return idx, names
+}
+
+func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, depth int) {
+	if n.Kind != yaml.MappingNode {
+		if n.Tag == "!!null" {
+			return
+		}
+		d.errs.add(nodePos(n), path, "expected a mapping, got %s", kindName(n))
+		return
+	}
+	idx, names := fieldsOf(v.Type())
+	seen := map[string]Pos{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		key := k.Value
+		fpath := joinPath(path, key)
+		if k.Kind != yaml.ScalarNode {
+			d.errs.add(nodePos(k), path, "keys must be plain names, got %s", kindName(k))
+			continue
+		}
+		if first, dup := seen[key]; dup {
+			d.errs.add(nodePos(k), fpath, "set twice (first at line %d)", first.Line)
+			continue
+		}
+		seen[key] = nodePos(k)
+		fi, ok := idx[key]
+		if !ok {
+			msg := fmt.Sprintf("unknown field %q", key)
+			if s := suggest(key, names); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			d.errs.add(nodePos(k), fpath, "%s", msg)
+			continue
+		}
+		d.decode(val, v.Field(fi), fpath, depth+1)
+	}
+}
+
+func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string, depth int) {
+	if n.Kind != yaml.SequenceNode {
+		if n.Tag == "!!null" {
+			return
+		}
+		d.errs.add(nodePos(n), path, "expected a list, got %s", kindName(n))
+		return
+	}
+	out := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, item := range n.Content {
+		d.decode(item, out.Index(i), fmt.Sprintf("%s[%d]", path, i), depth+1)
+	}
+	v.Set(out)
+}
+
+func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string, depth int) {
+	if n.Kind != yaml.MappingNode {
+		if n.Tag == "!!null" {
+			// An explicit empty value still marks the field as present, which
+			// matters for step kinds written as "deploy:" with nothing under it.
+			v.Set(reflect.MakeMap(v.Type()))
+			return
+		}
+		d.errs.add(nodePos(n), path, "expected a mapping, got %s", kindName(n))
+		return
+	}
+	out := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			d.errs.add(nodePos(k), path, "keys must be plain names, got %s", kindName(k))
+			continue
+		}
+		fpath := joinPath(path, k.Value)
+		if out.MapIndex(reflect.ValueOf(k.Value)).IsValid() {
+			d.errs.add(nodePos(k), fpath, "set twice")
+			continue
+		}
+		elem := reflect.New(v.Type().Elem()).Elem()
+		d.decode(val, elem, fpath, depth+1)
+		out.SetMapIndex(reflect.ValueOf(k.Value), elem)
+	}
+	v.Set(out)
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// suggest returns the known name closest to an unknown one, if it is close
+// enough to be a plausible typo.
+func suggest(name string, known []string) string {
+	best, bestDist := "", max(1, len(name)/3)+1
+	lower := strings.ToLower(name)
+	for _, k := range slices.Sorted(slices.Values(known)) {
+		dist := levenshtein.ComputeDistance(lower, strings.ToLower(k))
+		if dist < bestDist {
+			best, bestDist = k, dist
+		}
+	}
+	return best
+}

@@ -1,0 +1,410 @@
+package engine
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// maxFileSize bounds what the loader reads; a pipeline file is hand-written
+// and anything this large is a mistake.
+const maxFileSize = 4 << 20
+
+// LoadFile reads and validates a pipeline file.
+func LoadFile(path string, lookup Lookup) (*Pipeline, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read pipeline: %w", err)
+	}
+	defer func() { _ = f.Close() }()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read pipeline %s: %w", path, err)
+	}
+	return Load(path, data, lookup)
+}
+
+// Load parses and validates a pipeline from data. name is used in error
+// messages. Every problem is reported at once in a *ValidationError.
+func Load(name string, data []byte, lookup Lookup) (*Pipeline, error) {
+	errs := &errorList{file: name}
+	if len(data) > maxFileSize {
+		errs.add(Pos{}, "", "file is larger than %d bytes", maxFileSize)
+		return nil, errs.err()
+	}
+	root, err := parseYAML(data)
+	if err != nil {
+		errs.errs = append(errs.errs, syntaxError(name, err))
+		return nil, errs.err()
+	}
+	if root == nil {
+		errs.add(Pos{Line: 1, Col: 1}, "", "file is empty; a pipeline starts with apiVersion: %s", APIVersion)
+		return nil, errs.err()
+	}
+	if lookup == nil {
+		lookup = func(string) (string, bool) { return "", false }
+	}
+	defaults := fileDefaults(root)
+	withDefaults := func(name string) (string, bool) {
+		if v, ok := lookup(name); ok {
+			return v, true
+		}
+		v, ok := defaults[name]
+		return v, ok
+	}
+	used := map[string]string{}
+	expandTree(root, "", withDefaults, used, errs, 0)
+
+	d := &decoder{errs: errs, pos: map[string]Pos{}}
+	p := &Pipeline{}
+	d.decode(root, reflect.ValueOf(p).Elem(), "", 0)
+	validate(p, d, root)
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(data)
+	p.Source = Source{Path: name, Hash: "sha256:" + hex.EncodeToString(sum[:]), Vars: used}
+	return p, nil
+}
+
+// parseYAML returns the document's root node, nil for an empty file.
+func parseYAML(data []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, fmt.Errorf("yaml: line %d: a pipeline file holds one document; remove this \"---\" and what follows", extra.Line)
+	} else if !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if len(doc.Content) == 0 {
+		return nil, nil
+	}
+	return doc.Content[0], nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// syntaxError turns a YAML parser error into a positioned field error. The
+// parser reports a line but no column.
+func syntaxError(file string, err error) *FieldError {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &FieldError{File: file, Pos: Pos{Line: line}, Msg: "invalid YAML: " + m[2]}
+	}
+	return &FieldError{File: file, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// fileDefaults returns the scalar values under the top-level vars key. Their
+// own errors are reported when the tree is decoded.
+func fileDefaults(root *yaml.Node) map[string]string {
+	out := map[string]string{}
+	if root.Kind != yaml.MappingNode {
+		return out
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value != "vars" || root.Content[i+1].Kind != yaml.MappingNode {
+			continue
+		}
+		m := root.Content[i+1]
+		for j := 0; j+1 < len(m.Content); j += 2 {
+			if v := m.Content[j+1]; v.Kind == yaml.ScalarNode {
+				out[m.Content[j].Value] = v.Value
+			}
+		}
+	}
+	return out
+}
+
+// expandTree substitutes ${VAR} in every scalar value (never in keys) and
+// reports unset variables where they are used.
+func expandTree(n *yaml.Node, path string, lookup Lookup, used map[string]string, errs *errorList, depth int) {
+	if n == nil || depth > maxDepth {
+		return
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		out, missing := expand(n.Value, lookup, used)
+		for _, name := range missing {
+			errs.add(nodePos(n), path, "variable %s is not set (pass --set %s=VALUE or export it)", name, name)
+		}
+		n.Value = out
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if depth == 0 && n.Content[i].Value == "vars" {
+				continue // defaults are values, not templates
+			}
+			expandTree(n.Content[i+1], joinPath(path, n.Content[i].Value), lookup, used, errs, depth+1)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			expandTree(c, fmt.Sprintf("%s[%d]", path, i), lookup, used, errs, depth+1)
+		}
+	}
+}
+
+var stageName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+// stepKindFields are the step fields that choose a step's kind, in the order
+// errors list them.
+var stepKindFields = []StepKind{KindRun, KindApprove, KindDeploy, KindBlueGreen, KindAnalysis, KindLoadTest, KindNotify}
+
+// validate checks what the decoder cannot: required fields, references
+// between stages, and rules that span fields.
+func validate(p *Pipeline, d *decoder, root *yaml.Node) {
+	errs := d.errs
+	at := func(path string) Pos {
+		// Fall back to the nearest enclosing field that was written, so a
+		// missing field is reported where its parent is.
+		for p := path; p != ""; p = parentPath(p) {
+			if pos, ok := d.pos[p]; ok {
+				return pos
+			}
+		}
+		return nodePos(root)
+	}
+	if root.Kind != yaml.MappingNode {
+		return // the decoder already said what the top level should be
+	}
+	switch {
+	case p.APIVersion == "":
+		errs.add(at("apiVersion"), "apiVersion", "required; set it to %s", APIVersion)
+	case p.APIVersion != APIVersion:
+		errs.add(at("apiVersion"), "apiVersion", "unsupported version %q; this cutover reads %s", p.APIVersion, APIVersion)
+	}
+	switch {
+	case p.Kind == "":
+		errs.add(at("kind"), "kind", "required; set it to %s", KindPipeline)
+	case p.Kind != KindPipeline:
+		errs.add(at("kind"), "kind", "must be %s, got %q", KindPipeline, p.Kind)
+	}
+	if p.Metadata.Name == "" {
+		errs.add(at("metadata.name"), "metadata.name", "required: the pipeline needs a name")
+	}
+	for name := range p.Vars {
+		if !ValidName(name) {
+			errs.add(at("vars."+name), "vars."+name, "%q is not a variable name", name)
+		}
+	}
+	for i, name := range p.SecretEnv {
+		path := fmt.Sprintf("secretEnv[%d]", i)
+		if !ValidName(name) {
+			errs.add(at(path), path, "%q is not a variable name", name)
+		}
+		if slices.Index(p.SecretEnv, name) < i {
+			errs.add(at(path), path, "%s is listed twice", name)
+		}
+	}
+	if len(p.Stages) == 0 {
+		errs.add(at("stages"), "stages", "a pipeline needs at least one stage")
+		return
+	}
+	byName := map[string]int{}
+	for i := range p.Stages {
+		validateStage(p, i, d, at, byName)
+	}
+	for i, s := range p.Stages {
+		for j, need := range s.Needs {
+			path := fmt.Sprintf("stages[%d].needs[%d]", i, j)
+			switch _, ok := byName[need]; {
+			case need == s.Name:
+				errs.add(at(path), path, "stage %q cannot need itself", need)
+			case !ok:
+				msg := fmt.Sprintf("no stage is named %q", need)
+				if sug := suggest(need, stageNames(p)); sug != "" {
+					msg += fmt.Sprintf(" (did you mean %q?)", sug)
+				}
+				errs.add(at(path), path, "%s", msg)
+			}
+		}
+	}
+	if cycle := findCycle(p); cycle != nil {
+		i := byName[cycle[0]]
+		path := fmt.Sprintf("stages[%d].needs", i)
+		errs.add(at(path), path, "needs form a cycle: %s", strings.Join(cycle, " -> "))
+	}
+}
+
+func validateStage(p *Pipeline, i int, d *decoder, at func(string) Pos, byName map[string]int) {
+	errs := d.errs
+	s := &p.Stages[i]
+	path := fmt.Sprintf("stages[%d]", i)
+	switch {
+	case s.Name == "":
+		errs.add(at(path+".name"), path+".name", "required: every stage needs a name")
+	case !stageName.MatchString(s.Name):
+		errs.add(at(path+".name"), path+".name", "%q is not a valid stage name (use letters, digits, '-', '_' and '.')", s.Name)
+	default:
+		if first, dup := byName[s.Name]; dup {
+			errs.add(at(path+".name"), path+".name", "duplicate stage name %q (also stages[%d])", s.Name, first)
+		} else {
+			byName[s.Name] = i
+		}
+	}
+	if _, ok := d.pos[path+".budget"]; !ok {
+		errs.add(at(path), path+".budget", "required: every stage needs a time budget, like 15m")
+	} else if s.Budget <= 0 && !errs.has(path+".budget") {
+		errs.add(at(path+".budget"), path+".budget", "must be longer than zero")
+	}
+	if s.OnOverBudget != "" && s.OnOverBudget != OverBudgetWarn && s.OnOverBudget != OverBudgetFail {
+		errs.add(at(path+".onOverBudget"), path+".onOverBudget", "must be warn or fail, got %q", s.OnOverBudget)
+	}
+	if len(s.Steps) == 0 {
+		errs.add(at(path+".steps"), path+".steps", "a stage needs at least one step")
+	}
+	stepNames := map[string]int{}
+	for j := range s.Steps {
+		name := s.Steps[j].StepName(j)
+		if first, dup := stepNames[name]; dup {
+			npath := fmt.Sprintf("%s.steps[%d].name", path, j)
+			errs.add(at(npath), npath, "duplicate step name %q in stage (also steps[%d])", name, first)
+		}
+		stepNames[name] = j
+		validateStep(&s.Steps[j], fmt.Sprintf("%s.steps[%d]", path, j), d, at)
+	}
+}
+
+func validateStep(st *Step, path string, d *decoder, at func(string) Pos) {
+	errs := d.errs
+	var kinds []StepKind
+	for _, k := range stepKindFields {
+		if _, ok := d.pos[path+"."+string(k)]; ok {
+			kinds = append(kinds, k)
+		}
+	}
+	switch len(kinds) {
+	case 0:
+		errs.add(at(path), path, "step has no kind; set one of run, approve, deploy, blueGreen, analysis, loadtest or notify")
+		return
+	case 1:
+	default:
+		names := make([]string, len(kinds))
+		for i, k := range kinds {
+			names[i] = string(k)
+		}
+		errs.add(at(path+"."+string(kinds[1])), path, "step has several kinds (%s); give each its own step", strings.Join(names, ", "))
+		return
+	}
+	kind := kinds[0]
+	kpath := path + "." + string(kind)
+	if !kind.implemented() {
+		errs.add(at(kpath), kpath, "%s steps are not yet implemented in this version of cutover", kind)
+		return
+	}
+	only := func(field string, kinds ...StepKind) {
+		if _, ok := d.pos[path+"."+field]; ok && !slices.Contains(kinds, kind) {
+			errs.add(at(path+"."+field), path+"."+field, "only applies to %s steps", kinds[0])
+		}
+	}
+	only("env", KindRun)
+	only("dir", KindRun)
+	only("retries", KindRun)
+	only("onTimeout", KindApprove)
+	switch kind {
+	case KindRun:
+		if strings.TrimSpace(st.Run) == "" {
+			errs.add(at(kpath), kpath, "command is empty")
+		}
+		if st.Retries < 0 || st.Retries > 10 {
+			errs.add(at(path+".retries"), path+".retries", "must be between 0 and 10, got %d", st.Retries)
+		}
+		for name := range st.Env {
+			if !ValidName(name) {
+				errs.add(at(path+".env."+name), path+".env."+name, "%q is not a valid environment variable name", name)
+			}
+		}
+	case KindApprove:
+		if strings.TrimSpace(st.Approve) == "" {
+			errs.add(at(kpath), kpath, "instruction text is empty; say what the approver must check")
+		}
+		if st.OnTimeout != "" && st.OnTimeout != GateApprove && st.OnTimeout != GateReject {
+			errs.add(at(path+".onTimeout"), path+".onTimeout", "must be approve or reject, got %q", st.OnTimeout)
+		}
+		if st.OnTimeout != "" && st.Timeout == 0 {
+			errs.add(at(path+".onTimeout"), path+".onTimeout", "has no effect without a timeout")
+		}
+	}
+	if st.Timeout < 0 {
+		errs.add(at(path+".timeout"), path+".timeout", "must not be negative")
+	}
+}
+
+func parentPath(p string) string {
+	i := strings.LastIndexAny(p, ".[")
+	if i < 0 {
+		return ""
+	}
+	return p[:i]
+}
+
+func stageNames(p *Pipeline) []string {
+	names := make([]string, 0, len(p.Stages))
+	for _, s := range p.Stages {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
+// findCycle returns the stages of one cycle in needs, first stage repeated
+// at the end, or nil when the graph is acyclic.
+func findCycle(p *Pipeline) []string {
+	needs := map[string][]string{}
+	for _, s := range p.Stages {
+		needs[s.Name] = s.Needs
+	}
+	const (
+		unvisited = iota
+		visiting
+		done
+	)
+	state := map[string]int{}
+	var stack []string
+	var visit func(string) []string
+	visit = func(n string) []string {
+		state[n] = visiting
+		stack = append(stack, n)
+		for _, m := range needs[n] {
+			if _, ok := needs[m]; !ok || m == n {
+				continue // reported elsewhere
+			}
+			switch state[m] {
+			case visiting:
+				start := slices.Index(stack, m)
+				return append(slices.Clone(stack[start:]), m)
+			case unvisited:
+				if c := visit(m); c != nil {
+					return c
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[n] = done
+		return nil
+	}
+	for _, s := range p.Stages {
+		if state[s.Name] == unvisited {
+			if c := visit(s.Name); c != nil {
+				return c
+			}
+		}
+	}
+	return nil
+}

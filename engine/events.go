@@ -1,0 +1,205 @@
+package engine
+
+import "time"
+
+// Meta is stamped on every event by the engine when it is published.
+type Meta struct {
+	// Seq orders events within a run; a snapshot's Seq is the last event
+	// it includes.
+	Seq  uint64    `json:"seq"`
+	Time time.Time `json:"time"`
+	Run  string    `json:"run"`
+}
+
+// Event is one thing that happened in a run. Events are immutable values;
+// the concrete types below are the whole set.
+type Event interface {
+	// Type is the event's stable name in the JSON stream, e.g. "stage.started".
+	Type() string
+	// Header returns the event's sequence number, time and run.
+	Header() Meta
+	withMeta(Meta) Event
+}
+
+// Actor is who asked for an action: an OS user, an SSH key, or
+// "auto-approve".
+type Actor struct {
+	Name string `json:"name"`
+	// ID identifies the credential behind the name, such as an SSH key
+	// fingerprint, when there is one.
+	ID string `json:"id,omitempty"`
+}
+
+func (a Actor) String() string {
+	if a.ID == "" {
+		return a.Name
+	}
+	return a.Name + " · " + a.ID
+}
+
+// RunStarted opens a run.
+type RunStarted struct {
+	Meta
+	Pipeline    string            `json:"pipeline"`
+	Path        string            `json:"path"`
+	Hash        string            `json:"hash"`
+	Vars        map[string]string `json:"vars,omitempty"`
+	Actor       Actor             `json:"actor"`
+	Stages      []string          `json:"stages"`
+	Budget      time.Duration     `json:"budgetNs"`
+	Emergency   bool              `json:"emergency,omitempty"`
+	Reason      string            `json:"reason,omitempty"`
+	AutoApprove bool              `json:"autoApprove,omitempty"`
+}
+
+// StageStarted marks a stage beginning its first step.
+type StageStarted struct {
+	Meta
+	Stage  string        `json:"stage"`
+	Budget time.Duration `json:"budgetNs"`
+}
+
+// StageSkipped marks a stage that will not run because it was skipped on
+// purpose (--skip-stage or --emergency).
+type StageSkipped struct {
+	Meta
+	Stage  string `json:"stage"`
+	Actor  Actor  `json:"actor"`
+	Reason string `json:"reason"`
+}
+
+// StageFinished closes a stage with its result.
+type StageFinished struct {
+	Meta
+	Stage   string        `json:"stage"`
+	Status  Status        `json:"status"`
+	Elapsed time.Duration `json:"elapsedNs"`
+	Budget  time.Duration `json:"budgetNs"`
+	// Reason explains a failure or cancellation.
+	Reason string `json:"reason,omitempty"`
+}
+
+// StepStarted marks one attempt of a step beginning.
+type StepStarted struct {
+	Meta
+	Stage   string   `json:"stage"`
+	Step    string   `json:"step"`
+	Kind    StepKind `json:"kind"`
+	Attempt int      `json:"attempt"`
+}
+
+// Stream names where a line of step output came from.
+type Stream string
+
+// The output streams.
+const (
+	Stdout Stream = "stdout"
+	Stderr Stream = "stderr"
+)
+
+// StepOutput is one line of a step's output, already masked and made safe
+// to print.
+type StepOutput struct {
+	Meta
+	Stage  string `json:"stage"`
+	Step   string `json:"step"`
+	Stream Stream `json:"stream"`
+	Line   string `json:"line"`
+	// Partial is set when a very long line was split; the next event with
+	// the same stream continues it.
+	Partial bool `json:"partial,omitempty"`
+}
+
+// StepFinished closes one step.
+type StepFinished struct {
+	Meta
+	Stage    string        `json:"stage"`
+	Step     string        `json:"step"`
+	Status   Status        `json:"status"`
+	Attempt  int           `json:"attempt"`
+	ExitCode int           `json:"exitCode"`
+	Elapsed  time.Duration `json:"elapsedNs"`
+	Reason   string        `json:"reason,omitempty"`
+}
+
+// GateWaiting says an approve gate needs a decision.
+type GateWaiting struct {
+	Meta
+	Gate        string        `json:"gate"`
+	Stage       string        `json:"stage"`
+	Step        string        `json:"step"`
+	Instruction string        `json:"instruction"`
+	Timeout     time.Duration `json:"timeoutNs,omitempty"`
+	OnTimeout   GateOutcome   `json:"onTimeout,omitempty"`
+}
+
+// GateDecided says an approve gate was approved or rejected, and by whom.
+type GateDecided struct {
+	Meta
+	Gate    string      `json:"gate"`
+	Outcome GateOutcome `json:"outcome"`
+	Actor   Actor       `json:"actor"`
+	Reason  string      `json:"reason,omitempty"`
+}
+
+// Warning is something a person should notice that does not stop the run,
+// such as a stage going over its budget.
+type Warning struct {
+	Meta
+	// Code classifies the warning for programs: over-budget or retry.
+	Code    string `json:"code"`
+	Stage   string `json:"stage,omitempty"`
+	Step    string `json:"step,omitempty"`
+	Message string `json:"message"`
+}
+
+// The warning codes.
+const (
+	WarnOverBudget = "over-budget"
+	WarnRetry      = "retry"
+)
+
+// RunAborted says someone stopped the run.
+type RunAborted struct {
+	Meta
+	Actor  Actor  `json:"actor"`
+	Reason string `json:"reason"`
+}
+
+// RunFinished closes a run.
+type RunFinished struct {
+	Meta
+	Status  Status        `json:"status"`
+	Elapsed time.Duration `json:"elapsedNs"`
+	Reason  string        `json:"reason,omitempty"`
+}
+
+// Header implements Event for every type that embeds Meta.
+func (m Meta) Header() Meta { return m }
+
+// Type implements Event.
+func (RunStarted) Type() string    { return "run.started" }
+func (StageStarted) Type() string  { return "stage.started" }
+func (StageSkipped) Type() string  { return "stage.skipped" }
+func (StageFinished) Type() string { return "stage.finished" }
+func (StepStarted) Type() string   { return "step.started" }
+func (StepOutput) Type() string    { return "step.output" }
+func (StepFinished) Type() string  { return "step.finished" }
+func (GateWaiting) Type() string   { return "gate.waiting" }
+func (GateDecided) Type() string   { return "gate.decided" }
+func (Warning) Type() string       { return "warning" }
+func (RunAborted) Type() string    { return "run.aborted" }
+func (RunFinished) Type() string   { return "run.finished" }
+
+func (e RunStarted) withMeta(m Meta) Event    { e.Meta = m; return e }
+func (e StageStarted) withMeta(m Meta) Event  { e.Meta = m; return e }
+func (e StageSkipped) withMeta(m Meta) Event  { e.Meta = m; return e }
+func (e StageFinished) withMeta(m Meta) Event { e.Meta = m; return e }
+func (e StepStarted) withMeta(m Meta) Event   { e.Meta = m; return e }
+func (e StepOutput) withMeta(m Meta) Event    { e.Meta = m; return e }
+func (e StepFinished) withMeta(m Meta) Event  { e.Meta = m; return e }
+func (e GateWaiting) withMeta(m Meta) Event   { e.Meta = m; return e }
+func (e GateDecided) withMeta(m Meta) Event   { e.Meta = m; return e }
+func (e Warning) withMeta(m Meta) Event       { e.Meta = m; return e }
+func (e RunAborted) withMeta(m Meta) Event    { e.Meta = m; return e }
+func (e RunFinished) withMeta(m Meta) Event   { e.Meta = m; return e }

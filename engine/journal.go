@@ -1,0 +1,198 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// JournalFile is the name of the journal inside the state directory.
+const JournalFile = "journal.jsonl"
+
+// Record is one line of the audit journal. One flat type keeps the file easy
+// to read with jq; fields that do not apply are omitted.
+type Record struct {
+	Time  time.Time `json:"time"`
+	Run   string    `json:"run"`
+	Type  string    `json:"type"`
+	Actor *Actor    `json:"actor,omitempty"`
+
+	Pipeline  string            `json:"pipeline,omitempty"`
+	Path      string            `json:"path,omitempty"`
+	Hash      string            `json:"hash,omitempty"`
+	Vars      map[string]string `json:"vars,omitempty"`
+	Emergency bool              `json:"emergency,omitempty"`
+	Skips     []string          `json:"skips,omitempty"`
+
+	Stage    string        `json:"stage,omitempty"`
+	Step     string        `json:"step,omitempty"`
+	Gate     string        `json:"gate,omitempty"`
+	Status   Status        `json:"status,omitempty"`
+	Attempt  int           `json:"attempt,omitempty"`
+	ExitCode *int          `json:"exitCode,omitempty"`
+	Duration time.Duration `json:"durationNs,omitempty"`
+	Budget   time.Duration `json:"budgetNs,omitempty"`
+	Reason   string        `json:"reason,omitempty"`
+	// Output is the tail of a failed step's output, masked.
+	Output []string `json:"output,omitempty"`
+}
+
+// The record types.
+const (
+	RecRunStarted    = "run.started"
+	RecRunFinished   = "run.finished"
+	RecRunAborted    = "run.aborted"
+	RecStageStarted  = "stage.started"
+	RecStageSkipped  = "stage.skipped"
+	RecStageFinished = "stage.finished"
+	RecStepFinished  = "step.finished"
+	RecGateWaiting   = "gate.waiting"
+	RecGateApproved  = "gate.approved"
+	RecGateRejected  = "gate.rejected"
+	RecWarning       = "warning"
+)
+
+// Journal appends records to a JSON-lines file. Several processes may
+// append to the same file: each append takes an exclusive flock, so records
+// never interleave.
+type Journal struct {
+	f    *os.File
+	path string
+}
+
+// DefaultStateDir returns $XDG_STATE_HOME/cutover, or ~/.local/state/cutover.
+func DefaultStateDir() (string, error) {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "cutover"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("find state directory: %w", err)
+	}
+	return filepath.Join(home, ".local", "state", "cutover"), nil
+}
+
+// OpenJournal opens (creating if needed) the journal in dir.
+func OpenJournal(dir string) (*Journal, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create state directory %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, JournalFile)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	return &Journal{f: f, path: path}, nil
+}
+
+// Path returns the journal file's path.
+func (j *Journal) Path() string { return j.path }
+
+// Append writes rec and fsyncs it before returning, so that an action is
+// on disk before it is reported as done.
+func (j *Journal) Append(rec Record) error {
+	line, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode journal record %s: %w", rec.Type, err)
+	}
+	line = append(line, '\n')
+	fd := int(j.f.Fd())
+	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
+		return fmt.Errorf("lock journal %s: %w", j.path, err)
+	}
+	defer func() { _ = unix.Flock(fd, unix.LOCK_UN) }()
+	// A process that died mid-write leaves a torn line without its newline.
+	// Start on a fresh line so the torn bytes never merge with this record.
+	if torn, err := j.endsTorn(); err != nil {
+		return err
+	} else if torn {
+		line = append([]byte{'\n'}, line...)
+	}
+	if _, err := j.f.Write(line); err != nil {
+		return fmt.Errorf("write journal %s: %w", j.path, err)
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("sync journal %s: %w", j.path, err)
+	}
+	return nil
+}
+
+func (j *Journal) endsTorn() (bool, error) {
+	info, err := j.f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("stat journal %s: %w", j.path, err)
+	}
+	if info.Size() == 0 {
+		return false, nil
+	}
+	r, err := os.Open(j.path)
+	if err != nil {
+		return false, fmt.Errorf("read journal %s: %w", j.path, err)
+	}
+	defer func() { _ = r.Close() }()
+	last := make([]byte, 1)
+	if _, err := r.ReadAt(last, info.Size()-1); err != nil {
+		return false, fmt.Errorf("read journal %s: %w", j.path, err)
+	}
+	return last[0] != '\n', nil
+}
+
+// Close closes the journal file.
+func (j *Journal) Close() error { return j.f.Close() }
+
+// Skipped describes a journal line that could not be trusted.
+type Skipped struct {
+	Line   int
+	Reason string
+}
+
+// ReadJournal reads every record in dir's journal. Lines that are torn or
+// not valid records are skipped and listed, never trusted. A missing
+// journal is an empty one.
+func ReadJournal(dir string) ([]Record, []Skipped, error) {
+	f, err := os.Open(filepath.Join(dir, JournalFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("open journal: %w", err)
+	}
+	defer func() { _ = f.Close() }()
+	return readRecords(f)
+}
+
+func readRecords(r io.Reader) ([]Record, []Skipped, error) {
+	var recs []Record
+	var skipped []Skipped
+	br := bufio.NewReader(r)
+	for n := 1; ; n++ {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 {
+			complete := line[len(line)-1] == '\n'
+			var rec Record
+			switch body := bytes.TrimSpace(line); {
+			case len(body) == 0:
+			case !complete:
+				skipped = append(skipped, Skipped{Line: n, Reason: "torn record (no line end): the writer stopped mid-write"})
+			case json.Unmarshal(body, &rec) != nil || rec.Type == "" || rec.Run == "":
+				skipped = append(skipped, Skipped{Line: n, Reason: "not a valid journal record"})
+			default:
+				recs = append(recs, rec)
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return recs, skipped, nil
+		}
+		if err != nil {
+			return recs, skipped, fmt.Errorf("read journal: %w", err)
+		}
+	}
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cutover-sh/cutover/engine"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var (
+	version = "dev"
+	commit  = ""
+	date    = ""
+)
+
+func newValidateCmd(s streams) *cobra.Command {
+	var set []string
+	cmd := &cobra.Command{
+		Use:   "validate PIPELINE",
+		Short: "Check a pipeline file and report every problem at once",
+		Long: `Check a pipeline file without running it. Every problem is reported with its
+file:line:column and field path. Variables must be set, as they must for run.
+Exits 2 if anything is wrong.`,
+		Example: `  cutover validate examples/local/pipeline.yaml
+  cutover validate deploy.yaml --set IMAGE_TAG=v1.4.2`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeYAML,
+		RunE: func(_ *cobra.Command, args []string) error {
+			vars, err := parseSet(set)
+			if err != nil {
+				return badInput(err)
+			}
+			p, err := engine.LoadFile(args[0], engine.Vars(vars, s.lookupEnv))
+			if err != nil {
+				return badInput(err)
+			}
+			steps := 0
+			for _, st := range p.Stages {
+				steps += len(st.Steps)
+			}
+			_, _ = fmt.Fprintf(s.out, "%s: pipeline %s is valid: %d stages, %d steps\n", args[0], p.Metadata.Name, len(p.Stages), steps)
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&set, "set", nil, "set a variable, KEY=VALUE (repeatable)")
+	return cmd
+}
+
+func newHistoryCmd(s streams, g *globalOptions) *cobra.Command {
+	var (
+		pipeline string
+		window   int
+		output   string
+	)
+	cmd := &cobra.Command{
+		Use:   "history",
+		Short: "Show per-stage times of past runs against their budgets",
+		Long: `Print the "Total Pipeline Performance" table from the audit journal: for each
+stage, its budget, its time in the last run, and the median of recent runs.
+Values over budget are marked with "!".`,
+		Example: `  cutover history
+  cutover history --pipeline claude-tiu --runs 20
+  cutover history --output json`,
+		Args: cobra.NoArgs,
+		RunE: func(_ *cobra.Command, _ []string) error {
+			if output != "" && output != "json" {
+				return badInput(fmt.Errorf("--output %q: the only format is json", output))
+			}
+			dir, err := g.journalDir()
+			if err != nil {
+				return err
+			}
+			recs, skipped, err := engine.ReadJournal(dir)
+			if err != nil {
+				return err
+			}
+			for _, sk := range skipped {
+				_, _ = fmt.Fprintf(s.err, "warning: %s/%s line %d skipped: %s\n", dir, engine.JournalFile, sk.Line, sk.Reason)
+			}
+			if pipeline == "" {
+				pipeline = engine.LatestPipeline(recs)
+			}
+			if pipeline == "" {
+				return fmt.Errorf("no runs recorded in %s yet", dir)
+			}
+			h := engine.BuildHistory(recs, pipeline, window)
+			if h.Runs == 0 {
+				return badInput(fmt.Errorf("no runs of pipeline %q recorded in %s", pipeline, dir))
+			}
+			if output == "json" {
+				enc := json.NewEncoder(s.out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(h)
+			}
+			return printHistory(s, h)
+		},
+	}
+	cmd.Flags().StringVar(&pipeline, "pipeline", "", "pipeline name (default: the most recently run)")
+	cmd.Flags().IntVar(&window, "runs", 10, "how many recent runs the median covers")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json")
+	return cmd
+}
+
+func printHistory(s streams, h engine.History) error {
+	mark := func(d time.Duration, over bool) string {
+		if d == 0 {
+			return "-"
+		}
+		if over {
+			return dur(d) + " !"
+		}
+		return dur(d)
+	}
+	_, _ = fmt.Fprintf(s.out, "Pipeline %s: %d runs (median of the last %d)\n\n", h.Pipeline, h.Runs, h.Window)
+	tw := tabwriter.NewWriter(s.out, 0, 4, 2, ' ', 0)
+	_, _ = fmt.Fprintln(tw, "STAGE\tBUDGET\tLAST\tMEDIAN\tRUNS")
+	for _, r := range h.Stages {
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", r.Stage, dur(r.Budget), mark(r.Last, r.LastOverBudget), mark(r.Median, r.MedianOver), r.Samples)
+	}
+	_, _ = fmt.Fprintf(tw, "TOTAL\t%s\t%s\t%s\t\n", dur(h.TotalBudget),
+		mark(h.TotalLast, h.TotalLast > h.TotalBudget), mark(h.TotalMedian, h.TotalMedian > h.TotalBudget))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if h.LastRun != "" {
+		_, _ = fmt.Fprintf(s.out, "\nLast run %s %s in %s wall-clock.\n", h.LastRun, h.LastStatus, dur(h.LastElapsed))
+	}
+	return nil
+}
+
+func newSchemaCmd(s streams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "schema",
+		Short: "Print the JSON Schema of the pipeline file",
+		Long: `Print the JSON Schema of the pipeline file, generated from cutover's own types.
+Point your editor's YAML language server at it for completion.`,
+		Example: `  cutover schema > pipeline.schema.json
+  # then, at the top of a pipeline file:
+  # yaml-language-server: $schema=./pipeline.schema.json`,
+		Args: cobra.NoArgs,
+		RunE: func(_ *cobra.Command, _ []string) error {
+			b, err := engine.Schema()
+			if err != nil {
+				return err
+			}
+			_, err = s.out.Write(b)
+			return err
+		},
+	}
+}
+
+func newVersionCmd(s streams) *cobra.Command {
+	return &cobra.Command{
+		Use:     "version",
+		Short:   "Print cutover's version",
+		Example: `  cutover version`,
+		Args:    cobra.NoArgs,
+		RunE: func(_ *cobra.Command, _ []string) error {
+			v, c := version, commit
+			if info, ok := debug.ReadBuildInfo(); ok && v == "dev" {
+				if info.Main.Version != "" && info.Main.Version != "(devel)" {
+					v = info.Main.Version // installed with go install ...@vX
+				}
+			}
+			_, _ = fmt.Fprintf(s.out, "cutover %s", v)
+			if c != "" {
+				_, _ = fmt.Fprintf(s.out, " (commit %s, built %s)", c, date)
+			}
+			_, _ = fmt.Fprintf(s.out, " %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			return nil
+		},
+	}
+}
+
+// reservedCommand is a command whose name is taken now so that scripts and
+// muscle memory do not change when it is filled in.
+type reservedCommand struct {
+	name, short, example, issue string
+}
+
+var reserved = []reservedCommand{
+	{"status", "Show where a release stands, from the cluster and the journal", "  cutover status -n production", "Kubernetes"},
+	{"approve", "Approve the gate a running release waits on", "  cutover approve production/approve-release", "bastion (SSH)"},
+	{"promote", "Switch traffic to the new color now, skipping what is left of the wait", "  cutover promote -n production", "Kubernetes"},
+	{"rollback", "Switch traffic back to the previous color", "  cutover rollback -n production --reason \"error rate 12%\"", "Kubernetes"},
+	{"abort", "Stop a running release", "  cutover abort --reason \"wrong image\"", "bastion (SSH)"},
+	{"demo", "Run the whole release story on a simulated cluster", "  cutover demo", "demo and lab"},
+	{"serve", "Serve the release console over SSH to many engineers at once", "  cutover serve pipeline.yaml --listen 127.0.0.1:2222", "bastion (SSH)"},
+}
+
+var errNotImplemented = errors.New("not yet implemented")
+
+func newReservedCmd(r reservedCommand) *cobra.Command {
+	return &cobra.Command{
+		Use:                r.name,
+		Short:              r.short + " (not yet implemented)",
+		Long:               r.short + ".\n\nThis command is reserved; it arrives with the " + r.issue + " work.",
+		Example:            r.example,
+		DisableFlagParsing: true,
+		RunE: func(*cobra.Command, []string) error {
+			return &exitError{code: exitFailed, err: fmt.Errorf("cutover %s: %w (it arrives with the %s work)", r.name, errNotImplemented, r.issue)}
+		},
+	}
+}

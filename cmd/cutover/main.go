@@ -1,0 +1,89 @@
+// Command cutover is a release console for the terminal: it runs a release
+// pipeline, shows it live, and keeps an audit journal of who did what.
+//
+// Installed as kubectl-cutover, the same binary is a kubectl plugin.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Exit codes. They are part of cutover's interface: scripts depend on them,
+// so they never change meaning.
+const (
+	exitOK         = 0
+	exitFailed     = 1
+	exitBadInput   = 2
+	exitRolledBack = 3
+	exitAborted    = 130
+)
+
+// exitError carries an exit code out of a command.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// badInput marks err as the user's input being wrong (exit 2).
+func badInput(err error) error { return &exitError{code: exitBadInput, err: err} }
+
+// streams are the process's standard files, injected so tests can run the
+// command in-process.
+type streams struct {
+	in       io.Reader
+	out, err io.Writer
+	// outTTY reports whether out is a terminal.
+	outTTY bool
+	// getenv and lookupEnv read the environment.
+	lookupEnv func(string) (string, bool)
+}
+
+func main() {
+	s := streams{
+		in: os.Stdin, out: os.Stdout, err: os.Stderr,
+		outTTY: isTerminal(os.Stdout), lookupEnv: os.LookupEnv,
+	}
+	os.Exit(execute(context.Background(), os.Args, s))
+}
+
+// execute runs the command line args and returns the exit code.
+func execute(ctx context.Context, args []string, s streams) int {
+	root := newRootCmd(s, displayName(args[0]))
+	root.SetArgs(args[1:])
+	root.SetIn(s.in)
+	root.SetOut(s.out)
+	root.SetErr(s.err)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.err.Error() != "" {
+			_, _ = fmt.Fprintln(s.err, "error:", ee.err)
+		}
+		return ee.code
+	}
+	// Whatever cobra rejects (unknown flag, wrong argument count) is bad
+	// input too.
+	_, _ = fmt.Fprintln(s.err, "error:", err)
+	return exitBadInput
+}
+
+// displayName is how the binary refers to itself: "kubectl cutover" when it
+// runs as a kubectl plugin.
+func displayName(arg0 string) string {
+	if strings.HasPrefix(filepath.Base(arg0), "kubectl-") {
+		return "kubectl cutover"
+	}
+	return "cutover"
+}

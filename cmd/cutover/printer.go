@@ -1,0 +1,186 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/cutover-sh/cutover/engine"
+)
+
+// printer writes a run's events to a stream. Each is an ordinary
+// subscriber of the engine.
+type printer interface {
+	event(engine.Event) error
+	// resync is called when the printer fell behind and missed dropped
+	// events; s is the state that includes them.
+	resync(s engine.Snapshot, dropped int) error
+}
+
+// plainPrinter writes one timestamped line per event, for CI logs and dumb
+// terminals.
+type plainPrinter struct {
+	w           *bufio.Writer
+	autoApprove bool
+}
+
+func newPlainPrinter(w io.Writer, autoApprove bool) *plainPrinter {
+	return &plainPrinter{w: bufio.NewWriter(w), autoApprove: autoApprove}
+}
+
+const plainTime = "2006-01-02T15:04:05.000Z07:00"
+
+func (p *plainPrinter) line(t time.Time, format string, args ...any) {
+	_, _ = p.w.WriteString(t.UTC().Format(plainTime))
+	_ = p.w.WriteByte(' ')
+	_, _ = fmt.Fprintf(p.w, format, args...)
+	_ = p.w.WriteByte('\n')
+}
+
+func dur(d time.Duration) string {
+	switch {
+	case d >= time.Minute:
+		return d.Round(time.Second).String()
+	case d >= time.Second:
+		return d.Round(100 * time.Millisecond).String()
+	default:
+		return d.Round(time.Millisecond).String()
+	}
+}
+
+func (p *plainPrinter) event(ev engine.Event) error {
+	t := ev.Header().Time
+	switch e := ev.(type) {
+	case engine.RunStarted:
+		p.line(t, "run %s started: pipeline %s (%s) by %s; %d stages, budget %s", e.Run, e.Pipeline, e.Path, e.Actor, len(e.Stages), dur(e.Budget))
+		if e.Emergency {
+			p.line(t, "EMERGENCY run: %s", e.Reason)
+		}
+	case engine.StageSkipped:
+		p.line(t, "stage %s skipped by %s: %s", e.Stage, e.Actor, e.Reason)
+	case engine.StageStarted:
+		p.line(t, "stage %s started (budget %s)", e.Stage, dur(e.Budget))
+	case engine.StageFinished:
+		if e.Elapsed == 0 {
+			p.line(t, "stage %s %s: %s", e.Stage, e.Status, e.Reason)
+			break
+		}
+		msg := fmt.Sprintf("stage %s %s in %s of %s budget", e.Stage, e.Status, dur(e.Elapsed), dur(e.Budget))
+		if e.Reason != "" {
+			msg += ": " + e.Reason
+		}
+		p.line(t, "%s", msg)
+	case engine.StepStarted:
+		if e.Attempt > 1 {
+			p.line(t, "step %s/%s started (attempt %d)", e.Stage, e.Step, e.Attempt)
+		} else {
+			p.line(t, "step %s/%s started", e.Stage, e.Step)
+		}
+	case engine.StepOutput:
+		sep := "|"
+		if e.Stream == engine.Stderr {
+			sep = "!"
+		}
+		p.line(t, "%s/%s %s %s", e.Stage, e.Step, sep, e.Line)
+	case engine.StepFinished:
+		msg := fmt.Sprintf("step %s/%s %s in %s", e.Stage, e.Step, e.Status, dur(e.Elapsed))
+		if e.Reason != "" {
+			msg += ": " + e.Reason
+		}
+		p.line(t, "%s", msg)
+	case engine.GateWaiting:
+		p.line(t, "gate %s waiting for approval: %s", e.Gate, e.Instruction)
+		if !p.autoApprove {
+			hint := `type "approve" and Enter to approve, "reject REASON" to reject`
+			if e.Timeout > 0 {
+				hint += fmt.Sprintf("; after %s it will %s", dur(e.Timeout), outcomeOr(e.OnTimeout))
+			}
+			p.line(t, "gate %s: %s", e.Gate, hint)
+		}
+	case engine.GateDecided:
+		verb := "approved"
+		if e.Outcome != engine.GateApprove {
+			verb = "rejected"
+		}
+		msg := fmt.Sprintf("gate %s %s by %s", e.Gate, verb, e.Actor)
+		if e.Reason != "" {
+			msg += ": " + e.Reason
+		}
+		p.line(t, "%s", msg)
+	case engine.Warning:
+		p.line(t, "WARNING %s", e.Message)
+	case engine.RunAborted:
+		p.line(t, "run aborted by %s: %s", e.Actor, e.Reason)
+	case engine.RunFinished:
+		msg := fmt.Sprintf("run %s %s in %s", e.Run, e.Status, dur(e.Elapsed))
+		if e.Reason != "" {
+			msg += ": " + e.Reason
+		}
+		p.line(t, "%s", msg)
+	}
+	return p.w.Flush()
+}
+
+func outcomeOr(o engine.GateOutcome) string {
+	if o == "" {
+		return string(engine.GateReject)
+	}
+	return string(o)
+}
+
+func (p *plainPrinter) resync(s engine.Snapshot, dropped int) error {
+	var parts []string
+	for _, st := range s.Stages {
+		parts = append(parts, st.Name+"="+string(st.Status))
+	}
+	p.line(time.Now(), "output fell behind: %d events not shown; now %s", dropped, strings.Join(parts, " "))
+	return p.w.Flush()
+}
+
+// jsonPrinter writes one JSON object per event: the event's fields plus
+// "type". The schema is documented in the README.
+type jsonPrinter struct {
+	w *bufio.Writer
+}
+
+func newJSONPrinter(w io.Writer) *jsonPrinter { return &jsonPrinter{w: bufio.NewWriter(w)} }
+
+func (p *jsonPrinter) event(ev engine.Event) error {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("encode %s event: %w", ev.Type(), err)
+	}
+	// Every event marshals to an object; splice the type in front.
+	_, _ = fmt.Fprintf(p.w, `{"type":%q,`, ev.Type())
+	_, _ = p.w.Write(b[1:])
+	_ = p.w.WriteByte('\n')
+	return p.w.Flush()
+}
+
+type jsonStage struct {
+	Name   string        `json:"name"`
+	Status engine.Status `json:"status"`
+}
+
+func (p *jsonPrinter) resync(s engine.Snapshot, dropped int) error {
+	stages := make([]jsonStage, 0, len(s.Stages))
+	for _, st := range s.Stages {
+		stages = append(stages, jsonStage{st.Name, st.Status})
+	}
+	b, err := json.Marshal(struct {
+		Type    string        `json:"type"`
+		Seq     uint64        `json:"seq"`
+		Run     string        `json:"run"`
+		Dropped int           `json:"dropped"`
+		Status  engine.Status `json:"status"`
+		Stages  []jsonStage   `json:"stages"`
+	}{"resync", s.Seq, s.Run, dropped, s.Status, stages})
+	if err != nil {
+		return fmt.Errorf("encode resync: %w", err)
+	}
+	_, _ = p.w.Write(append(b, '\n'))
+	return p.w.Flush()
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+
+	"github.com/cutover-sh/cutover/engine"
+)
+
+// globalOptions are the flags every command shares.
+type globalOptions struct {
+	kube     *genericclioptions.ConfigFlags
+	stateDir string
+}
+
+func newRootCmd(s streams, name string) *cobra.Command {
+	g := &globalOptions{kube: kubeFlags()}
+	root := &cobra.Command{
+		Use:   "cutover",
+		Short: "A release console for the terminal",
+		Long: `cutover runs a release pipeline, shows it live, and lets an on-call engineer
+approve, promote or roll back a release in one keypress.
+
+Every run is written to an audit journal under --state-dir.`,
+		Example: `  # Check a pipeline file, then run it
+  cutover validate pipeline.yaml
+  cutover run pipeline.yaml --set IMAGE_TAG=v1.4.2
+
+  # Per-stage times of past runs
+  cutover history`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: name},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
+	g.kube.AddFlags(root.PersistentFlags())
+	root.PersistentFlags().StringVar(&g.stateDir, "state-dir", "", "where the audit journal lives (default $XDG_STATE_HOME/cutover)")
+
+	root.AddCommand(
+		newRunCmd(s, g),
+		newValidateCmd(s),
+		newHistoryCmd(s, g),
+		newSchemaCmd(s),
+		newVersionCmd(s),
+	)
+	for _, r := range reserved {
+		root.AddCommand(newReservedCmd(r))
+	}
+	return root
+}
+
+// kubeFlags are kubectl's own --kubeconfig, --context and -n/--namespace,
+// so that cutover reads clusters the way kubectl does.
+func kubeFlags() *genericclioptions.ConfigFlags {
+	str := func() *string { s := ""; return &s }
+	return &genericclioptions.ConfigFlags{KubeConfig: str(), Context: str(), Namespace: str()}
+}
+
+func (g *globalOptions) journalDir() (string, error) {
+	if g.stateDir != "" {
+		return g.stateDir, nil
+	}
+	return engine.DefaultStateDir()
+}
+
+// osActor is the person running cutover, as the OS knows them.
+func osActor(lookupEnv func(string) (string, bool)) engine.Actor {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return engine.Actor{Name: u.Username}
+	}
+	if v, ok := lookupEnv("USER"); ok && v != "" {
+		return engine.Actor{Name: v}
+	}
+	return engine.Actor{Name: fmt.Sprintf("uid:%d", os.Getuid())}
+}
+
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+// parseSet turns repeated --set KEY=VALUE flags into a map.
+func parseSet(pairs []string) (map[string]string, error) {
+	vars := map[string]string{}
+	var errs []error
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		switch {
+		case !ok:
+			errs = append(errs, fmt.Errorf("--set %q: want KEY=VALUE", p))
+		case !engine.ValidName(k):
+			errs = append(errs, fmt.Errorf("--set %q: %q is not a variable name", p, k))
+		default:
+			vars[k] = v
+		}
+	}
+	return vars, errors.Join(errs...)
+}
+
+// completeYAML offers pipeline files for completion.
+func completeYAML(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return []string{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
+}

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cutover-sh/cutover/engine"
+)
+
+type runOptions struct {
+	set         []string
+	plain       bool
+	output      string
+	parallel    int
+	skip        []string
+	emergency   bool
+	reason      string
+	autoApprove bool
+}
+
+func newRunCmd(s streams, g *globalOptions) *cobra.Command {
+	o := &runOptions{}
+	cmd := &cobra.Command{
+		Use:   "run PIPELINE",
+		Short: "Run a release pipeline and show it live",
+		Long: `Run a release pipeline. Independent stages run in parallel; steps inside a
+stage run in order. Approve gates wait for a person: in plain mode, type
+"approve" (or "reject") and Enter.
+
+Exit codes: 0 success, 1 the pipeline failed, 2 bad input, 3 the release
+was rolled back, 130 aborted.`,
+		Example: `  cutover run pipeline.yaml --set IMAGE_TAG=v1.4.2
+  cutover run pipeline.yaml --plain --auto-approve
+  cutover run pipeline.yaml --output json | jq .
+  cutover run pipeline.yaml --emergency --reason "INC-231: hotfix for login outage"`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeYAML,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPipeline(cmd.Context(), s, g, o, args[0])
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&o.set, "set", nil, "set a variable, KEY=VALUE (repeatable); wins over the environment")
+	f.BoolVar(&o.plain, "plain", false, "print one timestamped line per event instead of the TUI")
+	f.StringVarP(&o.output, "output", "o", "", "output format: json prints one JSON object per event")
+	f.IntVar(&o.parallel, "parallel", 4, "how many independent stages may run at once")
+	f.StringArrayVar(&o.skip, "skip-stage", nil, "skip the named stage (repeatable); recorded in the journal")
+	f.BoolVar(&o.emergency, "emergency", false, "skip every stage marked skippableInEmergency; needs --reason")
+	f.StringVar(&o.reason, "reason", "", "why stages are skipped; recorded in the journal")
+	f.BoolVar(&o.autoApprove, "auto-approve", false, "approve every gate, recorded as the actor auto-approve")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("skip-stage", completeStages(s))
+	return cmd
+}
+
+// completeStages offers the stage names of the pipeline named on the line.
+func completeStages(s streams) cobra.CompletionFunc {
+	return func(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) == 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		p, err := engine.LoadFile(args[0], s.lookupEnv)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var names []string
+		for _, st := range p.Stages {
+			names = append(names, st.Name)
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+func runPipeline(ctx context.Context, s streams, g *globalOptions, o *runOptions, path string) error {
+	if o.output != "" && o.output != "json" {
+		return badInput(fmt.Errorf("--output %q: the only format is json", o.output))
+	}
+	set, err := parseSet(o.set)
+	if err != nil {
+		return badInput(err)
+	}
+	lookup := engine.Vars(set, s.lookupEnv)
+	p, err := engine.LoadFile(path, lookup)
+	if err != nil {
+		return badInput(err)
+	}
+	vars, secrets := p.Exports(set, lookup)
+	dir, err := g.journalDir()
+	if err != nil {
+		return err
+	}
+	journal, err := engine.OpenJournal(dir)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = journal.Close() }()
+	actor := osActor(s.lookupEnv)
+	eng, err := engine.New(engine.Config{
+		Pipeline: p, Vars: vars, Secrets: secrets, Parallel: o.parallel,
+		SkipStages: o.skip, Emergency: o.emergency, Reason: o.reason,
+		Actor: actor, AutoApprove: o.autoApprove, Journal: journal,
+	})
+	if errors.Is(err, engine.ErrBadSkip) {
+		return badInput(err)
+	} else if err != nil {
+		return err
+	}
+
+	var print printer
+	switch {
+	case o.output == "json":
+		print = newJSONPrinter(s.out)
+	default:
+		if s.outTTY && !o.plain {
+			_, _ = fmt.Fprintln(s.err, "cutover: the terminal UI is not built yet; showing plain output")
+		}
+		print = newPlainPrinter(s.out, o.autoApprove)
+	}
+	// A large buffer: printers should see every line, and only a stalled
+	// stdout makes them fall back to snapshots.
+	sub := eng.Subscribe(1 << 14)
+	printed := make(chan error, 1)
+	go func() { printed <- follow(ctx, sub, print) }()
+
+	stopSignals := handleSignals(eng, actor)
+	defer stopSignals()
+	if !o.autoApprove {
+		go readDecisions(s.in, s.err, eng, actor)
+	}
+
+	final, err := eng.Run(ctx)
+	if err != nil {
+		return err
+	}
+	if err := <-printed; err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	switch final.Status {
+	case engine.StatusSucceeded:
+		return nil
+	case engine.StatusAborted:
+		return &exitError{code: exitAborted, err: errors.New("")}
+	default:
+		return &exitError{code: exitFailed, err: errors.New("")}
+	}
+}
+
+// follow feeds one subscription to a printer until the run ends. It ends
+// when the broadcaster closes, so it needs no stop signal of its own.
+func follow(ctx context.Context, sub *engine.Subscription, p printer) error {
+	defer sub.Close()
+	first := true
+	for {
+		m, err := sub.Next(ctx)
+		if errors.Is(err, engine.ErrClosed) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if m.Snapshot != nil {
+			if !first {
+				if err := p.resync(*m.Snapshot, sub.Dropped()); err != nil {
+					return err
+				}
+			}
+			first = false
+			continue
+		}
+		if err := p.event(m.Event); err != nil {
+			return err
+		}
+	}
+}
+
+// handleSignals turns SIGINT and SIGTERM into Abort. A second signal
+// skips the grace period. The returned func stops the handler and waits for
+// its goroutine to end.
+func handleSignals(eng *engine.Engine, actor engine.Actor) func() {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		for {
+			select {
+			case sig := <-ch:
+				_ = eng.Abort(actor, fmt.Sprintf("interrupted (%s)", sig))
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(ch)
+		close(done)
+		<-ended
+	}
+}
+
+// readDecisions reads "approve", "reject [reason]" and "abort" lines from
+// stdin, so a gate can be passed in plain mode. It ends when stdin does;
+// at process exit when stdin stays open.
+func readDecisions(in io.Reader, errOut io.Writer, eng *engine.Engine, actor engine.Actor) {
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		word, rest, _ := strings.Cut(strings.TrimSpace(sc.Text()), " ")
+		var err error
+		switch strings.ToLower(word) {
+		case "":
+			continue
+		case "a", "approve":
+			err = eng.Approve(actor, strings.TrimSpace(rest))
+		case "r", "reject":
+			err = eng.Reject(actor, "", strings.TrimSpace(rest))
+		case "abort":
+			err = eng.Abort(actor, "abort typed on stdin")
+		default:
+			err = fmt.Errorf("unknown command %q: type approve [GATE], reject [REASON] or abort", word)
+		}
+		if err != nil {
+			_, _ = fmt.Fprintln(errOut, "cutover:", err)
+		}
+	}
+}

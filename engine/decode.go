@@ -22,9 +22,19 @@ const maxDepth = 64
 // structural error and reports lines only.
 type decoder struct {
 	errs *errorList
-	// pos records where each decoded field path was written.
+	// pos records where each decoded field path was written: the key for
+	// mappings and lists, the value for scalars.
 	pos map[string]Pos
+	// suggested marks field paths offered as "did you mean" for an unknown
+	// key, so that the same field is not also reported as missing.
+	suggested map[string]bool
+	// nodes counts decoded nodes. Aliases let a small file expand
+	// exponentially; the count caps that.
+	nodes int
 }
+
+// maxNodes bounds how many values a pipeline file may expand to.
+const maxNodes = 100_000
 
 func nodePos(n *yaml.Node) Pos { return Pos{Line: n.Line, Col: n.Column} }
 
@@ -63,7 +73,18 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 		d.errs.add(nodePos(n), path, "nested too deeply")
 		return
 	}
-	d.pos[path] = nodePos(n)
+	if d.nodes++; d.nodes > maxNodes {
+		if d.nodes == maxNodes+1 {
+			d.errs.add(nodePos(n), path, "the file expands to more than %d values (through aliases?)", maxNodes)
+		}
+		return
+	}
+	if _, ok := d.pos[path]; !ok {
+		d.pos[path] = nodePos(n)
+	}
+	if d.errs.unset[path] {
+		return // already reported as an unset variable
+	}
 	if v.CanAddr() && v.Addr().Type().Implements(textUnmarshaler) {
 		s, ok := d.scalar(n, path, "a string")
 		if !ok {
@@ -177,9 +198,14 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, depth
 			msg := fmt.Sprintf("unknown field %q", key)
 			if s := suggest(key, names); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
+				d.suggested[joinPath(path, s)] = true
 			}
 			d.errs.add(nodePos(k), fpath, "%s", msg)
 			continue
+		}
+		if val = resolveAlias(val); val != nil && val.Kind != yaml.ScalarNode {
+			// A problem with a whole mapping or list is shown at its key.
+			d.pos[fpath] = nodePos(k)
 		}
 		d.decode(val, v.Field(fi), fpath, depth+1)
 	}
@@ -224,6 +250,7 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string, depth in
 			continue
 		}
 		elem := reflect.New(v.Type().Elem()).Elem()
+		d.pos[fpath] = nodePos(k)
 		d.decode(val, elem, fpath, depth+1)
 		out.SetMapIndex(reflect.ValueOf(k.Value), elem)
 	}
@@ -240,11 +267,20 @@ func joinPath(path, key string) string {
 // suggest returns the known name closest to an unknown one, if it is close
 // enough to be a plausible typo.
 func suggest(name string, known []string) string {
-	best, bestDist := "", max(1, len(name)/3)+1
+	// One edit for short names, two (such as a swapped pair of letters)
+	// from five letters on, three for long names.
+	limit := 1
+	switch {
+	case len(name) >= 9:
+		limit = 3
+	case len(name) >= 5:
+		limit = 2
+	}
+	best, bestDist := "", limit+1
 	lower := strings.ToLower(name)
 	for _, k := range slices.Sorted(slices.Values(known)) {
 		dist := levenshtein.ComputeDistance(lower, strings.ToLower(k))
-		if dist < bestDist {
+		if dist < bestDist && k != name {
 			best, bestDist = k, dist
 		}
 	}

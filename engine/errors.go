@@ -59,6 +59,9 @@ func (e *ValidationError) Error() string {
 type errorList struct {
 	file string
 	errs []*FieldError
+	// unset marks field paths whose value used an unset variable; their
+	// decoded value is meaningless and is not judged again.
+	unset map[string]bool
 }
 
 func (l *errorList) add(pos Pos, path, format string, args ...any) {

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 
+	goyaml "github.com/goccy/go-yaml"
+	goparser "github.com/goccy/go-yaml/parser"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -38,18 +40,22 @@ func LoadFile(path string, lookup Lookup) (*Pipeline, error) {
 // Load parses and validates a pipeline from data. name is used in error
 // messages. Every problem is reported at once in a *ValidationError.
 func Load(name string, data []byte, lookup Lookup) (*Pipeline, error) {
-	errs := &errorList{file: name}
+	errs := &errorList{file: name, unset: map[string]bool{}}
 	if len(data) > maxFileSize {
 		errs.add(Pos{}, "", "file is larger than %d bytes", maxFileSize)
 		return nil, errs.err()
 	}
 	root, err := parseYAML(data)
 	if err != nil {
-		errs.errs = append(errs.errs, syntaxError(name, err))
+		errs.errs = append(errs.errs, syntaxError(name, data, err))
 		return nil, errs.err()
 	}
-	if root == nil {
+	if root == nil || root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 		errs.add(Pos{Line: 1, Col: 1}, "", "file is empty; a pipeline starts with apiVersion: %s", APIVersion)
+		return nil, errs.err()
+	}
+	if root.Kind != yaml.MappingNode {
+		errs.add(nodePos(root), "", "expected a mapping with apiVersion, kind, metadata and stages, got %s", kindName(root))
 		return nil, errs.err()
 	}
 	if lookup == nil {
@@ -66,7 +72,7 @@ func Load(name string, data []byte, lookup Lookup) (*Pipeline, error) {
 	used := map[string]string{}
 	expandTree(root, "", withDefaults, used, errs, 0)
 
-	d := &decoder{errs: errs, pos: map[string]Pos{}}
+	d := &decoder{errs: errs, pos: map[string]Pos{}, suggested: map[string]bool{}}
 	p := &Pipeline{}
 	d.decode(root, reflect.ValueOf(p).Elem(), "", 0)
 	validate(p, d, root)
@@ -100,17 +106,58 @@ func parseYAML(data []byte) (*yaml.Node, error) {
 	return doc.Content[0], nil
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var (
+	yamlLine      = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	unknownAnchor = regexp.MustCompile(`unknown anchor '([^']*)' referenced`)
+)
 
-// syntaxError turns a YAML parser error into a positioned field error. The
-// parser reports a line but no column.
-func syntaxError(file string, err error) *FieldError {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+// syntaxError turns a YAML parse error into a positioned field error.
+// yaml.v3 reports the line where the broken construct began, which is often
+// a line above the mistake, and sometimes no line at all. goccy/go-yaml's
+// parser points at the offending token, so it is asked first.
+func syntaxError(file string, data []byte, err error) *FieldError {
+	if _, perr := goparser.ParseBytes(data, 0); perr != nil {
+		var ye goyaml.Error
+		if errors.As(perr, &ye) && ye.GetToken() != nil && ye.GetToken().Position != nil {
+			tok := ye.GetToken()
+			pos := Pos{Line: tok.Position.Line, Col: tok.Position.Column}
+			msg := ye.GetMessage()
+			if strings.Contains(msg, "'\t'") {
+				msg = "a tab cannot indent YAML; indent with spaces"
+			}
+			if lines := strings.Split(strings.TrimRight(tok.Origin, " "), "\n"); len(lines) > 1 && strings.Contains(msg, "not allowed") {
+				// A mis-indented line was read as the continuation of the
+				// value above it; the mistake is where that value ends.
+				last := lines[len(lines)-1]
+				pos = Pos{Line: pos.Line + len(lines) - 1, Col: len(last) + 1}
+				msg += "; this line continues the value above it: check its indentation"
+			}
+			return &FieldError{File: file, Pos: pos, Msg: "invalid YAML: " + msg}
+		}
+	}
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		return &FieldError{File: file, Pos: Pos{Line: line}, Msg: "invalid YAML: " + m[2]}
 	}
-	return &FieldError{File: file, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+	pos := Pos{}
+	switch m := unknownAnchor.FindStringSubmatch(msg); {
+	case m != nil:
+		pos = posOf(data, bytes.Index(data, []byte("*"+m[1])))
+	case strings.Contains(msg, "control characters"):
+		pos = posOf(data, bytes.IndexFunc(data, func(r rune) bool { return r < 0x20 && r != '\t' && r != '\n' && r != '\r' }))
+	}
+	return &FieldError{File: file, Pos: pos, Msg: "invalid YAML: " + msg}
+}
+
+// posOf returns the line and column of byte offset i, or no position for -1.
+func posOf(data []byte, i int) Pos {
+	if i < 0 {
+		return Pos{}
+	}
+	line := 1 + bytes.Count(data[:i], []byte("\n"))
+	col := i - bytes.LastIndexByte(data[:i], '\n')
+	return Pos{Line: line, Col: col}
 }
 
 // fileDefaults returns the scalar values under the top-level vars key. Their
@@ -143,8 +190,11 @@ func expandTree(n *yaml.Node, path string, lookup Lookup, used map[string]string
 	switch n.Kind {
 	case yaml.ScalarNode:
 		out, missing := expand(n.Value, lookup, used)
+		if len(missing) > 0 {
+			errs.unset[path] = true
+		}
 		for _, name := range missing {
-			errs.add(nodePos(n), path, "variable %s is not set (pass --set %s=VALUE or export it)", name, name)
+			errs.add(nodePos(n), path, "variable %s is not set (pass --set %s=VALUE, export it, or give it a default under vars)", name, name)
 		}
 		n.Value = out
 	case yaml.MappingNode:
@@ -181,9 +231,6 @@ func validate(p *Pipeline, d *decoder, root *yaml.Node) {
 		}
 		return nodePos(root)
 	}
-	if root.Kind != yaml.MappingNode {
-		return // the decoder already said what the top level should be
-	}
 	switch {
 	case p.APIVersion == "":
 		errs.add(at("apiVersion"), "apiVersion", "required; set it to %s", APIVersion)
@@ -209,12 +256,14 @@ func validate(p *Pipeline, d *decoder, root *yaml.Node) {
 		if !ValidName(name) {
 			errs.add(at(path), path, "%q is not a variable name", name)
 		}
-		if slices.Index(p.SecretEnv, name) < i {
-			errs.add(at(path), path, "%s is listed twice", name)
+		if first := slices.Index(p.SecretEnv, name); first < i {
+			errs.add(at(path), path, "%s is listed twice (also secretEnv[%d])", name, first)
 		}
 	}
 	if len(p.Stages) == 0 {
-		errs.add(at("stages"), "stages", "a pipeline needs at least one stage")
+		if !errs.has("stages") && !d.suggested["stages"] {
+			errs.add(at("stages"), "stages", "a pipeline needs at least one stage")
+		}
 		return
 	}
 	byName := map[string]int{}
@@ -229,7 +278,8 @@ func validate(p *Pipeline, d *decoder, root *yaml.Node) {
 				errs.add(at(path), path, "stage %q cannot need itself", need)
 			case !ok:
 				msg := fmt.Sprintf("no stage is named %q", need)
-				if sug := suggest(need, stageNames(p)); sug != "" {
+				others := slices.DeleteFunc(stageNames(p), func(n string) bool { return n == s.Name || n == need })
+				if sug := suggest(need, others); sug != "" {
 					msg += fmt.Sprintf(" (did you mean %q?)", sug)
 				}
 				errs.add(at(path), path, "%s", msg)
@@ -248,6 +298,7 @@ func validateStage(p *Pipeline, i int, d *decoder, at func(string) Pos, byName m
 	s := &p.Stages[i]
 	path := fmt.Sprintf("stages[%d]", i)
 	switch {
+	case s.Name == "" && errs.has(path+".name"):
 	case s.Name == "":
 		errs.add(at(path+".name"), path+".name", "required: every stage needs a name")
 	case !stageName.MatchString(s.Name):
@@ -260,14 +311,16 @@ func validateStage(p *Pipeline, i int, d *decoder, at func(string) Pos, byName m
 		}
 	}
 	if _, ok := d.pos[path+".budget"]; !ok {
-		errs.add(at(path), path+".budget", "required: every stage needs a time budget, like 15m")
+		if !d.suggested[path+".budget"] {
+			errs.add(at(path), path+".budget", "required: every stage needs a time budget, like 15m")
+		}
 	} else if s.Budget <= 0 && !errs.has(path+".budget") {
 		errs.add(at(path+".budget"), path+".budget", "must be longer than zero")
 	}
 	if s.OnOverBudget != "" && s.OnOverBudget != OverBudgetWarn && s.OnOverBudget != OverBudgetFail {
 		errs.add(at(path+".onOverBudget"), path+".onOverBudget", "must be warn or fail, got %q", s.OnOverBudget)
 	}
-	if len(s.Steps) == 0 {
+	if len(s.Steps) == 0 && !errs.has(path+".steps") && !d.suggested[path+".steps"] {
 		errs.add(at(path+".steps"), path+".steps", "a stage needs at least one step")
 	}
 	stepNames := map[string]int{}
@@ -275,7 +328,11 @@ func validateStage(p *Pipeline, i int, d *decoder, at func(string) Pos, byName m
 		name := s.Steps[j].StepName(j)
 		if first, dup := stepNames[name]; dup {
 			npath := fmt.Sprintf("%s.steps[%d].name", path, j)
-			errs.add(at(npath), npath, "duplicate step name %q in stage (also steps[%d])", name, first)
+			if s.Steps[j].Name == "" {
+				errs.add(at(npath), npath, "this unnamed step's default name %q is taken by steps[%d]; give it a name", name, first)
+			} else {
+				errs.add(at(npath), npath, "duplicate step name %q in stage (also steps[%d])", name, first)
+			}
 		}
 		stepNames[name] = j
 		validateStep(&s.Steps[j], fmt.Sprintf("%s.steps[%d]", path, j), d, at)
@@ -320,7 +377,7 @@ func validateStep(st *Step, path string, d *decoder, at func(string) Pos) {
 	only("onTimeout", KindApprove)
 	switch kind {
 	case KindRun:
-		if strings.TrimSpace(st.Run) == "" {
+		if strings.TrimSpace(st.Run) == "" && !errs.unset[kpath] {
 			errs.add(at(kpath), kpath, "command is empty")
 		}
 		if st.Retries < 0 || st.Retries > 10 {
@@ -339,7 +396,7 @@ func validateStep(st *Step, path string, d *decoder, at func(string) Pos) {
 			errs.add(at(path+".onTimeout"), path+".onTimeout", "must be approve or reject, got %q", st.OnTimeout)
 		}
 		if st.OnTimeout != "" && st.Timeout == 0 {
-			errs.add(at(path+".onTimeout"), path+".onTimeout", "has no effect without a timeout")
+			errs.add(at(path+".onTimeout"), path+".onTimeout", "needs a timeout longer than zero to take effect")
 		}
 	}
 	if st.Timeout < 0 {

@@ -172,6 +172,9 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 
 // UnmarshalText parses a Go duration string.
 func (d *Duration) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		return fmt.Errorf("is empty; write a duration like 90s, 15m or 1h30m")
+	}
 	v, err := time.ParseDuration(string(b))
 	if err != nil {
 		return fmt.Errorf("%q is not a duration (write it like 90s, 15m or 1h30m)", b)

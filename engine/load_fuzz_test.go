@@ -1,0 +1,38 @@
+package engine_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/cutover-sh/cutover/engine"
+)
+
+// FuzzLoad feeds arbitrary bytes to Load. Load must never panic, must
+// report problems as a *engine.ValidationError, and must never accept a
+// pipeline that has nothing to run.
+func FuzzLoad(f *testing.F) {
+	f.Add([]byte(validPipeline))
+	for _, name := range corpus(f) {
+		data, err := os.ReadFile(filepath.Join(invalidDir, name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	lookup := engine.Vars(map[string]string{"IMAGE_TAG": "1.4.2"}, noVars)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := engine.Load("fuzz.yaml", data, lookup)
+		if err != nil {
+			var verr *engine.ValidationError
+			if !errors.As(err, &verr) {
+				t.Fatalf("error type: got %T (%v), want *engine.ValidationError", err, err)
+			}
+			return
+		}
+		if len(p.Stages) == 0 {
+			t.Fatalf("Load accepted %q: got 0 stages, want at least 1", data)
+		}
+	})
+}

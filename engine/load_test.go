@@ -1,0 +1,265 @@
+package engine_test
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cutover-sh/cutover/engine"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden .err files in testdata/invalid")
+
+// invalidDir holds malformed pipeline files, each next to a NAME.yaml.err
+// golden file with the exact error text Load must return for it.
+const invalidDir = "testdata/invalid"
+
+// minCorpus guards against the corpus silently shrinking.
+const minCorpus = 25
+
+// noVars is a lookup that knows no variables.
+func noVars(string) (string, bool) { return "", false }
+
+// positioned matches one error line that carries at least a line number.
+var positioned = regexp.MustCompile(`^[^:]+:\d+(:\d+)?: `)
+
+func corpus(t testing.TB) []string {
+	t.Helper()
+	entries, err := os.ReadDir(invalidDir)
+	if err != nil {
+		t.Fatalf("read corpus: %v", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".yaml") {
+			names = append(names, e.Name())
+		}
+	}
+	return names
+}
+
+func TestLoadRejectsMalformedFiles(t *testing.T) {
+	names := corpus(t)
+	if len(names) < minCorpus {
+		t.Fatalf("corpus in %s has %d files, want at least %d", invalidDir, len(names), minCorpus)
+	}
+	goldens, err := filepath.Glob(filepath.Join(invalidDir, "*.err"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range goldens {
+		if _, err := os.Stat(strings.TrimSuffix(g, ".err")); err != nil {
+			t.Errorf("golden %s has no pipeline file next to it: %v", g, err)
+		}
+	}
+	for _, name := range names {
+		t.Run(strings.TrimSuffix(name, ".yaml"), func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(invalidDir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := engine.Load(name, data, noVars)
+			if err == nil {
+				t.Fatalf("Load(%s) = %+v, nil; want a validation error", name, p)
+			}
+			var verr *engine.ValidationError
+			if !errors.As(err, &verr) {
+				t.Fatalf("Load(%s) error is %T (%v), want *engine.ValidationError", name, err, err)
+			}
+			got := err.Error()
+			for _, line := range strings.Split(got, "\n") {
+				if !positioned.MatchString(line) {
+					t.Errorf("error line has no line number: got %q, want it to match %s", line, positioned)
+				}
+			}
+			golden := filepath.Join(invalidDir, name+".err")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			wantBytes, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("read golden (run with -update to create it): %v", err)
+			}
+			if want := strings.TrimSuffix(string(wantBytes), "\n"); got != want {
+				t.Errorf("Load(%s) error:\ngot\n%s\nwant\n%s", name, got, want)
+			}
+		})
+	}
+}
+
+// validPipeline uses every field the loader accepts today.
+const validPipeline = `apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata:
+  name: checkout
+  description: ships the checkout service
+secretEnv:
+  - REGISTRY_TOKEN
+stages:
+  - name: build
+    budget: 15m
+    onOverBudget: fail
+    steps:
+      - name: image
+        run: docker build -t registry.example.com/checkout:${IMAGE_TAG} .
+        dir: ./services/checkout
+        env:
+          DOCKER_BUILDKIT: "1"
+          TAG: ${IMAGE_TAG}
+        timeout: 10m
+        retries: 2
+  - name: release
+    needs: [build]
+    budget: 1h30m
+    skippableInEmergency: true
+    steps:
+      - approve: Check the SLO dashboard for checkout ${IMAGE_TAG}
+        timeout: 30m
+        onTimeout: reject
+`
+
+func TestLoadAcceptsValid(t *testing.T) {
+	lookup := engine.Vars(map[string]string{"IMAGE_TAG": "1.4.2"}, noVars)
+	p, err := engine.Load("valid.yaml", []byte(validPipeline), lookup)
+	if err != nil {
+		t.Fatalf("Load: got error %v, want nil", err)
+	}
+
+	checks := []struct {
+		what      string
+		got, want any
+	}{
+		{"metadata.name", p.Metadata.Name, "checkout"},
+		{"secretEnv", strings.Join(p.SecretEnv, ","), "REGISTRY_TOKEN"},
+		{"stage count", len(p.Stages), 2},
+	}
+	if len(p.Stages) == 2 && len(p.Stages[0].Steps) == 1 && len(p.Stages[1].Steps) == 1 {
+		build, release := p.Stages[0], p.Stages[1]
+		run, gate := build.Steps[0], release.Steps[0]
+		checks = append(checks, []struct {
+			what      string
+			got, want any
+		}{
+			{"build.budget", build.Budget.D(), 15 * time.Minute},
+			{"build.onOverBudget", build.OnOverBudget, engine.OverBudgetFail},
+			{"build.needs", len(build.Needs), 0},
+			{"release.budget", release.Budget.D(), 90 * time.Minute},
+			{"release.needs", strings.Join(release.Needs, ","), "build"},
+			{"release.skippableInEmergency", release.SkippableInEmergency, true},
+			{"run.kind", run.Kind(), engine.KindRun},
+			{"run.name", run.StepName(0), "image"},
+			{"run.run", run.Run, "docker build -t registry.example.com/checkout:1.4.2 ."},
+			{"run.dir", run.Dir, "./services/checkout"},
+			{"run.env[DOCKER_BUILDKIT]", run.Env["DOCKER_BUILDKIT"], "1"},
+			{"run.env[TAG]", run.Env["TAG"], "1.4.2"},
+			{"run.env size", len(run.Env), 2},
+			{"run.timeout", run.Timeout.D(), 10 * time.Minute},
+			{"run.retries", run.Retries, 2},
+			{"gate.kind", gate.Kind(), engine.KindApprove},
+			{"gate.name", gate.StepName(0), "approve-1"},
+			{"gate.approve", gate.Approve, "Check the SLO dashboard for checkout 1.4.2"},
+			{"gate.timeout", gate.Timeout.D(), 30 * time.Minute},
+			{"gate.onTimeout", gate.OnTimeout, engine.GateReject},
+		}...)
+	} else {
+		t.Errorf("stages: got %+v, want build with one step and release with one step", p.Stages)
+	}
+	checks = append(checks, []struct {
+		what      string
+		got, want any
+	}{
+		{"source.path", p.Source.Path, "valid.yaml"},
+		{"source.vars[IMAGE_TAG]", p.Source.Vars["IMAGE_TAG"], "1.4.2"},
+		{"source.vars size", len(p.Source.Vars), 1},
+		{"source.hash has sha256: prefix", strings.HasPrefix(p.Source.Hash, "sha256:"), true},
+		{"source.hash length", len(p.Source.Hash), len("sha256:") + 64},
+	}...)
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: got %v, want %v", c.what, c.got, c.want)
+		}
+	}
+}
+
+func TestLoadLeavesShellSyntaxAlone(t *testing.T) {
+	tests := []struct {
+		name string
+		run  string
+		want string
+	}{
+		{"escaped reference", `echo $${X}`, `echo ${X}`},
+		{"escaped next to a real one", `echo $${X}-${X}`, `echo ${X}-from-lookup`},
+		{"plain shell variable", `echo $HOME`, `echo $HOME`},
+		{"shell default", `echo ${x:-y}`, `echo ${x:-y}`},
+		{"shell pid", `echo $$`, `echo $$`},
+		{"unclosed brace", `echo ${X`, `echo ${X`},
+	}
+	lookup := engine.Vars(map[string]string{"X": "from-lookup"}, noVars)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := "apiVersion: cutover.dev/v1alpha1\nkind: Pipeline\nmetadata:\n  name: shell\n" +
+				"stages:\n  - name: build\n    budget: 1m\n    steps:\n      - run: '" + tt.run + "'\n"
+			p, err := engine.Load("shell.yaml", []byte(doc), lookup)
+			if err != nil {
+				t.Fatalf("Load: got error %v, want nil", err)
+			}
+			if got := p.Stages[0].Steps[0].Run; got != tt.want {
+				t.Errorf("run: got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadRejectsAliasExpansion(t *testing.T) {
+	// A few kilobytes of anchors and aliases that would expand to four
+	// million steps if the loader followed every alias.
+	var b strings.Builder
+	b.WriteString("apiVersion: cutover.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: bomb}\nvars:\n  S: &s {name: a, budget: 1m, steps: [&t {run: x}")
+	for range 2000 {
+		b.WriteString(", *t")
+	}
+	b.WriteString("]}\nstages: [*s")
+	for range 2000 {
+		b.WriteString(", *s")
+	}
+	b.WriteString("]\n")
+	_, err := engine.Load("bomb.yaml", []byte(b.String()), noVars)
+	if err == nil || !strings.Contains(err.Error(), "expands to more than") {
+		t.Fatalf("got %v, want an error about expansion", err)
+	}
+}
+
+func TestLoadVarsDefaults(t *testing.T) {
+	doc := `apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: defaults}
+vars:
+  TAG: dev
+  REGION: eu-west-1
+stages:
+  - name: s
+    budget: 1m
+    steps:
+      - run: echo ${TAG} ${REGION}
+`
+	lookup := engine.Vars(map[string]string{"TAG": "v2"}, noVars)
+	p, err := engine.Load("defaults.yaml", []byte(doc), lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := p.Stages[0].Steps[0].Run, "echo v2 eu-west-1"; got != want {
+		t.Errorf("run: got %q, want %q (--set wins over the default)", got, want)
+	}
+	vars, _ := p.Exports(map[string]string{"TAG": "v2"}, lookup)
+	if vars["TAG"] != "v2" || vars["REGION"] != "eu-west-1" {
+		t.Errorf("exports: got %v, want TAG=v2 REGION=eu-west-1", vars)
+	}
+}

@@ -77,6 +77,14 @@ type Engine struct {
 	emitMu sync.Mutex
 	seq    uint64
 
+	// argv caches how each run command is executed, so that PATH is
+	// searched once per command rather than once per attempt.
+	argvMu sync.Mutex
+	argv   map[string][]string
+	// baseEnv is the environment every run step starts from.
+	baseEnv []string
+	devNull *os.File
+
 	mu       sync.Mutex
 	gates    map[string]*gate
 	cancel   context.CancelCauseFunc
@@ -152,6 +160,10 @@ func New(cfg Config) (*Engine, error) {
 		skips:  skips,
 		killCh: make(chan struct{}),
 		gates:  map[string]*gate{},
+	}
+	e.baseEnv = slices.Clone(cfg.Env)
+	for _, k := range slices.Sorted(mapKeys(cfg.Vars)) {
+		e.baseEnv = append(e.baseEnv, k+"="+cfg.Vars[k])
 	}
 	e.bcast = NewBroadcaster(NewSnapshot(p))
 	return e, nil
@@ -242,6 +254,11 @@ func (e *Engine) Run(ctx context.Context) (Snapshot, error) {
 		AutoApprove: e.cfg.AutoApprove,
 	})
 
+	// Steps read no input; one /dev/null serves them all.
+	if devNull, err := os.Open(os.DevNull); err == nil {
+		e.devNull = devNull
+		defer func() { _ = devNull.Close() }()
+	}
 	status := e.schedule(ctx)
 
 	reason := ""
@@ -433,10 +450,7 @@ func (e *Engine) runStep(ctx context.Context, s *Stage, j int) (Status, string) 
 }
 
 func (e *Engine) stepEnv(s *Stage, st *Step, name string) []string {
-	env := slices.Clone(e.cfg.Env)
-	for _, k := range slices.Sorted(mapKeys(e.cfg.Vars)) {
-		env = append(env, k+"="+e.cfg.Vars[k])
-	}
+	env := slices.Clip(e.baseEnv)
 	for _, k := range slices.Sorted(mapKeys(st.Env)) {
 		env = append(env, k+"="+st.Env[k])
 	}
@@ -464,7 +478,7 @@ func (e *Engine) runRun(ctx context.Context, s *Stage, st *Step, name string) (S
 		}
 		tail := newTail(tailLines)
 		code, err := runCommand(actx, command{
-			script: st.Run, env: env, dir: st.Dir, grace: e.cfg.KillGrace, kill: e.killCh,
+			args: e.argvFor(st.Run), env: env, dir: st.Dir, grace: e.cfg.KillGrace, kill: e.killCh, stdin: e.devNull,
 			line: func(stream Stream, text string, partial bool) {
 				parts := splitLine(e.mask.String(text), maxEventLine)
 				for k, piece := range parts {
@@ -502,6 +516,20 @@ func (e *Engine) runRun(ctx context.Context, s *Stage, st *Step, name string) (S
 		msg := fmt.Sprintf("step %s/%s failed (%s); retrying, attempt %d of %d", s.Name, name, reason, attempt+1, attempts)
 		e.emit(Warning{Code: WarnRetry, Stage: s.Name, Step: name, Message: e.mask.String(msg)})
 	}
+}
+
+func (e *Engine) argvFor(script string) []string {
+	e.argvMu.Lock()
+	defer e.argvMu.Unlock()
+	if e.argv == nil {
+		e.argv = map[string][]string{}
+	}
+	args, ok := e.argv[script]
+	if !ok {
+		args = argv(script)
+		e.argv[script] = args
+	}
+	return args
 }
 
 func causeText(err error) string {

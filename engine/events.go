@@ -177,19 +177,41 @@ type RunFinished struct {
 // Header implements Event for every type that embeds Meta.
 func (m Meta) Header() Meta { return m }
 
-// Type implements Event.
-func (RunStarted) Type() string    { return "run.started" }
-func (StageStarted) Type() string  { return "stage.started" }
-func (StageSkipped) Type() string  { return "stage.skipped" }
+// Type implements Event: run.started.
+func (RunStarted) Type() string { return "run.started" }
+
+// Type implements Event: stage.started.
+func (StageStarted) Type() string { return "stage.started" }
+
+// Type implements Event: stage.skipped.
+func (StageSkipped) Type() string { return "stage.skipped" }
+
+// Type implements Event: stage.finished.
 func (StageFinished) Type() string { return "stage.finished" }
-func (StepStarted) Type() string   { return "step.started" }
-func (StepOutput) Type() string    { return "step.output" }
-func (StepFinished) Type() string  { return "step.finished" }
-func (GateWaiting) Type() string   { return "gate.waiting" }
-func (GateDecided) Type() string   { return "gate.decided" }
-func (Warning) Type() string       { return "warning" }
-func (RunAborted) Type() string    { return "run.aborted" }
-func (RunFinished) Type() string   { return "run.finished" }
+
+// Type implements Event: step.started.
+func (StepStarted) Type() string { return "step.started" }
+
+// Type implements Event: step.output.
+func (StepOutput) Type() string { return "step.output" }
+
+// Type implements Event: step.finished.
+func (StepFinished) Type() string { return "step.finished" }
+
+// Type implements Event: gate.waiting.
+func (GateWaiting) Type() string { return "gate.waiting" }
+
+// Type implements Event: gate.decided.
+func (GateDecided) Type() string { return "gate.decided" }
+
+// Type implements Event: warning.
+func (Warning) Type() string { return "warning" }
+
+// Type implements Event: run.aborted.
+func (RunAborted) Type() string { return "run.aborted" }
+
+// Type implements Event: run.finished.
+func (RunFinished) Type() string { return "run.finished" }
 
 func (e RunStarted) withMeta(m Meta) Event    { e.Meta = m; return e }
 func (e StageStarted) withMeta(m Meta) Event  { e.Meta = m; return e }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -64,8 +65,16 @@ const (
 // append to the same file: each append takes an exclusive flock, so records
 // never interleave.
 type Journal struct {
+	// mu serialises appends within this process: flock excludes other
+	// processes, but not goroutines sharing one open file.
+	mu   sync.Mutex
 	f    *os.File
 	path string
+	// end is where this journal's last write ended. When the file still
+	// ends there, no one wrote since, so it cannot end torn.
+	end int64
+	// size is the file's size when the current append began.
+	size int64
 }
 
 // DefaultStateDir returns $XDG_STATE_HOME/cutover, or ~/.local/state/cutover.
@@ -86,7 +95,7 @@ func OpenJournal(dir string) (*Journal, error) {
 		return nil, fmt.Errorf("create state directory %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, JournalFile)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
@@ -96,14 +105,34 @@ func OpenJournal(dir string) (*Journal, error) {
 // Path returns the journal file's path.
 func (j *Journal) Path() string { return j.path }
 
-// Append writes rec and fsyncs it before returning, so that an action is
-// on disk before it is reported as done.
+// durable reports whether a record must be fsynced before Append returns.
+// Actions (approvals, aborts, skips) and run and stage results must be: they
+// are what an audit asks about. A step's progress (step results, a stage
+// starting, warnings) is written at once, so a crash of cutover loses
+// nothing, and is made durable by the next durable record's fsync, at the
+// latest when its stage finishes. An fsync per step would cost more than the
+// step itself: see BenchmarkStepOverhead.
+func (r Record) durable() bool {
+	switch r.Type {
+	case RecStepFinished:
+		return r.Actor != nil // an approve gate's step carries who decided
+	case RecStageStarted, RecWarning, RecGateWaiting:
+		return false
+	}
+	return true
+}
+
+// Append writes rec and, for records that must be durable, fsyncs the
+// journal before returning, so that an action is on disk before it is
+// reported as done.
 func (j *Journal) Append(rec Record) error {
 	line, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("encode journal record %s: %w", rec.Type, err)
 	}
 	line = append(line, '\n')
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	fd := int(j.f.Fd())
 	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
 		return fmt.Errorf("lock journal %s: %w", j.path, err)
@@ -119,6 +148,10 @@ func (j *Journal) Append(rec Record) error {
 	if _, err := j.f.Write(line); err != nil {
 		return fmt.Errorf("write journal %s: %w", j.path, err)
 	}
+	j.end = j.size + int64(len(line))
+	if !rec.durable() {
+		return nil
+	}
 	if err := j.f.Sync(); err != nil {
 		return fmt.Errorf("sync journal %s: %w", j.path, err)
 	}
@@ -130,16 +163,12 @@ func (j *Journal) endsTorn() (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("stat journal %s: %w", j.path, err)
 	}
-	if info.Size() == 0 {
+	j.size = info.Size()
+	if j.size == 0 || j.size == j.end {
 		return false, nil
 	}
-	r, err := os.Open(j.path)
-	if err != nil {
-		return false, fmt.Errorf("read journal %s: %w", j.path, err)
-	}
-	defer func() { _ = r.Close() }()
 	last := make([]byte, 1)
-	if _, err := r.ReadAt(last, info.Size()-1); err != nil {
+	if _, err := j.f.ReadAt(last, j.size-1); err != nil {
 		return false, fmt.Errorf("read journal %s: %w", j.path, err)
 	}
 	return last[0] != '\n', nil

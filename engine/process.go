@@ -1,7 +1,7 @@
 package engine
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -58,15 +58,21 @@ func argv(script string) []string {
 
 // command is one attempt of a run step.
 type command struct {
-	script string
-	env    []string
-	dir    string
+	args []string // from argv
+	env  []string
+	dir  string
 	// grace is how long processes get between SIGTERM and SIGKILL.
 	grace time.Duration
 	// kill closes when the user insists: skip what is left of grace.
 	kill <-chan struct{}
 	// line receives each output line (or piece of a very long one).
 	line func(stream Stream, text string, partial bool)
+	// stdin is the step's standard input: /dev/null, opened once per run
+	// rather than once per step. Nil means os/exec opens it.
+	stdin *os.File
+	// portable forces the goroutine path, which runs where pidfds are
+	// missing; tests use it to cover that path on Linux too.
+	portable bool
 }
 
 // runCommand runs c in its own process group and returns its exit code.
@@ -74,53 +80,43 @@ type command struct {
 // after the grace period, SIGKILL. Whatever the leader leaves behind in its
 // group is terminated the same way when it exits, so no step outlives itself.
 func runCommand(ctx context.Context, c command) (int, error) {
-	args := argv(c.script)
-	cmd := exec.Command(args[0], args[1:]...) //nolint:gosec // running the pipeline's commands is the point
+	args := c.args
+	// Not CommandContext: cancellation must reach the whole process group,
+	// with a grace period, which the wait functions below do themselves.
+	cmd := exec.Command(args[0], args[1:]...) //nolint:gosec,noctx // running the pipeline's commands is the point
 	cmd.Env, cmd.Dir = c.env, c.dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	outR, outW, err := os.Pipe()
-	if err != nil {
+	var fds [4]int // stdout read, stdout write, stderr read, stderr write
+	if err := pipeFds(fds[0:2]); err != nil {
 		return -1, fmt.Errorf("create stdout pipe: %w", err)
 	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		closeAll(outR, outW)
+	if err := pipeFds(fds[2:4]); err != nil {
+		closeFds(fds[0], fds[1])
 		return -1, fmt.Errorf("create stderr pipe: %w", err)
 	}
+	outW, errW := os.NewFile(uintptr(fds[1]), "|1"), os.NewFile(uintptr(fds[3]), "|2")
 	cmd.Stdout, cmd.Stderr = outW, errW
-	if err := cmd.Start(); err != nil {
-		closeAll(outR, outW, errR, errW)
+	if c.stdin != nil {
+		cmd.Stdin = c.stdin
+	}
+	err := cmd.Start()
+	_ = outW.Close()
+	_ = errW.Close()
+	if err != nil {
+		closeFds(fds[0], fds[2])
 		return -1, fmt.Errorf("start %q: %w", args[0], err)
 	}
-	closeAll(outW, errW)
-	var readers sync.WaitGroup
-	readers.Go(func() { readLines(outR, Stdout, c.line) })
-	readers.Go(func() { readLines(errR, Stderr, c.line) })
-	readDone := make(chan struct{})
-	go func() { readers.Wait(); close(readDone) }()
-
-	pgid := cmd.Process.Pid
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
+	out, errs := &lineWriter{stream: Stdout, emit: c.line}, &lineWriter{stream: Stderr, emit: c.line}
+	var polled bool
 	var waitErr error
-	select {
-	case waitErr = <-waited:
-		terminate(pgid, c.grace, c.kill, readDone)
-	case <-ctx.Done():
-		terminate(pgid, c.grace, c.kill, waited)
-		waitErr = <-waited
-		terminate[struct{}](pgid, 0, nil, nil)
+	if !c.portable {
+		polled, waitErr = pollWait(ctx, c, cmd, fds[0], fds[2], out, errs)
 	}
-	select {
-	case <-readDone:
-	case <-time.After(pipeDrain):
-		// Closing the read ends unblocks the readers; what the escaped
-		// process writes after this is lost, which is the price of it
-		// leaving its group.
-		closeAll(outR, errR)
-		<-readDone
+	if !polled {
+		waitErr = goroutineWait(ctx, c, cmd, fds[0], fds[2], out, errs)
 	}
-	closeAll(outR, errR)
+	out.flush()
+	errs.flush()
 	if waitErr == nil {
 		return 0, nil
 	}
@@ -134,54 +130,148 @@ func runCommand(ctx context.Context, c command) (int, error) {
 	return -1, fmt.Errorf("wait for %q: %w", args[0], waitErr)
 }
 
-// terminate sends SIGTERM to the process group, waits for done (or the
-// grace period, or kill), then sends SIGKILL to whatever is left.
-func terminate[T any](pgid int, grace time.Duration, kill <-chan struct{}, done <-chan T) {
-	if unix.Kill(-pgid, 0) != nil {
-		return // the group is already empty
+// goroutineWait is the portable way to run a started command: a goroutine
+// per output stream, and the caller waits for the leader.
+func goroutineWait(ctx context.Context, c command, cmd *exec.Cmd, outFd, errFd int, out, errs *lineWriter) error {
+	pgid := cmd.Process.Pid
+	var readers sync.WaitGroup
+	var files []*os.File
+	for _, p := range []struct {
+		fd int
+		w  *lineWriter
+	}{{outFd, out}, {errFd, errs}} {
+		// Non-blocking, so Go's poller serves the read and a deadline can
+		// end it.
+		_ = unix.SetNonblock(p.fd, true)
+		f := os.NewFile(uintptr(p.fd), "|r")
+		files = append(files, f)
+		readers.Go(func() { _, _ = io.Copy(p.w, f) })
 	}
-	if grace > 0 && done != nil {
+	exited := make(chan struct{})
+	var deadline time.Time // when a stop was asked for, plus grace
+	armed := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		deadline = time.Now().Add(c.grace)
+		close(armed)
 		_ = unix.Kill(-pgid, unix.SIGTERM)
-		t := time.NewTimer(grace)
+		grace := time.NewTimer(c.grace)
+		defer grace.Stop()
 		select {
-		case <-done:
-		case <-t.C:
-		case <-kill:
+		case <-exited:
+		case <-grace.C:
+			_ = unix.Kill(-pgid, unix.SIGKILL)
+		case <-c.kill:
+			_ = unix.Kill(-pgid, unix.SIGKILL)
 		}
-		t.Stop()
+	})
+	waitErr := cmd.Wait()
+	close(exited)
+	// The leader is waited for before terminate looks at the rest of the
+	// group, so reaping never takes the exit status os/exec awaits.
+	grace := c.grace
+	if !stop() {
+		<-armed
+		grace = time.Until(deadline)
+	}
+	terminate(pgid, grace, c.kill)
+	// Everything in the group is gone, so the pipes are at EOF, unless a
+	// process escaped the group (setsid) and still holds one: the deadline
+	// ends the readers then, and what it writes afterwards is lost.
+	for _, f := range files {
+		_ = f.SetReadDeadline(time.Now().Add(pipeDrain))
+	}
+	readers.Wait()
+	for _, f := range files {
+		_ = f.Close()
+	}
+	return waitErr
+}
+
+// terminate sends SIGTERM to the process group, waits until the group is
+// empty (or the grace period passes, or kill closes), then sends SIGKILL to
+// whatever is left. The group's leader must have been waited for.
+func terminate(pgid int, grace time.Duration, kill <-chan struct{}) {
+	defer reapGroup(pgid)
+	if !groupAlive(pgid) {
+		return
+	}
+	if grace > 0 {
+		_ = unix.Kill(-pgid, unix.SIGTERM)
+		deadline := time.NewTimer(grace)
+		defer deadline.Stop()
+		poll := time.NewTicker(groupPoll)
+		defer poll.Stop()
+	wait:
+		for groupAlive(pgid) {
+			select {
+			case <-deadline.C:
+				break wait
+			case <-kill:
+				break wait
+			case <-poll.C:
+			}
+		}
 	}
 	_ = unix.Kill(-pgid, unix.SIGKILL)
 }
 
-func closeAll(files ...*os.File) {
-	for _, f := range files {
-		_ = f.Close()
+// groupPoll is how often a step's process group is checked for members
+// that outlived its leader.
+const groupPoll = 20 * time.Millisecond
+
+// groupAlive reports whether any process is left in the process group,
+// after collecting the members that already exited.
+func groupAlive(pgid int) bool {
+	reapGroup(pgid)
+	return unix.Kill(-pgid, 0) == nil
+}
+
+func closeFds(fds ...int) {
+	for _, fd := range fds {
+		_ = unix.Close(fd)
 	}
 }
 
-// readLines splits r into lines for emit. A line longer than maskWindow is
-// cut into windows, so a step that prints megabytes without a newline, or
-// binary garbage, costs bounded memory.
-func readLines(r io.Reader, stream Stream, emit func(Stream, string, bool)) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	var buf []byte
-	for {
-		chunk, err := br.ReadSlice('\n')
-		buf = append(buf, chunk...)
-		if errors.Is(err, bufio.ErrBufferFull) {
-			if len(buf) >= maskWindow {
-				emit(stream, string(buf), true)
-				buf = buf[:0]
+// lineWriter splits a stream of output into lines for emit. A line longer
+// than maskWindow is cut into windows, so a step that prints megabytes
+// without a newline, or binary garbage, costs bounded memory.
+type lineWriter struct {
+	stream Stream
+	emit   func(Stream, string, bool)
+	buf    []byte
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			w.buf = append(w.buf, p...)
+			// Only a window that is strictly full is cut, so a line of
+			// exactly maskWindow bytes still ends as one line.
+			for len(w.buf) > maskWindow {
+				w.emit(w.stream, string(w.buf[:maskWindow]), true)
+				w.buf = append(w.buf[:0], w.buf[maskWindow:]...)
 			}
-			continue
+			return n, nil
 		}
-		if len(buf) > 0 {
-			emit(stream, strings.TrimSuffix(string(buf), "\n"), false)
-			buf = buf[:0]
+		w.buf = append(w.buf, p[:i]...)
+		p = p[i+1:]
+		for len(w.buf) > maskWindow {
+			w.emit(w.stream, string(w.buf[:maskWindow]), true)
+			w.buf = append(w.buf[:0], w.buf[maskWindow:]...)
 		}
-		if err != nil {
-			return
-		}
+		w.emit(w.stream, string(w.buf), false)
+		w.buf = w.buf[:0]
+	}
+	return n, nil
+}
+
+// flush emits a last line that had no newline.
+func (w *lineWriter) flush() {
+	if len(w.buf) > 0 {
+		w.emit(w.stream, string(w.buf), false)
+		w.buf = nil
 	}
 }
 

@@ -64,7 +64,9 @@ type StageState struct {
 	Finished   time.Time
 	OverBudget bool
 	Reason     string
-	Steps      []StepState
+	// Steps are shared between snapshots: a change replaces the pointer,
+	// never the value behind it. Readers must not modify them.
+	Steps []*StepState
 }
 
 // Elapsed returns how long the stage has run as of now.
@@ -98,7 +100,7 @@ func NewSnapshot(p *Pipeline) Snapshot {
 	for _, st := range p.Stages {
 		ss := StageState{Name: st.Name, Needs: st.Needs, Status: StatusPending, Budget: st.Budget.D()}
 		for i, step := range st.Steps {
-			ss.Steps = append(ss.Steps, StepState{Name: step.StepName(i), Kind: step.Kind(), Status: StatusPending})
+			ss.Steps = append(ss.Steps, &StepState{Name: step.StepName(i), Kind: step.Kind(), Status: StatusPending})
 		}
 		s.Budget += st.Budget.D()
 		s.Stages = append(s.Stages, ss)
@@ -136,13 +138,15 @@ func Apply(s Snapshot, ev Event) Snapshot {
 		s = s.withStage(e.Stage, func(st *StageState) {
 			st.Status, st.Reason, st.Finished = e.Status, e.Reason, e.Time
 			st.Steps = slices.Clone(st.Steps)
-			for i := range st.Steps {
+			for i, step := range st.Steps {
 				// Steps that never ran end with their stage.
-				if !st.Steps[i].Status.Final() {
-					st.Steps[i].Status = StatusCancelled
+				if !step.Status.Final() {
+					ended := *step
+					ended.Status = StatusCancelled
 					if e.Status == StatusSkipped {
-						st.Steps[i].Status = StatusSkipped
+						ended.Status = StatusSkipped
 					}
+					st.Steps[i] = &ended
 				}
 			}
 		})
@@ -195,11 +199,13 @@ func (s Snapshot) withStage(name string, f func(*StageState)) Snapshot {
 
 func (s Snapshot) withStep(stage, step string, f func(*StepState)) Snapshot {
 	return s.withStage(stage, func(st *StageState) {
-		j := slices.IndexFunc(st.Steps, func(x StepState) bool { return x.Name == step })
+		j := slices.IndexFunc(st.Steps, func(x *StepState) bool { return x.Name == step })
 		if j < 0 {
 			return
 		}
 		st.Steps = slices.Clone(st.Steps)
-		f(&st.Steps[j])
+		changed := *st.Steps[j]
+		f(&changed)
+		st.Steps[j] = &changed
 	})
 }

@@ -116,10 +116,9 @@ func runPipeline(ctx context.Context, s streams, g *globalOptions, o *runOptions
 	}
 
 	var print printer
-	switch {
-	case o.output == "json":
+	if o.output == "json" {
 		print = newJSONPrinter(s.out)
-	default:
+	} else {
 		if s.outTTY && !o.plain {
 			_, _ = fmt.Fprintln(s.err, "cutover: the terminal UI is not built yet; showing plain output")
 		}

@@ -1,0 +1,313 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cutover-sh/cutover/engine"
+)
+
+// cli runs cutover in-process and returns its exit code and outputs. stdin
+// is typed only once a gate waits, as a person would.
+func cli(t *testing.T, stdin string, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	out := &promptWriter{trigger: "waiting for approval", fired: make(chan struct{})}
+	var errOut bytes.Buffer
+	s := streams{
+		in: &afterReader{wait: out.fired, r: strings.NewReader(stdin)}, out: out, err: &errOut,
+		lookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+	}
+	code := execute(context.Background(), append([]string{"cutover"}, args...), s)
+	return code, out.String(), errOut.String()
+}
+
+// promptWriter collects output and closes fired once trigger appears.
+type promptWriter struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	trigger string
+	fired   chan struct{}
+	once    sync.Once
+}
+
+func (w *promptWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.buf.Write(p)
+	if strings.Contains(w.buf.String(), w.trigger) {
+		w.once.Do(func() { close(w.fired) })
+	}
+	return n, err
+}
+
+func (w *promptWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// afterReader blocks reads until wait closes.
+type afterReader struct {
+	wait <-chan struct{}
+	r    io.Reader
+}
+
+func (a *afterReader) Read(p []byte) (int, error) {
+	<-a.wait
+	return a.r.Read(p)
+}
+
+func writeFile(t *testing.T, name, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+const localExample = "../../examples/local/pipeline.yaml"
+
+func TestValidateLocalExample(t *testing.T) {
+	code, out, errOut := cli(t, "", nil, "validate", localExample)
+	if code != exitOK || !strings.Contains(out, "pipeline local is valid: 7 stages") {
+		t.Fatalf("validate: exit %d, out %q, err %q; want 0 and a summary", code, out, errOut)
+	}
+}
+
+func TestRunLocalExampleAutoApprove(t *testing.T) {
+	state := t.TempDir()
+	code, out, errOut := cli(t, "", nil, "run", "--plain", "--auto-approve", "--state-dir", state, localExample)
+	if code != exitOK {
+		t.Fatalf("run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	line := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z `)
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !line.MatchString(l) {
+			t.Errorf("plain line without a timestamp: %q", l)
+		}
+	}
+	if strings.Contains(out, "not-a-real-token-4f9a") || !strings.Contains(out, "(token ***)") {
+		t.Errorf("the example's secret is not masked in plain output")
+	}
+	recs, skipped, err := engine.ReadJournal(state)
+	if err != nil || len(skipped) > 0 {
+		t.Fatalf("journal: %v %v", err, skipped)
+	}
+	approvers := 0
+	for _, r := range recs {
+		if r.Type == engine.RecGateApproved {
+			approvers++
+			if r.Actor == nil || r.Actor.Name != "auto-approve" {
+				t.Errorf("gate approved by %+v, want auto-approve", r.Actor)
+			}
+		}
+	}
+	if approvers != 1 {
+		t.Errorf("journal has %d approvals, want 1", approvers)
+	}
+	// The history table reads what the run wrote.
+	code, out, _ = cli(t, "", nil, "history", "--state-dir", state)
+	if code != exitOK || !strings.Contains(out, "production-deploy") || !strings.Contains(out, "TOTAL") || !strings.Contains(out, "2h35m0s") {
+		t.Errorf("history: exit %d, out:\n%s", code, out)
+	}
+}
+
+func TestRunJSONLines(t *testing.T) {
+	pipeline := writeFile(t, "p.yaml", `apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: json}
+secretEnv: [API_KEY]
+stages:
+  - name: s
+    budget: 1m
+    steps:
+      - run: echo "key=$API_KEY"
+`)
+	code, out, errOut := cli(t, "", map[string]string{"API_KEY": "k-123456"}, "run", "-o", "json", "--state-dir", t.TempDir(), "--set", "API_KEY=k-123456", pipeline)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var types []string
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		var ev map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatalf("not a JSON line: %q: %v", sc.Text(), err)
+		}
+		types = append(types, ev["type"].(string))
+		if ev["type"] == "step.output" && ev["line"] != "key=***" {
+			t.Errorf("step output: got %v, want key=***", ev["line"])
+		}
+		if _, ok := ev["seq"]; !ok {
+			t.Errorf("event without seq: %s", sc.Text())
+		}
+	}
+	want := "run.started stage.started step.started step.output step.finished stage.finished run.finished"
+	if got := strings.Join(types, " "); got != want {
+		t.Errorf("event types:\n got %s\nwant %s", got, want)
+	}
+	if strings.Contains(out, "k-123456") {
+		t.Error("the secret leaked into the JSON stream")
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	gate := writeFile(t, "gate.yaml", `apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: gate}
+stages:
+  - name: s
+    budget: 1m
+    steps:
+      - name: g
+        approve: ship it?
+      - run: "true"
+`)
+	failing := writeFile(t, "fail.yaml", `apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: fail}
+stages:
+  - name: s
+    budget: 1m
+    steps: [{run: "exit 7"}]
+`)
+	malformed := writeFile(t, "bad.yaml", "apiVersion: cutover.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: bad}\nstages:\n  - name: s\n    budget: soon\n    steps: [{run: x}]\n")
+	for _, c := range []struct {
+		name    string
+		stdin   string
+		args    []string
+		want    int
+		wantErr string
+	}{
+		{"approved on stdin", "approve\n", []string{"run", gate}, exitOK, ""},
+		{"rejected on stdin", "reject too risky\n", []string{"run", gate}, exitFailed, ""},
+		{"aborted on stdin", "abort\n", []string{"run", gate}, exitAborted, ""},
+		{"failing step", "", []string{"run", failing}, exitFailed, ""},
+		{"malformed file", "", []string{"run", malformed}, exitBadInput, `bad.yaml:6:13: stages[0].budget: "soon" is not a duration`},
+		{"validate malformed", "", []string{"validate", malformed}, exitBadInput, "bad.yaml:6:13"},
+		{"missing file", "", []string{"validate", "/nonexistent.yaml"}, exitBadInput, "no such file"},
+		{"unknown flag", "", []string{"run", "--nope", gate}, exitBadInput, "unknown flag"},
+		{"bad --set", "", []string{"run", "--set", "1X=2", gate}, exitBadInput, "not a variable name"},
+		{"emergency without reason", "", []string{"run", "--emergency", gate}, exitBadInput, "--emergency needs --reason"},
+		{"unknown skip", "", []string{"run", "--skip-stage", "x", gate}, exitBadInput, "names no stage"},
+		{"bad output format", "", []string{"run", "-o", "yaml", gate}, exitBadInput, "the only format is json"},
+		{"reserved command", "", []string{"rollback"}, exitFailed, "not yet implemented"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{c.args[0], "--state-dir", t.TempDir()}, c.args[1:]...)
+			if c.args[0] == "rollback" {
+				args = c.args
+			}
+			code, _, errOut := cli(t, c.stdin, nil, args...)
+			if code != c.want || !strings.Contains(errOut, c.wantErr) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, errOut, c.want, c.wantErr)
+			}
+		})
+	}
+}
+
+func TestSchemaMatchesShippedFile(t *testing.T) {
+	code, out, _ := cli(t, "", nil, "schema")
+	if code != exitOK {
+		t.Fatalf("schema: exit %d", code)
+	}
+	shipped, err := os.ReadFile("../../schema/pipeline.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != string(shipped) {
+		t.Error("schema/pipeline.schema.json is stale: run `go run ./cmd/cutover schema > schema/pipeline.schema.json`")
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(shipped, &doc); err != nil || doc["$id"] != engine.SchemaID {
+		t.Errorf("shipped schema: %v, $id %v", err, doc["$id"])
+	}
+}
+
+func TestKubectlPluginName(t *testing.T) {
+	for arg0, want := range map[string]string{"/usr/local/bin/kubectl-cutover": "kubectl cutover", "./cutover": "cutover"} {
+		var out bytes.Buffer
+		code := execute(context.Background(), []string{arg0, "--help"}, streams{in: strings.NewReader(""), out: &out, err: io.Discard, lookupEnv: os.LookupEnv})
+		if code != exitOK || !strings.Contains(out.String(), "Usage:\n  "+want+" [command]") {
+			t.Errorf("%s --help: exit %d, want usage naming %q:\n%s", arg0, code, want, out.String())
+		}
+	}
+}
+
+// TestInterruptAbortsTheRun sends a real SIGINT to a built cutover
+// process and checks the exit code and the journal.
+func TestInterruptAbortsTheRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "cutover")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	pipeline := writeFile(t, "slow.yaml", `apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: slow}
+stages:
+  - name: s
+    budget: 1m
+    steps: [{name: wait, run: "echo waiting; sleep 300"}]
+`)
+	state := t.TempDir()
+	cmd := exec.Command(bin, "run", "--plain", "--state-dir", state, pipeline)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() && !strings.Contains(sc.Text(), "| waiting") {
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) {
+			t.Fatalf("wait: got %v, want a non-zero exit", err)
+		}
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("cutover did not stop within 30s of SIGINT")
+	}
+	if got := cmd.ProcessState.ExitCode(); got != exitAborted {
+		t.Errorf("exit code: got %d, want %d", got, exitAborted)
+	}
+	recs, _, err := engine.ReadJournal(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var aborted bool
+	for _, r := range recs {
+		if r.Type == engine.RecRunAborted && strings.Contains(r.Reason, "interrupt") {
+			aborted = true
+		}
+	}
+	if !aborted {
+		t.Errorf("journal has no run.aborted record naming the interrupt: %+v", recs)
+	}
+}

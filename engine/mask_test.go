@@ -1,0 +1,104 @@
+package engine
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestMasker(t *testing.T) {
+	m := NewMasker([]string{"abc", "", "abcdef", "zz"})
+	for _, c := range []struct{ in, want string }{
+		{"token=abcdef;", "token=***;"},
+		{"abc abcdefabc", "*** ******"},
+		{"nothing here", "nothing here"},
+		{"zzz", "***z"},
+	} {
+		if got := m.String(c.in); got != c.want {
+			t.Errorf("mask %q: got %q, want %q", c.in, got, c.want)
+		}
+	}
+	var none *Masker
+	if got := none.String("abc"); got != "abc" {
+		t.Errorf("nil masker: got %q", got)
+	}
+	if NewMasker([]string{""}) != nil {
+		t.Error("a masker of only empty secrets should be nil")
+	}
+}
+
+func TestSanitize(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"plain\ttext", "plain\ttext"},
+		{"crlf\r", "crlf"},
+		{"\x1b[1;31mred\x1b[0m", "red"},
+		{"title\x1b]0;x\x07done", "titledone"},
+		{"bell\x07nul\x00", "bell\uFFFDnul\uFFFD"},
+		{"bad \xff\xfe utf8", "bad \uFFFD utf8"},
+		{"ünïcödé", "ünïcödé"},
+	} {
+		if got := Sanitize(c.in); got != c.want {
+			t.Errorf("Sanitize(%q): got %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestSplitLineKeepsRunes(t *testing.T) {
+	s := strings.Repeat("é", 10) // 20 bytes
+	parts := splitLine(s, 5)
+	if strings.Join(parts, "") != s {
+		t.Fatalf("pieces do not rejoin: %q", parts)
+	}
+	for _, p := range parts {
+		if len(p) > 5 || !utf8.ValidString(p) {
+			t.Errorf("piece %q is too long or splits a rune", p)
+		}
+	}
+}
+
+func TestArgv(t *testing.T) {
+	for _, c := range []struct {
+		script string
+		shell  bool
+	}{
+		{"true", false},
+		{"echo hello world", false},
+		{"echo $HOME", true},
+		{"a | b", true},
+		{"cd /tmp", true},
+		{"exit 1", true},
+		{"FOO=1 env", true},
+		{"no-such-command-here x", true},
+		{"echo 'quoted'", true},
+	} {
+		args := argv(c.script)
+		if got := args[0] == "/bin/sh"; got != c.shell {
+			t.Errorf("argv(%q) = %q: shell %v, want %v", c.script, args, got, c.shell)
+		}
+		if !c.shell && !slices.Equal(args[1:], strings.Fields(c.script)[1:]) {
+			t.Errorf("argv(%q) = %q: arguments changed", c.script, args)
+		}
+	}
+}
+
+func TestExpand(t *testing.T) {
+	lookup := Vars(map[string]string{"A": "1", "EMPTY": ""}, nil)
+	for _, c := range []struct {
+		in, want string
+		missing  []string
+	}{
+		{"x${A}y", "x1y", nil},
+		{"${EMPTY}", "", nil},
+		{"$${A}", "${A}", nil},
+		{"$A ${A:-z} ${#A} $$", "$A ${A:-z} ${#A} $$", nil},
+		{"${B}${C}", "", []string{"B", "C"}},
+		{"${A", "${A", nil},
+	} {
+		used := map[string]string{}
+		got, missing := expand(c.in, lookup, used)
+		if got != c.want || !slices.Equal(missing, c.missing) {
+			t.Errorf("expand(%q): got %q missing %v, want %q missing %v", c.in, got, missing, c.want, c.missing)
+		}
+	}
+}

@@ -1,0 +1,5 @@
+// Package kube is everything the engine asks of a Kubernetes cluster,
+// through client-go: finding the live color from the Service selector,
+// deploying the other color, judging readiness the way kubectl does, and
+// switching the selector. It implements interfaces defined in engine.
+package kube

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/cutover-sh/cutover/engine"
 )
 
 // Exit codes. They are part of cutover's interface: scripts depend on them,
@@ -48,6 +50,11 @@ type streams struct {
 }
 
 func main() {
+	// Orphans of killed steps are re-parented to cutover, which reaps them
+	// at once; see engine.EnableReaping.
+	if err := engine.EnableReaping(); err != nil {
+		_, _ = fmt.Fprintln(os.Stderr, "cutover: warning: cannot reap step processes:", err)
+	}
 	s := streams{
 		in: os.Stdin, out: os.Stdout, err: os.Stderr,
 		outTTY: isTerminal(os.Stdout), lookupEnv: os.LookupEnv,

@@ -242,7 +242,7 @@ func TestKubectlPluginName(t *testing.T) {
 	for arg0, want := range map[string]string{"/usr/local/bin/kubectl-cutover": "kubectl cutover", "./cutover": "cutover"} {
 		var out bytes.Buffer
 		code := execute(context.Background(), []string{arg0, "--help"}, streams{in: strings.NewReader(""), out: &out, err: io.Discard, lookupEnv: os.LookupEnv})
-		if code != exitOK || !strings.Contains(out.String(), "Usage:\n  "+want+" [command]") {
+		if code != exitOK || !strings.Contains(out.String(), "Usage:\n  "+want+" [command]") || !strings.Contains(out.String(), "  "+want+" validate pipeline.yaml") {
 			t.Errorf("%s --help: exit %d, want usage naming %q:\n%s", arg0, code, want, out.String())
 		}
 	}

@@ -53,7 +53,18 @@ Every run is written to an audit journal under --state-dir.`,
 	for _, r := range reserved {
 		root.AddCommand(newReservedCmd(r))
 	}
+	if name != "cutover" {
+		// Examples show the command as the user invokes it.
+		renameExamples(root, name)
+	}
 	return root
+}
+
+func renameExamples(c *cobra.Command, name string) {
+	c.Example = strings.ReplaceAll(c.Example, "  cutover ", "  "+name+" ")
+	for _, sub := range c.Commands() {
+		renameExamples(sub, name)
+	}
 }
 
 // kubeFlags are kubectl's own --kubeconfig, --context and -n/--namespace,

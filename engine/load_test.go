@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/cutover-sh/cutover/engine"
 )
 
@@ -261,5 +263,50 @@ stages:
 	vars, _ := p.Exports(map[string]string{"TAG": "v2"}, lookup)
 	if vars["TAG"] != "v2" || vars["REGION"] != "eu-west-1" {
 		t.Errorf("exports: got %v, want TAG=v2 REGION=eu-west-1", vars)
+	}
+}
+
+// TestClaudeTIUExample checks the guide's pipeline: its seven stages and
+// budgets, and that its only problems are the step kinds not built yet.
+func TestClaudeTIUExample(t *testing.T) {
+	path := "../examples/claude-tiu/pipeline.yaml"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Stages []struct{ Name, Budget string }
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range doc.Stages {
+		got = append(got, s.Name+"="+s.Budget)
+	}
+	wantStages := []string{"code-quality=15m", "testing=20m", "build-and-scan=30m", "staging-deploy=15m", "performance-test=20m", "production-deploy=30m", "monitoring=25m"}
+	if strings.Join(got, " ") != strings.Join(wantStages, " ") {
+		t.Errorf("stages: got %v, want %v", got, wantStages)
+	}
+	for _, name := range []string{"claude-tiu-staging", "claude-tiu-production", "claude-tiu-service", "claude-tiu-blue", "claude-tiu-green", "ghcr.io/claude-tiu/claude-tiu:${IMAGE_TAG}"} {
+		if !strings.Contains(string(data), name) {
+			t.Errorf("the example does not name %s", name)
+		}
+	}
+	lookup := engine.Vars(map[string]string{"IMAGE_TAG": "v1.4.2", "SLACK_WEBHOOK": "s", "TEAMS_WEBHOOK": "t"}, noVars)
+	_, err = engine.Load(path, data, lookup)
+	var verr *engine.ValidationError
+	if !errors.As(err, &verr) {
+		t.Fatalf("got %v, want the not-yet-implemented errors", err)
+	}
+	var kinds []string
+	for _, fe := range verr.Errs {
+		if !strings.Contains(fe.Msg, "not yet implemented") {
+			t.Errorf("unexpected error: %v", fe)
+		}
+		kinds = append(kinds, fe.Path[strings.LastIndexByte(fe.Path, '.')+1:])
+	}
+	if got := strings.Join(kinds, " "); got != "deploy loadtest blueGreen notify analysis" {
+		t.Errorf("unimplemented kinds: got %s", got)
 	}
 }

@@ -80,8 +80,12 @@ type Subscription struct {
 	b      *Broadcaster
 	notify chan struct{}
 
-	mu     sync.Mutex
+	mu sync.Mutex
+	// queue[head:] are the events not yet read. Reading advances head and
+	// an emptied queue restarts at its beginning, so a subscriber that
+	// keeps up reuses one backing array instead of allocating per event.
 	queue  []Event
+	head   int
 	max    int
 	resync bool
 	// done is set when the run is over: Next drains the queue, then ends.
@@ -104,9 +108,9 @@ func (s *Subscription) push(ev Event) {
 	if s.resync {
 		// A snapshot is already owed; it will include this event.
 		s.dropped++
-	} else if len(s.queue) >= s.max {
-		s.dropped += len(s.queue) + 1
-		s.queue = s.queue[:0]
+	} else if len(s.queue)-s.head >= s.max {
+		s.dropped += len(s.queue) - s.head + 1
+		s.clear()
 		s.resync = true
 	} else {
 		s.queue = append(s.queue, ev)
@@ -158,18 +162,27 @@ func (s *Subscription) take() (Message, bool, error) {
 		return Message{}, false, ErrClosed
 	case s.resync:
 		s.resync = false
-		s.queue = s.queue[:0]
+		s.clear()
 		snap := s.b.snap
 		return Message{Snapshot: &snap}, true, nil
-	case len(s.queue) > 0:
-		ev := s.queue[0]
-		s.queue[0] = nil
-		s.queue = s.queue[1:]
+	case s.head < len(s.queue):
+		ev := s.queue[s.head]
+		s.queue[s.head] = nil
+		s.head++
+		if s.head == len(s.queue) {
+			s.queue, s.head = s.queue[:0], 0
+		}
 		return Message{Event: ev}, true, nil
 	case s.done:
 		return Message{}, false, ErrClosed
 	}
 	return Message{}, false, nil
+}
+
+// clear drops every queued event, letting the collector have them.
+func (s *Subscription) clear() {
+	clear(s.queue)
+	s.queue, s.head = s.queue[:0], 0
 }
 
 // Close ends the subscription and releases it from the broadcaster.

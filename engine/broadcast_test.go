@@ -147,7 +147,7 @@ func TestApplyKeepsATailOfOutput(t *testing.T) {
 	if got := len(a.Steps[0].Tail); got != tailLines {
 		t.Fatalf("tail: got %d lines, want %d", got, tailLines)
 	}
-	if got := a.Steps[0].Tail[tailLines-1].Seq; got != 49 {
-		t.Errorf("last tail line: got seq %d, want 49", got)
+	if got := a.Steps[0].Tail[tailLines-1].Line; got != "x" {
+		t.Errorf("last tail line: got %q, want the 50th line, %q", got, "x")
 	}
 }

@@ -476,14 +476,12 @@ func (e *Engine) runRun(ctx context.Context, s *Stage, st *Step, name string) (S
 				}
 			})
 		}
-		tail := newTail(tailLines)
 		code, err := runCommand(actx, command{
 			args: e.argvFor(st.Run), env: env, dir: st.Dir, grace: e.cfg.KillGrace, kill: e.killCh, stdin: e.devNull,
 			line: func(stream Stream, text string, partial bool) {
 				parts := splitLine(e.mask.String(text), maxEventLine)
 				for k, piece := range parts {
 					piece = Sanitize(piece)
-					tail.add(piece)
 					e.emit(StepOutput{Stage: s.Name, Step: name, Stream: stream, Line: piece, Partial: partial || k < len(parts)-1})
 				}
 			},
@@ -506,7 +504,7 @@ func (e *Engine) runRun(ctx context.Context, s *Stage, st *Step, name string) (S
 		}
 		rec := Record{Type: RecStepFinished, Stage: s.Name, Step: name, Status: status, Attempt: attempt, ExitCode: &code, Duration: elapsed, Reason: reason}
 		if status != StatusSucceeded {
-			rec.Output = tail.lines()
+			rec.Output = e.outputTail(s.Name, name)
 		}
 		_ = e.record(rec)
 		e.emit(StepFinished{Stage: s.Name, Step: name, Status: status, Attempt: attempt, ExitCode: code, Elapsed: elapsed, Reason: e.mask.String(reason)})
@@ -539,28 +537,21 @@ func causeText(err error) string {
 	return err.Error()
 }
 
-// tail keeps the last n lines of a step's output for the journal.
-type tail struct {
-	mu  sync.Mutex
-	buf []string
-	n   int
-}
-
-func newTail(n int) *tail { return &tail{n: n} }
-
-func (t *tail) add(line string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.buf) == t.n {
-		t.buf = t.buf[1:]
+// outputTail returns the last lines a step printed, for the journal. Every
+// line was published before the step's result is recorded.
+func (e *Engine) outputTail(stage, step string) []string {
+	snap := e.Snapshot()
+	st, _ := snap.Stage(stage)
+	for _, x := range st.Steps {
+		if x.Name == step {
+			lines := make([]string, len(x.Tail))
+			for i, l := range x.Tail {
+				lines[i] = l.Line
+			}
+			return lines
+		}
 	}
-	t.buf = append(t.buf, line)
-}
-
-func (t *tail) lines() []string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return slices.Clone(t.buf)
+	return nil
 }
 
 func gateID(stage, step string) string { return stage + "/" + step }

@@ -91,7 +91,15 @@ type StepState struct {
 	Started  time.Time
 	Finished time.Time
 	Reason   string
-	Tail     []StepOutput
+	// Tail is the step's last lines of output.
+	Tail []OutputLine
+}
+
+// OutputLine is one line of a step's output as a snapshot keeps it.
+type OutputLine struct {
+	Stream  Stream
+	Line    string
+	Partial bool
 }
 
 // NewSnapshot returns the state of a run of p before anything happened.
@@ -153,6 +161,7 @@ func Apply(s Snapshot, ev Event) Snapshot {
 	case StepStarted:
 		s = s.withStep(e.Stage, e.Step, func(st *StepState) {
 			st.Status, st.Attempt, st.Started, st.Finished = StatusRunning, e.Attempt, e.Time, time.Time{}
+			st.Tail = nil // each attempt's output stands alone
 		})
 	case StepOutput:
 		s = s.withStep(e.Stage, e.Step, func(st *StepState) {
@@ -160,7 +169,7 @@ func Apply(s Snapshot, ev Event) Snapshot {
 			if len(tail) >= tailLines {
 				tail = tail[len(tail)-tailLines+1:]
 			}
-			st.Tail = append(slices.Clip(tail), e)
+			st.Tail = append(slices.Clip(tail), OutputLine{Stream: e.Stream, Line: e.Line, Partial: e.Partial})
 		})
 	case StepFinished:
 		s = s.withStep(e.Stage, e.Step, func(st *StepState) {

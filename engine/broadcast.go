@@ -37,7 +37,7 @@ func NewBroadcaster(initial Snapshot) *Broadcaster {
 func (b *Broadcaster) Snapshot() Snapshot {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.snap
+	return b.snap.Clone()
 }
 
 // Publish applies ev to the current snapshot and queues it for every
@@ -163,14 +163,22 @@ func (s *Subscription) take() (Message, bool, error) {
 	case s.resync:
 		s.resync = false
 		s.clear()
-		snap := s.b.snap
+		snap := s.b.snap.Clone()
 		return Message{Snapshot: &snap}, true, nil
 	case s.head < len(s.queue):
 		ev := s.queue[s.head]
 		s.queue[s.head] = nil
 		s.head++
-		if s.head == len(s.queue) {
+		switch {
+		case s.head == len(s.queue):
 			s.queue, s.head = s.queue[:0], 0
+		case s.head > 64 && 2*s.head > len(s.queue):
+			// A reader that keeps a few events behind never empties
+			// its queue; compact it so the array does not grow with
+			// the run.
+			n := copy(s.queue, s.queue[s.head:])
+			clear(s.queue[n:])
+			s.queue, s.head = s.queue[:n], 0
 		}
 		return Message{Event: ev}, true, nil
 	case s.done:

@@ -363,6 +363,13 @@ stages:
 	}
 	vars, secrets := p.Exports(map[string]string{"TOKEN": secret}, Vars(nil, nil))
 	h := newHarness(t, Config{Pipeline: p, Vars: vars, Secrets: secrets, AutoApprove: true})
+	// The secret reaches the step through its environment, never its
+	// command line, which every user of the host can read.
+	for _, arg := range h.eng.argvFor(&p.Stages[0].Steps[1]) {
+		if strings.Contains(arg, secret) {
+			t.Errorf("the secret is on the step's command line: %q", arg)
+		}
+	}
 	final := h.run()
 	if final.Status != StatusFailed {
 		t.Fatalf("run: got %s, want failed (the step exits 3)", final.Status)

@@ -27,7 +27,8 @@ type History struct {
 	Runs     int            `json:"runs"`
 	Window   int            `json:"window"`
 	Stages   []StageHistory `json:"stages"`
-	// Totals sum the stage rows, as the deployment guide's table does.
+	// Totals sum the stage rows, as the deployment guide's table does. A
+	// stage the newest run skipped counts with its own most recent time.
 	TotalBudget time.Duration `json:"totalBudgetNs"`
 	TotalLast   time.Duration `json:"totalLastNs"`
 	TotalMedian time.Duration `json:"totalMedianNs"`
@@ -58,10 +59,14 @@ func BuildHistory(recs []Record, pipeline string, window int) History {
 	h := History{Pipeline: pipeline, Window: window}
 	runs := map[string]bool{}
 	var order []string // run IDs, oldest first
+	var pipelineOrder []string // the newest run's stages, in pipeline order
 	for _, r := range recs {
 		if r.Type == RecRunStarted && r.Pipeline == pipeline && !runs[r.Run] {
 			runs[r.Run] = true
 			order = append(order, r.Run)
+			if len(r.Stages) > 0 {
+				pipelineOrder = r.Stages
+			}
 		}
 	}
 	h.Runs = len(order)
@@ -91,6 +96,18 @@ func BuildHistory(recs []Record, pipeline string, window int) History {
 			h.LastRun, h.LastStatus, h.LastElapsed = r.Run, r.Status, r.Duration
 		}
 	}
+	// Rows follow the pipeline's order; stages it no longer has follow, in
+	// the order the journal first saw them.
+	stages = slices.SortedStableFunc(slices.Values(stages), func(a, b string) int {
+		ia, ib := slices.Index(pipelineOrder, a), slices.Index(pipelineOrder, b)
+		if ia < 0 {
+			ia = len(pipelineOrder)
+		}
+		if ib < 0 {
+			ib = len(pipelineOrder)
+		}
+		return ia - ib
+	})
 	for _, name := range stages {
 		row := StageHistory{Stage: name, Budget: budgets[name]}
 		var recent []time.Duration

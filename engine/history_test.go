@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -54,5 +55,23 @@ func TestBuildHistory(t *testing.T) {
 		if c.got != c.want {
 			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
 		}
+	}
+}
+
+func TestHistoryFollowsPipelineOrder(t *testing.T) {
+	recs := []Record{
+		{Run: "r1", Type: RecRunStarted, Pipeline: "p", Stages: []string{"test", "build", "deploy"}},
+		// Parallel stages finish in any order; the table does not.
+		{Run: "r1", Type: RecStageFinished, Stage: "deploy", Status: StatusSucceeded, Duration: time.Second},
+		{Run: "r1", Type: RecStageFinished, Stage: "build", Status: StatusSucceeded, Duration: time.Second},
+		{Run: "r1", Type: RecStageFinished, Stage: "old", Status: StatusSucceeded, Duration: time.Second},
+		{Run: "r1", Type: RecStageFinished, Stage: "test", Status: StatusSucceeded, Duration: time.Second},
+	}
+	var got []string
+	for _, row := range BuildHistory(recs, "p", 10).Stages {
+		got = append(got, row.Stage)
+	}
+	if want := "test build deploy old"; strings.Join(got, " ") != want {
+		t.Errorf("rows: got %v, want %s", got, want)
 	}
 }

@@ -30,6 +30,7 @@ type Record struct {
 	Path      string            `json:"path,omitempty"`
 	Hash      string            `json:"hash,omitempty"`
 	Vars      map[string]string `json:"vars,omitempty"`
+	Stages    []string          `json:"stages,omitempty"`
 	Emergency bool              `json:"emergency,omitempty"`
 	Skips     []string          `json:"skips,omitempty"`
 
@@ -95,11 +96,31 @@ func OpenJournal(dir string) (*Journal, error) {
 		return nil, fmt.Errorf("create state directory %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, JournalFile)
+	_, statErr := os.Stat(path)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
+	if errors.Is(statErr, os.ErrNotExist) {
+		// A new file's name is durable only once its directory is.
+		if err := syncDir(dir); err != nil {
+			_ = f.Close()
+			return nil, err
+		}
+	}
 	return &Journal{f: f, path: path}, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync state directory %s: %w", dir, err)
+	}
+	defer func() { _ = d.Close() }()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync state directory %s: %w", dir, err)
+	}
+	return nil
 }
 
 // Path returns the journal file's path.
@@ -207,12 +228,18 @@ func readRecords(r io.Reader) ([]Record, []Skipped, error) {
 		if len(line) > 0 {
 			complete := line[len(line)-1] == '\n'
 			var rec Record
+			// A last line without its newline is torn unless it parses
+			// whole: a JSON object cannot be cut short and still parse, so
+			// one that does lost only its newline, and reads the same once
+			// the next append fences it off.
 			switch body := bytes.TrimSpace(line); {
 			case len(body) == 0:
-			case !complete:
-				skipped = append(skipped, Skipped{Line: n, Reason: "torn record (no line end): the writer stopped mid-write"})
 			case json.Unmarshal(body, &rec) != nil || rec.Type == "" || rec.Run == "":
-				skipped = append(skipped, Skipped{Line: n, Reason: "not a valid journal record"})
+				reason := "not a valid journal record"
+				if !complete {
+					reason = "torn record (no line end): the writer stopped mid-write"
+				}
+				skipped = append(skipped, Skipped{Line: n, Reason: reason})
 			default:
 				recs = append(recs, rec)
 			}

@@ -189,7 +189,11 @@ func expandTree(n *yaml.Node, path string, lookup Lookup, used map[string]string
 	}
 	switch n.Kind {
 	case yaml.ScalarNode:
-		out, missing := expand(n.Value, lookup, used)
+		expandFn := expand
+		if runField.MatchString(path) {
+			expandFn = checkRefs
+		}
+		out, missing := expandFn(n.Value, lookup, used)
 		if len(missing) > 0 {
 			errs.unset[path] = true
 		}
@@ -210,6 +214,12 @@ func expandTree(n *yaml.Node, path string, lookup Lookup, used map[string]string
 		}
 	}
 }
+
+// runField matches the path of a run step's command. Its variables are
+// exported to the step and left for the shell to expand, rather than
+// pasted into the script: a secret then never shows in the process list,
+// and a value cannot inject shell syntax.
+var runField = regexp.MustCompile(`^stages\[\d+\]\.steps\[\d+\]\.run$`)
 
 var stageName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 

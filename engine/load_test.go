@@ -158,7 +158,9 @@ func TestLoadAcceptsValid(t *testing.T) {
 			{"release.skippableInEmergency", release.SkippableInEmergency, true},
 			{"run.kind", run.Kind(), engine.KindRun},
 			{"run.name", run.StepName(0), "image"},
-			{"run.run", run.Run, "docker build -t registry.example.com/checkout:1.4.2 ."},
+			// A run command keeps its references: the shell expands them
+			// from the exported variables.
+			{"run.run", run.Run, "docker build -t registry.example.com/checkout:${IMAGE_TAG} ."},
 			{"run.dir", run.Dir, "./services/checkout"},
 			{"run.env[DOCKER_BUILDKIT]", run.Env["DOCKER_BUILDKIT"], "1"},
 			{"run.env[TAG]", run.Env["TAG"], "1.4.2"},
@@ -198,7 +200,7 @@ func TestLoadLeavesShellSyntaxAlone(t *testing.T) {
 		want string
 	}{
 		{"escaped reference", `echo $${X}`, `echo ${X}`},
-		{"escaped next to a real one", `echo $${X}-${X}`, `echo ${X}-from-lookup`},
+		{"escaped next to a real one", `echo $${X}-${X}`, `echo ${X}-${X}`},
 		{"plain shell variable", `echo $HOME`, `echo $HOME`},
 		{"shell default", `echo ${x:-y}`, `echo ${x:-y}`},
 		{"shell pid", `echo $$`, `echo $$`},
@@ -217,6 +219,27 @@ func TestLoadLeavesShellSyntaxAlone(t *testing.T) {
 				t.Errorf("run: got %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestLoadSubstitutesOutsideRun(t *testing.T) {
+	doc := "apiVersion: cutover.dev/v1alpha1\nkind: Pipeline\nmetadata:\n  name: subst\n" +
+		"stages:\n  - name: s\n    budget: 1m\n    steps:\n" +
+		"      - approve: 'ship ${X}, not $${X}?'\n" +
+		"      - run: make\n        dir: /srv/${X}\n        env: {TAG: 'v-${X}'}\n"
+	p, err := engine.Load("subst.yaml", []byte(doc), engine.Vars(map[string]string{"X": "7"}, noVars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := p.Stages[0].Steps
+	for _, c := range []struct{ what, got, want string }{
+		{"approve", steps[0].Approve, "ship 7, not ${X}?"},
+		{"dir", steps[1].Dir, "/srv/7"},
+		{"env", steps[1].Env["TAG"], "v-7"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: got %q, want %q", c.what, c.got, c.want)
+		}
 	}
 }
 
@@ -250,15 +273,16 @@ stages:
   - name: s
     budget: 1m
     steps:
-      - run: echo ${TAG} ${REGION}
+      - run: make
+        dir: /srv/${TAG}/${REGION}
 `
 	lookup := engine.Vars(map[string]string{"TAG": "v2"}, noVars)
 	p, err := engine.Load("defaults.yaml", []byte(doc), lookup)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := p.Stages[0].Steps[0].Run, "echo v2 eu-west-1"; got != want {
-		t.Errorf("run: got %q, want %q (--set wins over the default)", got, want)
+	if got, want := p.Stages[0].Steps[0].Dir, "/srv/v2/eu-west-1"; got != want {
+		t.Errorf("dir: got %q, want %q (--set wins over the default)", got, want)
 	}
 	vars, _ := p.Exports(map[string]string{"TAG": "v2"}, lookup)
 	if vars["TAG"] != "v2" || vars["REGION"] != "eu-west-1" {

@@ -55,6 +55,7 @@ func pollWait(ctx context.Context, c command, cmd *exec.Cmd, outFd, errFd int, o
 	var (
 		leaderDone, groupDone bool
 		cancelled, killed     bool
+		insisted              bool
 		stopBy                time.Time // SIGKILL the group if the leader still runs
 		reapBy                time.Time // SIGKILL what outlived the leader
 		drainBy               time.Time // stop reading pipes an escaped process holds
@@ -122,11 +123,14 @@ func pollWait(ctx context.Context, c command, cmd *exec.Cmd, outFd, errFd int, o
 				cancelled = true
 				stopBy = now.Add(c.grace)
 				reapBy = stopBy
-				_ = unix.Kill(-pgid, unix.SIGTERM)
-			} else {
-				// Asked again: no more grace.
-				stopBy, reapBy = now, now
+				stopGroup(pgid)
 			}
+		}
+		// Both wake-ups may arrive as one eventfd count, so the insistence
+		// is read from its channel, not counted.
+		if cancelled && !insisted && closed(c.kill) {
+			insisted = true
+			stopBy, reapBy = now, now
 		}
 		if fds[2].Fd >= 0 && fds[2].Revents != 0 {
 			fds[2].Fd = -1
@@ -138,7 +142,7 @@ func pollWait(ctx context.Context, c command, cmd *exec.Cmd, outFd, errFd int, o
 				reapBy = now.Add(c.grace)
 			}
 			if groupAlive(pgid) {
-				_ = unix.Kill(-pgid, unix.SIGTERM)
+				stopGroup(pgid)
 			}
 		}
 	}
@@ -146,6 +150,16 @@ func pollWait(ctx context.Context, c command, cmd *exec.Cmd, outFd, errFd int, o
 
 func pollIn(fd int) unix.PollFd {
 	return unix.PollFd{Fd: int32(fd), Events: unix.POLLIN} //nolint:gosec // descriptors are small ints
+}
+
+// closed reports whether ch is closed, without waiting.
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 func msUntil(now, t time.Time) int {

@@ -35,26 +35,32 @@ const (
 // start per step.
 const shellMeta = "|&;<>()$`\\\"'*?[]#~=%{}!\n\t"
 
-// shellWords are builtins and keywords that only a shell can run.
-var shellWords = map[string]bool{
-	".": true, ":": true, "alias": true, "break": true, "case": true, "cd": true, "continue": true,
-	"eval": true, "exec": true, "exit": true, "export": true, "for": true, "if": true, "read": true,
-	"readonly": true, "return": true, "set": true, "shift": true, "source": true, "trap": true,
-	"ulimit": true, "umask": true, "unset": true, "until": true, "wait": true, "while": true,
+// shellWord reports builtins and keywords that only a shell can run.
+func shellWord(w string) bool {
+	switch w {
+	case ".", ":", "alias", "break", "case", "cd", "continue", "eval", "exec", "exit", "export",
+		"for", "if", "read", "readonly", "return", "set", "shift", "source", "trap", "ulimit",
+		"umask", "unset", "until", "wait", "while":
+		return true
+	}
+	return false
 }
 
-// argv returns how to execute a run step's command.
+// argv returns how to execute a run step's command: directly when it is a
+// plain command found on PATH, else through the shell.
 func argv(script string) []string {
 	if !strings.ContainsAny(script, shellMeta) {
 		words := strings.Fields(script)
-		if len(words) > 0 && !shellWords[words[0]] {
+		if len(words) > 0 && !shellWord(words[0]) {
 			if path, err := exec.LookPath(words[0]); err == nil {
 				return append([]string{path}, words[1:]...)
 			}
 		}
 	}
-	return []string{"/bin/sh", "-c", script}
+	return shell(script)
 }
+
+func shell(script string) []string { return []string{"/bin/sh", "-c", script} }
 
 // command is one attempt of a run step.
 type command struct {
@@ -153,7 +159,7 @@ func goroutineWait(ctx context.Context, c command, cmd *exec.Cmd, outFd, errFd i
 	stop := context.AfterFunc(ctx, func() {
 		deadline = time.Now().Add(c.grace)
 		close(armed)
-		_ = unix.Kill(-pgid, unix.SIGTERM)
+		stopGroup(pgid)
 		grace := time.NewTimer(c.grace)
 		defer grace.Stop()
 		select {
@@ -196,7 +202,7 @@ func terminate(pgid int, grace time.Duration, kill <-chan struct{}) {
 		return
 	}
 	if grace > 0 {
-		_ = unix.Kill(-pgid, unix.SIGTERM)
+		stopGroup(pgid)
 		deadline := time.NewTimer(grace)
 		defer deadline.Stop()
 		poll := time.NewTicker(groupPoll)
@@ -213,6 +219,14 @@ func terminate(pgid int, grace time.Duration, kill <-chan struct{}) {
 		}
 	}
 	_ = unix.Kill(-pgid, unix.SIGKILL)
+}
+
+// stopGroup asks every process in the group to stop. SIGCONT follows
+// SIGTERM so that a stopped process (one that read the terminal in the
+// background, say) gets it now rather than after the grace period.
+func stopGroup(pgid int) {
+	_ = unix.Kill(-pgid, unix.SIGTERM)
+	_ = unix.Kill(-pgid, unix.SIGCONT)
 }
 
 // groupPoll is how often a step's process group is checked for members
@@ -247,24 +261,26 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
 			w.buf = append(w.buf, p...)
-			// Only a window that is strictly full is cut, so a line of
-			// exactly maskWindow bytes still ends as one line.
-			for len(w.buf) > maskWindow {
-				w.emit(w.stream, string(w.buf[:maskWindow]), true)
-				w.buf = append(w.buf[:0], w.buf[maskWindow:]...)
-			}
+			w.cutWindows()
 			return n, nil
 		}
 		w.buf = append(w.buf, p[:i]...)
 		p = p[i+1:]
-		for len(w.buf) > maskWindow {
-			w.emit(w.stream, string(w.buf[:maskWindow]), true)
-			w.buf = append(w.buf[:0], w.buf[maskWindow:]...)
-		}
+		w.cutWindows()
 		w.emit(w.stream, string(w.buf), false)
 		w.buf = w.buf[:0]
 	}
 	return n, nil
+}
+
+// cutWindows emits full windows of an overlong line as partial lines. Only
+// a window that is strictly full is cut, so a line of exactly maskWindow
+// bytes still ends as one line.
+func (w *lineWriter) cutWindows() {
+	for len(w.buf) > maskWindow {
+		w.emit(w.stream, string(w.buf[:maskWindow]), true)
+		w.buf = append(w.buf[:0], w.buf[maskWindow:]...)
+	}
 }
 
 // flush emits a last line that had no newline.

@@ -102,11 +102,33 @@ type OutputLine struct {
 	Partial bool
 }
 
+// Clone returns a deep copy, so that whoever receives a snapshot may keep
+// or change it without touching the engine's own. Events share structure
+// between snapshots for speed; copies are made only where snapshots leave
+// the broadcaster, which is rare (on subscribing and after falling behind).
+func (s Snapshot) Clone() Snapshot {
+	s.Stages = slices.Clone(s.Stages)
+	for i := range s.Stages {
+		st := &s.Stages[i]
+		st.Needs = slices.Clone(st.Needs)
+		steps := make([]*StepState, len(st.Steps))
+		for j, step := range st.Steps {
+			c := *step
+			c.Tail = slices.Clone(c.Tail)
+			steps[j] = &c
+		}
+		st.Steps = steps
+	}
+	s.Gates = slices.Clone(s.Gates)
+	s.Warnings = slices.Clone(s.Warnings)
+	return s
+}
+
 // NewSnapshot returns the state of a run of p before anything happened.
 func NewSnapshot(p *Pipeline) Snapshot {
 	s := Snapshot{Pipeline: p.Metadata.Name, Path: p.Source.Path, Status: StatusPending}
 	for _, st := range p.Stages {
-		ss := StageState{Name: st.Name, Needs: st.Needs, Status: StatusPending, Budget: st.Budget.D()}
+		ss := StageState{Name: st.Name, Needs: slices.Clone(st.Needs), Status: StatusPending, Budget: st.Budget.D()}
 		for i, step := range st.Steps {
 			ss.Steps = append(ss.Steps, &StepState{Name: step.StepName(i), Kind: step.Kind(), Status: StatusPending})
 		}

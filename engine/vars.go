@@ -115,3 +115,30 @@ func (p *Pipeline) Exports(set map[string]string, lookup Lookup) (vars map[strin
 	}
 	return vars, secrets
 }
+
+// checkRefs is expand for text the shell expands itself: it checks that
+// every ${NAME} is set and records it, but leaves the references in place.
+// $${NAME} still stands for a literal ${NAME}, exempt from the check.
+func checkRefs(s string, lookup Lookup, used map[string]string) (string, []string) {
+	if !strings.Contains(s, "${") {
+		return s, nil
+	}
+	var b strings.Builder
+	var missing []string
+	for i := 0; i < len(s); i++ {
+		if strings.HasPrefix(s[i:], "$${") {
+			b.WriteString("${")
+			i += 2
+			continue
+		}
+		if name, ok := refAt(s, i); ok {
+			if val, set := lookup(name); set {
+				used[name] = val
+			} else {
+				missing = append(missing, name)
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String(), missing
+}

@@ -31,7 +31,7 @@ file:line:column and field path. Variables must be set, as they must for run.
 Exits 2 if anything is wrong.`,
 		Example: `  cutover validate examples/local/pipeline.yaml
   cutover validate deploy.yaml --set IMAGE_TAG=v1.4.2`,
-		Args:              cobra.ExactArgs(1),
+		Args:              args(cobra.ExactArgs(1)),
 		ValidArgsFunction: completeYAML,
 		RunE: func(_ *cobra.Command, args []string) error {
 			vars, err := parseSet(set)
@@ -69,7 +69,7 @@ Values over budget are marked with "!".`,
 		Example: `  cutover history
   cutover history --pipeline claude-tiu --runs 20
   cutover history --output json`,
-		Args: cobra.NoArgs,
+		Args: args(cobra.NoArgs),
 		RunE: func(_ *cobra.Command, _ []string) error {
 			if output != "" && output != "json" {
 				return badInput(fmt.Errorf("--output %q: the only format is json", output))
@@ -89,7 +89,7 @@ Values over budget are marked with "!".`,
 				pipeline = engine.LatestPipeline(recs)
 			}
 			if pipeline == "" {
-				return fmt.Errorf("no runs recorded in %s yet", dir)
+				return fmt.Errorf("no runs recorded in %s yet; run a pipeline first", dir)
 			}
 			h := engine.BuildHistory(recs, pipeline, window)
 			if h.Runs == 0 {
@@ -145,14 +145,16 @@ Point your editor's YAML language server at it for completion.`,
 		Example: `  cutover schema > pipeline.schema.json
   # then, at the top of a pipeline file:
   # yaml-language-server: $schema=./pipeline.schema.json`,
-		Args: cobra.NoArgs,
+		Args: args(cobra.NoArgs),
 		RunE: func(_ *cobra.Command, _ []string) error {
 			b, err := engine.Schema()
 			if err != nil {
 				return err
 			}
-			_, err = s.out.Write(b)
-			return err
+			if _, err := s.out.Write(b); err != nil {
+				return fmt.Errorf("write schema: %w", err)
+			}
+			return nil
 		},
 	}
 }
@@ -162,7 +164,7 @@ func newVersionCmd(s streams) *cobra.Command {
 		Use:     "version",
 		Short:   "Print cutover's version",
 		Example: `  cutover version`,
-		Args:    cobra.NoArgs,
+		Args:    args(cobra.NoArgs),
 		RunE: func(_ *cobra.Command, _ []string) error {
 			v, c := version, commit
 			if info, ok := debug.ReadBuildInfo(); ok && v == "dev" {

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/cutover-sh/cutover/engine"
 )
 
@@ -80,10 +82,23 @@ func execute(ctx context.Context, args []string, s streams) int {
 		}
 		return ee.code
 	}
-	// Whatever cobra rejects (unknown flag, wrong argument count) is bad
-	// input too.
 	_, _ = fmt.Fprintln(s.err, "error:", err)
-	return exitBadInput
+	// Cobra's own refusals (an unknown command) are bad input; anything
+	// else that went wrong is a failure, never mistaken for a typo.
+	if strings.HasPrefix(err.Error(), "unknown command") {
+		return exitBadInput
+	}
+	return exitFailed
+}
+
+// args wraps a cobra argument check so that its refusal is bad input.
+func args(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		if err := check(cmd, a); err != nil {
+			return badInput(err)
+		}
+		return nil
+	}
 }
 
 // displayName is how the binary refers to itself: "kubectl cutover" when it

@@ -206,10 +206,14 @@ stages:
 		{"unknown skip", "", []string{"run", "--skip-stage", "x", gate}, exitBadInput, "names no stage"},
 		{"bad output format", "", []string{"run", "-o", "yaml", gate}, exitBadInput, "the only format is json"},
 		{"reserved command", "", []string{"rollback"}, exitFailed, "not yet implemented"},
+		{"unknown command", "", []string{"rollout"}, exitBadInput, "unknown command"},
+		{"no parallel slot", "", []string{"run", "--parallel", "0", gate}, exitBadInput, "--parallel 0"},
+		{"missing argument", "", []string{"run"}, exitBadInput, "accepts 1 arg"},
+		{"history of nothing", "", []string{"history"}, exitFailed, "no runs recorded"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			args := append([]string{c.args[0], "--state-dir", t.TempDir()}, c.args[1:]...)
-			if c.args[0] == "rollback" {
+			if c.args[0] == "rollback" || c.args[0] == "rollout" {
 				args = c.args
 			}
 			code, _, errOut := cli(t, c.stdin, nil, args...)
@@ -248,9 +252,9 @@ func TestKubectlPluginName(t *testing.T) {
 	}
 }
 
-// TestInterruptAbortsTheRun sends a real SIGINT to a built cutover
-// process and checks the exit code and the journal.
-func TestInterruptAbortsTheRun(t *testing.T) {
+// buildCutover builds the binary once per test that needs a real process.
+func buildCutover(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
@@ -258,16 +262,98 @@ func TestInterruptAbortsTheRun(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	pipeline := writeFile(t, "slow.yaml", `apiVersion: cutover.dev/v1alpha1
+	return bin
+}
+
+const slowPipeline = `apiVersion: cutover.dev/v1alpha1
 kind: Pipeline
 metadata: {name: slow}
 stages:
   - name: s
     budget: 1m
     steps: [{name: wait, run: "echo waiting; sleep 300"}]
+`
+
+func abortReason(t *testing.T, state string) string {
+	t.Helper()
+	recs, _, err := engine.ReadJournal(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if r.Type == engine.RecRunAborted {
+			return r.Reason
+		}
+	}
+	return ""
+}
+
+// waitExit waits for cmd and returns its exit code, failing the test if it
+// does not stop: a release that ignores a stop is the bug looked for here.
+func waitExit(t *testing.T, cmd *exec.Cmd) int {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var exitErr *exec.ExitError
+		if err != nil && !errors.As(err, &exitErr) {
+			t.Fatalf("wait: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("cutover did not stop within 30s")
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
+// TestSignalsAbortTheRun sends real signals to a built cutover process:
+// Ctrl-C, and the hang-up an SSH session sends when it drops.
+func TestSignalsAbortTheRun(t *testing.T) {
+	bin := buildCutover(t)
+	pipeline := writeFile(t, "slow.yaml", slowPipeline)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			state := t.TempDir()
+			cmd := exec.Command(bin, "run", "--plain", "--state-dir", state, pipeline)
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() && !strings.Contains(sc.Text(), "| waiting") {
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			go func() { _, _ = io.Copy(io.Discard, stdout) }()
+			if got := waitExit(t, cmd); got != exitAborted {
+				t.Errorf("exit code: got %d, want %d", got, exitAborted)
+			}
+			if r := abortReason(t, state); !strings.Contains(r, "interrupted") {
+				t.Errorf("journal abort reason: got %q, want it to name the signal", r)
+			}
+		})
+	}
+}
+
+// TestClosedOutputAbortsTheRun closes the reading end of cutover's stdout,
+// as `cutover run -o json | head -1` does, while a step keeps printing.
+func TestClosedOutputAbortsTheRun(t *testing.T) {
+	bin := buildCutover(t)
+	pipeline := writeFile(t, "chatty.yaml", `apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: chatty}
+stages:
+  - name: s
+    budget: 1m
+    steps: [{name: tick, run: "while true; do echo tick; sleep 0.1; done"}]
 `)
 	state := t.TempDir()
-	cmd := exec.Command(bin, "run", "--plain", "--state-dir", state, pipeline)
+	cmd := exec.Command(bin, "run", "-o", "json", "--state-dir", state, pipeline)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -276,38 +362,13 @@ stages:
 		t.Fatal(err)
 	}
 	sc := bufio.NewScanner(stdout)
-	for sc.Scan() && !strings.Contains(sc.Text(), "| waiting") {
+	for sc.Scan() && !strings.Contains(sc.Text(), `"line":"tick"`) {
 	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		var exitErr *exec.ExitError
-		if !errors.As(err, &exitErr) {
-			t.Fatalf("wait: got %v, want a non-zero exit", err)
-		}
-	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatal("cutover did not stop within 30s of SIGINT")
-	}
-	if got := cmd.ProcessState.ExitCode(); got != exitAborted {
+	_ = stdout.Close()
+	if got := waitExit(t, cmd); got != exitAborted {
 		t.Errorf("exit code: got %d, want %d", got, exitAborted)
 	}
-	recs, _, err := engine.ReadJournal(state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var aborted bool
-	for _, r := range recs {
-		if r.Type == engine.RecRunAborted && strings.Contains(r.Reason, "interrupt") {
-			aborted = true
-		}
-	}
-	if !aborted {
-		t.Errorf("journal has no run.aborted record naming the interrupt: %+v", recs)
+	if r := abortReason(t, state); !strings.Contains(r, "output closed") {
+		t.Errorf("journal abort reason: got %q, want output closed", r)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -42,7 +43,7 @@ was rolled back, 130 aborted.`,
   cutover run pipeline.yaml --plain --auto-approve
   cutover run pipeline.yaml --output json | jq .
   cutover run pipeline.yaml --emergency --reason "INC-231: hotfix for login outage"`,
-		Args:              cobra.ExactArgs(1),
+		Args:              args(cobra.ExactArgs(1)),
 		ValidArgsFunction: completeYAML,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPipeline(cmd.Context(), s, g, o, args[0])
@@ -83,6 +84,9 @@ func completeStages(s streams) cobra.CompletionFunc {
 func runPipeline(ctx context.Context, s streams, g *globalOptions, o *runOptions, path string) error {
 	if o.output != "" && o.output != "json" {
 		return badInput(fmt.Errorf("--output %q: the only format is json", o.output))
+	}
+	if o.parallel < 1 {
+		return badInput(fmt.Errorf("--parallel %d: at least one stage must be able to run", o.parallel))
 	}
 	set, err := parseSet(o.set)
 	if err != nil {
@@ -128,7 +132,16 @@ func runPipeline(ctx context.Context, s streams, g *globalOptions, o *runOptions
 	// stdout makes them fall back to snapshots.
 	sub := eng.Subscribe(1 << 14)
 	printed := make(chan error, 1)
-	go func() { printed <- follow(ctx, sub, print) }()
+	go func() {
+		err := follow(ctx, sub, print)
+		if err != nil {
+			// Nobody can see the release any more (the terminal or the
+			// pipe reading it went away): stop it rather than carry on
+			// unwatched.
+			_ = eng.Abort(actor, fmt.Sprintf("output closed: %v", err))
+		}
+		printed <- err
+	}()
 
 	stopSignals := handleSignals(eng, actor)
 	defer stopSignals()
@@ -140,11 +153,12 @@ func runPipeline(ctx context.Context, s streams, g *globalOptions, o *runOptions
 	if err != nil {
 		return err
 	}
-	if err := <-printed; err != nil {
-		return fmt.Errorf("write output: %w", err)
-	}
+	printErr := <-printed
 	switch final.Status {
 	case engine.StatusSucceeded:
+		if printErr != nil {
+			return fmt.Errorf("write output: %w", printErr)
+		}
 		return nil
 	case engine.StatusAborted:
 		return &exitError{code: exitAborted, err: errors.New("")}
@@ -181,12 +195,18 @@ func follow(ctx context.Context, sub *engine.Subscription, p printer) error {
 	}
 }
 
-// handleSignals turns SIGINT and SIGTERM into Abort. A second signal
-// skips the grace period. The returned func stops the handler and waits for
-// its goroutine to end.
+// handleSignals turns SIGINT, SIGTERM and SIGHUP (the SSH session to the
+// bastion dropped) into Abort, so that no step is left running unwatched
+// and the journal says why the run ended. A second signal skips the grace
+// period. SIGPIPE is caught so that a closed stdout surfaces as a write
+// error, which aborts the run the same way, instead of killing cutover
+// outright. The returned func stops the handler and waits for its goroutine
+// to end.
 func handleSignals(eng *engine.Engine, actor engine.Actor) func() {
 	ch := make(chan os.Signal, 2)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	// Caught, not ignored: an ignored SIGPIPE would be inherited by every
+	// step, and `yes | head` in a script would change behaviour.
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 	done := make(chan struct{})
 	ended := make(chan struct{})
 	go func() {
@@ -194,7 +214,9 @@ func handleSignals(eng *engine.Engine, actor engine.Actor) func() {
 		for {
 			select {
 			case sig := <-ch:
-				_ = eng.Abort(actor, fmt.Sprintf("interrupted (%s)", sig))
+				if sig != syscall.SIGPIPE {
+					_ = eng.Abort(actor, fmt.Sprintf("interrupted (%s)", sig))
+				}
 			case <-done:
 				return
 			}
@@ -221,11 +243,16 @@ func readDecisions(in io.Reader, errOut io.Writer, eng *engine.Engine, actor eng
 		case "a", "approve":
 			err = eng.Approve(actor, strings.TrimSpace(rest))
 		case "r", "reject":
-			err = eng.Reject(actor, "", strings.TrimSpace(rest))
+			gate, reason := "", strings.TrimSpace(rest)
+			// "reject GATE REASON" names the gate when several wait.
+			if first, more, _ := strings.Cut(reason, " "); slices.Contains(eng.WaitingGates(), first) {
+				gate, reason = first, strings.TrimSpace(more)
+			}
+			err = eng.Reject(actor, gate, reason)
 		case "abort":
 			err = eng.Abort(actor, "abort typed on stdin")
 		default:
-			err = fmt.Errorf("unknown command %q: type approve [GATE], reject [REASON] or abort", word)
+			err = fmt.Errorf("unknown command %q: type approve [GATE], reject [GATE] [REASON] or abort", word)
 		}
 		if err != nil {
 			_, _ = fmt.Fprintln(errOut, "cutover:", err)

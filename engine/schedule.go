@@ -1,0 +1,128 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+)
+
+// decisions is what plan decides in one pass over the stages.
+type decisions struct {
+	// start lists pending stages to start now, in pipeline order.
+	start []int
+	// blocked maps pending stages that can never run to the need that
+	// ended without success.
+	blocked map[int]string
+	// abandoned lists pending stages that will not start because the run
+	// is stopping.
+	abandoned []int
+}
+
+// plan decides, from the stages' statuses alone, which stages start now
+// and which will never run. It is pure, so the scheduling rules are tested
+// as a table; schedule applies what it decides. free is how many more
+// stages may run at once; stopping is set once the run was cancelled.
+func plan(stages []Stage, status []Status, free int, stopping bool) decisions {
+	index := make(map[string]int, len(stages))
+	for i, s := range stages {
+		index[s.Name] = i
+	}
+	st := slices.Clone(status)
+	d := decisions{blocked: map[int]string{}}
+	// Blocking cascades down the graph: repeat until nothing changes.
+	for changed := true; changed; {
+		changed = false
+		for i, s := range stages {
+			if st[i] != StatusPending {
+				continue
+			}
+			for _, n := range s.Needs {
+				if x := st[index[n]]; x == StatusFailed || x == StatusCancelled {
+					d.blocked[i] = n
+					st[i] = StatusCancelled
+					changed = true
+					break
+				}
+			}
+		}
+	}
+	for i, s := range stages {
+		if st[i] != StatusPending {
+			continue
+		}
+		if stopping {
+			d.abandoned = append(d.abandoned, i)
+			continue
+		}
+		ready := true
+		for _, n := range s.Needs {
+			if x := st[index[n]]; x != StatusSucceeded && x != StatusSkipped {
+				ready = false
+				break
+			}
+		}
+		if ready && len(d.start) < free {
+			d.start = append(d.start, i)
+		}
+	}
+	return d
+}
+
+type stageResult struct {
+	idx    int
+	status Status
+}
+
+// schedule runs stages as their needs allow and returns the run's status.
+func (e *Engine) schedule(ctx context.Context) Status {
+	p := e.p
+	status := make([]Status, len(p.Stages))
+	index := map[string]int{}
+	for i, s := range p.Stages {
+		index[s.Name] = i
+		status[i] = StatusPending
+	}
+	for _, name := range slices.Sorted(maps.Keys(e.skips)) {
+		reason := e.skips[name]
+		status[index[name]] = StatusSkipped
+		_ = e.record(Record{Type: RecStageSkipped, Stage: name, Actor: actorPtr(e.cfg.Actor), Reason: reason})
+		e.emit(StageSkipped{Stage: name, Actor: e.cfg.Actor, Reason: e.mask.String(reason)})
+	}
+	results := make(chan stageResult)
+	running := 0
+	for {
+		d := plan(p.Stages, status, e.cfg.Parallel-running, ctx.Err() != nil)
+		for _, i := range slices.Sorted(maps.Keys(d.blocked)) {
+			status[i] = StatusCancelled
+			e.finishUnrun(p.Stages[i], fmt.Sprintf("not run: needs %s, which did not succeed", d.blocked[i]))
+		}
+		for _, i := range d.abandoned {
+			status[i] = StatusCancelled
+			e.finishUnrun(p.Stages[i], "not run: the run was stopped")
+		}
+		for _, i := range d.start {
+			status[i] = StatusRunning
+			running++
+			go func() { results <- stageResult{idx: i, status: e.runStage(ctx, i)} }()
+		}
+		if running == 0 {
+			break
+		}
+		r := <-results
+		running--
+		status[r.idx] = r.status
+	}
+	final := StatusSucceeded
+	for _, st := range status {
+		if st != StatusSucceeded && st != StatusSkipped {
+			final = StatusFailed
+		}
+	}
+	return final
+}
+
+func (e *Engine) finishUnrun(s Stage, reason string) {
+	_ = e.record(Record{Type: RecStageFinished, Stage: s.Name, Status: StatusCancelled, Budget: s.Budget.D(), Reason: reason})
+	e.emit(StageFinished{Stage: s.Name, Status: StatusCancelled, Budget: s.Budget.D(), Reason: reason})
+}

@@ -1,0 +1,288 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+)
+
+// runStage runs one stage's steps in order and returns its status.
+func (e *Engine) runStage(ctx context.Context, i int) Status {
+	s := &e.p.Stages[i]
+	budget := s.Budget.D()
+	start := e.clock.Now()
+	_ = e.record(Record{Type: RecStageStarted, Stage: s.Name, Budget: budget})
+	e.emit(StageStarted{Stage: s.Name, Budget: budget})
+
+	sctx, cancel := context.WithCancelCause(ctx)
+	var watch sync.WaitGroup
+	watch.Go(func() { e.watchBudget(sctx, s, cancel) })
+
+	status, reason := StatusSucceeded, ""
+	for j := range s.Steps {
+		if sctx.Err() != nil {
+			// Never start a step (the traffic switch, say) once the
+			// stage was told to stop.
+			status, reason = StatusCancelled, "stopped: "+context.Cause(sctx).Error()
+			break
+		}
+		if status, reason = e.runStep(sctx, s, j); status != StatusSucceeded {
+			break
+		}
+	}
+	if errors.Is(context.Cause(sctx), errOverBudget) && status != StatusSucceeded {
+		status, reason = StatusFailed, fmt.Sprintf("ran over its budget of %s (onOverBudget: fail)", s.Budget)
+	}
+	cancel(nil)
+	watch.Wait()
+	elapsed := e.clock.Now().Sub(start)
+	_ = e.record(Record{Type: RecStageFinished, Stage: s.Name, Status: status, Duration: elapsed, Budget: budget, Reason: reason})
+	e.emit(StageFinished{Stage: s.Name, Status: status, Elapsed: elapsed, Budget: budget, Reason: e.mask.String(reason)})
+	return status
+}
+
+// watchBudget warns when a stage passes its budget and, with
+// onOverBudget: fail, stops it. It ends when the stage does.
+func (e *Engine) watchBudget(ctx context.Context, s *Stage, cancel context.CancelCauseFunc) {
+	t := e.clock.NewTimer(s.Budget.D())
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return
+	case <-t.C():
+	}
+	msg := fmt.Sprintf("stage %s is over its budget of %s", s.Name, s.Budget)
+	if s.OnOverBudget == OverBudgetFail {
+		msg += "; stopping it (onOverBudget: fail)"
+	}
+	_ = e.record(Record{Type: RecWarning, Stage: s.Name, Budget: s.Budget.D(), Reason: msg})
+	e.emit(Warning{Code: WarnOverBudget, Stage: s.Name, Message: msg})
+	if s.OnOverBudget == OverBudgetFail {
+		cancel(errOverBudget)
+	}
+}
+
+// stepEnd is how one attempt of a step ended.
+type stepEnd struct {
+	status   Status
+	attempt  int
+	exitCode *int
+	elapsed  time.Duration
+	reason   string
+	actor    *Actor // who decided a gate
+}
+
+// finishStep journals and publishes the end of a step attempt.
+func (e *Engine) finishStep(s *Stage, name string, end stepEnd) {
+	rec := Record{
+		Type: RecStepFinished, Stage: s.Name, Step: name, Status: end.status, Attempt: end.attempt,
+		ExitCode: end.exitCode, Duration: end.elapsed, Reason: end.reason, Actor: end.actor,
+	}
+	if end.status == StatusFailed && end.exitCode != nil {
+		rec.Output = e.outputTail(s.Name, name)
+	}
+	_ = e.record(rec)
+	ev := StepFinished{Stage: s.Name, Step: name, Status: end.status, Attempt: end.attempt, Elapsed: end.elapsed, Reason: e.mask.String(end.reason)}
+	if end.exitCode != nil {
+		ev.ExitCode = *end.exitCode
+	}
+	e.emit(ev)
+}
+
+// runStep runs one step to completion and returns its status and, if it did
+// not succeed, why.
+func (e *Engine) runStep(ctx context.Context, s *Stage, j int) (Status, string) {
+	st := &s.Steps[j]
+	name := st.StepName(j)
+	switch st.Kind() {
+	case KindRun:
+		return e.runRun(ctx, s, st, name)
+	case KindApprove:
+		return e.runApprove(ctx, s, st, name)
+	default:
+		// Validation rejects these; this guards a Pipeline built in code.
+		reason := fmt.Sprintf("%s steps are not yet implemented", st.Kind())
+		e.finishStep(s, name, stepEnd{status: StatusFailed, attempt: 1, reason: reason})
+		return StatusFailed, reason
+	}
+}
+
+func (e *Engine) stepEnv(s *Stage, st *Step, name string) []string {
+	env := slices.Clip(e.baseEnv)
+	for _, k := range slices.Sorted(maps.Keys(st.Env)) {
+		env = append(env, k+"="+st.Env[k])
+	}
+	return append(env, "CUTOVER_RUN="+e.runID, "CUTOVER_STAGE="+s.Name, "CUTOVER_STEP="+name)
+}
+
+// argvFor returns how to execute a run step. A step with its own PATH or
+// working directory always goes through the shell, which resolves the
+// command there; otherwise the direct form is looked up once per command.
+func (e *Engine) argvFor(st *Step) []string {
+	if _, ok := st.Env["PATH"]; ok || st.Dir != "" {
+		return shell(st.Run)
+	}
+	e.argvMu.Lock()
+	defer e.argvMu.Unlock()
+	if e.argv == nil {
+		e.argv = map[string][]string{}
+	}
+	args, ok := e.argv[st.Run]
+	if !ok {
+		args = argv(st.Run)
+		e.argv[st.Run] = args
+	}
+	return args
+}
+
+// emitOutput publishes one line (or window) of a step's output: made safe
+// to print first, so that a secret split by an escape sequence is whole
+// again when it is masked, then cut into event-sized pieces.
+func (e *Engine) emitOutput(s *Stage, name string, stream Stream, text string, partial bool) {
+	parts := splitLine(e.mask.String(Sanitize(text)), maxEventLine)
+	for k, piece := range parts {
+		e.emit(StepOutput{Stage: s.Name, Step: name, Stream: stream, Line: piece, Partial: partial || k < len(parts)-1})
+	}
+}
+
+func (e *Engine) runRun(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
+	attempts := 1 + st.Retries
+	env := e.stepEnv(s, st, name)
+	args := e.argvFor(st)
+	for attempt := 1; ; attempt++ {
+		if ctx.Err() != nil {
+			reason := "stopped: " + context.Cause(ctx).Error()
+			e.finishStep(s, name, stepEnd{status: StatusCancelled, attempt: attempt, reason: reason})
+			return StatusCancelled, reason
+		}
+		e.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindRun, Attempt: attempt})
+		start := e.clock.Now()
+		actx, cancel := context.WithCancelCause(ctx)
+		var watch sync.WaitGroup
+		if st.Timeout > 0 {
+			watch.Go(func() {
+				t := e.clock.NewTimer(st.Timeout.D())
+				defer t.Stop()
+				select {
+				case <-t.C():
+					cancel(errStepTimedOut)
+				case <-actx.Done():
+				}
+			})
+		}
+		code, err := runCommand(actx, command{
+			args: args, env: env, dir: st.Dir, grace: e.cfg.KillGrace, kill: e.killCh, stdin: e.devNull,
+			line: func(stream Stream, text string, partial bool) { e.emitOutput(s, name, stream, text, partial) },
+		})
+		cause := context.Cause(actx)
+		cancel(nil)
+		watch.Wait()
+		elapsed := e.clock.Now().Sub(start)
+
+		// The exit code is judged first: a step that finished its work
+		// just as a stop arrived did finish it.
+		status, reason := StatusSucceeded, ""
+		switch {
+		case err == nil && code == 0:
+		case errors.Is(cause, errStepTimedOut):
+			status, reason = StatusFailed, fmt.Sprintf("timed out after %s", st.Timeout)
+		case ctx.Err() != nil:
+			status, reason = StatusCancelled, "stopped: "+context.Cause(ctx).Error()
+		case err != nil:
+			status, reason = StatusFailed, err.Error()
+		default:
+			status, reason = StatusFailed, fmt.Sprintf("exited with status %d", code)
+		}
+		e.finishStep(s, name, stepEnd{status: status, attempt: attempt, exitCode: &code, elapsed: elapsed, reason: reason})
+		if status != StatusFailed || attempt >= attempts {
+			return status, reason
+		}
+		msg := fmt.Sprintf("step %s/%s failed (%s); retrying, attempt %d of %d", s.Name, name, reason, attempt+1, attempts)
+		e.emit(Warning{Code: WarnRetry, Stage: s.Name, Step: name, Message: e.mask.String(msg)})
+	}
+}
+
+// outputTail returns the last lines a step printed, for the journal. Every
+// line was published before the step's result is recorded.
+func (e *Engine) outputTail(stage, step string) []string {
+	snap := e.Snapshot()
+	st, _ := snap.Stage(stage)
+	for _, x := range st.Steps {
+		if x.Name == step {
+			lines := make([]string, len(x.Tail))
+			for i, l := range x.Tail {
+				lines[i] = l.Line
+			}
+			return lines
+		}
+	}
+	return nil
+}
+
+func gateID(stage, step string) string { return stage + "/" + step }
+
+func (e *Engine) runApprove(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
+	id := gateID(s.Name, name)
+	e.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindApprove, Attempt: 1})
+	start := e.clock.Now()
+	_ = e.record(Record{Type: RecGateWaiting, Stage: s.Name, Step: name, Gate: id, Reason: st.Approve})
+	e.emit(GateWaiting{Gate: id, Stage: s.Name, Step: name, Instruction: e.mask.String(st.Approve), Timeout: st.Timeout.D(), OnTimeout: st.OnTimeout})
+	// The gate opens for decisions only once it was journaled and
+	// announced, so no decision can be recorded before its gate.
+	g := &gate{decided: make(chan decision, 1)}
+	e.mu.Lock()
+	e.gates[id] = g
+	e.mu.Unlock()
+	if e.cfg.AutoApprove {
+		_ = e.decide(id, GateApprove, Actor{Name: AutoApproveActor}, "--auto-approve")
+	}
+	var timeout <-chan time.Time
+	if st.Timeout > 0 {
+		t := e.clock.NewTimer(st.Timeout.D())
+		defer t.Stop()
+		timeout = t.C()
+	}
+	var d decision
+	select {
+	case d = <-g.decided:
+	case <-timeout:
+		outcome := st.OnTimeout
+		if outcome == "" {
+			outcome = GateReject
+		}
+		// If a person decided at the same instant, this fails and their
+		// decision, already in the channel, stands.
+		if err := e.decide(id, outcome, Actor{Name: "timeout"}, fmt.Sprintf("no decision within %s", st.Timeout)); err != nil && ctx.Err() != nil {
+			return e.gateStopped(s, name, id, start)
+		}
+		select {
+		case d = <-g.decided:
+		case <-ctx.Done():
+			return e.gateStopped(s, name, id, start)
+		}
+	case <-ctx.Done():
+		return e.gateStopped(s, name, id, start)
+	}
+	status, reason := StatusSucceeded, ""
+	if d.outcome != GateApprove {
+		status, reason = StatusFailed, fmt.Sprintf("rejected by %s", d.actor)
+		if d.reason != "" {
+			reason += ": " + d.reason
+		}
+	}
+	e.finishStep(s, name, stepEnd{status: status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason, actor: actorPtr(d.actor)})
+	return status, reason
+}
+
+func (e *Engine) gateStopped(s *Stage, name, id string, start time.Time) (Status, string) {
+	e.mu.Lock()
+	delete(e.gates, id)
+	e.mu.Unlock()
+	const reason = "stopped while waiting for approval"
+	e.finishStep(s, name, stepEnd{status: StatusCancelled, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason})
+	return StatusCancelled, reason
+}

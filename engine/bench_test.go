@@ -9,7 +9,8 @@ import (
 )
 
 // BenchmarkStepOverhead runs a stage of 200 `true` steps through the
-// engine (process group, two output pipes, events, an fsynced journal) and,
+// engine (process group, two output pipes, events, a journal record per
+// step, fsynced with the stage's result) and,
 // in the same loop, 200 bare fork/execs of `true`. overhead-% compares the
 // two; the target is at most 10. overhead-sub-% is the same run with one
 // subscriber draining every event, as a printer or the TUI would: on a

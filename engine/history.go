@@ -58,7 +58,7 @@ func BuildHistory(recs []Record, pipeline string, window int) History {
 	}
 	h := History{Pipeline: pipeline, Window: window}
 	runs := map[string]bool{}
-	var order []string // run IDs, oldest first
+	var order []string         // run IDs, oldest first
 	var pipelineOrder []string // the newest run's stages, in pipeline order
 	for _, r := range recs {
 		if r.Type == RecRunStarted && r.Pipeline == pipeline && !runs[r.Run] {

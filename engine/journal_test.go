@@ -121,12 +121,16 @@ func TestJournalTwoProcessesAppend(t *testing.T) {
 	if next["p1"] != 300 || next["p2"] != 300 {
 		t.Errorf("records per process: got %v, want 300 each", next)
 	}
-	// A check that the two really interleaved, or this test proves little.
+	// Only writers that really overlapped tested the locking; say so
+	// rather than pass on a run that proved less.
 	switches := 0
 	for i := 1; i < len(recs); i++ {
 		if recs[i].Run != recs[i-1].Run {
 			switches++
 		}
+	}
+	if switches == 0 {
+		t.Skip("the two writers did not overlap; nothing about concurrent appends was shown")
 	}
 	t.Logf("the two writers alternated %d times", switches)
 }

@@ -372,3 +372,42 @@ stages:
 		t.Errorf("journal abort reason: got %q, want output closed", r)
 	}
 }
+
+// TestRejectNamesAGate types "reject GATE REASON" while two gates wait in
+// parallel stages.
+func TestRejectNamesAGate(t *testing.T) {
+	p, err := engine.Load("two.yaml", []byte(`apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: two}
+stages:
+  - {name: a, budget: 1m, steps: [{name: g, approve: "a?"}]}
+  - {name: b, budget: 1m, steps: [{name: g, approve: "b?"}]}
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.New(engine.Config{Pipeline: p, Actor: engine.Actor{Name: "alice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := eng.Subscribe(64)
+	result := make(chan engine.Snapshot, 1)
+	go func() { final, _ := eng.Run(context.Background()); result <- final }()
+	for waiting := 0; waiting < 2; {
+		m, err := sub.Next(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := m.Event.(engine.GateWaiting); ok {
+			waiting++
+		}
+	}
+	var errOut bytes.Buffer
+	readDecisions(strings.NewReader("reject b/g too risky\napprove a/g\n"), &errOut, eng, engine.Actor{Name: "alice"})
+	final := <-result
+	b, _ := final.Stage("b")
+	a, _ := final.Stage("a")
+	if errOut.Len() > 0 || a.Status != engine.StatusSucceeded || b.Status != engine.StatusFailed || b.Reason != "rejected by alice: too risky" {
+		t.Errorf("got a %s, b %s (%q), stderr %q; want a succeeded, b rejected by alice: too risky", a.Status, b.Status, b.Reason, errOut.String())
+	}
+}

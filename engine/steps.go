@@ -230,12 +230,13 @@ func (e *Engine) runApprove(ctx context.Context, s *Stage, st *Step, name string
 	e.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindApprove, Attempt: 1})
 	start := e.clock.Now()
 	_ = e.record(Record{Type: RecGateWaiting, Stage: s.Name, Step: name, Gate: id, Reason: st.Approve})
-	e.emit(GateWaiting{Gate: id, Stage: s.Name, Step: name, Instruction: e.mask.String(st.Approve), Timeout: st.Timeout.D(), OnTimeout: st.OnTimeout})
-	// The gate opens for decisions only once it was journaled and
-	// announced, so no decision can be recorded before its gate.
+	// The gate opens only once it is journaled, and is announced under the
+	// lock decide takes: whoever sees it waiting can decide it, and no
+	// decision is recorded or published before the gate itself.
 	g := &gate{decided: make(chan decision, 1)}
 	e.mu.Lock()
 	e.gates[id] = g
+	e.emit(GateWaiting{Gate: id, Stage: s.Name, Step: name, Instruction: e.mask.String(st.Approve), Timeout: st.Timeout.D(), OnTimeout: st.OnTimeout})
 	e.mu.Unlock()
 	if e.cfg.AutoApprove {
 		_ = e.decide(id, GateApprove, Actor{Name: AutoApproveActor}, "--auto-approve")

@@ -288,6 +288,24 @@ func abortReason(t *testing.T, state string) string {
 	return ""
 }
 
+// startUntil starts a command and reads its stdout until a line contains
+// marker; the caller owns the rest of stdout.
+func startUntil(t *testing.T, marker, name string, args ...string) (*exec.Cmd, io.ReadCloser) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() && !strings.Contains(sc.Text(), marker) {
+	}
+	return cmd, stdout
+}
+
 // waitExit waits for cmd and returns its exit code, failing the test if it
 // does not stop: a release that ignores a stop is the bug looked for here.
 func waitExit(t *testing.T, cmd *exec.Cmd) int {
@@ -315,17 +333,7 @@ func TestSignalsAbortTheRun(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGHUP} {
 		t.Run(sig.String(), func(t *testing.T) {
 			state := t.TempDir()
-			cmd := exec.Command(bin, "run", "--plain", "--state-dir", state, pipeline)
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			sc := bufio.NewScanner(stdout)
-			for sc.Scan() && !strings.Contains(sc.Text(), "| waiting") {
-			}
+			cmd, stdout := startUntil(t, "| waiting", bin, "run", "--plain", "--state-dir", state, pipeline)
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
@@ -353,17 +361,7 @@ stages:
     steps: [{name: tick, run: "while true; do echo tick; sleep 0.1; done"}]
 `)
 	state := t.TempDir()
-	cmd := exec.Command(bin, "run", "-o", "json", "--state-dir", state, pipeline)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() && !strings.Contains(sc.Text(), `"line":"tick"`) {
-	}
+	cmd, stdout := startUntil(t, `"line":"tick"`, bin, "run", "-o", "json", "--state-dir", state, pipeline)
 	_ = stdout.Close()
 	if got := waitExit(t, cmd); got != exitAborted {
 		t.Errorf("exit code: got %d, want %d", got, exitAborted)

@@ -65,9 +65,14 @@ func (b *Broadcaster) Close() {
 // then every later event. buffer is how many events it may fall behind
 // before it is resynchronised with a snapshot.
 func (b *Broadcaster) Subscribe(buffer int) *Subscription {
-	s := &Subscription{b: b, max: max(buffer, 1), resync: true, notify: make(chan struct{}, 1)}
+	s := &Subscription{b: b, max: max(buffer, 1), notify: make(chan struct{}, 1)}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	// The snapshot is taken now, under the lock Publish takes, so every
+	// event after it is queued: none is lost between subscribing and the
+	// first read.
+	initial := b.snap.Clone()
+	s.initial = &initial
 	s.done = b.closed
 	b.subs[s] = struct{}{}
 	s.signal()
@@ -81,6 +86,8 @@ type Subscription struct {
 	notify chan struct{}
 
 	mu sync.Mutex
+	// initial is the snapshot taken at Subscribe, until it is read.
+	initial *Snapshot
 	// queue[head:] are the events not yet read. Reading advances head and
 	// an emptied queue restarts at its beginning, so a subscriber that
 	// keeps up reuses one backing array instead of allocating per event.
@@ -160,6 +167,10 @@ func (s *Subscription) take() (Message, bool, error) {
 	switch {
 	case s.closed:
 		return Message{}, false, ErrClosed
+	case s.initial != nil:
+		snap := s.initial
+		s.initial = nil
+		return Message{Snapshot: snap}, true, nil
 	case s.resync:
 		s.resync = false
 		s.clear()

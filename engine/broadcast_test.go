@@ -151,3 +151,21 @@ func TestApplyKeepsATailOfOutput(t *testing.T) {
 		t.Errorf("last tail line: got %q, want the 50th line, %q", got, "x")
 	}
 }
+
+// TestNoEventIsLostBeforeTheFirstRead: events published between Subscribe
+// and the first Next arrive as events after the initial snapshot, not
+// folded into it.
+func TestNoEventIsLostBeforeTheFirstRead(t *testing.T) {
+	b := NewBroadcaster(NewSnapshot(testPipeline()))
+	sub := b.Subscribe(8)
+	b.Publish(StageStarted{Meta: Meta{Seq: 1}, Stage: "a"})
+	b.Publish(StageStarted{Meta: Meta{Seq: 2}, Stage: "b"})
+	if m := next(t, sub); m.Snapshot == nil || m.Snapshot.Seq != 0 {
+		t.Fatalf("first message: got %+v, want the snapshot from before the events", m)
+	}
+	for _, want := range []uint64{1, 2} {
+		if m := next(t, sub); m.Event == nil || m.Event.Header().Seq != want {
+			t.Fatalf("got %+v, want the event at seq %d", m, want)
+		}
+	}
+}

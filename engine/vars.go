@@ -43,16 +43,25 @@ func ValidName(s string) bool {
 // for the shell, and $${NAME} stands for a literal ${NAME}. It returns the
 // names that were referenced but not set.
 func expand(s string, lookup Lookup, used map[string]string) (string, []string) {
+	return scanRefs(s, lookup, used, true)
+}
+
+// checkRefs is expand for text the shell expands itself: it checks that
+// every ${NAME} is set and records it, but leaves the references in place.
+// $${NAME} still stands for a literal ${NAME}, exempt from the check.
+func checkRefs(s string, lookup Lookup, used map[string]string) (string, []string) {
+	return scanRefs(s, lookup, used, false)
+}
+
+// scanRefs finds the ${NAME} references in s, records their values in used
+// and, when substitute is set, replaces them with those values.
+func scanRefs(s string, lookup Lookup, used map[string]string, substitute bool) (string, []string) {
 	if !strings.Contains(s, "${") {
 		return s, nil
 	}
 	var b strings.Builder
 	var missing []string
 	for i := 0; i < len(s); i++ {
-		if s[i] != '$' {
-			b.WriteByte(s[i])
-			continue
-		}
 		if strings.HasPrefix(s[i:], "$${") {
 			b.WriteString("${")
 			i += 2
@@ -60,14 +69,18 @@ func expand(s string, lookup Lookup, used map[string]string) (string, []string) 
 		}
 		name, ok := refAt(s, i)
 		if !ok {
-			b.WriteByte('$')
+			b.WriteByte(s[i])
 			continue
 		}
 		val, set := lookup(name)
-		if !set {
-			missing = append(missing, name)
-		} else {
+		if set {
 			used[name] = val
+		} else {
+			missing = append(missing, name)
+		}
+		if !substitute {
+			b.WriteByte(s[i])
+			continue
 		}
 		b.WriteString(val)
 		i += len(name) + 2 // "${" + name + "}" less the loop's own step
@@ -114,31 +127,4 @@ func (p *Pipeline) Exports(set map[string]string, lookup Lookup) (vars map[strin
 		}
 	}
 	return vars, secrets
-}
-
-// checkRefs is expand for text the shell expands itself: it checks that
-// every ${NAME} is set and records it, but leaves the references in place.
-// $${NAME} still stands for a literal ${NAME}, exempt from the check.
-func checkRefs(s string, lookup Lookup, used map[string]string) (string, []string) {
-	if !strings.Contains(s, "${") {
-		return s, nil
-	}
-	var b strings.Builder
-	var missing []string
-	for i := 0; i < len(s); i++ {
-		if strings.HasPrefix(s[i:], "$${") {
-			b.WriteString("${")
-			i += 2
-			continue
-		}
-		if name, ok := refAt(s, i); ok {
-			if val, set := lookup(name); set {
-				used[name] = val
-			} else {
-				missing = append(missing, name)
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String(), missing
 }

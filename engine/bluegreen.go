@@ -1,0 +1,296 @@
+package engine
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Phase is where a blue-green release stands.
+type Phase string
+
+// The phases of a blue-green release, in order, then the side exits.
+const (
+	PhaseDeploying        Phase = "deploying-preview"
+	PhasePreviewReady     Phase = "preview-ready"
+	PhasePreAnalysis      Phase = "pre-promotion-analysis"
+	PhaseAwaitingApproval Phase = "awaiting-approval"
+	PhaseSwitching        Phase = "switching"
+	PhasePostAnalysis     Phase = "post-promotion-analysis"
+	PhaseScaleDownDelay   Phase = "scale-down-delay"
+	PhaseDone             Phase = "done"
+	PhaseRollingBack      Phase = "rolling-back"
+	PhaseRolledBack       Phase = "rolled-back"
+	PhaseAborting         Phase = "aborting"
+	PhaseAborted          Phase = "aborted"
+	PhaseFailed           Phase = "failed"
+)
+
+// Final reports whether the release has ended.
+func (p Phase) Final() bool {
+	switch p {
+	case PhaseDone, PhaseRolledBack, PhaseAborted, PhaseFailed:
+		return true
+	}
+	return false
+}
+
+// switched reports whether, in this phase, traffic has gone to the new color.
+func (p Phase) switched() bool {
+	switch p {
+	case PhasePostAnalysis, PhaseScaleDownDelay, PhaseDone, PhaseRollingBack, PhaseRolledBack:
+		return true
+	}
+	return false
+}
+
+// BlueGreenSpec is a blueGreen step: release Image to the color that is not
+// live, switch the Service to it, and scale the old color down later.
+type BlueGreenSpec struct {
+	// Context is the kubeconfig context of the cluster; "" is the current
+	// one.
+	Context   string `json:"context,omitempty"`
+	Namespace string `json:"namespace"`
+	Service   string `json:"service"`
+	// SelectorKey is the Service selector label naming the live color
+	// (default "color").
+	SelectorKey string `json:"selectorKey,omitempty"`
+	// Deployments names each color's Deployment (default
+	// <service>-blue and <service>-green, without a -service suffix).
+	Deployments ColorNames `json:"deployments,omitzero"`
+	Container   string     `json:"container"`
+	Image       string     `json:"image"`
+	Replicas    int32      `json:"replicas" jsonschema:"minimum=1"`
+	// ScaleDownDelay keeps the old color warm after the switch, so that a
+	// rollback in that window is a single patch.
+	ScaleDownDelay Duration `json:"scaleDownDelay,omitempty"`
+	// Approve, when set, is a gate between the preview being ready and the
+	// switch; its text is the instruction shown.
+	Approve string `json:"approve,omitempty"`
+}
+
+// ColorNames names the Deployment of each color.
+type ColorNames struct {
+	Blue  string `json:"blue,omitempty"`
+	Green string `json:"green,omitempty"`
+}
+
+// Target returns the pair the spec names.
+func (s BlueGreenSpec) Target() Target {
+	return Target{
+		Context: s.Context, Namespace: s.Namespace, Service: s.Service, SelectorKey: s.SelectorKey,
+		Blue: s.Deployments.Blue, Green: s.Deployments.Green,
+	}.WithDefaults()
+}
+
+// Release is a blue-green release's memory between observations. Everything
+// else is read from the cluster each time, so a restarted console resumes
+// from what the cluster says.
+type Release struct {
+	Phase Phase `json:"phase"`
+	// From is the color live when the release began; To is the color
+	// being released.
+	From Color `json:"from,omitempty"`
+	To   Color `json:"to,omitempty"`
+	// Version is the Service resourceVersion this release last saw or
+	// wrote. Any other change is someone else's.
+	Version    string    `json:"version,omitempty"`
+	Approved   bool      `json:"approved,omitempty"`
+	SwitchedAt time.Time `json:"switchedAt,omitzero"`
+	// Rollback and Abort are requests from a person.
+	Rollback bool   `json:"rollback,omitempty"`
+	Abort    bool   `json:"abort,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// ActionKind is what the executor must do next.
+type ActionKind string
+
+// The actions of a release.
+const (
+	ActNone        ActionKind = ""
+	ActDeploy      ActionKind = "deploy"
+	ActWaitRollout ActionKind = "wait-rollout"
+	ActApprove     ActionKind = "approve"
+	ActSwitch      ActionKind = "switch"
+	ActWaitUntil   ActionKind = "wait-until"
+	ActScale       ActionKind = "scale"
+)
+
+// Action is one step the executor applies to the cluster.
+type Action struct {
+	Kind      ActionKind
+	Color     Color
+	Container string
+	Image     string
+	Replicas  int32
+	// MinReady is what a switch requires of Color's Ready pods.
+	MinReady int32
+	Until    time.Time
+}
+
+// NextBlueGreen decides, from the release's memory and a fresh observation,
+// the release's next phase and the one action to apply. It is pure; the
+// executor applies the action, observes again and asks again. ActNone means
+// the release has ended, in r.Phase.
+func NextBlueGreen(spec BlueGreenSpec, r Release, obs Observation, now time.Time) (Release, Action) {
+	t := spec.Target()
+	for range 16 { // each pass moves to a later phase; the bound is a backstop
+		if r.Phase.Final() {
+			return r, Action{}
+		}
+		if r.Phase != "" && r.Phase != PhaseRollingBack && r.Phase != PhaseAborting &&
+			obs.Service.Version != r.Version && !switchLanded(r, obs, spec) {
+			return fail(r, fmt.Sprintf("service %s was changed by someone else during the release "+
+				"(resourceVersion %s, now %s; it selects %s=%s); cutover overwrote nothing and stopped",
+				t, r.Version, obs.Service.Version, t.SelectorKey, obs.Service.Live)), Action{}
+		}
+		if (r.Rollback || r.Abort) && !r.Phase.switched() && r.Phase != PhaseAborting && r.Phase != "" {
+			r.Phase = PhaseAborting // before the switch there is nothing to roll back
+		}
+		switch r.Phase {
+		case "":
+			r = begin(spec, t, obs)
+		case PhaseDeploying:
+			c := obs.Color(r.To)
+			if c.Images[spec.Container] != spec.Image || c.Replicas != spec.Replicas {
+				return r, Action{Kind: ActDeploy, Color: r.To, Container: spec.Container, Image: spec.Image, Replicas: spec.Replicas}
+			}
+			ok, _, err := RolloutStatus(c)
+			if err != nil {
+				return fail(r, fmt.Sprintf("preview %s did not become ready: %v; the live color %s was not touched", r.To, err, r.From)), Action{}
+			}
+			if !ok || c.Ready < spec.Replicas {
+				return r, Action{Kind: ActWaitRollout, Color: r.To}
+			}
+			r.Phase = PhasePreviewReady
+		case PhasePreviewReady:
+			// Pre-promotion analysis joins here with the Prometheus work.
+			r.Phase = PhasePreAnalysis
+		case PhasePreAnalysis:
+			r.Phase = PhaseAwaitingApproval
+		case PhaseAwaitingApproval:
+			if spec.Approve != "" && !r.Approved {
+				return r, Action{Kind: ActApprove}
+			}
+			r.Phase = PhaseSwitching
+		case PhaseSwitching:
+			if switchLanded(r, obs, spec) {
+				r.Version = obs.Service.Version
+				r.SwitchedAt = obs.Service.Release.SwitchedAt
+				if r.SwitchedAt.IsZero() {
+					r.SwitchedAt = now
+				}
+				r.Phase = PhasePostAnalysis
+				continue
+			}
+			return r, Action{Kind: ActSwitch, Color: r.To, Image: spec.Image, MinReady: spec.Replicas}
+		case PhasePostAnalysis:
+			r.Phase = PhaseScaleDownDelay
+		case PhaseScaleDownDelay:
+			if r.Rollback {
+				r.Phase = PhaseRollingBack
+				continue
+			}
+			if r.Abort {
+				r.Phase, r.Reason = PhaseAborted, fmt.Sprintf("aborted after the switch; %s stays live and %s stays up", r.To, r.From)
+				continue
+			}
+			if until := r.SwitchedAt.Add(spec.ScaleDownDelay.D()); now.Before(until) {
+				return r, Action{Kind: ActWaitUntil, Until: until}
+			}
+			if obs.Color(r.From).Replicas > 0 {
+				return r, Action{Kind: ActScale, Color: r.From, Replicas: 0}
+			}
+			r.Phase = PhaseDone
+		case PhaseRollingBack:
+			act, err := NextRollback(obs, r.From, spec.Replicas)
+			if err != nil {
+				return fail(r, "roll back: "+err.Error()), Action{}
+			}
+			if act.Kind == ActNone {
+				r.Phase, r.Reason = PhaseRolledBack, fmt.Sprintf("traffic is back on %s", r.From)
+				r.Version = obs.Service.Version
+				continue
+			}
+			return r, act
+		case PhaseAborting:
+			if obs.Color(r.To).Replicas > 0 && obs.Service.Live != r.To {
+				return r, Action{Kind: ActScale, Color: r.To, Replicas: 0}
+			}
+			r.Phase = PhaseAborted
+			if r.Reason == "" {
+				r.Reason = fmt.Sprintf("stopped before the switch; %s stays live", r.From)
+			}
+		}
+	}
+	return fail(r, "release state machine did not settle (a bug)"), Action{}
+}
+
+// begin reads where the pair stands when a release starts or resumes.
+func begin(spec BlueGreenSpec, t Target, obs Observation) Release {
+	r := Release{Version: obs.Service.Version}
+	live := obs.Service.Live
+	if !live.Valid() {
+		return fail(r, fmt.Sprintf("service %s selects %s=%q; want blue or green", t, t.SelectorKey, live))
+	}
+	for _, c := range []Color{Blue, Green} {
+		if !obs.Color(c).Exists {
+			return fail(r, fmt.Sprintf("deployment %s/%s (%s) not found", t.Namespace, t.Deployment(c), c))
+		}
+	}
+	if obs.Color(live).Images[spec.Container] == spec.Image {
+		mark := obs.Service.Release
+		if mark.Release == spec.Image && mark.Previous == live.Other() && obs.Color(mark.Previous).Replicas > 0 {
+			// A console restarted after the switch: finish the scale-down.
+			r.From, r.To, r.SwitchedAt, r.Phase = mark.Previous, live, mark.SwitchedAt, PhaseScaleDownDelay
+			return r
+		}
+		r.From, r.To, r.Phase = live, live, PhaseDone
+		r.Reason = fmt.Sprintf("%s already serves %s; nothing to switch", live, spec.Image)
+		return r
+	}
+	r.From, r.To, r.Phase = live, live.Other(), PhaseDeploying
+	return r
+}
+
+// switchLanded reports whether the Service already selects the new color
+// with this release's mark: the switch happened even if its reply was lost.
+func switchLanded(r Release, obs Observation, spec BlueGreenSpec) bool {
+	return r.Phase == PhaseSwitching && obs.Service.Live == r.To && obs.Service.Release.Release == spec.Image
+}
+
+func fail(r Release, reason string) Release {
+	r.Phase, r.Reason = PhaseFailed, reason
+	return r
+}
+
+// NextRollback decides the next action of a rollback to color to. It never
+// points the Service at a color without Ready pods: a warm color is switched
+// to at once; a scaled-down one is scaled up to replicas and waited for
+// first. ActNone means the Service already selects to.
+func NextRollback(obs Observation, to Color, replicas int32) (Action, error) {
+	if obs.Service.Live == to {
+		return Action{}, nil
+	}
+	c := obs.Color(to)
+	switch {
+	case !c.Exists:
+		return Action{}, fmt.Errorf("deployment %s (%s) not found", c.Deployment, to)
+	case c.Replicas > 0 && c.Ready >= 1:
+		return Action{Kind: ActSwitch, Color: to, Image: releaseOf(c), MinReady: 1}, nil
+	case c.Replicas == 0:
+		return Action{Kind: ActScale, Color: to, Replicas: max(replicas, 1)}, nil
+	}
+	if _, _, err := RolloutStatus(c); err != nil {
+		return Action{}, err
+	}
+	return Action{Kind: ActWaitRollout, Color: to}, nil
+}
+
+// releaseOf names what a color serves: its images, sorted.
+func releaseOf(c ColorState) string {
+	return strings.Join(slices.Sorted(maps.Values(c.Images)), ",")
+}

@@ -1,0 +1,299 @@
+package engine
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
+
+func bgSpec() BlueGreenSpec {
+	return BlueGreenSpec{
+		Namespace: "prod", Service: "web-service", Container: "web", Image: "web:v2",
+		Replicas: 3, ScaleDownDelay: Duration(5 * time.Minute),
+	}
+}
+
+// color builds a settled Deployment state: replicas pods, all ready.
+func color(name, image string, replicas int32) *ColorState {
+	return &ColorState{
+		Deployment: name, Exists: true, Images: map[string]string{"web": image},
+		Replicas: replicas, Current: replicas, Updated: replicas, Ready: replicas, Available: replicas,
+		Generation: 2, ObservedGeneration: 2,
+	}
+}
+
+func obsOf(live Color, version string, blue, green *ColorState) Observation {
+	return Observation{Service: ServiceState{Live: live, Version: version}, Colors: map[Color]*ColorState{Blue: blue, Green: green}}
+}
+
+func TestNextBlueGreen(t *testing.T) {
+	rolling := color("web-green", "web:v2", 3)
+	rolling.Ready, rolling.Available, rolling.Updated = 1, 1, 3
+	stale := color("web-green", "web:v2", 3)
+	stale.Generation = 3
+	deadline := color("web-green", "web:v2", 3)
+	deadline.Ready, deadline.Available, deadline.DeadlineExceeded = 0, 0, true
+	deadline.Pods = []PodState{{Name: "web-green-1", Phase: "Pending", Reason: "Unschedulable"}}
+	switched := obsOf(Green, "8", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3))
+	switched.Service.Release = ReleaseMark{Release: "web:v2", Previous: Blue, SwitchedAt: t0}
+	switchedCold := obsOf(Green, "8", color("web-blue", "web:v1", 0), color("web-green", "web:v2", 3))
+	switchedCold.Service.Release = switched.Service.Release
+	maintenance := obsOf("maintenance", "5", color("web-blue", "web:v1", 3), color("web-green", "web:v1", 0))
+	noGreen := obsOf(Blue, "5", color("web-blue", "web:v1", 3), &ColorState{Deployment: "web-green"})
+	spec := bgSpec()
+	gated := bgSpec()
+	gated.Approve = "switch?"
+
+	tests := []struct {
+		name      string
+		spec      BlueGreenSpec
+		r         Release
+		obs       Observation
+		now       time.Time
+		phase     Phase
+		act       Action
+		reasonHas string
+	}{
+		{
+			name: "start deploys the color that is not live", spec: spec,
+			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), color("web-green", "web:v1", 0)),
+			phase: PhaseDeploying, act: Action{Kind: ActDeploy, Color: Green, Container: "web", Image: "web:v2", Replicas: 3},
+		},
+		{
+			name: "start from green deploys blue", spec: spec,
+			obs:   obsOf(Green, "5", color("web-blue", "web:v0", 0), color("web-green", "web:v1", 3)),
+			phase: PhaseDeploying, act: Action{Kind: ActDeploy, Color: Blue, Container: "web", Image: "web:v2", Replicas: 3},
+		},
+		{
+			name: "a selector that is not a color fails", spec: spec, obs: maintenance,
+			phase: PhaseFailed, reasonHas: `selects color="maintenance"`,
+		},
+		{
+			name: "a missing deployment fails naming it", spec: spec, obs: noGreen,
+			phase: PhaseFailed, reasonHas: "deployment prod/web-green (green) not found",
+		},
+		{
+			name: "the image already live does nothing", spec: spec,
+			obs:   obsOf(Blue, "5", color("web-blue", "web:v2", 3), color("web-green", "web:v1", 0)),
+			phase: PhaseDone, reasonHas: "already serves",
+		},
+		{
+			name: "a restart after the switch resumes the scale-down delay", spec: spec, obs: switched, now: t0.Add(time.Minute),
+			phase: PhaseScaleDownDelay, act: Action{Kind: ActWaitUntil, Until: t0.Add(5 * time.Minute)},
+		},
+		{
+			name: "preview rolling out is waited for", spec: spec,
+			r:     Release{Phase: PhaseDeploying, From: Blue, To: Green, Version: "5"},
+			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), rolling),
+			phase: PhaseDeploying, act: Action{Kind: ActWaitRollout, Color: Green},
+		},
+		{
+			name: "a spec change not yet observed is waited for", spec: spec,
+			r:     Release{Phase: PhaseDeploying, From: Blue, To: Green, Version: "5"},
+			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), stale),
+			phase: PhaseDeploying, act: Action{Kind: ActWaitRollout, Color: Green},
+		},
+		{
+			name: "a preview past its deadline fails and names the pods", spec: spec,
+			r:     Release{Phase: PhaseDeploying, From: Blue, To: Green, Version: "5"},
+			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), deadline),
+			phase: PhaseFailed, reasonHas: "web-green-1 (Unschedulable)",
+		},
+		{
+			name: "a ready preview is switched to, requiring every replica ready", spec: spec,
+			r:     Release{Phase: PhaseDeploying, From: Blue, To: Green, Version: "5"},
+			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
+			phase: PhaseSwitching, act: Action{Kind: ActSwitch, Color: Green, Image: "web:v2", MinReady: 3},
+		},
+		{
+			name: "a gate waits for approval before the switch", spec: gated,
+			r:     Release{Phase: PhaseDeploying, From: Blue, To: Green, Version: "5"},
+			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
+			phase: PhaseAwaitingApproval, act: Action{Kind: ActApprove},
+		},
+		{
+			name: "an approved gate switches", spec: gated,
+			r:     Release{Phase: PhaseAwaitingApproval, From: Blue, To: Green, Version: "5", Approved: true},
+			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
+			phase: PhaseSwitching, act: Action{Kind: ActSwitch, Color: Green, Image: "web:v2", MinReady: 3},
+		},
+		{
+			name: "someone else's edit to the service stops the release", spec: spec,
+			r:     Release{Phase: PhaseDeploying, From: Blue, To: Green, Version: "5"},
+			obs:   obsOf(Blue, "6", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
+			phase: PhaseFailed, reasonHas: "changed by someone else",
+		},
+		{
+			name: "a landed switch starts the scale-down delay", spec: spec,
+			r: Release{Phase: PhaseSwitching, From: Blue, To: Green, Version: "5"}, obs: switched, now: t0,
+			phase: PhaseScaleDownDelay, act: Action{Kind: ActWaitUntil, Until: t0.Add(5 * time.Minute)},
+		},
+		{
+			name: "after the delay the old color is scaled down", spec: spec,
+			r:   Release{Phase: PhaseScaleDownDelay, From: Blue, To: Green, Version: "8", SwitchedAt: t0},
+			obs: switched, now: t0.Add(5 * time.Minute),
+			phase: PhaseScaleDownDelay, act: Action{Kind: ActScale, Color: Blue, Replicas: 0},
+		},
+		{
+			name: "someone switching back during the delay stops the scale-down", spec: spec,
+			r:     Release{Phase: PhaseScaleDownDelay, From: Blue, To: Green, Version: "8", SwitchedAt: t0},
+			obs:   obsOf(Blue, "9", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
+			now:   t0.Add(5 * time.Minute),
+			phase: PhaseFailed, reasonHas: "changed by someone else",
+		},
+		{
+			name: "the old color at zero is done", spec: spec,
+			r:   Release{Phase: PhaseScaleDownDelay, From: Blue, To: Green, Version: "8", SwitchedAt: t0},
+			obs: switchedCold, now: t0.Add(6 * time.Minute), phase: PhaseDone,
+		},
+		{
+			name: "rollback with the old color warm is one switch", spec: spec,
+			r:     Release{Phase: PhaseScaleDownDelay, From: Blue, To: Green, Version: "8", SwitchedAt: t0, Rollback: true},
+			obs:   switched,
+			phase: PhaseRollingBack, act: Action{Kind: ActSwitch, Color: Blue, Image: "web:v1", MinReady: 1},
+		},
+		{
+			name: "rollback with the old color cold scales it up first", spec: spec,
+			r:     Release{Phase: PhaseScaleDownDelay, From: Blue, To: Green, Version: "8", SwitchedAt: t0, Rollback: true},
+			obs:   switchedCold,
+			phase: PhaseRollingBack, act: Action{Kind: ActScale, Color: Blue, Replicas: 3},
+		},
+		{
+			name: "rollback landed", spec: spec,
+			r:     Release{Phase: PhaseRollingBack, From: Blue, To: Green, Version: "8"},
+			obs:   obsOf(Blue, "9", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
+			phase: PhaseRolledBack,
+		},
+		{
+			name: "abort before the switch scales the preview down", spec: spec,
+			r:     Release{Phase: PhaseDeploying, From: Blue, To: Green, Version: "5", Abort: true},
+			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), rolling),
+			phase: PhaseAborting, act: Action{Kind: ActScale, Color: Green, Replicas: 0},
+		},
+		{
+			name: "rollback before the switch is an abort: the live color was never touched", spec: spec,
+			r:     Release{Phase: PhaseAwaitingApproval, From: Blue, To: Green, Version: "5", Rollback: true},
+			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 0)),
+			phase: PhaseAborted, reasonHas: "blue stays live",
+		},
+		{
+			name: "abort after the switch leaves both colors up", spec: spec,
+			r:     Release{Phase: PhaseScaleDownDelay, From: Blue, To: Green, Version: "8", SwitchedAt: t0, Abort: true},
+			obs:   switched,
+			phase: PhaseAborted, reasonHas: "green stays live and blue stays up",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			now := tc.now
+			if now.IsZero() {
+				now = t0
+			}
+			r, act := NextBlueGreen(tc.spec, tc.r, tc.obs, now)
+			if r.Phase != tc.phase {
+				t.Errorf("phase: got %s (%s), want %s", r.Phase, r.Reason, tc.phase)
+			}
+			if act != tc.act {
+				t.Errorf("action: got %+v, want %+v", act, tc.act)
+			}
+			if !strings.Contains(r.Reason, tc.reasonHas) {
+				t.Errorf("reason: got %q, want it to contain %q", r.Reason, tc.reasonHas)
+			}
+		})
+	}
+}
+
+// TestNextBlueGreenNeverSwitchesToUnready walks every phase with a preview
+// that has no Ready pod and checks that no decision is a switch to it.
+func TestNextBlueGreenNeverSwitchesToUnready(t *testing.T) {
+	unready := color("web-green", "web:v2", 3)
+	unready.Ready, unready.Available = 0, 0
+	obs := obsOf(Blue, "5", color("web-blue", "web:v1", 3), unready)
+	for _, p := range []Phase{"", PhaseDeploying, PhasePreviewReady, PhasePreAnalysis, PhaseAwaitingApproval} {
+		r := Release{Phase: p, From: Blue, To: Green, Version: "5", Approved: true}
+		if p == "" {
+			r = Release{}
+		}
+		_, act := NextBlueGreen(bgSpec(), r, obs, t0)
+		if act.Kind == ActSwitch && act.MinReady < 1 {
+			t.Errorf("phase %q: switch to green with MinReady %d", p, act.MinReady)
+		}
+		if p == PhaseDeploying && act.Kind != ActWaitRollout {
+			t.Errorf("phase %q: got %+v, want a wait for the rollout", p, act)
+		}
+	}
+}
+
+func TestNextRollback(t *testing.T) {
+	half := color("web-blue", "web:v1", 3)
+	half.Ready, half.Available = 0, 0
+	tests := []struct {
+		name    string
+		obs     Observation
+		act     Action
+		wantErr string
+	}{
+		{"already live", obsOf(Blue, "1", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)), Action{}, ""},
+		{"warm", obsOf(Green, "1", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
+			Action{Kind: ActSwitch, Color: Blue, Image: "web:v1", MinReady: 1}, ""},
+		{"cold", obsOf(Green, "1", color("web-blue", "web:v1", 0), color("web-green", "web:v2", 3)),
+			Action{Kind: ActScale, Color: Blue, Replicas: 4}, ""},
+		{"scaling up", obsOf(Green, "1", half, color("web-green", "web:v2", 3)), Action{Kind: ActWaitRollout, Color: Blue}, ""},
+		{"missing", obsOf(Green, "1", &ColorState{Deployment: "web-blue"}, color("web-green", "web:v2", 3)), Action{}, "not found"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			act, err := NextRollback(tc.obs, Blue, 4)
+			if act != tc.act {
+				t.Errorf("got %+v, want %+v", act, tc.act)
+			}
+			if (err == nil) != (tc.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Errorf("error: got %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestRolloutStatus(t *testing.T) {
+	mod := func(f func(*ColorState)) ColorState {
+		c := color("web-green", "web:v2", 3)
+		f(c)
+		return *c
+	}
+	tests := []struct {
+		name    string
+		c       ColorState
+		done    bool
+		msg     string
+		wantErr string
+	}{
+		{"complete", mod(func(*ColorState) {}), true, "3 of 3 ready", ""},
+		// The order is kubectl's: an unobserved generation hides the rest.
+		{"generation first", mod(func(c *ColorState) { c.Generation, c.DeadlineExceeded = 3, true }), false, "waiting for the deployment spec update to be observed", ""},
+		{"deadline", mod(func(c *ColorState) { c.DeadlineExceeded = true }), false, "", "exceeded its progress deadline"},
+		{"updated", mod(func(c *ColorState) { c.Updated = 1 }), false, "1 of 3 new replicas updated", ""},
+		{"old pending", mod(func(c *ColorState) { c.Current = 5 }), false, "2 old replicas pending termination", ""},
+		{"available", mod(func(c *ColorState) { c.Available = 2 }), false, "2 of 3 updated replicas available", ""},
+		{"missing", ColorState{Deployment: "x"}, false, "", "deployment x not found"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			done, msg, err := RolloutStatus(tc.c)
+			if done != tc.done || msg != tc.msg {
+				t.Errorf("got %v %q, want %v %q", done, msg, tc.done, tc.msg)
+			}
+			if (err == nil) != (tc.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Errorf("error: got %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestTargetDefaults(t *testing.T) {
+	got := Target{Namespace: "p", Service: "claude-tiu-service"}.WithDefaults()
+	if got.Blue != "claude-tiu-blue" || got.Green != "claude-tiu-green" || got.SelectorKey != "color" {
+		t.Errorf("got %+v, want claude-tiu-blue/claude-tiu-green keyed by color", got)
+	}
+}

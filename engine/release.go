@@ -1,0 +1,234 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Color is one side of a blue-green pair.
+type Color string
+
+// The two colors of a blue-green pair.
+const (
+	Blue  Color = "blue"
+	Green Color = "green"
+)
+
+// Other returns the opposite color, or "" for anything that is not blue or
+// green (a maintenance selector, say).
+func (c Color) Other() Color {
+	switch c {
+	case Blue:
+		return Green
+	case Green:
+		return Blue
+	}
+	return ""
+}
+
+// Valid reports whether c is blue or green.
+func (c Color) Valid() bool { return c == Blue || c == Green }
+
+// The annotations on the Service that let any console read a release's state
+// from the cluster alone.
+const (
+	AnnRelease       = "cutover.dev/release"
+	AnnPreviousColor = "cutover.dev/previous-color"
+	AnnSwitchedAt    = "cutover.dev/switched-at"
+	AnnSwitchedBy    = "cutover.dev/switched-by"
+)
+
+// DefaultSelectorKey is the Service selector label that names the live color.
+const DefaultSelectorKey = "color"
+
+// Target names one blue-green pair: a Service and the Deployment of each
+// color, in one cluster.
+type Target struct {
+	// Context is the kubeconfig context; "" is the current one.
+	Context     string
+	Namespace   string
+	Service     string
+	SelectorKey string
+	Blue, Green string
+}
+
+// Deployment returns the name of c's Deployment.
+func (t Target) Deployment(c Color) string {
+	if c == Green {
+		return t.Green
+	}
+	return t.Blue
+}
+
+// WithDefaults fills the selector key and, by the convention
+// <name>-blue/<name>-green, the Deployment names. <name> is the Service's
+// name without a "-service" or "-svc" suffix.
+func (t Target) WithDefaults() Target {
+	if t.SelectorKey == "" {
+		t.SelectorKey = DefaultSelectorKey
+	}
+	stem := strings.TrimSuffix(strings.TrimSuffix(t.Service, "-service"), "-svc")
+	if t.Blue == "" {
+		t.Blue = stem + "-blue"
+	}
+	if t.Green == "" {
+		t.Green = stem + "-green"
+	}
+	return t
+}
+
+func (t Target) String() string { return t.Namespace + "/" + t.Service }
+
+// ServiceState is what the cluster says about the Service.
+type ServiceState struct {
+	// Live is the color the selector names; it may be something other than
+	// blue or green (maintenance), or "" when the key is absent.
+	Live Color
+	// Version is the Service's resourceVersion, which makes writes
+	// conditional.
+	Version string
+	Release ReleaseMark
+}
+
+// ReleaseMark is the last switch as the Service's annotations record it.
+type ReleaseMark struct {
+	Release    string    `json:"release,omitempty"`
+	Previous   Color     `json:"previousColor,omitempty"`
+	SwitchedAt time.Time `json:"switchedAt,omitzero"`
+	SwitchedBy string    `json:"switchedBy,omitempty"`
+}
+
+// ColorState is what the cluster says about one color's Deployment and pods.
+type ColorState struct {
+	Deployment string `json:"deployment"`
+	// Exists is false when the Deployment is not found.
+	Exists bool `json:"exists"`
+	// Images maps container names to images.
+	Images map[string]string `json:"images,omitempty"`
+	// Replicas is the desired count (spec); the rest are status counts.
+	Replicas           int32  `json:"replicas"`
+	Current            int32  `json:"current"`
+	Updated            int32  `json:"updated"`
+	Ready              int32  `json:"ready"`
+	Available          int32  `json:"available"`
+	Generation         int64  `json:"generation"`
+	ObservedGeneration int64  `json:"observedGeneration"`
+	Revision           string `json:"revision,omitempty"`
+	// DeadlineExceeded is the Progressing condition's
+	// ProgressDeadlineExceeded reason.
+	DeadlineExceeded bool       `json:"deadlineExceeded,omitempty"`
+	Pods             []PodState `json:"pods,omitempty"`
+}
+
+// PodState is one pod of a color.
+type PodState struct {
+	Name     string        `json:"name"`
+	Phase    string        `json:"phase"`
+	Ready    bool          `json:"ready"`
+	Restarts int32         `json:"restarts"`
+	Age      time.Duration `json:"ageNs"`
+	Node     string        `json:"node,omitempty"`
+	// Reason is why a container waits or ended (ImagePullBackOff,
+	// CrashLoopBackOff, OOMKilled...), or why the pod is not scheduled.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Observation is one reading of a blue-green pair.
+type Observation struct {
+	Service ServiceState          `json:"service"`
+	Colors  map[Color]*ColorState `json:"colors"`
+}
+
+// Color returns c's state, or an empty one.
+func (o Observation) Color(c Color) ColorState {
+	if s := o.Colors[c]; s != nil {
+		return *s
+	}
+	return ColorState{}
+}
+
+// RolloutStatus judges a Deployment the way `kubectl rollout status` does:
+// observedGeneration first, then ProgressDeadlineExceeded, then updated,
+// old and available replicas. err is set when the rollout cannot finish.
+func RolloutStatus(c ColorState) (done bool, msg string, err error) {
+	switch {
+	case !c.Exists:
+		return false, "", &RolloutError{Deployment: c.Deployment, Msg: "not found"}
+	case c.Generation > c.ObservedGeneration:
+		return false, "waiting for the deployment spec update to be observed", nil
+	case c.DeadlineExceeded:
+		return false, "", &RolloutError{Deployment: c.Deployment, Msg: "exceeded its progress deadline" + podReasons(c.Pods)}
+	case c.Updated < c.Replicas:
+		return false, fmt.Sprintf("%d of %d new replicas updated", c.Updated, c.Replicas), nil
+	case c.Current > c.Updated:
+		return false, fmt.Sprintf("%d old replicas pending termination", c.Current-c.Updated), nil
+	case c.Available < c.Updated:
+		return false, fmt.Sprintf("%d of %d updated replicas available", c.Available, c.Updated), nil
+	}
+	return true, fmt.Sprintf("%d of %d ready", c.Ready, c.Replicas), nil
+}
+
+// RolloutError is a rollout that cannot finish.
+type RolloutError struct {
+	Deployment, Msg string
+}
+
+func (e *RolloutError) Error() string { return "deployment " + e.Deployment + " " + e.Msg }
+
+// podReasons lists why pods are not ready, e.g. ": pods web-1 (ImagePullBackOff)".
+func podReasons(pods []PodState) string {
+	var parts []string
+	for _, p := range pods {
+		if p.Ready {
+			continue
+		}
+		r := p.Reason
+		if r == "" {
+			r = p.Phase
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s)", p.Name, r))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ": pods " + strings.Join(parts, ", ")
+}
+
+// SwitchRequest asks for the Service to select To.
+type SwitchRequest struct {
+	To, From Color
+	// Version is the Service resourceVersion the caller last saw; the
+	// switch fails, changing nothing, when the Service has changed since.
+	Version string
+	// MinReady is how many Ready pods To must have, checked right before
+	// the switch.
+	MinReady int32
+	Release  string
+	Actor    Actor
+	At       time.Time
+}
+
+// Cluster is what the engine needs from a Kubernetes cluster. kube
+// implements it.
+type Cluster interface {
+	// Observe reads the Service, both Deployments and their pods.
+	Observe(ctx context.Context, t Target) (Observation, error)
+	// Deploy sets the image of container on c's Deployment and scales it
+	// to replicas.
+	Deploy(ctx context.Context, t Target, c Color, container, image string, replicas int32) error
+	// WaitRollout watches c's Deployment until RolloutStatus says it is
+	// done, reporting every change to progress. It returns the error
+	// RolloutStatus gives, or ctx's.
+	WaitRollout(ctx context.Context, t Target, c Color, progress func(ColorState)) error
+	// Switch points the Service at req.To and records the switch in its
+	// annotations. It returns the Service's new resourceVersion.
+	Switch(ctx context.Context, t Target, req SwitchRequest) (string, error)
+	// Scale sets c's replica count.
+	Scale(ctx context.Context, t Target, c Color, replicas int32) error
+}
+
+// Clusters returns the Cluster for a kubeconfig context ("" is the current
+// one).
+type Clusters func(context string) (Cluster, error)

@@ -13,11 +13,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -45,6 +47,8 @@ type Cluster struct {
 }
 
 type proc struct {
+	bin  string
+	args []string
 	name string
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -146,7 +150,7 @@ func Start(ctx context.Context, bin, dir string) (c *Cluster, err error) {
 
 // start starts one component with its output in DIR/NAME.log.
 func (c *Cluster) start(bin, name string, args ...string) error {
-	logf, err := os.Create(filepath.Join(c.Dir, name+".log"))
+	logf, err := os.OpenFile(filepath.Join(c.Dir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", name, err)
 	}
@@ -159,7 +163,7 @@ func (c *Cluster) start(bin, name string, args ...string) error {
 		_ = logf.Close()
 		return fmt.Errorf("start %s: %w", name, err)
 	}
-	pr := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+	pr := &proc{bin: bin, args: args, name: name, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		pr.err = cmd.Wait()
 		_ = logf.Close()
@@ -175,6 +179,9 @@ func (c *Cluster) waitHealthy(ctx context.Context, server string) error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", c.Kubeconfig, err)
 	}
+	// Tests poll and watch at once; client-go's default 5 requests/s would
+	// make them wait on the client, not on the cluster.
+	cfg.QPS, cfg.Burst = 200, 400
 	c.Config = cfg
 	if c.Client, err = kubernetes.NewForConfig(cfg); err != nil {
 		return fmt.Errorf("client for %s: %w", server, err)
@@ -209,11 +216,19 @@ func (c *Cluster) waitHealthy(ctx context.Context, server string) error {
 // pods scheduled to it. Pods must tolerate the node's
 // kwok.x-k8s.io/node=fake:NoSchedule taint.
 func (c *Cluster) AddNode(ctx context.Context, name string) error {
+	return c.AddLabeledNode(ctx, name, nil)
+}
+
+// AddLabeledNode is AddNode with extra node labels, for pods whose
+// nodeSelector only a later node satisfies.
+func (c *Cluster) AddLabeledNode(ctx context.Context, name string, extra map[string]string) error {
+	labels := map[string]string{"type": "kwok", "kubernetes.io/hostname": name}
+	maps.Copy(labels, extra)
 	node := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        name,
 			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake"},
-			Labels:      map[string]string{"type": "kwok", "kubernetes.io/hostname": name},
+			Labels:      labels,
 		},
 		Spec: corev1.NodeSpec{Taints: []corev1.Taint{{Key: "kwok.x-k8s.io/node", Value: "fake", Effect: corev1.TaintEffectNoSchedule}}},
 	}
@@ -226,16 +241,57 @@ func (c *Cluster) AddNode(ctx context.Context, name string) error {
 // Stop stops every component, newest first, and waits for each to exit.
 func (c *Cluster) Stop() {
 	for i := len(c.procs) - 1; i >= 0; i-- {
-		p := c.procs[i]
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
-		}
+		c.procs[i].stop(syscall.SIGTERM)
 	}
 	c.procs = nil
+}
+
+func (p *proc) stop(sig syscall.Signal) {
+	_ = syscall.Kill(-p.cmd.Process.Pid, sig)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// KillAPIServer kills kube-apiserver with SIGKILL, as a crash would, and
+// returns at once; the other components keep running. RestartAPIServer
+// brings it back on the same port.
+func (c *Cluster) KillAPIServer() error {
+	for _, p := range c.procs {
+		if p.name == "kube-apiserver" {
+			select {
+			case <-p.done:
+				return errors.New("kube-apiserver is not running")
+			default:
+			}
+			p.stop(syscall.SIGKILL)
+			return nil
+		}
+	}
+	return errors.New("kube-apiserver was never started")
+}
+
+// RestartAPIServer starts kube-apiserver again with its first arguments and
+// waits until it is ready.
+func (c *Cluster) RestartAPIServer(ctx context.Context) error {
+	i := slices.IndexFunc(c.procs, func(p *proc) bool { return p.name == "kube-apiserver" })
+	if i < 0 {
+		return errors.New("kube-apiserver was never started")
+	}
+	old := c.procs[i]
+	select {
+	case <-old.done:
+	default:
+		old.stop(syscall.SIGKILL)
+	}
+	c.procs = slices.Delete(c.procs, i, i+1)
+	if err := c.start(old.bin, old.name, old.args...); err != nil {
+		return err
+	}
+	return c.waitHealthy(ctx, c.Config.Host)
 }
 
 // freePorts asks the kernel for n free loopback ports.

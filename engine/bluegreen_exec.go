@@ -33,6 +33,9 @@ type ReleaseHooks struct {
 	Switched func(req SwitchRequest) error
 	// Requests carries rollback and abort requests.
 	Requests <-chan Request
+	// Retrying reports an action or observation that failed and will be
+	// tried again.
+	Retrying func(err error)
 	// RetryFor is how long the executor keeps retrying an action that
 	// fails (an API server restart, say) before the release fails
 	// (default 2m).
@@ -152,6 +155,9 @@ func (x *executor) backoff(ctx context.Context, err error) error {
 	}
 	if now.Sub(x.failing) >= limit {
 		return fmt.Errorf("%w (failing for %s)", err, now.Sub(x.failing).Round(time.Second))
+	}
+	if x.h.Retrying != nil {
+		x.h.Retrying(err)
 	}
 	t := x.h.Clock.NewTimer(time.Second)
 	defer t.Stop()

@@ -1,0 +1,370 @@
+package kube_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/kube"
+)
+
+var tester = engine.Actor{Name: "tester", ID: "SHA256:test"}
+
+func bgSpec(ns string) engine.BlueGreenSpec {
+	return engine.BlueGreenSpec{
+		Namespace: ns, Service: "web-service", Container: "app", Image: "web:v2", Replicas: 3,
+		ScaleDownDelay: engine.Duration(2 * time.Second),
+	}
+}
+
+// releaseLog collects what the executor reports.
+type releaseLog struct {
+	mu       sync.Mutex
+	phases   []engine.Phase
+	switches []engine.SwitchRequest
+	progress int
+	logf     func(string, ...any)
+}
+
+func (l *releaseLog) hooks() engine.ReleaseHooks {
+	return engine.ReleaseHooks{
+		Actor: tester, Clock: engine.RealClock{},
+		Observed: func(r engine.Release, _ engine.Observation, act engine.Action) {
+			l.logf("%s: %+v", r.Phase, act)
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			if n := len(l.phases); n == 0 || l.phases[n-1] != r.Phase {
+				l.phases = append(l.phases, r.Phase)
+			}
+		},
+		Progress: func(engine.Color, engine.ColorState) {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			l.progress++
+		},
+		Switched: func(req engine.SwitchRequest) error {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			l.switches = append(l.switches, req)
+			return nil
+		},
+		Retrying: func(err error) { l.logf("retrying: %v", err) },
+		RetryFor: time.Minute,
+	}
+}
+
+func selects(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns string) (string, map[string]string, string) {
+	t.Helper()
+	svc, err := cs.CoreV1().Services(ns).Get(ctx, "web-service", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc.Spec.Selector["color"], svc.Annotations, svc.ResourceVersion
+}
+
+func replicas(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns, name string) int32 {
+	t.Helper()
+	d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *d.Spec.Replicas
+}
+
+// TestBlueGreenEndToEnd releases web:v2 onto green while blue serves web:v1.
+func TestBlueGreenEndToEnd(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := sharedCluster(t)
+	ns := namespace(ctx, t, c.Client)
+	makePair(ctx, t, c.Client, ns, pairSpec{name: "web", live: "blue", blueImage: "web:v1", greenImg: "web:v1", blue: 3, green: 0})
+	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+
+	log := releaseLog{logf: t.Logf}
+	start := time.Now()
+	r, err := engine.RunBlueGreen(ctx, kube.New(c.Client), bgSpec(ns), log.hooks())
+	if err != nil || r.Phase != engine.PhaseDone {
+		t.Fatalf("release: %v, phase %s (%s); want done", err, r.Phase, r.Reason)
+	}
+	t.Logf("release took %s; phases %v; %d progress reports", time.Since(start).Round(time.Millisecond), log.phases, log.progress)
+	live, ann, _ := selects(ctx, t, c.Client, ns)
+	if live != "green" {
+		t.Errorf("service selects %s, want green", live)
+	}
+	if ann[engine.AnnRelease] != "web:v2" || ann[engine.AnnPreviousColor] != "blue" || ann[engine.AnnSwitchedBy] != tester.String() {
+		t.Errorf("annotations %v, want release web:v2, previous blue, by %s", ann, tester)
+	}
+	at, err := time.Parse(time.RFC3339Nano, ann[engine.AnnSwitchedAt])
+	if err != nil || at.Before(start) {
+		t.Errorf("switched-at %q, want a time after the release began", ann[engine.AnnSwitchedAt])
+	}
+	if n := replicas(ctx, t, c.Client, ns, "web-blue"); n != 0 {
+		t.Errorf("blue has %d replicas after the delay, want 0", n)
+	}
+	if len(log.switches) != 1 || log.switches[0].To != engine.Green || log.switches[0].From != engine.Blue {
+		t.Errorf("switches %+v, want one blue -> green", log.switches)
+	}
+	want := []engine.Phase{engine.PhaseDeploying, engine.PhaseSwitching, engine.PhaseScaleDownDelay, engine.PhaseDone}
+	if !containsInOrder(log.phases, want) {
+		t.Errorf("phases %v, want %v in order", log.phases, want)
+	}
+
+	// Releasing the same image again does nothing.
+	_, _, rv := selects(ctx, t, c.Client, ns)
+	r, err = engine.RunBlueGreen(ctx, kube.New(c.Client), bgSpec(ns), log.hooks())
+	if _, _, rv2 := selects(ctx, t, c.Client, ns); err != nil || r.Phase != engine.PhaseDone || rv2 != rv {
+		t.Errorf("second release: %v, %s (%s), service version %s -> %s; want done and untouched", err, r.Phase, r.Reason, rv, rv2)
+	}
+}
+
+func containsInOrder(got, want []engine.Phase) bool {
+	i := 0
+	for _, p := range got {
+		if i < len(want) && p == want[i] {
+			i++
+		}
+	}
+	return i == len(want)
+}
+
+// TestRollbackWarm rolls back while blue still has its pods: one patch.
+func TestRollbackWarm(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := sharedCluster(t)
+	ns := namespace(ctx, t, c.Client)
+	makePair(ctx, t, c.Client, ns, pairSpec{name: "web", live: "green", blueImage: "web:v1", greenImg: "web:v2", blue: 3, green: 3})
+	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	blueGen := generation(ctx, t, c.Client, ns, "web-blue")
+	_, _, rv := selects(ctx, t, c.Client, ns)
+
+	log := releaseLog{logf: t.Logf}
+	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
+	start := time.Now()
+	to, err := engine.RunRollback(ctx, kube.New(c.Client), target, "", 0, log.hooks())
+	took := time.Since(start)
+	if err != nil || to != engine.Blue {
+		t.Fatalf("rollback: %v, to %s; want blue", err, to)
+	}
+	t.Logf("warm rollback: %s from the call to the service updated", took.Round(time.Microsecond))
+	live, ann, rv2 := selects(ctx, t, c.Client, ns)
+	if live != "blue" || ann[engine.AnnPreviousColor] != "green" {
+		t.Errorf("service selects %s (previous %s), want blue (previous green)", live, ann[engine.AnnPreviousColor])
+	}
+	if g := generation(ctx, t, c.Client, ns, "web-blue"); g != blueGen {
+		t.Errorf("blue's generation went %d -> %d; a warm rollback must not touch it", blueGen, g)
+	}
+	if len(log.switches) != 1 {
+		t.Errorf("%d switches, want exactly one patch", len(log.switches))
+	}
+	if rv2 == rv {
+		t.Error("the service's resourceVersion did not change")
+	}
+}
+
+func generation(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns, name string) int64 {
+	t.Helper()
+	d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.Generation
+}
+
+// TestRollbackCold rolls back after blue was scaled down: blue must be
+// scaled up and Ready before the service moves.
+func TestRollbackCold(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := sharedCluster(t)
+	ns := namespace(ctx, t, c.Client)
+	makePair(ctx, t, c.Client, ns, pairSpec{name: "web", live: "green", blueImage: "web:v1", greenImg: "web:v2", blue: 0, green: 3})
+	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+
+	log := releaseLog{logf: t.Logf}
+	h := log.hooks()
+	var readyAtSwitch int32 = -1
+	h.Switched = func(req engine.SwitchRequest) error {
+		d, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "web-blue", metav1.GetOptions{})
+		if err == nil {
+			readyAtSwitch = d.Status.ReadyReplicas
+		}
+		log.switches = append(log.switches, req)
+		return nil
+	}
+	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
+	to, err := engine.RunRollback(ctx, kube.New(c.Client), target, engine.Blue, 0, h)
+	if err != nil || to != engine.Blue {
+		t.Fatalf("rollback: %v, to %s; want blue", err, to)
+	}
+	if live, _, _ := selects(ctx, t, c.Client, ns); live != "blue" {
+		t.Errorf("service selects %s, want blue", live)
+	}
+	if n := replicas(ctx, t, c.Client, ns, "web-blue"); n != 3 {
+		t.Errorf("blue scaled to %d, want 3 (the live color's count)", n)
+	}
+	if readyAtSwitch < 1 {
+		t.Errorf("blue had %d Ready pods when the service was switched, want at least 1", readyAtSwitch)
+	}
+	t.Logf("phases %v, blue Ready at the switch: %d", log.phases, readyAtSwitch)
+}
+
+// TestPreviewNeverReady: a preview that cannot be scheduled fails the
+// release with the pods' reason and leaves the live color alone.
+func TestPreviewNeverReady(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := sharedCluster(t)
+	ns := namespace(ctx, t, c.Client)
+	makePair(ctx, t, c.Client, ns, pairSpec{name: "web", live: "blue", blueImage: "web:v1", greenImg: "web:v1", blue: 3, green: 0})
+	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	// No node matches, and the deadline is short.
+	patch := `{"spec":{"progressDeadlineSeconds":3,"template":{"spec":{"nodeSelector":{"disk":"none-such"}}}}}`
+	if _, err := c.Client.AppsV1().Deployments(ns).Patch(ctx, "web-green", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, rv := selects(ctx, t, c.Client, ns)
+
+	log := releaseLog{logf: t.Logf}
+	r, err := engine.RunBlueGreen(ctx, kube.New(c.Client), bgSpec(ns), log.hooks())
+	if err != nil || r.Phase != engine.PhaseFailed {
+		t.Fatalf("release: %v, phase %s; want failed", err, r.Phase)
+	}
+	for _, want := range []string{"progress deadline", "Unschedulable", "live color blue was not touched"} {
+		if !strings.Contains(r.Reason, want) {
+			t.Errorf("reason %q does not say %q", r.Reason, want)
+		}
+	}
+	if live, _, rv2 := selects(ctx, t, c.Client, ns); live != "blue" || rv2 != rv {
+		t.Errorf("service selects %s at version %s (was %s), want blue untouched", live, rv2, rv)
+	}
+	if len(log.switches) != 0 {
+		t.Errorf("switches %+v, want none", log.switches)
+	}
+}
+
+// TestServiceEditedMidRelease: someone edits the Service while the release
+// waits at its gate. The switch must not overwrite their edit.
+func TestServiceEditedMidRelease(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := sharedCluster(t)
+	ns := namespace(ctx, t, c.Client)
+	makePair(ctx, t, c.Client, ns, pairSpec{name: "web", live: "blue", blueImage: "web:v1", greenImg: "web:v1", blue: 3, green: 0})
+	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+
+	log := releaseLog{logf: t.Logf}
+	h := log.hooks()
+	h.Approve = func(ctx context.Context) (bool, error) {
+		edit := `{"metadata":{"labels":{"edited-by":"someone-else"}}}`
+		_, err := c.Client.CoreV1().Services(ns).Patch(ctx, "web-service", types.MergePatchType, []byte(edit), metav1.PatchOptions{})
+		return err == nil, err
+	}
+	spec := bgSpec(ns)
+	spec.Approve = "switch?"
+	r, err := engine.RunBlueGreen(ctx, kube.New(c.Client), spec, h)
+	if err != nil || r.Phase != engine.PhaseFailed || !strings.Contains(r.Reason, "changed by someone else") {
+		t.Fatalf("release: %v, phase %s (%s); want failed: changed by someone else", err, r.Phase, r.Reason)
+	}
+	svc, err := c.Client.CoreV1().Services(ns).Get(ctx, "web-service", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svc.Spec.Selector["color"] != "blue" || svc.Labels["edited-by"] != "someone-else" {
+		t.Errorf("service selects %s with labels %v; want blue and the other edit kept", svc.Spec.Selector["color"], svc.Labels)
+	}
+}
+
+// TestSwitchIsConditional: a switch carrying a stale resourceVersion is
+// refused by the API server, and a switch to a color with no Ready pods is
+// refused by cutover.
+func TestSwitchIsConditional(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := sharedCluster(t)
+	ns := namespace(ctx, t, c.Client)
+	makePair(ctx, t, c.Client, ns, pairSpec{name: "web", live: "blue", blueImage: "web:v1", greenImg: "web:v2", blue: 3, green: 3})
+	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
+	k := kube.New(c.Client)
+	_, _, rv := selects(ctx, t, c.Client, ns)
+	req := engine.SwitchRequest{To: engine.Green, From: engine.Blue, Version: rv + "0", MinReady: 3, Release: "web:v2", Actor: tester, At: time.Now()}
+	if _, err := k.Switch(ctx, target, req); err == nil || !strings.Contains(err.Error(), "someone else edited it") {
+		t.Errorf("stale switch: got %v, want a conflict", err)
+	}
+	req.Version, req.MinReady = rv, 4
+	if _, err := k.Switch(ctx, target, req); err == nil || !strings.Contains(err.Error(), "has 3 Ready pods, want at least 4") {
+		t.Errorf("switch to a color short of Ready pods: got %v, want a refusal", err)
+	}
+	if err := k.Scale(ctx, target, engine.Blue, 0); err == nil || !strings.Contains(err.Error(), "still selects color=blue") {
+		t.Errorf("scaling the live color to 0: got %v, want a refusal", err)
+	}
+	if live, _, rv2 := selects(ctx, t, c.Client, ns); live != "blue" || rv2 != rv {
+		t.Errorf("service selects %s at %s, want blue at %s", live, rv2, rv)
+	}
+}
+
+// TestAPIServerRestartMidRollout kills the API server while the preview
+// rolls out and starts it again; the release must still complete.
+func TestAPIServerRestartMidRollout(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := ownCluster(ctx, t)
+	ns := namespace(ctx, t, c.Client)
+	makePair(ctx, t, c.Client, ns, pairSpec{name: "web", live: "blue", blueImage: "web:v1", greenImg: "web:v1", blue: 3, green: 0})
+	cs := c.Client // the clients outlive the restart: same address and credentials
+	watchInvariant(ctx, t, cs, ns, "web-service", "color")
+
+	// Green's pods can only run on a node that joins after the restart, so
+	// the rollout is certainly in progress when the API server dies, and
+	// its end is only visible to a watch that came back.
+	patch := `{"spec":{"template":{"spec":{"nodeSelector":{"pool":"late"}}}}}`
+	if _, err := cs.AppsV1().Deployments(ns).Patch(ctx, "web-green", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	log := releaseLog{logf: t.Logf}
+	h := log.hooks()
+	restarted := make(chan error, 1)
+	var once sync.Once
+	h.Progress = func(_ engine.Color, s engine.ColorState) {
+		if s.Generation > s.ObservedGeneration || len(s.Pods) == 0 {
+			return // the controllers have not acted on the new spec yet
+		}
+		once.Do(func() {
+			t.Logf("killing the API server with green at %d/%d ready", s.Ready, s.Replicas)
+			if err := c.KillAPIServer(); err != nil {
+				restarted <- err
+				return
+			}
+			go func() {
+				time.Sleep(2 * time.Second)
+				if err := c.RestartAPIServer(ctx); err != nil {
+					restarted <- err
+					return
+				}
+				restarted <- c.AddLabeledNode(ctx, "kwok-late", map[string]string{"pool": "late"})
+			}()
+		})
+	}
+	r, err := engine.RunBlueGreen(ctx, kube.New(cs), bgSpec(ns), h)
+	select {
+	case rerr := <-restarted:
+		if rerr != nil {
+			t.Fatalf("restart the API server: %v", rerr)
+		}
+	default:
+		t.Fatal("the API server was never killed: no progress was reported")
+	}
+	if err != nil || r.Phase != engine.PhaseDone {
+		t.Fatalf("release across an API server restart: %v, phase %s (%s); want done", err, r.Phase, r.Reason)
+	}
+	if live, _, _ := selects(ctx, t, cs, ns); live != "green" {
+		t.Errorf("service selects %s, want green", live)
+	}
+}

@@ -1,0 +1,289 @@
+package kube_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/cutover-sh/cutover/testenv"
+)
+
+// shared is one control plane for the tests that do not disturb it; each
+// test gets its own namespace. Tests that restart the API server start
+// their own.
+var shared struct {
+	once sync.Once
+	c    *testenv.Cluster
+	err  error
+}
+
+// invariantTotals adds up every invariant watcher of the package run.
+var invariantTotals struct{ checked, violations atomic.Int64 }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.c != nil {
+		shared.c.Stop()
+	}
+	if n := invariantTotals.checked.Load(); n > 0 {
+		fmt.Printf("invariant watcher: %d changes checked, %d violations\n", n, invariantTotals.violations.Load())
+	}
+	os.Exit(code)
+}
+
+func sharedCluster(t *testing.T) *testenv.Cluster {
+	t.Helper()
+	shared.once.Do(func() {
+		bin, err := testenv.BinDir()
+		if err != nil {
+			shared.err = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "cutover-kube-test-")
+		if err != nil {
+			shared.err = err
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if shared.c, shared.err = testenv.Start(ctx, bin, dir); shared.err == nil {
+			shared.err = addNodes(ctx, shared.c, 2)
+		}
+	})
+	if shared.err != nil {
+		t.Fatalf("test control plane: %v", shared.err)
+	}
+	return shared.c
+}
+
+// ownCluster starts a control plane for one test.
+func ownCluster(ctx context.Context, t *testing.T) *testenv.Cluster {
+	t.Helper()
+	bin, err := testenv.BinDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := testenv.Start(ctx, bin, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Stop)
+	if err := addNodes(ctx, c, 2); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func addNodes(ctx context.Context, c *testenv.Cluster, n int) error {
+	for i := range n {
+		if err := c.AddNode(ctx, fmt.Sprintf("kwok-%d", i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var nsSeq atomic.Int64
+
+func namespace(ctx context.Context, t *testing.T, cs kubernetes.Interface) string {
+	t.Helper()
+	name := fmt.Sprintf("t%d-%d", time.Now().UnixNano()%1e6, nsSeq.Add(1))
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// pairSpec describes the blue-green pair a test starts from.
+type pairSpec struct {
+	name                string // Service <name>-service, Deployments <name>-blue/-green
+	live                string // the color the Service selects
+	blueImage, greenImg string
+	blue, green         int32 // replicas
+}
+
+func deployment(ns, name, color, image string, replicas int32) *appsv1.Deployment {
+	labels := map[string]string{"app": name, "color": color}
+	deadline := int32(600)
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name + "-" + color, Namespace: ns, Labels: labels},
+		Spec: appsv1.DeploymentSpec{
+			Replicas:                &replicas,
+			ProgressDeadlineSeconds: &deadline,
+			Selector:                &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{
+					Containers:  []corev1.Container{{Name: "app", Image: image}},
+					Tolerations: []corev1.Toleration{{Key: "kwok.x-k8s.io/node", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
+				},
+			},
+		},
+	}
+}
+
+// makePair creates the pair and waits until each color has its pods Ready.
+func makePair(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns string, p pairSpec) {
+	t.Helper()
+	for _, d := range []*appsv1.Deployment{
+		deployment(ns, p.name, "blue", p.blueImage, p.blue),
+		deployment(ns, p.name, "green", p.greenImg, p.green),
+	} {
+		if _, err := cs.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: p.name + "-service", Namespace: ns},
+		Spec: corev1.ServiceSpec{
+			Selector: map[string]string{"app": p.name, "color": p.live},
+			Ports:    []corev1.ServicePort{{Port: 80}},
+		},
+	}
+	for _, c := range []struct {
+		color string
+		n     int32
+	}{{"blue", p.blue}, {"green", p.green}} {
+		waitReady(ctx, t, cs, ns, p.name+"-"+c.color, c.n)
+	}
+	if _, err := cs.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitReady(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns, name string, n int32) {
+	t.Helper()
+	for {
+		d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err == nil && d.Status.ReadyReplicas == n && d.Status.Replicas == n && d.Status.ObservedGeneration >= d.Generation {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("deployment %s/%s did not get %d Ready pods: %v", ns, name, n, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// invariant watches a Service and the pods of its namespace for as long as
+// the test runs. On every change it reads the Service and lists the Ready
+// pods of the color it selects: there must be at least one. Fresh reads,
+// rather than the watch streams' own copies, keep the Service and the pods
+// consistent with each other.
+type invariant struct {
+	checked, violations atomic.Int64
+	mu                  sync.Mutex
+	first               string
+}
+
+func watchInvariant(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns, service, key string) *invariant {
+	t.Helper()
+	inv := &invariant{}
+	ctx, cancel := context.WithCancel(ctx)
+	changed := make(chan struct{}, 1)
+	poke := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { notify(changed) },
+		UpdateFunc: func(any, any) { notify(changed) },
+		DeleteFunc: func(any) { notify(changed) },
+	}
+	svcInf := cache.NewSharedIndexInformer(&cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", service).String()
+			return cs.CoreV1().Services(ns).List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", service).String()
+			return cs.CoreV1().Services(ns).Watch(ctx, o)
+		},
+	}, &corev1.Service{}, 0, cache.Indexers{})
+	podInf := cache.NewSharedIndexInformer(&cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return cs.CoreV1().Pods(ns).List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return cs.CoreV1().Pods(ns).Watch(ctx, o)
+		},
+	}, &corev1.Pod{}, 0, cache.Indexers{})
+	var wg sync.WaitGroup
+	for _, inf := range []cache.SharedIndexInformer{svcInf, podInf} {
+		if _, err := inf.AddEventHandler(poke); err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() { inf.RunWithContext(ctx) })
+	}
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-changed:
+			}
+			inv.check(ctx, cs, ns, service, key)
+		}
+	})
+	if !cache.WaitForCacheSync(ctx.Done(), svcInf.HasSynced, podInf.HasSynced) {
+		t.Fatal("invariant watcher did not sync")
+	}
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		n, v := inv.checked.Load(), inv.violations.Load()
+		invariantTotals.checked.Add(n)
+		invariantTotals.violations.Add(v)
+		t.Logf("invariant: %d changes checked, %d violations", n, v)
+		if v > 0 {
+			t.Errorf("the service selected a color with no Ready pod %d times; first: %s", v, inv.first)
+		}
+	})
+	return inv
+}
+
+func (inv *invariant) check(ctx context.Context, cs kubernetes.Interface, ns, service, key string) {
+	svc, err := cs.CoreV1().Services(ns).Get(ctx, service, metav1.GetOptions{})
+	if err != nil {
+		return // not created yet, or the API server is down: nothing to check
+	}
+	live := svc.Spec.Selector[key]
+	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: metav1.FormatLabelSelector(&metav1.LabelSelector{MatchLabels: svc.Spec.Selector})})
+	if err != nil {
+		return
+	}
+	inv.checked.Add(1)
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				return
+			}
+		}
+	}
+	inv.violations.Add(1)
+	inv.mu.Lock()
+	if inv.first == "" {
+		inv.first = fmt.Sprintf("service %s/%s selects %s=%s (resourceVersion %s) with %d pods, none Ready", ns, service, key, live, svc.ResourceVersion, len(pods.Items))
+	}
+	inv.mu.Unlock()
+}
+
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}

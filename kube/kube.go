@@ -1,0 +1,278 @@
+package kube
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/cutover-sh/cutover/engine"
+)
+
+// Cluster implements engine.Cluster with client-go.
+type Cluster struct {
+	cs  kubernetes.Interface
+	now func() time.Time
+}
+
+var _ engine.Cluster = (*Cluster)(nil)
+
+// NewForConfig returns a Cluster for cfg. A release is a burst of reads and
+// writes, and a rollback must never queue behind client-side throttling,
+// so the rate limits are raised above client-go's defaults (5/s, burst 10)
+// unless cfg sets its own.
+func NewForConfig(cfg *rest.Config) (*Cluster, error) {
+	cfg = rest.CopyConfig(cfg)
+	if cfg.QPS == 0 && cfg.RateLimiter == nil {
+		cfg.QPS, cfg.Burst = 50, 100
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("client for %s: %w", cfg.Host, err)
+	}
+	return New(cs), nil
+}
+
+// New returns a Cluster that talks through cs.
+func New(cs kubernetes.Interface) *Cluster {
+	return &Cluster{cs: cs, now: time.Now}
+}
+
+// Observe reads the Service, both Deployments and their pods.
+func (c *Cluster) Observe(ctx context.Context, t engine.Target) (engine.Observation, error) {
+	var obs engine.Observation
+	svc, err := c.cs.CoreV1().Services(t.Namespace).Get(ctx, t.Service, metav1.GetOptions{})
+	if err != nil {
+		return obs, fmt.Errorf("read service %s: %w", t, err)
+	}
+	obs.Service = serviceState(svc, t.SelectorKey)
+	obs.Colors = map[engine.Color]*engine.ColorState{}
+	for _, col := range []engine.Color{engine.Blue, engine.Green} {
+		s, err := c.colorState(ctx, t.Namespace, t.Deployment(col))
+		if err != nil {
+			return obs, err
+		}
+		obs.Colors[col] = s
+	}
+	return obs, nil
+}
+
+func serviceState(svc *corev1.Service, key string) engine.ServiceState {
+	a := svc.Annotations
+	s := engine.ServiceState{
+		Live:    engine.Color(svc.Spec.Selector[key]),
+		Version: svc.ResourceVersion,
+		Release: engine.ReleaseMark{
+			Release:    a[engine.AnnRelease],
+			Previous:   engine.Color(a[engine.AnnPreviousColor]),
+			SwitchedBy: a[engine.AnnSwitchedBy],
+		},
+	}
+	if at, err := time.Parse(time.RFC3339Nano, a[engine.AnnSwitchedAt]); err == nil {
+		s.Release.SwitchedAt = at
+	}
+	return s
+}
+
+func (c *Cluster) colorState(ctx context.Context, ns, name string) (*engine.ColorState, error) {
+	d, err := c.cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return &engine.ColorState{Deployment: name}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read deployment %s/%s: %w", ns, name, err)
+	}
+	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	if err != nil {
+		return nil, fmt.Errorf("deployment %s/%s: bad selector: %w", ns, name, err)
+	}
+	pods, err := c.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return nil, fmt.Errorf("list pods of deployment %s/%s: %w", ns, name, err)
+	}
+	ptrs := make([]*corev1.Pod, len(pods.Items))
+	for i := range pods.Items {
+		ptrs[i] = &pods.Items[i]
+	}
+	s := deploymentState(d, ptrs, c.now())
+	return &s, nil
+}
+
+// deploymentState summarises a Deployment and its pods.
+func deploymentState(d *appsv1.Deployment, pods []*corev1.Pod, now time.Time) engine.ColorState {
+	s := engine.ColorState{
+		Deployment: d.Name, Exists: true, Images: map[string]string{},
+		Current: d.Status.Replicas, Updated: d.Status.UpdatedReplicas, Ready: d.Status.ReadyReplicas,
+		Available: d.Status.AvailableReplicas, Generation: d.Generation, ObservedGeneration: d.Status.ObservedGeneration,
+		Revision: d.Annotations["deployment.kubernetes.io/revision"],
+	}
+	if d.Spec.Replicas != nil {
+		s.Replicas = *d.Spec.Replicas
+	} else {
+		s.Replicas = 1
+	}
+	for _, ct := range d.Spec.Template.Spec.Containers {
+		s.Images[ct.Name] = ct.Image
+	}
+	for _, cond := range d.Status.Conditions {
+		if cond.Type == appsv1.DeploymentProgressing && cond.Reason == "ProgressDeadlineExceeded" {
+			s.DeadlineExceeded = true
+		}
+	}
+	slices.SortFunc(pods, func(a, b *corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
+	for _, p := range pods {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		s.Pods = append(s.Pods, podState(p, now))
+	}
+	return s
+}
+
+func podState(p *corev1.Pod, now time.Time) engine.PodState {
+	s := engine.PodState{Name: p.Name, Phase: string(p.Status.Phase), Node: p.Spec.NodeName, Age: now.Sub(p.CreationTimestamp.Time)}
+	for _, cond := range p.Status.Conditions {
+		switch {
+		case cond.Type == corev1.PodReady:
+			s.Ready = cond.Status == corev1.ConditionTrue
+		case cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionFalse && s.Reason == "":
+			s.Reason = cond.Reason
+		}
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		s.Restarts += cs.RestartCount
+		switch {
+		case cs.State.Waiting != nil && cs.State.Waiting.Reason != "":
+			s.Reason = cs.State.Waiting.Reason
+		case cs.State.Terminated != nil && cs.State.Terminated.Reason != "":
+			s.Reason = cs.State.Terminated.Reason
+		case cs.LastTerminationState.Terminated != nil && s.Reason == "" && !s.Ready:
+			s.Reason = cs.LastTerminationState.Terminated.Reason
+		}
+	}
+	return s
+}
+
+// Deploy sets the image of one container of color's Deployment and scales
+// it, in one patch.
+func (c *Cluster) Deploy(ctx context.Context, t engine.Target, color engine.Color, container, image string, replicas int32) error {
+	name := t.Deployment(color)
+	d, err := c.cs.AppsV1().Deployments(t.Namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("read deployment %s/%s: %w", t.Namespace, name, err)
+	}
+	var names []string
+	for _, ct := range d.Spec.Template.Spec.Containers {
+		names = append(names, ct.Name)
+	}
+	if !slices.Contains(names, container) {
+		return fmt.Errorf("deployment %s/%s has no container %q (it has %s)", t.Namespace, name, container, strings.Join(names, ", "))
+	}
+	// A strategic merge patch merges containers by name, so the other
+	// containers are left alone.
+	patch := map[string]any{"spec": map[string]any{
+		"replicas": replicas,
+		"template": map[string]any{"spec": map[string]any{
+			"containers": []map[string]any{{"name": container, "image": image}},
+		}},
+	}}
+	return c.patchDeployment(ctx, t.Namespace, name, types.StrategicMergePatchType, patch)
+}
+
+// Scale sets color's replicas. It refuses to scale to zero a color the
+// Service selects: that would leave traffic with no pods.
+func (c *Cluster) Scale(ctx context.Context, t engine.Target, color engine.Color, replicas int32) error {
+	name := t.Deployment(color)
+	if replicas == 0 {
+		svc, err := c.cs.CoreV1().Services(t.Namespace).Get(ctx, t.Service, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("read service %s before scaling %s down: %w", t, name, err)
+		}
+		if engine.Color(svc.Spec.Selector[t.SelectorKey]) == color {
+			return fmt.Errorf("not scaling deployment %s/%s to 0: service %s still selects %s=%s", t.Namespace, name, t, t.SelectorKey, color)
+		}
+	}
+	patch := map[string]any{"spec": map[string]any{"replicas": replicas}}
+	return c.patchDeployment(ctx, t.Namespace, name, types.MergePatchType, patch)
+}
+
+// Switch points the Service's selector at req.To. Right before the patch it
+// re-reads the Deployment of req.To and refuses unless it has
+// req.MinReady Ready pods; the patch carries req.Version, so the API server
+// rejects it if anyone changed the Service since it was read.
+func (c *Cluster) Switch(ctx context.Context, t engine.Target, req engine.SwitchRequest) (string, error) {
+	what := fmt.Sprintf("switch service %s to %s", t, req.To)
+	name := t.Deployment(req.To)
+	d, err := c.cs.AppsV1().Deployments(t.Namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return "", fmt.Errorf("%s: read deployment %s/%s: %w", what, t.Namespace, name, err)
+	}
+	if min := max(req.MinReady, 1); d.Status.ReadyReplicas < min || d.Spec.Replicas == nil || *d.Spec.Replicas == 0 {
+		return "", fmt.Errorf("%s: deployment %s/%s has %d Ready pods, want at least %d; not switching",
+			what, t.Namespace, name, d.Status.ReadyReplicas, min)
+	}
+	ann := map[string]string{
+		engine.AnnRelease:    req.Release,
+		engine.AnnSwitchedAt: req.At.UTC().Format(time.RFC3339Nano),
+		engine.AnnSwitchedBy: req.Actor.String(),
+	}
+	if req.From.Valid() {
+		ann[engine.AnnPreviousColor] = string(req.From)
+	}
+	patch := map[string]any{
+		// A resourceVersion in a patch is a precondition: the API server
+		// answers 409 Conflict when the Service has changed.
+		"metadata": map[string]any{"resourceVersion": req.Version, "annotations": ann},
+		"spec":     map[string]any{"selector": map[string]string{t.SelectorKey: string(req.To)}},
+	}
+	body, err := json.Marshal(patch)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	svc, err := c.cs.CoreV1().Services(t.Namespace).Patch(ctx, t.Service, types.StrategicMergePatchType, body, metav1.PatchOptions{FieldManager: FieldManager})
+	if apierrors.IsConflict(err) {
+		return "", fmt.Errorf("%s: the service changed since resourceVersion %s (someone else edited it); nothing was written", what, req.Version)
+	}
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	return svc.ResourceVersion, nil
+}
+
+// FieldManager is the name cutover's writes are recorded under.
+const FieldManager = "cutover"
+
+func (c *Cluster) patchDeployment(ctx context.Context, ns, name string, pt types.PatchType, patch any) error {
+	body, err := json.Marshal(patch)
+	if err != nil {
+		return fmt.Errorf("patch deployment %s/%s: %w", ns, name, err)
+	}
+	_, err = c.cs.AppsV1().Deployments(ns).Patch(ctx, name, pt, body, metav1.PatchOptions{FieldManager: FieldManager})
+	if err != nil {
+		return fmt.Errorf("patch deployment %s/%s: %w", ns, name, err)
+	}
+	return nil
+}
+
+// selectorOf returns a Deployment's pod selector as a string.
+func selectorOf(d *appsv1.Deployment) (string, error) {
+	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	if err != nil {
+		return "", fmt.Errorf("deployment %s/%s: bad selector: %w", d.Namespace, d.Name, err)
+	}
+	if sel.Empty() {
+		return labels.Everything().String(), nil
+	}
+	return sel.String(), nil
+}

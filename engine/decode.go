@@ -106,17 +106,22 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 		if s, ok := d.scalar(n, path, "a string"); ok {
 			v.SetString(s)
 		}
-	case reflect.Int:
+	case reflect.Int, reflect.Int32, reflect.Int64:
 		s, ok := d.scalar(n, path, "a whole number")
 		if !ok {
 			return
 		}
-		i, err := strconv.Atoi(s)
+		i, err := strconv.ParseInt(s, 10, v.Type().Bits())
 		if err != nil {
 			d.errs.add(nodePos(n), path, "expected a whole number, got %q", s)
 			return
 		}
-		v.SetInt(int64(i))
+		v.SetInt(i)
+	case reflect.Pointer:
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		d.decode(n, v.Elem(), path, depth+1)
 	case reflect.Bool:
 		s, ok := d.scalar(n, path, "true or false")
 		if !ok {

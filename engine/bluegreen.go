@@ -71,6 +71,22 @@ type BlueGreenSpec struct {
 	Approve string `json:"approve,omitempty"`
 }
 
+// DeploySpec is a deploy step, the guide's staging deploy: apply a
+// directory of manifests server-side, set the image, and wait for the
+// rollout the way `kubectl rollout status` does.
+type DeploySpec struct {
+	// Context is the kubeconfig context of the cluster; "" is the current
+	// one.
+	Context   string `json:"context,omitempty"`
+	Namespace string `json:"namespace"`
+	// Manifests is a directory of manifests, relative to the pipeline
+	// file, applied before the image is set.
+	Manifests  string `json:"manifests,omitempty"`
+	Deployment string `json:"deployment"`
+	Container  string `json:"container"`
+	Image      string `json:"image"`
+}
+
 // ColorNames names the Deployment of each color.
 type ColorNames struct {
 	Blue  string `json:"blue,omitempty"`

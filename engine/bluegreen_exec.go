@@ -7,6 +7,9 @@ import (
 	"time"
 )
 
+// switchRejected is the reason of a release whose gate was rejected.
+const switchRejected = "the switch was rejected"
+
 // Request is a person's request to a running release.
 type Request int
 
@@ -218,7 +221,7 @@ func (x *executor) apply(ctx context.Context, act Action, obs Observation, r *Re
 		}
 		r.Approved = ok
 		if !ok {
-			r.Abort, r.Reason = true, "the switch was rejected"
+			r.Abort, r.Reason = true, switchRejected
 		}
 		return 0, nil
 	case ActSwitch:

@@ -47,6 +47,9 @@ type Config struct {
 	Journal   Recorder
 	// Env is the base environment of run steps (default os.Environ()).
 	Env []string
+	// Clusters gives blueGreen and deploy steps their cluster by
+	// kubeconfig context.
+	Clusters Clusters
 }
 
 // AutoApproveActor is the actor recorded for gates passed by --auto-approve.
@@ -95,6 +98,10 @@ type Engine struct {
 	finished bool
 	killOnce sync.Once
 	journErr error
+	// releases counts running blueGreen steps; requests carries a
+	// rollback to them.
+	releases int
+	requests chan Request
 }
 
 type gate struct {
@@ -161,6 +168,9 @@ func New(cfg Config) (*Engine, error) {
 		killCh:  make(chan struct{}),
 		gates:   map[string]*gate{},
 		decided: map[string]decision{},
+		// One pending request is enough: a second rollback asks for
+		// what the first already did.
+		requests: make(chan Request, 1),
 	}
 	e.baseEnv = slices.Clone(cfg.Env)
 	for _, k := range slices.Sorted(maps.Keys(cfg.Vars)) {

@@ -159,6 +159,28 @@ const (
 	WarnRetry      = "retry"
 )
 
+// ReleaseProgress reports a blue-green release or a deploy step: its phase,
+// what it does next, and what the cluster says about the color it is
+// working on. It is sent when any of that changes.
+type ReleaseProgress struct {
+	Meta
+	Stage string `json:"stage"`
+	Step  string `json:"step"`
+	// Service is namespace/name; for a deploy step it is empty and
+	// Deployment names what is rolled out.
+	Service string `json:"service,omitempty"`
+	Phase   Phase  `json:"phase"`
+	From    Color  `json:"from,omitempty"`
+	To      Color  `json:"to,omitempty"`
+	// Live is the color the Service selects now.
+	Live   Color      `json:"live,omitempty"`
+	Action ActionKind `json:"action,omitempty"`
+	// Color and State describe the color being rolled out or checked.
+	Color   Color      `json:"color,omitempty"`
+	State   ColorState `json:"state"`
+	Message string     `json:"message,omitempty"`
+}
+
 // RunAborted says someone stopped the run.
 type RunAborted struct {
 	Meta
@@ -207,6 +229,9 @@ func (GateDecided) Type() string { return "gate.decided" }
 // Type implements Event: warning.
 func (Warning) Type() string { return "warning" }
 
+// Type implements Event: release.progress.
+func (ReleaseProgress) Type() string { return "release.progress" }
+
 // Type implements Event: run.aborted.
 func (RunAborted) Type() string { return "run.aborted" }
 
@@ -224,4 +249,8 @@ func (e GateWaiting) withMeta(m Meta) Event   { e.Meta = m; return e }
 func (e GateDecided) withMeta(m Meta) Event   { e.Meta = m; return e }
 func (e Warning) withMeta(m Meta) Event       { e.Meta = m; return e }
 func (e RunAborted) withMeta(m Meta) Event    { e.Meta = m; return e }
-func (e RunFinished) withMeta(m Meta) Event   { e.Meta = m; return e }
+func (e ReleaseProgress) withMeta(m Meta) Event {
+	e.Meta = m
+	return e
+}
+func (e RunFinished) withMeta(m Meta) Event { e.Meta = m; return e }

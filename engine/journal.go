@@ -45,6 +45,13 @@ type Record struct {
 	Reason   string        `json:"reason,omitempty"`
 	// Output is the tail of a failed step's output, masked.
 	Output []string `json:"output,omitempty"`
+
+	// A release's Service (namespace/name), colors, image and phase.
+	Service string `json:"service,omitempty"`
+	From    Color  `json:"from,omitempty"`
+	To      Color  `json:"to,omitempty"`
+	Release string `json:"release,omitempty"`
+	Phase   Phase  `json:"phase,omitempty"`
 }
 
 // The record types.
@@ -60,6 +67,15 @@ const (
 	RecGateApproved  = "gate.approved"
 	RecGateRejected  = "gate.rejected"
 	RecWarning       = "warning"
+
+	RecReleaseSwitched   = "release.switched"
+	RecReleaseFinished   = "release.finished"
+	RecRollbackRequested = "release.rollback-requested"
+	// RecRollback is a rollback done from the command line, outside a run.
+	RecRollback = "release.rolled-back"
+	// RecLeaseTakenOver records a release lock taken from a holder whose
+	// lease had expired.
+	RecLeaseTakenOver = "release.lease-taken-over"
 )
 
 // Journal appends records to a JSON-lines file. Several processes may

@@ -408,9 +408,47 @@ func validateStep(st *Step, path string, d *decoder, at func(string) Pos) {
 		if st.OnTimeout != "" && st.Timeout == 0 {
 			errs.add(at(path+".onTimeout"), path+".onTimeout", "needs a timeout longer than zero to take effect")
 		}
+	case KindBlueGreen:
+		validateBlueGreen(st.BlueGreen, kpath, d, at)
+	case KindDeploy:
+		required := requirer(kpath, d, at)
+		required("namespace", st.Deploy.Namespace, "the namespace of the Deployment")
+		required("deployment", st.Deploy.Deployment, "the Deployment to update")
+		required("container", st.Deploy.Container, "the container whose image is set")
+		required("image", st.Deploy.Image, "the image to deploy")
 	}
 	if st.Timeout < 0 {
 		errs.add(at(path+".timeout"), path+".timeout", "must not be negative")
+	}
+}
+
+// requirer returns a check that reports an empty required field of the
+// object at kpath, with a hint of what belongs there.
+func requirer(kpath string, d *decoder, at func(string) Pos) func(field, val, hint string) {
+	return func(field, val, hint string) {
+		fpath := kpath + "." + field
+		if strings.TrimSpace(val) == "" && !d.errs.has(fpath) && !d.errs.unset[fpath] && !d.suggested[fpath] {
+			d.errs.add(at(fpath), fpath, "required: %s", hint)
+		}
+	}
+}
+
+func validateBlueGreen(b *BlueGreenSpec, kpath string, d *decoder, at func(string) Pos) {
+	required := requirer(kpath, d, at)
+	required("namespace", b.Namespace, "the namespace of the Service and its Deployments")
+	required("service", b.Service, "the Service whose selector names the live color")
+	required("container", b.Container, "the container whose image is released")
+	required("image", b.Image, "the image to release")
+	if _, set := d.pos[kpath+".replicas"]; !set && !d.suggested[kpath+".replicas"] {
+		d.errs.add(at(kpath), kpath+".replicas", "required: how many pods the new color runs")
+	} else if b.Replicas < 1 && !d.errs.has(kpath+".replicas") {
+		d.errs.add(at(kpath+".replicas"), kpath+".replicas", "must be at least 1, got %d", b.Replicas)
+	}
+	if b.ScaleDownDelay < 0 {
+		d.errs.add(at(kpath+".scaleDownDelay"), kpath+".scaleDownDelay", "must not be negative")
+	}
+	if t := b.Target(); t.Blue == t.Green {
+		d.errs.add(at(kpath+".deployments"), kpath+".deployments", "blue and green must be different Deployments, both are %q", t.Blue)
 	}
 }
 

@@ -88,13 +88,18 @@ type Step struct {
 	// Timeout bounds a run step's attempt or an approve gate's wait.
 	Timeout Duration `json:"timeout,omitempty"`
 
+	// Deploy applies manifests, sets an image and waits for the rollout
+	// (the guide's staging deploy).
+	Deploy *DeploySpec `json:"deploy,omitempty"`
+	// BlueGreen releases an image to the color that is not live and
+	// switches the Service to it.
+	BlueGreen *BlueGreenSpec `json:"blueGreen,omitempty"`
+
 	// The step kinds below belong to issues not yet built; their fields
 	// are accepted as free-form objects and rejected by validation.
-	Deploy    map[string]any `json:"deploy,omitempty"`
-	BlueGreen map[string]any `json:"blueGreen,omitempty"`
-	Analysis  map[string]any `json:"analysis,omitempty"`
-	LoadTest  map[string]any `json:"loadtest,omitempty"`
-	Notify    map[string]any `json:"notify,omitempty"`
+	Analysis map[string]any `json:"analysis,omitempty"`
+	LoadTest map[string]any `json:"loadtest,omitempty"`
+	Notify   map[string]any `json:"notify,omitempty"`
 }
 
 // GateOutcome is the decision an approve gate takes on timeout.
@@ -109,7 +114,7 @@ const (
 // StepKind names what a step does.
 type StepKind string
 
-// The step kinds. Only run and approve are implemented so far.
+// The step kinds. analysis, loadtest and notify are not implemented yet.
 const (
 	KindRun       StepKind = "run"
 	KindApprove   StepKind = "approve"
@@ -121,7 +126,9 @@ const (
 )
 
 // implemented lists step kinds the runner can execute.
-func (k StepKind) implemented() bool { return k == KindRun || k == KindApprove }
+func (k StepKind) implemented() bool {
+	return k == KindRun || k == KindApprove || k == KindDeploy || k == KindBlueGreen
+}
 
 // Kinds returns every kind field that is set on the step, in a fixed order.
 // Validation requires exactly one.

@@ -227,6 +227,14 @@ type Cluster interface {
 	Switch(ctx context.Context, t Target, req SwitchRequest) (string, error)
 	// Scale sets c's replica count.
 	Scale(ctx context.Context, t Target, c Color, replicas int32) error
+
+	// Apply applies the manifests in dir to namespace, server-side, and
+	// returns what it applied ("Deployment/web", ...).
+	Apply(ctx context.Context, namespace, dir string) ([]string, error)
+	// SetImage sets the image of one container of a Deployment.
+	SetImage(ctx context.Context, namespace, deployment, container, image string) error
+	// WaitDeployment is WaitRollout for any Deployment.
+	WaitDeployment(ctx context.Context, namespace, deployment string, progress func(ColorState)) error
 }
 
 // Clusters returns the Cluster for a kubeconfig context ("" is the current

@@ -52,6 +52,8 @@ type Snapshot struct {
 	// Gates lists approve gates that wait for a decision.
 	Gates    []GateWaiting
 	Warnings []Warning
+	// RolledBack is set once a release in the run was rolled back.
+	RolledBack bool
 }
 
 // StageState is one stage in a snapshot.
@@ -93,6 +95,8 @@ type StepState struct {
 	Reason   string
 	// Tail is the step's last lines of output.
 	Tail []OutputLine
+	// Release is the latest progress of a blueGreen or deploy step.
+	Release *ReleaseProgress
 }
 
 // OutputLine is one line of a step's output as a snapshot keeps it.
@@ -206,6 +210,11 @@ func Apply(s Snapshot, ev Event) Snapshot {
 		s.Warnings = append(slices.Clip(s.Warnings), e)
 		if e.Code == WarnOverBudget {
 			s = s.withStage(e.Stage, func(st *StageState) { st.OverBudget = true })
+		}
+	case ReleaseProgress:
+		s = s.withStep(e.Stage, e.Step, func(st *StepState) { st.Release = &e })
+		if e.Phase == PhaseRolledBack {
+			s.RolledBack = true
 		}
 	case RunAborted:
 		s.Status = StatusAborted

@@ -103,6 +103,10 @@ func (e *Engine) runStep(ctx context.Context, s *Stage, j int) (Status, string) 
 		return e.runRun(ctx, s, st, name)
 	case KindApprove:
 		return e.runApprove(ctx, s, st, name)
+	case KindBlueGreen:
+		return e.runBlueGreen(ctx, s, st, name)
+	case KindDeploy:
+		return e.runDeploy(ctx, s, st, name)
 	default:
 		// Validation rejects these; this guards a Pipeline built in code.
 		reason := fmt.Sprintf("%s steps are not yet implemented", st.Kind())
@@ -226,64 +230,78 @@ func (e *Engine) outputTail(stage, step string) []string {
 func gateID(stage, step string) string { return stage + "/" + step }
 
 func (e *Engine) runApprove(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
-	id := gateID(s.Name, name)
 	e.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindApprove, Attempt: 1})
 	start := e.clock.Now()
-	_ = e.record(Record{Type: RecGateWaiting, Stage: s.Name, Step: name, Gate: id, Reason: st.Approve})
+	d, ok := e.awaitGate(ctx, s, name, st.Approve, st.Timeout.D(), st.OnTimeout)
+	if !ok {
+		const reason = "stopped while waiting for approval"
+		e.finishStep(s, name, stepEnd{status: StatusCancelled, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason})
+		return StatusCancelled, reason
+	}
+	status, reason := StatusSucceeded, ""
+	if d.outcome != GateApprove {
+		status, reason = StatusFailed, rejection(d)
+	}
+	e.finishStep(s, name, stepEnd{status: status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason, actor: actorPtr(d.actor)})
+	return status, reason
+}
+
+func rejection(d decision) string {
+	reason := fmt.Sprintf("rejected by %s", d.actor)
+	if d.reason != "" {
+		reason += ": " + d.reason
+	}
+	return reason
+}
+
+// awaitGate opens the gate of step name and waits for its decision. ok is
+// false when ctx ended first.
+func (e *Engine) awaitGate(ctx context.Context, s *Stage, name, instruction string, timeout time.Duration, onTimeout GateOutcome) (d decision, ok bool) {
+	id := gateID(s.Name, name)
+	_ = e.record(Record{Type: RecGateWaiting, Stage: s.Name, Step: name, Gate: id, Reason: instruction})
 	// The gate opens only once it is journaled, and is announced under the
 	// lock decide takes: whoever sees it waiting can decide it, and no
 	// decision is recorded or published before the gate itself.
 	g := &gate{decided: make(chan decision, 1)}
 	e.mu.Lock()
 	e.gates[id] = g
-	e.emit(GateWaiting{Gate: id, Stage: s.Name, Step: name, Instruction: e.mask.String(st.Approve), Timeout: st.Timeout.D(), OnTimeout: st.OnTimeout})
+	e.emit(GateWaiting{Gate: id, Stage: s.Name, Step: name, Instruction: e.mask.String(instruction), Timeout: timeout, OnTimeout: onTimeout})
 	e.mu.Unlock()
+	stopped := func() (decision, bool) {
+		e.mu.Lock()
+		delete(e.gates, id)
+		e.mu.Unlock()
+		return decision{}, false
+	}
 	if e.cfg.AutoApprove {
 		_ = e.decide(id, GateApprove, Actor{Name: AutoApproveActor}, "--auto-approve")
 	}
-	var timeout <-chan time.Time
-	if st.Timeout > 0 {
-		t := e.clock.NewTimer(st.Timeout.D())
+	var expired <-chan time.Time
+	if timeout > 0 {
+		t := e.clock.NewTimer(timeout)
 		defer t.Stop()
-		timeout = t.C()
+		expired = t.C()
 	}
-	var d decision
 	select {
 	case d = <-g.decided:
-	case <-timeout:
-		outcome := st.OnTimeout
+		return d, true
+	case <-expired:
+		outcome := onTimeout
 		if outcome == "" {
 			outcome = GateReject
 		}
 		// If a person decided at the same instant, this fails and their
 		// decision, already in the channel, stands.
-		if err := e.decide(id, outcome, Actor{Name: "timeout"}, fmt.Sprintf("no decision within %s", st.Timeout)); err != nil && ctx.Err() != nil {
-			return e.gateStopped(s, name, id, start)
+		if err := e.decide(id, outcome, Actor{Name: "timeout"}, fmt.Sprintf("no decision within %s", timeout)); err != nil && ctx.Err() != nil {
+			return stopped()
 		}
 		select {
 		case d = <-g.decided:
+			return d, true
 		case <-ctx.Done():
-			return e.gateStopped(s, name, id, start)
+			return stopped()
 		}
 	case <-ctx.Done():
-		return e.gateStopped(s, name, id, start)
+		return stopped()
 	}
-	status, reason := StatusSucceeded, ""
-	if d.outcome != GateApprove {
-		status, reason = StatusFailed, fmt.Sprintf("rejected by %s", d.actor)
-		if d.reason != "" {
-			reason += ": " + d.reason
-		}
-	}
-	e.finishStep(s, name, stepEnd{status: status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason, actor: actorPtr(d.actor)})
-	return status, reason
-}
-
-func (e *Engine) gateStopped(s *Stage, name, id string, start time.Time) (Status, string) {
-	e.mu.Lock()
-	delete(e.gates, id)
-	e.mu.Unlock()
-	const reason = "stopped while waiting for approval"
-	e.finishStep(s, name, stepEnd{status: StatusCancelled, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason})
-	return StatusCancelled, reason
 }

@@ -22,7 +22,9 @@ import (
 
 // Cluster implements engine.Cluster with client-go.
 type Cluster struct {
-	cs  kubernetes.Interface
+	cs kubernetes.Interface
+	// cfg is set by NewForConfig; Apply needs it for the dynamic client.
+	cfg *rest.Config
 	now func() time.Time
 }
 
@@ -41,7 +43,9 @@ func NewForConfig(cfg *rest.Config) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("client for %s: %w", cfg.Host, err)
 	}
-	return New(cs), nil
+	c := New(cs)
+	c.cfg = cfg
+	return c, nil
 }
 
 // New returns a Cluster that talks through cs.
@@ -167,27 +171,35 @@ func podState(p *corev1.Pod, now time.Time) engine.PodState {
 // Deploy sets the image of one container of color's Deployment and scales
 // it, in one patch.
 func (c *Cluster) Deploy(ctx context.Context, t engine.Target, color engine.Color, container, image string, replicas int32) error {
-	name := t.Deployment(color)
-	d, err := c.cs.AppsV1().Deployments(t.Namespace).Get(ctx, name, metav1.GetOptions{})
+	return c.setImage(ctx, t.Namespace, t.Deployment(color), container, image, &replicas)
+}
+
+// SetImage sets the image of one container of a Deployment.
+func (c *Cluster) SetImage(ctx context.Context, namespace, deployment, container, image string) error {
+	return c.setImage(ctx, namespace, deployment, container, image, nil)
+}
+
+func (c *Cluster) setImage(ctx context.Context, ns, name, container, image string, replicas *int32) error {
+	d, err := c.cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		return fmt.Errorf("read deployment %s/%s: %w", t.Namespace, name, err)
+		return fmt.Errorf("read deployment %s/%s: %w", ns, name, err)
 	}
 	var names []string
 	for _, ct := range d.Spec.Template.Spec.Containers {
 		names = append(names, ct.Name)
 	}
 	if !slices.Contains(names, container) {
-		return fmt.Errorf("deployment %s/%s has no container %q (it has %s)", t.Namespace, name, container, strings.Join(names, ", "))
+		return fmt.Errorf("deployment %s/%s has no container %q (it has %s)", ns, name, container, strings.Join(names, ", "))
 	}
 	// A strategic merge patch merges containers by name, so the other
 	// containers are left alone.
-	patch := map[string]any{"spec": map[string]any{
-		"replicas": replicas,
-		"template": map[string]any{"spec": map[string]any{
-			"containers": []map[string]any{{"name": container, "image": image}},
-		}},
-	}}
-	return c.patchDeployment(ctx, t.Namespace, name, types.StrategicMergePatchType, patch)
+	spec := map[string]any{"template": map[string]any{"spec": map[string]any{
+		"containers": []map[string]any{{"name": container, "image": image}},
+	}}}
+	if replicas != nil {
+		spec["replicas"] = *replicas
+	}
+	return c.patchDeployment(ctx, ns, name, types.StrategicMergePatchType, map[string]any{"spec": spec})
 }
 
 // Scale sets color's replicas. It refuses to scale to zero a color the

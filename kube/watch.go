@@ -22,7 +22,12 @@ import (
 // server restart their reflectors resume from the last resourceVersion, or
 // relist, so a restart does not end the wait.
 func (c *Cluster) WaitRollout(ctx context.Context, t engine.Target, color engine.Color, progress func(engine.ColorState)) error {
-	name := t.Deployment(color)
+	return c.WaitDeployment(ctx, t.Namespace, t.Deployment(color), progress)
+}
+
+// WaitDeployment is WaitRollout for any Deployment.
+func (c *Cluster) WaitDeployment(ctx context.Context, namespace, name string, progress func(engine.ColorState)) error {
+	t := engine.Target{Namespace: namespace}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops both informers
 

@@ -1,0 +1,230 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// ErrNoRelease is returned by Rollback when no blue-green step is running.
+var ErrNoRelease = errors.New("no release is in progress")
+
+// cluster returns the Cluster for a kubeconfig context.
+func (e *Engine) cluster(kctx string) (Cluster, error) {
+	if e.cfg.Clusters == nil {
+		return nil, errors.New("this run has no cluster access configured")
+	}
+	cl, err := e.cfg.Clusters(kctx)
+	if err != nil {
+		name := kctx
+		if name == "" {
+			name = "(current)"
+		}
+		return nil, fmt.Errorf("cluster for context %s: %w", name, err)
+	}
+	return cl, nil
+}
+
+// Rollback asks the running blue-green release to switch traffic back. It is
+// journaled before it is passed on. Before the switch, a rollback is an
+// abort: the live color was never touched.
+func (e *Engine) Rollback(actor Actor, reason string) error {
+	e.mu.Lock()
+	active := e.releases > 0
+	e.mu.Unlock()
+	if !active {
+		return ErrNoRelease
+	}
+	if err := e.record(Record{Type: RecRollbackRequested, Actor: actorPtr(actor), Reason: reason}); err != nil {
+		return fmt.Errorf("record rollback request: %w", err)
+	}
+	select {
+	case e.requests <- RequestRollback:
+	default: // one is already pending
+	}
+	return nil
+}
+
+func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
+	spec := *st.BlueGreen
+	t := spec.Target()
+	e.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindBlueGreen, Attempt: 1})
+	start := e.clock.Now()
+	finish := func(status Status, reason string) (Status, string) {
+		e.finishStep(s, name, stepEnd{status: status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason})
+		return status, reason
+	}
+	cl, err := e.cluster(spec.Context)
+	if err != nil {
+		return finish(StatusFailed, err.Error())
+	}
+	if st.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, st.Timeout.D())
+		defer cancel()
+	}
+	e.mu.Lock()
+	e.releases++
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		e.releases--
+		e.mu.Unlock()
+	}()
+
+	var last ReleaseProgress
+	report := func(ev ReleaseProgress) {
+		ev.Stage, ev.Step, ev.Service = s.Name, name, t.String()
+		ev.Message = e.mask.String(ev.Message)
+		if sameReport(last, ev) {
+			return
+		}
+		last = ev
+		e.emit(ev)
+	}
+	h := ReleaseHooks{
+		Actor: e.cfg.Actor, Clock: e.clock, Requests: e.requests,
+		Observed: func(r Release, obs Observation, act Action) {
+			c := act.Color
+			if c == "" {
+				c = r.To
+			}
+			report(ReleaseProgress{
+				Phase: r.Phase, From: r.From, To: r.To, Live: obs.Service.Live, Action: act.Kind,
+				Color: c, State: obs.Color(c), Message: r.Reason,
+			})
+		},
+		Progress: func(c Color, cs ColorState) {
+			msg := ""
+			if _, m, err := RolloutStatus(cs); err != nil {
+				msg = err.Error()
+			} else {
+				msg = m
+			}
+			report(ReleaseProgress{Phase: last.Phase, From: last.From, To: last.To, Live: last.Live, Action: ActWaitRollout, Color: c, State: cs, Message: msg})
+		},
+		Approve: func(ctx context.Context) (bool, error) {
+			d, ok := e.awaitGate(ctx, s, name, spec.Approve, 0, "")
+			if !ok {
+				return false, context.Cause(ctx)
+			}
+			if d.outcome != GateApprove {
+				return false, nil
+			}
+			return true, nil
+		},
+		Switched: func(req SwitchRequest) error {
+			return e.record(Record{
+				Type: RecReleaseSwitched, Stage: s.Name, Step: name, Actor: actorPtr(req.Actor),
+				Service: t.String(), From: req.From, To: req.To, Release: req.Release,
+			})
+		},
+		Retrying: func(err error) {
+			e.emit(Warning{Code: WarnRetry, Stage: s.Name, Step: name, Message: e.mask.String(err.Error())})
+		},
+	}
+	r, err := RunBlueGreen(ctx, cl, spec, h)
+	reason := r.Reason
+	if err != nil {
+		reason = err.Error()
+	}
+	_ = e.record(Record{
+		Type: RecReleaseFinished, Stage: s.Name, Step: name, Service: t.String(), From: r.From, To: r.To,
+		Release: spec.Image, Phase: r.Phase, Reason: reason,
+	})
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return finish(StatusCancelled, "stopped during the release: "+reason)
+	case err != nil:
+		return finish(StatusFailed, reason)
+	case r.Phase == PhaseDone:
+		return finish(StatusSucceeded, reason)
+	case r.Phase == PhaseAborted && r.Reason == switchRejected:
+		return finish(StatusFailed, reason)
+	case r.Phase == PhaseAborted:
+		return finish(StatusCancelled, reason)
+	case r.Phase == PhaseRolledBack:
+		return finish(StatusFailed, "rolled back: "+reason)
+	}
+	return finish(StatusFailed, reason)
+}
+
+// sameReport reports whether b would tell a person nothing a did not.
+func sameReport(a, b ReleaseProgress) bool {
+	return a.Phase == b.Phase && a.Live == b.Live && a.Action == b.Action && a.Color == b.Color &&
+		a.Message == b.Message && a.State.Ready == b.State.Ready && a.State.Updated == b.State.Updated &&
+		a.State.Available == b.State.Available && a.State.Replicas == b.State.Replicas && samePods(a.State.Pods, b.State.Pods)
+}
+
+func samePods(a, b []PodState) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || a[i].Phase != b[i].Phase || a[i].Ready != b[i].Ready || a[i].Reason != b[i].Reason || a[i].Restarts != b[i].Restarts {
+			return false
+		}
+	}
+	return true
+}
+
+// runDeploy is the guide's staging deploy: apply the manifests, set the
+// image, and wait for the rollout.
+func (e *Engine) runDeploy(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
+	spec := *st.Deploy
+	e.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindDeploy, Attempt: 1})
+	start := e.clock.Now()
+	finish := func(status Status, reason string) (Status, string) {
+		e.finishStep(s, name, stepEnd{status: status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason})
+		return status, reason
+	}
+	fail := func(err error) (Status, string) {
+		if ctx.Err() != nil {
+			return finish(StatusCancelled, "stopped: "+err.Error())
+		}
+		return finish(StatusFailed, err.Error())
+	}
+	cl, err := e.cluster(spec.Context)
+	if err != nil {
+		return fail(err)
+	}
+	if st.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, st.Timeout.D())
+		defer cancel()
+	}
+	target := spec.Namespace + "/" + spec.Deployment
+	report := func(phase Phase, cs ColorState, msg string) {
+		e.emit(ReleaseProgress{Stage: s.Name, Step: name, Phase: phase, State: cs, Message: e.mask.String(msg)})
+	}
+	if spec.Manifests != "" {
+		dir := spec.Manifests
+		if !filepath.IsAbs(dir) && e.p.Source.Path != "" {
+			dir = filepath.Join(filepath.Dir(e.p.Source.Path), dir)
+		}
+		applied, err := cl.Apply(ctx, spec.Namespace, dir)
+		if err != nil {
+			return fail(err)
+		}
+		report(PhaseDeploying, ColorState{Deployment: target}, "applied "+strings.Join(applied, ", "))
+	}
+	if err := cl.SetImage(ctx, spec.Namespace, spec.Deployment, spec.Container, spec.Image); err != nil {
+		return fail(err)
+	}
+	var last ColorState
+	err = cl.WaitDeployment(ctx, spec.Namespace, spec.Deployment, func(cs ColorState) {
+		last = cs
+		_, msg, rerr := RolloutStatus(cs)
+		if rerr != nil {
+			msg = rerr.Error()
+		}
+		report(PhaseDeploying, cs, msg)
+	})
+	if err != nil {
+		return fail(fmt.Errorf("roll out %s: %w", target, err))
+	}
+	report(PhaseDone, last, fmt.Sprintf("%s runs %s", target, spec.Image))
+	return finish(StatusSucceeded, "")
+}

@@ -1,0 +1,258 @@
+package kube_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/kube"
+	"github.com/cutover-sh/cutover/testenv"
+)
+
+func noVars(string) (string, bool) { return "", false }
+
+// runPipeline loads a pipeline from text, written beside the test's
+// manifests so relative paths resolve, and runs it against clusters.
+func runPipeline(ctx context.Context, t *testing.T, text string, clusters engine.Clusters) (engine.Snapshot, []engine.Record, []engine.Event) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "pipeline.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := engine.LoadFile(path, noVars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	j, err := engine.OpenJournal(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = j.Close() }()
+	eng, err := engine.New(engine.Config{
+		Pipeline: p, Journal: j, Actor: tester, AutoApprove: true, Clusters: clusters, KillGrace: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := eng.Subscribe(1 << 12)
+	var events []engine.Event
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			m, err := sub.Next(ctx)
+			if err != nil {
+				return
+			}
+			if m.Event != nil {
+				events = append(events, m.Event)
+			}
+		}
+	}()
+	final, err := eng.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	recs, skipped, err := engine.ReadJournal(state)
+	if err != nil || len(skipped) > 0 {
+		t.Fatalf("read journal: %v, skipped %v", err, skipped)
+	}
+	return final, recs, events
+}
+
+func clustersOf(byContext map[string]*testenv.Cluster) engine.Clusters {
+	return func(name string) (engine.Cluster, error) {
+		c, ok := byContext[name]
+		if !ok {
+			return nil, fmt.Errorf("no context %q", name)
+		}
+		return kube.NewForConfig(c.Config)
+	}
+}
+
+func findRecord(recs []engine.Record, typ string) (engine.Record, bool) {
+	for _, r := range recs {
+		if r.Type == typ {
+			return r, true
+		}
+	}
+	return engine.Record{}, false
+}
+
+// TestPipelineBlueGreenStep runs a blueGreen step through the engine, with
+// its gate before the switch, and checks the journal and the events.
+func TestPipelineBlueGreenStep(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := sharedCluster(t)
+	ns := namespace(ctx, t, c.Client)
+	makePair(ctx, t, c.Client, ns, pairSpec{name: "web", live: "blue", blueImage: "web:v1", greenImg: "web:v1", blue: 2, green: 0})
+	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+
+	final, recs, events := runPipeline(ctx, t, `apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: web}
+stages:
+  - name: production
+    budget: 5m
+    steps:
+      - name: switch
+        blueGreen:
+          context: prod
+          namespace: `+ns+`
+          service: web-service
+          container: app
+          image: web:v2
+          replicas: 2
+          scaleDownDelay: 1s
+          approve: Green serves web:v2. Switch traffic?
+`, clustersOf(map[string]*testenv.Cluster{"prod": c}))
+	if final.Status != engine.StatusSucceeded {
+		st, _ := final.Stage("production")
+		t.Fatalf("run %s, want succeeded; step: %+v", final.Status, st.Steps[0])
+	}
+	sw, ok := findRecord(recs, engine.RecReleaseSwitched)
+	if !ok || sw.From != engine.Blue || sw.To != engine.Green || sw.Release != "web:v2" || sw.Actor == nil || sw.Actor.Name != tester.Name ||
+		sw.Service != ns+"/web-service" {
+		t.Errorf("journal release.switched: %+v, want blue -> green of web:v2 on %s/web-service by %s", sw, ns, tester.Name)
+	}
+	fin, ok := findRecord(recs, engine.RecReleaseFinished)
+	if !ok || fin.Phase != engine.PhaseDone {
+		t.Errorf("journal release.finished: %+v, want phase done", fin)
+	}
+	gate, ok := findRecord(recs, engine.RecGateApproved)
+	if !ok || gate.Actor == nil || gate.Actor.Name != engine.AutoApproveActor || gate.Gate != "production/switch" {
+		t.Errorf("journal gate.approved: %+v, want production/switch by auto-approve", gate)
+	}
+	phases := map[engine.Phase]bool{}
+	for _, ev := range events {
+		if p, ok := ev.(engine.ReleaseProgress); ok {
+			phases[p.Phase] = true
+		}
+	}
+	for _, want := range []engine.Phase{engine.PhaseDeploying, engine.PhaseAwaitingApproval, engine.PhaseScaleDownDelay, engine.PhaseDone} {
+		if !phases[want] {
+			t.Errorf("no release.progress event in phase %s; saw %v", want, phases)
+		}
+	}
+	svc, err := c.Client.CoreV1().Services(ns).Get(ctx, "web-service", metav1.GetOptions{})
+	if err != nil || svc.Spec.Selector["color"] != "green" {
+		t.Errorf("service selects %v (%v), want green", svc.Spec.Selector, err)
+	}
+}
+
+// TestPipelineDeployStepTwoClusters is the guide's staging then production
+// flow on two clusters: the deploy step applies manifests to "staging" and
+// the blueGreen step switches "production". Neither touches the other.
+func TestPipelineDeployStepTwoClusters(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	prod := sharedCluster(t)
+	staging := ownCluster(ctx, t)
+	ns := namespace(ctx, t, prod.Client)
+	makePair(ctx, t, prod.Client, ns, pairSpec{name: "shop", live: "green", blueImage: "shop:v0", greenImg: "shop:v1", blue: 0, green: 2})
+	watchInvariant(ctx, t, prod.Client, ns, "shop-service", "color")
+	stagingNS := namespace(ctx, t, staging.Client)
+	manifests, err := filepath.Abs("testdata/staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	final, recs, _ := runPipeline(ctx, t, `apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: shop}
+stages:
+  - name: staging-deploy
+    budget: 5m
+    steps:
+      - deploy:
+          context: staging
+          namespace: `+stagingNS+`
+          manifests: `+manifests+`
+          deployment: shop-app
+          container: shop
+          image: shop:v2
+  - name: production-deploy
+    budget: 5m
+    needs: [staging-deploy]
+    steps:
+      - blueGreen:
+          context: production
+          namespace: `+ns+`
+          service: shop-service
+          container: app
+          image: shop:v2
+          replicas: 2
+          scaleDownDelay: 1s
+`, clustersOf(map[string]*testenv.Cluster{"staging": staging, "production": prod}))
+	if final.Status != engine.StatusSucceeded {
+		for _, st := range final.Stages {
+			for _, step := range st.Steps {
+				t.Logf("%s/%s: %s %s", st.Name, step.Name, step.Status, step.Reason)
+			}
+		}
+		t.Fatalf("run %s, want succeeded", final.Status)
+	}
+	d, err := staging.Client.AppsV1().Deployments(stagingNS).Get(ctx, "shop-app", metav1.GetOptions{})
+	if err != nil || d.Spec.Template.Spec.Containers[0].Image != "shop:v2" || d.Status.ReadyReplicas != 2 {
+		t.Errorf("staging shop-app: %v; want shop:v2 with 2 Ready", err)
+	}
+	if _, err := staging.Client.CoreV1().ConfigMaps(stagingNS).Get(ctx, "shop-config", metav1.GetOptions{}); err != nil {
+		t.Errorf("the staging manifests' ConfigMap was not applied: %v", err)
+	}
+	owned := false
+	for _, mf := range d.ManagedFields {
+		owned = owned || mf.Manager == kube.FieldManager
+	}
+	if !owned {
+		t.Errorf("staging shop-app has no fields managed by %q", kube.FieldManager)
+	}
+	if _, err := prod.Client.AppsV1().Deployments(ns).Get(ctx, "shop-app", metav1.GetOptions{}); err == nil {
+		t.Error("the staging Deployment was created in production too")
+	}
+	svc, err := prod.Client.CoreV1().Services(ns).Get(ctx, "shop-service", metav1.GetOptions{})
+	if err != nil || svc.Spec.Selector["color"] != "blue" {
+		t.Errorf("production service selects %v (%v), want blue (it was green)", svc.Spec.Selector, err)
+	}
+	if sw, ok := findRecord(recs, engine.RecReleaseSwitched); !ok || sw.To != engine.Blue {
+		t.Errorf("journal release.switched %+v, want a switch to blue", sw)
+	}
+}
+
+// TestDeployStepReportsBadManifests: a manifest that is not an object
+// fails the step naming the file, and nothing is applied.
+func TestDeployStepReportsBadManifests(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := sharedCluster(t)
+	ns := namespace(ctx, t, c.Client)
+	dir := t.TempDir()
+	good := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine}\n"
+	bad := "apiVersion: v1\nkind: ConfigMap\nmetadata: {labels: {a: b}}\n"
+	if err := os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "b.yaml"), []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k, err := kube.NewForConfig(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = k.Apply(ctx, ns, dir)
+	if err == nil || !strings.Contains(err.Error(), "b.yaml: document 1: ConfigMap has no metadata.name") {
+		t.Errorf("got %v, want an error naming b.yaml and the missing name", err)
+	}
+	if _, err := c.Client.CoreV1().ConfigMaps(ns).Get(ctx, "fine", metav1.GetOptions{}); err == nil {
+		t.Error("a.yaml was applied although b.yaml was broken")
+	}
+}

@@ -157,6 +157,9 @@ type Warning struct {
 const (
 	WarnOverBudget = "over-budget"
 	WarnRetry      = "retry"
+	// WarnLockTakenOver: a release lock whose holder stopped renewing
+	// it was taken over.
+	WarnLockTakenOver = "lock-taken-over"
 )
 
 // ReleaseProgress reports a blue-green release or a deploy step: its phase,

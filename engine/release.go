@@ -235,6 +235,20 @@ type Cluster interface {
 	SetImage(ctx context.Context, namespace, deployment, container, image string) error
 	// WaitDeployment is WaitRollout for any Deployment.
 	WaitDeployment(ctx context.Context, namespace, deployment string, progress func(ColorState)) error
+
+	// Lock takes the release lock of t's Service for holder, or fails
+	// naming who holds it and since when.
+	Lock(ctx context.Context, t Target, holder string) (ReleaseLock, error)
+}
+
+// ReleaseLock is a held release lock.
+type ReleaseLock interface {
+	// TakenFrom names the holder whose expired lock was taken over, or "".
+	TakenFrom() string
+	// Lost is closed if the lock is lost while held.
+	Lost() <-chan struct{}
+	// Release gives the lock up.
+	Release(ctx context.Context) error
 }
 
 // Clusters returns the Cluster for a kubeconfig context ("" is the current

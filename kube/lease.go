@@ -1,0 +1,225 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cutover-sh/cutover/engine"
+)
+
+// LeaseDuration is how long a release lock lasts without renewal. It is
+// renewed every third of that.
+const LeaseDuration = 30 * time.Second
+
+// LeaseName is the name of the release lock's Lease for a Service.
+func LeaseName(service string) string { return "cutover-" + service }
+
+// Lock is a held release lock: a coordination.k8s.io Lease per Service,
+// renewed in the background until Release.
+type Lock struct {
+	c       *Cluster
+	ns      string
+	name    string
+	holder  string
+	took    string
+	lost    chan struct{}
+	stop    context.CancelFunc
+	done    chan struct{}
+	mu      sync.Mutex
+	current *coordinationv1.Lease
+}
+
+var _ engine.ReleaseLock = (*Lock)(nil)
+
+// Lock takes the release lock of t's Service for holder. A lock held by
+// someone else whose lease has not expired is refused, naming them; an
+// expired one is taken over, and TakenFrom says from whom.
+func (c *Cluster) Lock(ctx context.Context, t engine.Target, holder string) (engine.ReleaseLock, error) {
+	l := &Lock{c: c, ns: t.Namespace, name: LeaseName(t.Service), holder: holder, lost: make(chan struct{}), done: make(chan struct{})}
+	if err := l.acquire(ctx); err != nil {
+		return nil, err
+	}
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	l.stop = cancel
+	go l.renew(rctx)
+	return l, nil
+}
+
+// HeldError is a release lock held by someone else.
+type HeldError struct {
+	Lease     string
+	Holder    string
+	Since     time.Time
+	RenewedAt time.Time
+}
+
+func (e *HeldError) Error() string {
+	return fmt.Sprintf("another release holds the lock: %s since %s (lease %s, last renewed %s); "+
+		"wait for it to finish, or for the lease to expire %s after its last renewal",
+		e.Holder, e.Since.UTC().Format(time.RFC3339), e.Lease, e.RenewedAt.UTC().Format(time.RFC3339), LeaseDuration)
+}
+
+func (l *Lock) acquire(ctx context.Context) error {
+	leases := l.c.cs.CoordinationV1().Leases(l.ns)
+	now := metav1.NewMicroTime(l.c.now())
+	secs := int32(LeaseDuration / time.Second)
+	for range 3 { // a lost race with another console is retried
+		cur, err := leases.Get(ctx, l.name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			lease := &coordinationv1.Lease{
+				ObjectMeta: metav1.ObjectMeta{Name: l.name, Namespace: l.ns, Labels: map[string]string{"app.kubernetes.io/managed-by": "cutover"}},
+				Spec: coordinationv1.LeaseSpec{
+					HolderIdentity: &l.holder, LeaseDurationSeconds: &secs, AcquireTime: &now, RenewTime: &now,
+				},
+			}
+			created, err := leases.Create(ctx, lease, metav1.CreateOptions{FieldManager: FieldManager})
+			if apierrors.IsAlreadyExists(err) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("create release lock lease %s/%s: %w", l.ns, l.name, err)
+			}
+			l.set(created)
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read release lock lease %s/%s: %w", l.ns, l.name, err)
+		}
+		holder := deref(cur.Spec.HolderIdentity)
+		if holder != "" && !expired(cur, now.Time) {
+			return &HeldError{Lease: l.ns + "/" + l.name, Holder: holder, Since: microTime(cur.Spec.AcquireTime), RenewedAt: microTime(cur.Spec.RenewTime)}
+		}
+		next := cur.DeepCopy()
+		next.Spec.HolderIdentity, next.Spec.LeaseDurationSeconds = &l.holder, &secs
+		next.Spec.AcquireTime, next.Spec.RenewTime = &now, &now
+		// The update carries cur's resourceVersion: of two consoles taking
+		// over at once, one wins and the other sees a conflict.
+		updated, err := leases.Update(ctx, next, metav1.UpdateOptions{FieldManager: FieldManager})
+		if apierrors.IsConflict(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("take release lock lease %s/%s: %w", l.ns, l.name, err)
+		}
+		if holder != "" {
+			l.took = fmt.Sprintf("%s (last renewed %s)", holder, microTime(cur.Spec.RenewTime).UTC().Format(time.RFC3339))
+		}
+		l.set(updated)
+		return nil
+	}
+	return fmt.Errorf("take release lock lease %s/%s: it kept changing under us", l.ns, l.name)
+}
+
+func expired(l *coordinationv1.Lease, now time.Time) bool {
+	if l.Spec.RenewTime == nil || l.Spec.LeaseDurationSeconds == nil {
+		return true
+	}
+	return now.After(l.Spec.RenewTime.Add(time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second))
+}
+
+func (l *Lock) set(lease *coordinationv1.Lease) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.current = lease
+}
+
+// renew keeps the lease fresh until stopped. If a renewal finds the lease
+// held by someone else, or cannot renew before it expires, the lock is lost.
+func (l *Lock) renew(ctx context.Context) {
+	defer close(l.done)
+	t := time.NewTicker(LeaseDuration / 3)
+	defer t.Stop()
+	lastOK := l.c.now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := l.renewOnce(ctx)
+		switch {
+		case err == nil:
+			lastOK = l.c.now()
+		case errors.Is(err, errLost) || l.c.now().Sub(lastOK) >= LeaseDuration:
+			close(l.lost)
+			return
+		}
+	}
+}
+
+var errLost = errors.New("release lock lost")
+
+func (l *Lock) renewOnce(ctx context.Context) error {
+	leases := l.c.cs.CoordinationV1().Leases(l.ns)
+	l.mu.Lock()
+	next := l.current.DeepCopy()
+	l.mu.Unlock()
+	now := metav1.NewMicroTime(l.c.now())
+	next.Spec.RenewTime = &now
+	updated, err := leases.Update(ctx, next, metav1.UpdateOptions{FieldManager: FieldManager})
+	if apierrors.IsConflict(err) {
+		cur, gerr := leases.Get(ctx, l.name, metav1.GetOptions{})
+		if gerr != nil {
+			return gerr
+		}
+		if deref(cur.Spec.HolderIdentity) != l.holder {
+			return errLost
+		}
+		l.set(cur)
+		return err
+	}
+	if apierrors.IsNotFound(err) {
+		return errLost
+	}
+	if err != nil {
+		return err
+	}
+	l.set(updated)
+	return nil
+}
+
+// TakenFrom names the holder whose expired lease was taken over, or "".
+func (l *Lock) TakenFrom() string { return l.took }
+
+// Lost is closed if the lock is lost while held.
+func (l *Lock) Lost() <-chan struct{} { return l.lost }
+
+// Release stops renewing and gives the lease up, if it is still ours.
+func (l *Lock) Release(ctx context.Context) error {
+	l.stop()
+	<-l.done
+	leases := l.c.cs.CoordinationV1().Leases(l.ns)
+	cur, err := leases.Get(ctx, l.name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("release lock lease %s/%s: %w", l.ns, l.name, err)
+	}
+	if deref(cur.Spec.HolderIdentity) != l.holder {
+		return nil
+	}
+	cur.Spec.HolderIdentity, cur.Spec.RenewTime = nil, nil
+	if _, err := leases.Update(ctx, cur, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
+		return fmt.Errorf("release lock lease %s/%s: %w", l.ns, l.name, err)
+	}
+	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func microTime(t *metav1.MicroTime) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.Time
+}

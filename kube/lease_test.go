@@ -1,0 +1,121 @@
+package kube_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/kube"
+	"github.com/cutover-sh/cutover/testenv"
+)
+
+func releasePipeline(ns string) string {
+	return `apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: web}
+stages:
+  - name: production
+    budget: 5m
+    steps:
+      - name: switch
+        blueGreen:
+          context: prod
+          namespace: ` + ns + `
+          service: web-service
+          container: app
+          image: web:v2
+          replicas: 2
+          scaleDownDelay: 1s
+`
+}
+
+// TestSecondConsoleIsRefused: while one console holds a release's lock, a
+// second one's release fails naming the holder, and changes nothing.
+func TestSecondConsoleIsRefused(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := sharedCluster(t)
+	ns := namespace(ctx, t, c.Client)
+	makePair(ctx, t, c.Client, ns, pairSpec{name: "web", live: "blue", blueImage: "web:v1", greenImg: "web:v1", blue: 2, green: 0})
+	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	_, _, rv := selects(ctx, t, c.Client, ns)
+
+	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
+	first, err := kube.New(c.Client).Lock(ctx, target, "alice on bastion-1 (run A)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = kube.New(c.Client).Lock(ctx, target, "bob on bastion-2 (run B)")
+	var held *kube.HeldError
+	if !errors.As(err, &held) || held.Holder != "alice on bastion-1 (run A)" || held.Since.IsZero() {
+		t.Fatalf("second lock: got %v, want a HeldError naming alice and since when", err)
+	}
+	t.Logf("refusal: %v", err)
+
+	final, _, _ := runPipeline(ctx, t, releasePipeline(ns), clustersOf(map[string]*testenv.Cluster{"prod": c}))
+	st, _ := final.Stage("production")
+	if final.Status != engine.StatusFailed || !strings.Contains(st.Steps[0].Reason, "alice on bastion-1") {
+		t.Errorf("run %s, step %q; want failed, naming alice", final.Status, st.Steps[0].Reason)
+	}
+	if live, _, rv2 := selects(ctx, t, c.Client, ns); live != "blue" || rv2 != rv {
+		t.Errorf("service selects %s at %s, want blue untouched at %s", live, rv2, rv)
+	}
+	if n := replicas(ctx, t, c.Client, ns, "web-green"); n != 0 {
+		t.Errorf("green scaled to %d by a refused release, want 0", n)
+	}
+
+	if err := first.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	second, err := kube.New(c.Client).Lock(ctx, target, "bob on bastion-2 (run B)")
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	if second.TakenFrom() != "" {
+		t.Errorf("a released lock was reported as taken over from %q", second.TakenFrom())
+	}
+	if err := second.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestExpiredLockIsTakenOver: a lease its holder stopped renewing is taken
+// over, and the run journals from whom.
+func TestExpiredLockIsTakenOver(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := sharedCluster(t)
+	ns := namespace(ctx, t, c.Client)
+	makePair(ctx, t, c.Client, ns, pairSpec{name: "web", live: "blue", blueImage: "web:v1", greenImg: "web:v1", blue: 2, green: 0})
+	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	holder, secs := "carol on a crashed laptop", int32(30)
+	old := metav1.NewMicroTime(time.Now().Add(-5 * time.Minute))
+	lease := &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Name: kube.LeaseName("web-service"), Namespace: ns},
+		Spec:       coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &secs, AcquireTime: &old, RenewTime: &old},
+	}
+	if _, err := c.Client.CoordinationV1().Leases(ns).Create(ctx, lease, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	final, recs, _ := runPipeline(ctx, t, releasePipeline(ns), clustersOf(map[string]*testenv.Cluster{"prod": c}))
+	if final.Status != engine.StatusSucceeded {
+		t.Fatalf("run %s, want succeeded", final.Status)
+	}
+	rec, ok := findRecord(recs, engine.RecLeaseTakenOver)
+	if !ok || !strings.Contains(rec.Reason, holder) || rec.Actor == nil {
+		t.Errorf("journal: %+v, want a takeover record naming %q and the actor", rec, holder)
+	}
+	got, err := c.Client.CoordinationV1().Leases(ns).Get(ctx, kube.LeaseName("web-service"), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Spec.HolderIdentity != nil && *got.Spec.HolderIdentity != "" {
+		t.Errorf("after the run the lease is held by %q, want it released", *got.Spec.HolderIdentity)
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cutover-sh/cutover/engine"
 	"github.com/cutover-sh/cutover/kube"
+	"github.com/cutover-sh/cutover/testenv"
 )
 
 var tester = engine.Actor{Name: "tester", ID: "SHA256:test"}
@@ -84,7 +85,7 @@ func TestBlueGreenEndToEnd(t *testing.T) {
 	defer cancel()
 	c := sharedCluster(t)
 	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, pairSpec{name: "web", live: "blue", blueImage: "web:v1", greenImg: "web:v1", blue: 3, green: 0})
+	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 3, Green: 0})
 	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
 
 	log := releaseLog{logf: t.Logf}
@@ -140,7 +141,7 @@ func TestRollbackWarm(t *testing.T) {
 	defer cancel()
 	c := sharedCluster(t)
 	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, pairSpec{name: "web", live: "green", blueImage: "web:v1", greenImg: "web:v2", blue: 3, green: 3})
+	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "green", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 3, Green: 3})
 	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
 	blueGen := generation(ctx, t, c.Client, ns, "web-blue")
 	_, _, rv := selects(ctx, t, c.Client, ns)
@@ -185,7 +186,7 @@ func TestRollbackCold(t *testing.T) {
 	defer cancel()
 	c := sharedCluster(t)
 	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, pairSpec{name: "web", live: "green", blueImage: "web:v1", greenImg: "web:v2", blue: 0, green: 3})
+	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "green", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 0, Green: 3})
 	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
 
 	log := releaseLog{logf: t.Logf}
@@ -223,7 +224,7 @@ func TestPreviewNeverReady(t *testing.T) {
 	defer cancel()
 	c := sharedCluster(t)
 	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, pairSpec{name: "web", live: "blue", blueImage: "web:v1", greenImg: "web:v1", blue: 3, green: 0})
+	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 3, Green: 0})
 	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
 	// No node matches, and the deadline is short.
 	patch := `{"spec":{"progressDeadlineSeconds":3,"template":{"spec":{"nodeSelector":{"disk":"none-such"}}}}}`
@@ -257,7 +258,7 @@ func TestServiceEditedMidRelease(t *testing.T) {
 	defer cancel()
 	c := sharedCluster(t)
 	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, pairSpec{name: "web", live: "blue", blueImage: "web:v1", greenImg: "web:v1", blue: 3, green: 0})
+	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 3, Green: 0})
 	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
 
 	log := releaseLog{logf: t.Logf}
@@ -290,7 +291,7 @@ func TestSwitchIsConditional(t *testing.T) {
 	defer cancel()
 	c := sharedCluster(t)
 	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, pairSpec{name: "web", live: "blue", blueImage: "web:v1", greenImg: "web:v2", blue: 3, green: 3})
+	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 3, Green: 3})
 	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
 	k := kube.New(c.Client)
 	_, _, rv := selects(ctx, t, c.Client, ns)
@@ -317,7 +318,7 @@ func TestAPIServerRestartMidRollout(t *testing.T) {
 	defer cancel()
 	c := ownCluster(ctx, t)
 	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, pairSpec{name: "web", live: "blue", blueImage: "web:v1", greenImg: "web:v1", blue: 3, green: 0})
+	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 3, Green: 0})
 	cs := c.Client // the clients outlive the restart: same address and credentials
 	watchInvariant(ctx, t, cs, ns, "web-service", "color")
 

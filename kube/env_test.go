@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -96,86 +95,19 @@ func addNodes(ctx context.Context, c *testenv.Cluster, n int) error {
 	return nil
 }
 
-var nsSeq atomic.Int64
-
 func namespace(ctx context.Context, t *testing.T, cs kubernetes.Interface) string {
 	t.Helper()
-	name := fmt.Sprintf("t%d-%d", time.Now().UnixNano()%1e6, nsSeq.Add(1))
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+	ns, err := testenv.Namespace(ctx, cs)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return name
+	return ns
 }
 
-// pairSpec describes the blue-green pair a test starts from.
-type pairSpec struct {
-	name                string // Service <name>-service, Deployments <name>-blue/-green
-	live                string // the color the Service selects
-	blueImage, greenImg string
-	blue, green         int32 // replicas
-}
-
-func deployment(ns, name, color, image string, replicas int32) *appsv1.Deployment {
-	labels := map[string]string{"app": name, "color": color}
-	deadline := int32(600)
-	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: name + "-" + color, Namespace: ns, Labels: labels},
-		Spec: appsv1.DeploymentSpec{
-			Replicas:                &replicas,
-			ProgressDeadlineSeconds: &deadline,
-			Selector:                &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{
-					Containers:  []corev1.Container{{Name: "app", Image: image}},
-					Tolerations: []corev1.Toleration{{Key: "kwok.x-k8s.io/node", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
-				},
-			},
-		},
-	}
-}
-
-// makePair creates the pair and waits until each color has its pods Ready.
-func makePair(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns string, p pairSpec) {
+func makePair(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns string, p testenv.Pair) {
 	t.Helper()
-	for _, d := range []*appsv1.Deployment{
-		deployment(ns, p.name, "blue", p.blueImage, p.blue),
-		deployment(ns, p.name, "green", p.greenImg, p.green),
-	} {
-		if _, err := cs.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: p.name + "-service", Namespace: ns},
-		Spec: corev1.ServiceSpec{
-			Selector: map[string]string{"app": p.name, "color": p.live},
-			Ports:    []corev1.ServicePort{{Port: 80}},
-		},
-	}
-	for _, c := range []struct {
-		color string
-		n     int32
-	}{{"blue", p.blue}, {"green", p.green}} {
-		waitReady(ctx, t, cs, ns, p.name+"-"+c.color, c.n)
-	}
-	if _, err := cs.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+	if err := testenv.CreatePair(ctx, cs, ns, p); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func waitReady(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns, name string, n int32) {
-	t.Helper()
-	for {
-		d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
-		if err == nil && d.Status.ReadyReplicas == n && d.Status.Replicas == n && d.Status.ObservedGeneration >= d.Generation {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("deployment %s/%s did not get %d Ready pods: %v", ns, name, n, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
 	}
 }
 

@@ -42,7 +42,7 @@ func TestSecondConsoleIsRefused(t *testing.T) {
 	defer cancel()
 	c := sharedCluster(t)
 	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, pairSpec{name: "web", live: "blue", blueImage: "web:v1", greenImg: "web:v1", blue: 2, green: 0})
+	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
 	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
 	_, _, rv := selects(ctx, t, c.Client, ns)
 
@@ -92,7 +92,7 @@ func TestExpiredLockIsTakenOver(t *testing.T) {
 	defer cancel()
 	c := sharedCluster(t)
 	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, pairSpec{name: "web", live: "blue", blueImage: "web:v1", greenImg: "web:v1", blue: 2, green: 0})
+	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
 	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
 	holder, secs := "carol on a crashed laptop", int32(30)
 	old := metav1.NewMicroTime(time.Now().Add(-5 * time.Minute))

@@ -95,7 +95,7 @@ func TestPipelineBlueGreenStep(t *testing.T) {
 	defer cancel()
 	c := sharedCluster(t)
 	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, pairSpec{name: "web", live: "blue", blueImage: "web:v1", greenImg: "web:v1", blue: 2, green: 0})
+	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
 	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
 
 	final, recs, events := runPipeline(ctx, t, `apiVersion: cutover.dev/v1alpha1
@@ -159,7 +159,7 @@ func TestPipelineDeployStepTwoClusters(t *testing.T) {
 	prod := sharedCluster(t)
 	staging := ownCluster(ctx, t)
 	ns := namespace(ctx, t, prod.Client)
-	makePair(ctx, t, prod.Client, ns, pairSpec{name: "shop", live: "green", blueImage: "shop:v0", greenImg: "shop:v1", blue: 0, green: 2})
+	makePair(ctx, t, prod.Client, ns, testenv.Pair{Name: "shop", Live: "green", BlueImage: "shop:v0", GreenImage: "shop:v1", Blue: 0, Green: 2})
 	watchInvariant(ctx, t, prod.Client, ns, "shop-service", "color")
 	stagingNS := namespace(ctx, t, staging.Client)
 	manifests, err := filepath.Abs("testdata/staging")

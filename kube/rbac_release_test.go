@@ -12,6 +12,7 @@ import (
 
 	"github.com/cutover-sh/cutover/engine"
 	"github.com/cutover-sh/cutover/kube"
+	"github.com/cutover-sh/cutover/testenv"
 )
 
 // TestReleaseAndRollbackWithShippedRBAC runs a whole release, then a
@@ -22,7 +23,7 @@ func TestReleaseAndRollbackWithShippedRBAC(t *testing.T) {
 	defer cancel()
 	c := sharedCluster(t)
 	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, pairSpec{name: "web", live: "blue", blueImage: "web:v1", greenImg: "web:v1", blue: 2, green: 0})
+	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
 	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
 	admin, err := kube.NewForConfig(c.Config)
 	if err != nil {

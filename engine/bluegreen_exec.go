@@ -120,6 +120,39 @@ func RunRollback(ctx context.Context, cl Cluster, t Target, to Color, replicas i
 	}
 }
 
+// RunPromote switches t's Service to color to, which must have every one of
+// its replicas Ready. It scales nothing.
+func RunPromote(ctx context.Context, cl Cluster, t Target, to Color, h ReleaseHooks) (Color, error) {
+	x := executor{cl: cl, t: t, h: h}
+	for {
+		obs, err := x.observe(ctx)
+		if err != nil {
+			return to, err
+		}
+		c := obs.Color(to)
+		act := Action{Kind: ActSwitch, Color: to, Image: releaseOf(c), MinReady: c.Replicas}
+		switch {
+		case obs.Service.Live == to:
+			act = Action{}
+		case !c.Exists:
+			return to, fmt.Errorf("promote service %s to %s: deployment %s not found", t, to, c.Deployment)
+		case c.Replicas == 0 || c.Ready < c.Replicas:
+			return to, fmt.Errorf("promote service %s to %s: deployment %s has %d/%d Ready pods; promote switches only to a color that is fully Ready",
+				t, to, c.Deployment, c.Ready, c.Replicas)
+		}
+		if h.Observed != nil {
+			h.Observed(Release{Phase: PhaseSwitching, From: obs.Service.Live, To: to, Version: obs.Service.Version}, obs, act)
+		}
+		if act.Kind == ActNone {
+			return to, nil
+		}
+		r := Release{Version: obs.Service.Version}
+		if _, err := x.apply(ctx, act, obs, &r); err != nil {
+			return to, err
+		}
+	}
+}
+
 type executor struct {
 	cl Cluster
 	t  Target

@@ -73,6 +73,8 @@ const (
 	RecRollbackRequested = "release.rollback-requested"
 	// RecRollback is a rollback done from the command line, outside a run.
 	RecRollback = "release.rolled-back"
+	// RecPromote is a switch forward done from the command line.
+	RecPromote = "release.promoted"
 	// RecLeaseTakenOver records a release lock taken from a holder whose
 	// lease had expired.
 	RecLeaseTakenOver = "release.lease-taken-over"

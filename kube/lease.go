@@ -223,3 +223,55 @@ func microTime(t *metav1.MicroTime) time.Time {
 	}
 	return t.Time
 }
+
+// LockState is who holds a release lock, as the Lease says.
+type LockState struct {
+	Lease     string    `json:"lease"`
+	Holder    string    `json:"holder,omitempty"`
+	Since     time.Time `json:"since,omitzero"`
+	RenewedAt time.Time `json:"renewedAt,omitzero"`
+	Expired   bool      `json:"expired"`
+}
+
+// ReadLock reads the release lock of t's Service. It returns nil when there
+// has never been one.
+func (c *Cluster) ReadLock(ctx context.Context, t engine.Target) (*LockState, error) {
+	name := LeaseName(t.Service)
+	cur, err := c.cs.CoordinationV1().Leases(t.Namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read release lock lease %s/%s: %w", t.Namespace, name, err)
+	}
+	return &LockState{
+		Lease: t.Namespace + "/" + name, Holder: deref(cur.Spec.HolderIdentity),
+		Since: microTime(cur.Spec.AcquireTime), RenewedAt: microTime(cur.Spec.RenewTime), Expired: expired(cur, c.now()),
+	}, nil
+}
+
+// BreakLock takes the release lock away from whoever holds it, with a
+// holder naming who broke it and why. The holding console finds out at its
+// next renewal and stops its release: this is how `cutover abort` reaches
+// a release run from another terminal.
+func (c *Cluster) BreakLock(ctx context.Context, t engine.Target, by string) (previous string, err error) {
+	leases := c.cs.CoordinationV1().Leases(t.Namespace)
+	name := LeaseName(t.Service)
+	cur, err := leases.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read release lock lease %s/%s: %w", t.Namespace, name, err)
+	}
+	previous = deref(cur.Spec.HolderIdentity)
+	if previous == "" || expired(cur, c.now()) {
+		return "", nil
+	}
+	now := metav1.NewMicroTime(c.now())
+	cur.Spec.HolderIdentity, cur.Spec.AcquireTime, cur.Spec.RenewTime = &by, &now, &now
+	if _, err := leases.Update(ctx, cur, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
+		return "", fmt.Errorf("break release lock lease %s/%s: %w", t.Namespace, name, err)
+	}
+	return previous, nil
+}

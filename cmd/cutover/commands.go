@@ -189,11 +189,7 @@ type reservedCommand struct {
 }
 
 var reserved = []reservedCommand{
-	{"status", "Show where a release stands, from the cluster and the journal", "  cutover status -n production", "Kubernetes"},
 	{"approve", "Approve the gate a running release waits on", "  cutover approve production/approve-release", "bastion (SSH)"},
-	{"promote", "Switch traffic to the new color now, skipping what is left of the wait", "  cutover promote -n production", "Kubernetes"},
-	{"rollback", "Switch traffic back to the previous color", "  cutover rollback -n production --reason \"error rate 12%\"", "Kubernetes"},
-	{"abort", "Stop a running release", "  cutover abort --reason \"wrong image\"", "bastion (SSH)"},
 	{"demo", "Run the whole release story on a simulated cluster", "  cutover demo", "demo and lab"},
 	{"serve", "Serve the release console over SSH to many engineers at once", "  cutover serve pipeline.yaml --listen 127.0.0.1:2222", "bastion (SSH)"},
 }

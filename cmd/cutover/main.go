@@ -45,8 +45,8 @@ func badInput(err error) error { return &exitError{code: exitBadInput, err: err}
 type streams struct {
 	in       io.Reader
 	out, err io.Writer
-	// outTTY reports whether out is a terminal.
-	outTTY bool
+	// outTTY and inTTY report whether out and in are terminals.
+	outTTY, inTTY bool
 	// getenv and lookupEnv read the environment.
 	lookupEnv func(string) (string, bool)
 }
@@ -59,7 +59,7 @@ func main() {
 	}
 	s := streams{
 		in: os.Stdin, out: os.Stdout, err: os.Stderr,
-		outTTY: isTerminal(os.Stdout), lookupEnv: os.LookupEnv,
+		outTTY: isTerminal(os.Stdout), inTTY: isTerminal(os.Stdin), lookupEnv: os.LookupEnv,
 	}
 	os.Exit(execute(context.Background(), os.Args, s))
 }

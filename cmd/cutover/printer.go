@@ -110,6 +110,8 @@ func (p *plainPrinter) event(ev engine.Event) error {
 			msg += ": " + e.Reason
 		}
 		p.line(t, "%s", msg)
+	case engine.ReleaseProgress:
+		p.line(t, "%s", releaseLine(e))
 	case engine.Warning:
 		p.line(t, "WARNING %s", e.Message)
 	case engine.RunAborted:
@@ -183,4 +185,36 @@ func (p *jsonPrinter) resync(s engine.Snapshot, dropped int) error {
 	}
 	_, _ = p.w.Write(append(b, '\n'))
 	return p.w.Flush()
+}
+
+// releaseLine is one line of a release's progress: where it stands, the
+// color it works on, and why a pod is not ready.
+func releaseLine(e engine.ReleaseProgress) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s/%s %s", e.Stage, e.Step, e.Phase)
+	if e.Service != "" {
+		fmt.Fprintf(&b, " service %s live=%s", e.Service, e.Live)
+	}
+	if e.Color != "" {
+		fmt.Fprintf(&b, " %s", e.Color)
+	}
+	if d := e.State.Deployment; d != "" && e.State.Exists {
+		fmt.Fprintf(&b, " %s %d/%d ready", d, e.State.Ready, e.State.Replicas)
+	}
+	if e.Action != "" {
+		fmt.Fprintf(&b, " next: %s", e.Action)
+	}
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": %s", e.Message)
+	}
+	var waiting []string
+	for _, pod := range e.State.Pods {
+		if !pod.Ready && pod.Reason != "" {
+			waiting = append(waiting, pod.Name+" "+pod.Reason)
+		}
+	}
+	if len(waiting) > 0 {
+		fmt.Fprintf(&b, " [%s]", strings.Join(waiting, ", "))
+	}
+	return b.String()
 }

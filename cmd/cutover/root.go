@@ -12,6 +12,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/kube"
 )
 
 // globalOptions are the flags every command shares.
@@ -49,6 +50,10 @@ Every run is written to an audit journal under --state-dir.`,
 		newHistoryCmd(s, g),
 		newSchemaCmd(s),
 		newVersionCmd(s),
+		newStatusCmd(s, g),
+		newRollbackCmd(s, g),
+		newPromoteCmd(s, g),
+		newAbortCmd(s, g),
 	)
 	for _, r := range reserved {
 		root.AddCommand(newReservedCmd(r))
@@ -72,6 +77,12 @@ func renameExamples(c *cobra.Command, name string) {
 func kubeFlags() *genericclioptions.ConfigFlags {
 	str := func() *string { s := ""; return &s }
 	return &genericclioptions.ConfigFlags{KubeConfig: str(), Context: str(), Namespace: str()}
+}
+
+// contexts opens clusters through the kubeconfig flags.
+func (g *globalOptions) contexts() *kube.Contexts {
+	kube.QuietLogs()
+	return &kube.Contexts{Kubeconfig: *g.kube.KubeConfig, Current: *g.kube.Context}
 }
 
 func (g *globalOptions) journalDir() (string, error) {

@@ -112,6 +112,7 @@ func runPipeline(ctx context.Context, s streams, g *globalOptions, o *runOptions
 		Pipeline: p, Vars: vars, Secrets: secrets, Parallel: o.parallel,
 		SkipStages: o.skip, Emergency: o.emergency, Reason: o.reason,
 		Actor: actor, AutoApprove: o.autoApprove, Journal: journal,
+		Clusters: g.contexts().Clusters(),
 	})
 	if errors.Is(err, engine.ErrBadSkip) {
 		return badInput(err)
@@ -162,9 +163,11 @@ func runPipeline(ctx context.Context, s streams, g *globalOptions, o *runOptions
 		return nil
 	case engine.StatusAborted:
 		return &exitError{code: exitAborted, err: errors.New("")}
-	default:
-		return &exitError{code: exitFailed, err: errors.New("")}
 	}
+	if final.RolledBack {
+		return &exitError{code: exitRolledBack, err: errors.New("")}
+	}
+	return &exitError{code: exitFailed, err: errors.New("")}
 }
 
 // follow feeds one subscription to a printer until the run ends. It ends
@@ -251,8 +254,15 @@ func readDecisions(in io.Reader, errOut io.Writer, eng *engine.Engine, actor eng
 			err = eng.Reject(actor, gate, reason)
 		case "abort":
 			err = eng.Abort(actor, "abort typed on stdin")
+		case "rollback":
+			reason := strings.TrimSpace(rest)
+			if reason == "" {
+				err = errors.New("rollback needs a reason: type rollback REASON")
+				break
+			}
+			err = eng.Rollback(actor, reason)
 		default:
-			err = fmt.Errorf("unknown command %q: type approve [GATE], reject [GATE] [REASON] or abort", word)
+			err = fmt.Errorf("unknown command %q: type approve [GATE], reject [GATE] [REASON], rollback REASON or abort", word)
 		}
 		if err != nil {
 			_, _ = fmt.Fprintln(errOut, "cutover:", err)

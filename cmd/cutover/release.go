@@ -1,0 +1,403 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/kube"
+)
+
+// pairFlags name a blue-green pair without a pipeline file.
+type pairFlags struct {
+	blue, green, selectorKey string
+}
+
+func (f *pairFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.blue, "blue", "", "the blue Deployment (default <service>-blue, without a -service suffix)")
+	cmd.Flags().StringVar(&f.green, "green", "", "the green Deployment (default <service>-green)")
+	cmd.Flags().StringVar(&f.selectorKey, "selector-key", engine.DefaultSelectorKey, "the Service selector label that names the live color")
+}
+
+// pair resolves the Service argument, the namespace and the cluster.
+func (g *globalOptions) pair(service string, f pairFlags) (engine.Target, *kube.Cluster, error) {
+	ns, _, err := g.kube.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return engine.Target{}, nil, badInput(fmt.Errorf("find the namespace: %w", err))
+	}
+	t := engine.Target{Namespace: ns, Service: service, SelectorKey: f.selectorKey, Blue: f.blue, Green: f.green}.WithDefaults()
+	cl, err := g.contexts().Open("")
+	if err != nil {
+		return t, nil, err
+	}
+	return t, cl, nil
+}
+
+// statusView is `cutover status -o json`.
+type statusView struct {
+	Service   string                `json:"service"`
+	Selector  string                `json:"selectorKey"`
+	Live      engine.Color          `json:"live"`
+	Last      engine.ReleaseMark    `json:"lastSwitch"`
+	Colors    map[engine.Color]view `json:"colors"`
+	Lock      *kube.LockState       `json:"lock,omitempty"`
+	CheckedAt time.Time             `json:"checkedAt"`
+}
+
+type view = *engine.ColorState
+
+func newStatusCmd(s streams, g *globalOptions) *cobra.Command {
+	var f pairFlags
+	var output string
+	cmd := &cobra.Command{
+		Use:   "status SERVICE",
+		Short: "Show where a release stands, read from the cluster alone",
+		Long: `Show the live color of a blue-green Service, both colors' images and
+readiness, each pod's state, the last switch (from the Service's cutover.dev/*
+annotations) and who holds the release lock. No pipeline file is needed.`,
+		Example: `  cutover status claude-tiu-service -n production
+  cutover status claude-tiu-service -n production -o json`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if output != "" && output != "json" {
+				return badInput(fmt.Errorf("--output %q: want json", output))
+			}
+			t, cl, err := g.pair(a[0], f)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			obs, err := cl.Observe(ctx, t)
+			if err != nil {
+				return err
+			}
+			lock, err := cl.ReadLock(ctx, t)
+			if err != nil {
+				return err
+			}
+			v := statusView{
+				Service: t.String(), Selector: t.SelectorKey, Live: obs.Service.Live, Last: obs.Service.Release,
+				Colors: obs.Colors, Lock: lock, CheckedAt: time.Now().UTC(),
+			}
+			if output == "json" {
+				enc := json.NewEncoder(s.out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(v)
+			}
+			return printStatus(s.out, v)
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json")
+	return cmd
+}
+
+func printStatus(w io.Writer, v statusView) error {
+	_, _ = fmt.Fprintf(w, "Service %s: live color %s\n", v.Service, strings.ToUpper(string(v.Live)))
+	if m := v.Last; !m.SwitchedAt.IsZero() {
+		_, _ = fmt.Fprintf(w, "Last switch: %s -> %s at %s (%s ago) by %s, release %s\n", orDash(string(m.Previous)), v.Live,
+			m.SwitchedAt.UTC().Format(time.RFC3339), dur(time.Since(m.SwitchedAt)), orDash(m.SwitchedBy), orDash(m.Release))
+	} else {
+		_, _ = fmt.Fprintln(w, "Last switch: none recorded (no cutover.dev annotations)")
+	}
+	switch l := v.Lock; {
+	case l == nil || l.Holder == "":
+		_, _ = fmt.Fprintln(w, "Release lock: free")
+	case l.Expired:
+		_, _ = fmt.Fprintf(w, "Release lock: expired, last held by %s (renewed %s ago)\n", l.Holder, dur(time.Since(l.RenewedAt)))
+	default:
+		_, _ = fmt.Fprintf(w, "Release lock: held by %s since %s\n", l.Holder, l.Since.UTC().Format(time.RFC3339))
+	}
+	_, _ = fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	_, _ = fmt.Fprintln(tw, "COLOR\tDEPLOYMENT\tREADY\tUP-TO-DATE\tAVAILABLE\tREVISION\tIMAGES")
+	for _, c := range []engine.Color{engine.Blue, engine.Green} {
+		st := v.Colors[c]
+		name := string(c)
+		if c == v.Live {
+			name += " (live)"
+		}
+		if st == nil || !st.Exists {
+			deployment := "?"
+			if st != nil {
+				deployment = st.Deployment
+			}
+			_, _ = fmt.Fprintf(tw, "%s\t%s\tnot found\t\t\t\t\n", name, deployment)
+			continue
+		}
+		var images []string
+		for _, k := range slices.Sorted(mapsKeys(st.Images)) {
+			images = append(images, k+"="+st.Images[k])
+		}
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%d\t%s\t%s\n", name, st.Deployment, st.Ready, st.Replicas, st.Updated, st.Available,
+			orDash(st.Revision), strings.Join(images, ","))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, _ = fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	_, _ = fmt.Fprintln(tw, "POD\tCOLOR\tPHASE\tREADY\tRESTARTS\tAGE\tNODE\tREASON")
+	for _, c := range []engine.Color{engine.Blue, engine.Green} {
+		st := v.Colors[c]
+		if st == nil {
+			continue
+		}
+		for _, p := range st.Pods {
+			ready := "no"
+			if p.Ready {
+				ready = "yes"
+			}
+			_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", p.Name, c, p.Phase, ready, p.Restarts, dur(p.Age.Round(time.Second)), orDash(p.Node), orDash(p.Reason))
+		}
+	}
+	return tw.Flush()
+}
+
+func mapsKeys(m map[string]string) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// switchOptions are what rollback and promote share.
+type switchOptions struct {
+	pair     pairFlags
+	reason   string
+	yes      bool
+	replicas int32
+}
+
+func newRollbackCmd(s streams, g *globalOptions) *cobra.Command {
+	var o switchOptions
+	var to string
+	cmd := &cobra.Command{
+		Use:   "rollback SERVICE",
+		Short: "Switch traffic back to the previous color",
+		Long: `Switch a blue-green Service back to the previous color, read from its
+cutover.dev/previous-color annotation (or the other color, or --to).
+
+The Service is never pointed at a color without Ready pods: if the previous
+color still has Ready pods the switch is one patch; if it was scaled down, it
+is scaled up first (to the live color's replica count, or --replicas) and
+the switch waits until its pods are Ready. No pipeline file is needed.
+
+On a terminal it asks for confirmation; --yes skips that for scripts. The
+rollback and its reason are written to the audit journal.`,
+		Example: `  cutover rollback claude-tiu-service -n production --reason "error rate 12% after v1.4.2"
+  cutover rollback claude-tiu-service -n production --reason "p95 4s" --yes`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if strings.TrimSpace(o.reason) == "" {
+				return badInput(errors.New("--reason is required: say why, for the audit journal and the next on-call"))
+			}
+			target := engine.Color(to)
+			if to != "" && !target.Valid() {
+				return badInput(fmt.Errorf("--to %q: want blue or green", to))
+			}
+			return switchCmd(cmd.Context(), s, g, a[0], o, "rollback", func(obs engine.Observation) engine.Color {
+				if target != "" {
+					return target
+				}
+				if p := obs.Service.Release.Previous; p.Valid() && p != obs.Service.Live {
+					return p
+				}
+				return obs.Service.Live.Other()
+			})
+		},
+	}
+	o.add(cmd)
+	cmd.Flags().StringVar(&to, "to", "", "the color to roll back to (default: the previous one)")
+	return cmd
+}
+
+func newPromoteCmd(s streams, g *globalOptions) *cobra.Command {
+	var o switchOptions
+	cmd := &cobra.Command{
+		Use:   "promote SERVICE",
+		Short: "Switch traffic to the color that is not live, now",
+		Long: `Switch a blue-green Service to the color that is not live, once every one of
+that color's replicas is Ready. Use it when a release's preview has been
+checked by hand. A release running in another console sees the Service
+change and stops without overwriting it.`,
+		Example: `  cutover promote claude-tiu-service -n production --reason "preview checked by hand"`,
+		Args:    args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if strings.TrimSpace(o.reason) == "" {
+				return badInput(errors.New("--reason is required: say why, for the audit journal"))
+			}
+			return switchCmd(cmd.Context(), s, g, a[0], o, "promote", func(obs engine.Observation) engine.Color {
+				return obs.Service.Live.Other()
+			})
+		},
+	}
+	o.add(cmd)
+	return cmd
+}
+
+func (o *switchOptions) add(cmd *cobra.Command) {
+	o.pair.add(cmd)
+	cmd.Flags().StringVar(&o.reason, "reason", "", "why (required; written to the audit journal)")
+	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().Int32Var(&o.replicas, "replicas", 0, "replicas for a scaled-down color (default: the live color's)")
+}
+
+// switchCmd moves a Service to the color pick chooses: rollback and
+// promote differ only in that choice and in how many pods must be Ready.
+func switchCmd(ctx context.Context, s streams, g *globalOptions, service string, o switchOptions, verb string, pick func(engine.Observation) engine.Color) error {
+	t, cl, err := g.pair(service, o.pair)
+	if err != nil {
+		return err
+	}
+	obs, err := cl.Observe(ctx, t)
+	if err != nil {
+		return err
+	}
+	to := pick(obs)
+	if !to.Valid() {
+		return fmt.Errorf("%s service %s: it selects %s=%q, and there is no blue or green to switch to", verb, t, t.SelectorKey, obs.Service.Live)
+	}
+	if obs.Service.Live == to {
+		_, _ = fmt.Fprintf(s.out, "Service %s already selects %s; nothing to do.\n", t, to)
+		return nil
+	}
+	c := obs.Color(to)
+	plan := fmt.Sprintf("switch it to %s (%d/%d Ready)", to, c.Ready, c.Replicas)
+	if c.Replicas == 0 || c.Ready == 0 {
+		plan = fmt.Sprintf("scale %s up, wait until its pods are Ready, then switch to it", c.Deployment)
+	}
+	if !o.yes {
+		if !s.inTTY {
+			return badInput(fmt.Errorf("%s service %s: not a terminal, so cannot ask; pass --yes to confirm", verb, t))
+		}
+		_, _ = fmt.Fprintf(s.out, "Service %s serves %s. %s will %s.\nReason: %s\nType yes to go on: ", t, obs.Service.Live, verb, plan, o.reason)
+		line, _ := bufio.NewReader(s.in).ReadString('\n')
+		if strings.TrimSpace(strings.ToLower(line)) != "yes" {
+			return &exitError{code: exitAborted, err: errors.New("not confirmed; nothing was changed")}
+		}
+	}
+	dir, err := g.journalDir()
+	if err != nil {
+		return err
+	}
+	journal, err := engine.OpenJournal(dir)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = journal.Close() }()
+	actor := osActor(s.lookupEnv)
+	from := obs.Service.Live
+	start := time.Now()
+	h := engine.ReleaseHooks{
+		Actor: actor, Clock: engine.RealClock{},
+		Observed: func(_ engine.Release, obs engine.Observation, act engine.Action) {
+			if act.Kind != engine.ActNone {
+				c := obs.Color(to)
+				_, _ = fmt.Fprintf(s.out, "%s: %s %s (%s %d/%d Ready)\n", dur(time.Since(start)), act.Kind, to, c.Deployment, c.Ready, c.Replicas)
+			}
+		},
+		Retrying: func(err error) { _, _ = fmt.Fprintln(s.err, "retrying:", err) },
+	}
+	var done engine.Color
+	if verb == "promote" {
+		done, err = engine.RunPromote(ctx, cl, t, to, h)
+	} else {
+		done, err = engine.RunRollback(ctx, cl, t, to, o.replicas, h)
+	}
+	typ := engine.RecRollback
+	if verb == "promote" {
+		typ = engine.RecPromote
+	}
+	rec := engine.Record{
+		Time: time.Now(), Run: "cli-" + start.UTC().Format("20060102T150405Z"), Type: typ, Actor: &actor,
+		Service: t.String(), From: from, To: done, Reason: o.reason, Duration: time.Since(start),
+	}
+	if err != nil {
+		rec.Status, rec.Reason = engine.StatusFailed, o.reason+"; failed: "+err.Error()
+	} else {
+		rec.Status = engine.StatusSucceeded
+	}
+	if jerr := journal.Append(rec); jerr != nil {
+		return errors.Join(err, fmt.Errorf("the %s was not journaled: %w", verb, jerr))
+	}
+	if err != nil {
+		return err
+	}
+	_, _ = fmt.Fprintf(s.out, "Service %s now selects %s (was %s); %s took %s.\n", t, done, from, verb, dur(time.Since(start)))
+	return nil
+}
+
+func newAbortCmd(s streams, g *globalOptions) *cobra.Command {
+	var f pairFlags
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "abort SERVICE",
+		Short: "Stop the release another console is running on a Service",
+		Long: `Stop a release that another cutover (another terminal, another engineer) is
+running on SERVICE. It takes that release's lock: the running console finds
+out at its next lease renewal (within 10s), stops, and leaves traffic where
+it is. Roll back afterwards if traffic must move.
+
+To stop a release in your own terminal, press Ctrl-C or type "abort".`,
+		Example: `  cutover abort claude-tiu-service -n production --reason "wrong image tag"`,
+		Args:    args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if strings.TrimSpace(reason) == "" {
+				return badInput(errors.New("--reason is required: the release's owner will see it"))
+			}
+			t, cl, err := g.pair(a[0], f)
+			if err != nil {
+				return err
+			}
+			actor := osActor(s.lookupEnv)
+			prev, err := cl.BreakLock(cmd.Context(), t, fmt.Sprintf("abort by %s: %s", actor, reason))
+			if err != nil {
+				return err
+			}
+			if prev == "" {
+				return &exitError{code: exitFailed, err: fmt.Errorf("no release is running on service %s (its lock is free or expired)", t)}
+			}
+			dir, err := g.journalDir()
+			if err != nil {
+				return err
+			}
+			journal, err := engine.OpenJournal(dir)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = journal.Close() }()
+			if err := journal.Append(engine.Record{
+				Time: time.Now(), Run: "cli-" + time.Now().UTC().Format("20060102T150405Z"), Type: engine.RecRunAborted,
+				Actor: &actor, Service: t.String(), Reason: fmt.Sprintf("%s (release held by %s)", reason, prev),
+			}); err != nil {
+				return err
+			}
+			_, _ = fmt.Fprintf(s.out, "Took the release lock of %s from %s; that release stops within %s.\n", t, prev, kube.LeaseDuration/3)
+			return nil
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
+	return cmd
+}

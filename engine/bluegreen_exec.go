@@ -259,7 +259,7 @@ func (x *executor) apply(ctx context.Context, act Action, obs Observation, r *Re
 		return 0, nil
 	case ActSwitch:
 		req := SwitchRequest{
-			To: act.Color, From: obs.Service.Live, Version: obs.Service.Version, MinReady: act.MinReady,
+			To: act.Color, From: obs.Service.Live, Version: obs.Service.Version, MinReady: act.MinReady, Selector: obs.Service.Selector,
 			Release: act.Image, Actor: x.h.Actor, At: x.h.Clock.Now(),
 		}
 		var v string

@@ -85,11 +85,13 @@ func (t Target) String() string { return t.Namespace + "/" + t.Service }
 type ServiceState struct {
 	// Live is the color the selector names; it may be something other than
 	// blue or green (maintenance), or "" when the key is absent.
-	Live Color
+	Live Color `json:"live"`
+	// Selector is the Service's whole selector.
+	Selector map[string]string `json:"selector,omitempty"`
 	// Version is the Service's resourceVersion, which makes writes
 	// conditional.
-	Version string
-	Release ReleaseMark
+	Version string      `json:"version"`
+	Release ReleaseMark `json:"release"`
 }
 
 // ReleaseMark is the last switch as the Service's annotations record it.
@@ -202,9 +204,12 @@ type SwitchRequest struct {
 	// Version is the Service resourceVersion the caller last saw; the
 	// switch fails, changing nothing, when the Service has changed since.
 	Version string
-	// MinReady is how many Ready pods To must have, checked right before
-	// the switch.
+	// MinReady is how many Ready pods the new selector must match,
+	// checked right before the switch.
 	MinReady int32
+	// Selector is the Service's selector as last read; nil makes Switch
+	// read it.
+	Selector map[string]string
 	Release  string
 	Actor    Actor
 	At       time.Time

@@ -300,7 +300,7 @@ func TestSwitchIsConditional(t *testing.T) {
 		t.Errorf("stale switch: got %v, want a conflict", err)
 	}
 	req.Version, req.MinReady = rv, 4
-	if _, err := k.Switch(ctx, target, req); err == nil || !strings.Contains(err.Error(), "has 3 Ready pods, want at least 4") {
+	if _, err := k.Switch(ctx, target, req); err == nil || !strings.Contains(err.Error(), "matches 3 Ready pods, want at least 4") {
 		t.Errorf("switch to a color short of Ready pods: got %v, want a refusal", err)
 	}
 	if err := k.Scale(ctx, target, engine.Blue, 0); err == nil || !strings.Contains(err.Error(), "still selects color=blue") {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -75,8 +76,9 @@ func (c *Cluster) Observe(ctx context.Context, t engine.Target) (engine.Observat
 func serviceState(svc *corev1.Service, key string) engine.ServiceState {
 	a := svc.Annotations
 	s := engine.ServiceState{
-		Live:    engine.Color(svc.Spec.Selector[key]),
-		Version: svc.ResourceVersion,
+		Live:     engine.Color(svc.Spec.Selector[key]),
+		Selector: maps.Clone(svc.Spec.Selector),
+		Version:  svc.ResourceVersion,
 		Release: engine.ReleaseMark{
 			Release:    a[engine.AnnRelease],
 			Previous:   engine.Color(a[engine.AnnPreviousColor]),
@@ -220,26 +222,46 @@ func (c *Cluster) Scale(ctx context.Context, t engine.Target, color engine.Color
 }
 
 // Switch points the Service's selector at req.To. Right before the patch it
-// re-reads the Deployment of req.To and refuses unless it has
-// req.MinReady Ready pods; the patch carries req.Version, so the API server
-// rejects it if anyone changed the Service since it was read.
+// lists the pods the new selector would pick and refuses unless at least
+// req.MinReady of them are Ready: it is the Service's own selector that
+// decides what gets traffic, not a Deployment's labels. The patch carries
+// req.Version, so the API server rejects it if anyone changed the Service
+// since it was read. req.To may be any value of the selector key, such as
+// a maintenance page's.
 func (c *Cluster) Switch(ctx context.Context, t engine.Target, req engine.SwitchRequest) (string, error) {
 	what := fmt.Sprintf("switch service %s to %s", t, req.To)
-	name := t.Deployment(req.To)
-	d, err := c.cs.AppsV1().Deployments(t.Namespace).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return "", fmt.Errorf("%s: read deployment %s/%s: %w", what, t.Namespace, name, err)
+	sel := maps.Clone(req.Selector)
+	if sel == nil {
+		svc, err := c.cs.CoreV1().Services(t.Namespace).Get(ctx, t.Service, metav1.GetOptions{})
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", what, err)
+		}
+		sel = maps.Clone(svc.Spec.Selector)
+		if sel == nil {
+			sel = map[string]string{}
+		}
 	}
-	if min := max(req.MinReady, 1); d.Status.ReadyReplicas < min || d.Spec.Replicas == nil || *d.Spec.Replicas == 0 {
-		return "", fmt.Errorf("%s: deployment %s/%s has %d Ready pods, want at least %d; not switching",
-			what, t.Namespace, name, d.Status.ReadyReplicas, min)
+	sel[t.SelectorKey] = string(req.To)
+	pods, err := c.cs.CoreV1().Pods(t.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(sel).String()})
+	if err != nil {
+		return "", fmt.Errorf("%s: list the pods it would select: %w", what, err)
+	}
+	ready := int32(0)
+	for i := range pods.Items {
+		if p := &pods.Items[i]; p.DeletionTimestamp == nil && podState(p, c.now()).Ready {
+			ready++
+		}
+	}
+	if min := max(req.MinReady, 1); ready < min {
+		return "", fmt.Errorf("%s: its selector %s matches %d Ready pods, want at least %d; not switching",
+			what, labels.SelectorFromSet(sel), ready, min)
 	}
 	ann := map[string]string{
 		engine.AnnRelease:    req.Release,
 		engine.AnnSwitchedAt: req.At.UTC().Format(time.RFC3339Nano),
 		engine.AnnSwitchedBy: req.Actor.String(),
 	}
-	if req.From.Valid() {
+	if req.From != "" {
 		ann[engine.AnnPreviousColor] = string(req.From)
 	}
 	patch := map[string]any{

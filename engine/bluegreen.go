@@ -69,6 +69,9 @@ type BlueGreenSpec struct {
 	// Approve, when set, is a gate between the preview being ready and the
 	// switch; its text is the instruction shown.
 	Approve string `json:"approve,omitempty"`
+	// Maintenance is the selectorKey value of a maintenance page's pods;
+	// `cutover maintenance` points the Service at them and back.
+	Maintenance string `json:"maintenance,omitempty"`
 }
 
 // DeploySpec is a deploy step, the guide's staging deploy: apply a

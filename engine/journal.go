@@ -75,6 +75,12 @@ const (
 	RecRollback = "release.rolled-back"
 	// RecPromote is a switch forward done from the command line.
 	RecPromote = "release.promoted"
+	// RecMaintenance is a switch to the maintenance page.
+	RecMaintenance = "release.maintenance"
+	// RecScaleDown is the emergency scale-down of both colors.
+	RecScaleDown = "release.scaled-down"
+	// RecUndo is a complete rollback: each color's previous revision.
+	RecUndo = "release.undone"
 	// RecLeaseTakenOver records a release lock taken from a holder whose
 	// lease had expired.
 	RecLeaseTakenOver = "release.lease-taken-over"

@@ -135,4 +135,81 @@ stages:
 		t.Errorf("after abort the lock is %+v (%v), want it held by the abort", held, err)
 	}
 	_ = lock.Release(ctx) // no longer ours: a no-op
+
+	// Maintenance mode, with the value and names from the pipeline file.
+	if _, err := c.Client.AppsV1().Deployments(ns).Create(ctx, testenv.Deployment(ns, "web", "maintenance", "maint:1", 1), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := testenv.WaitReady(ctx, c.Client, ns, "web-maintenance", 1); err != nil {
+		t.Fatal(err)
+	}
+	withMaintenance := writeFile(t, "maint.yaml", `apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: web}
+stages:
+  - name: production
+    budget: 5m
+    steps:
+      - blueGreen:
+          namespace: `+ns+`
+          service: web-service
+          container: app
+          image: web:${IMAGE_TAG}
+          replicas: 2
+          maintenance: maintenance
+`)
+	fargs := func(a ...string) []string {
+		return append(a, "-f", withMaintenance, "--kubeconfig", c.Kubeconfig, "--state-dir", state, "--reason", "db failover", "--yes")
+	}
+	code, out, errOut = cli(t, "", env, fargs("maintenance", "web-service", "on")...)
+	if code != 0 || live() != "maintenance" {
+		t.Errorf("maintenance on: exit %d, selects %s; want 0 and maintenance\n%s%s", code, live(), out, errOut)
+	}
+	code, out, errOut = cli(t, "", env, fargs("maintenance", "web-service", "off")...)
+	if code != 0 || live() != "blue" {
+		t.Errorf("maintenance off: exit %d, selects %s; want 0 and blue\n%s%s", code, live(), out, errOut)
+	}
+
+	// Complete rollback: blue goes back to web:v1; green has no earlier
+	// revision, which is reported, not hidden.
+	code, out, errOut = cli(t, "", env, kargs("rollback", "web-service", "--complete", "--reason", "bad schema", "--yes")...)
+	blue, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "web-blue", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != exitFailed || blue.Spec.Template.Spec.Containers[0].Image != "web:v1" || !strings.Contains(errOut, "web-green: no revision before 1") {
+		t.Errorf("rollback --complete: exit %d, blue runs %s; want 1, web:v1 and green's missing revision named\n%s%s",
+			code, blue.Spec.Template.Spec.Containers[0].Image, out, errOut)
+	}
+
+	// The emergency scale-down wants the Service's name typed.
+	code, _, errOut = cli(t, "", env, kargs("scale-down", "web-service", "--reason", "leak")...)
+	if code != exitBadInput || !strings.Contains(errOut, "--confirm web-service") {
+		t.Errorf("scale-down unconfirmed: exit %d, %q; want 2", code, errOut)
+	}
+	code, _, _ = cli(t, "", env, kargs("scale-down", "web-service", "--reason", "leak", "--confirm", "web")...)
+	if code != exitAborted {
+		t.Errorf("scale-down with the wrong name: exit %d, want %d", code, exitAborted)
+	}
+	code, out, errOut = cli(t, "", env, kargs("scale-down", "web-service", "--reason", "leak", "--confirm", "web-service")...)
+	for _, name := range []string{"web-blue", "web-green"} {
+		d, err := c.Client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if code != 0 || err != nil || *d.Spec.Replicas != 0 {
+			t.Errorf("scale-down: exit %d, %s: %v; want 0 replicas\n%s%s", code, name, err, out, errOut)
+		}
+	}
+	recs, _, err = engine.ReadJournal(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, r := range recs {
+		if strings.HasPrefix(r.Run, "cli-") {
+			types = append(types, r.Type)
+		}
+	}
+	want := "release.rolled-back release.promoted run.aborted release.maintenance release.rolled-back release.undone release.undone release.scaled-down"
+	if got := strings.Join(types, " "); got != want {
+		t.Errorf("journal of the commands:\ngot  %s\nwant %s", got, want)
+	}
 }

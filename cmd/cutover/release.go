@@ -18,25 +18,76 @@ import (
 	"github.com/cutover-sh/cutover/kube"
 )
 
-// pairFlags name a blue-green pair without a pipeline file.
+// pairFlags name a blue-green pair, by flags or from a pipeline file.
 type pairFlags struct {
 	blue, green, selectorKey string
+	pipeline                 string
+	// maintenance is the selector value of the maintenance page, from
+	// the pipeline file.
+	maintenance string
 }
 
 func (f *pairFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&f.pipeline, "pipeline", "f", "", "take the context, namespace and names from this pipeline file's blueGreen step for SERVICE")
 	cmd.Flags().StringVar(&f.blue, "blue", "", "the blue Deployment (default <service>-blue, without a -service suffix)")
 	cmd.Flags().StringVar(&f.green, "green", "", "the green Deployment (default <service>-green)")
 	cmd.Flags().StringVar(&f.selectorKey, "selector-key", engine.DefaultSelectorKey, "the Service selector label that names the live color")
 }
 
 // pair resolves the Service argument, the namespace and the cluster.
-func (g *globalOptions) pair(service string, f pairFlags) (engine.Target, *kube.Cluster, error) {
+func (g *globalOptions) pair(s streams, service string, f *pairFlags) (engine.Target, *kube.Cluster, error) {
+	if f.pipeline != "" {
+		return g.pairFromPipeline(s, service, f)
+	}
 	ns, _, err := g.kube.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
 		return engine.Target{}, nil, badInput(fmt.Errorf("find the namespace: %w", err))
 	}
 	t := engine.Target{Namespace: ns, Service: service, SelectorKey: f.selectorKey, Blue: f.blue, Green: f.green}.WithDefaults()
 	cl, err := g.contexts().Open("")
+	if err != nil {
+		return t, nil, err
+	}
+	return t, cl, nil
+}
+
+// pairFromPipeline finds SERVICE's blueGreen step in the pipeline file, so
+// that an emergency command needs no names typed in.
+func (g *globalOptions) pairFromPipeline(s streams, service string, f *pairFlags) (engine.Target, *kube.Cluster, error) {
+	// Variables the file uses but the shell does not set read as
+	// placeholders: only the names matter here.
+	lookup := func(k string) (string, bool) {
+		if v, ok := s.lookupEnv(k); ok {
+			return v, true
+		}
+		return "${" + k + "}", true
+	}
+	p, err := engine.LoadFile(f.pipeline, lookup)
+	if err != nil {
+		return engine.Target{}, nil, badInput(err)
+	}
+	var found []*engine.BlueGreenSpec
+	for _, st := range p.Stages {
+		for _, step := range st.Steps {
+			if b := step.BlueGreen; b != nil && b.Service == service {
+				found = append(found, b)
+			}
+		}
+	}
+	if len(found) != 1 {
+		return engine.Target{}, nil, badInput(fmt.Errorf("%s has %d blueGreen steps for service %s; want exactly one", f.pipeline, len(found), service))
+	}
+	b := found[0]
+	f.maintenance = b.Maintenance
+	t := b.Target()
+	if *g.kube.Namespace != "" && *g.kube.Namespace != t.Namespace {
+		return t, nil, badInput(fmt.Errorf("-n %s, but %s puts service %s in namespace %s", *g.kube.Namespace, f.pipeline, service, t.Namespace))
+	}
+	ctxName := b.Context
+	if *g.kube.Context != "" {
+		ctxName = *g.kube.Context
+	}
+	cl, err := g.contexts().Open(ctxName)
 	if err != nil {
 		return t, nil, err
 	}
@@ -72,7 +123,7 @@ annotations) and who holds the release lock. No pipeline file is needed.`,
 			if output != "" && output != "json" {
 				return badInput(fmt.Errorf("--output %q: want json", output))
 			}
-			t, cl, err := g.pair(a[0], f)
+			t, cl, err := g.pair(s, a[0], &f)
 			if err != nil {
 				return err
 			}
@@ -192,6 +243,7 @@ type switchOptions struct {
 func newRollbackCmd(s streams, g *globalOptions) *cobra.Command {
 	var o switchOptions
 	var to string
+	var complete bool
 	cmd := &cobra.Command{
 		Use:   "rollback SERVICE",
 		Short: "Switch traffic back to the previous color",
@@ -216,6 +268,9 @@ rollback and its reason are written to the audit journal.`,
 			if to != "" && !target.Valid() {
 				return badInput(fmt.Errorf("--to %q: want blue or green", to))
 			}
+			if complete {
+				return completeRollback(cmd.Context(), s, g, a[0], o)
+			}
 			return switchCmd(cmd.Context(), s, g, a[0], o, "rollback", func(obs engine.Observation) engine.Color {
 				if target != "" {
 					return target
@@ -229,7 +284,53 @@ rollback and its reason are written to the audit journal.`,
 	}
 	o.add(cmd)
 	cmd.Flags().StringVar(&to, "to", "", "the color to roll back to (default: the previous one)")
+	cmd.Flags().BoolVar(&complete, "complete", false, "the guide's complete rollback: restore each color's previous revision (kubectl rollout undo); traffic stays where it is")
 	return cmd
+}
+
+// completeRollback undoes both colors' Deployments to their previous
+// revision and waits for them to roll out. The Service is not touched.
+func completeRollback(ctx context.Context, s streams, g *globalOptions, service string, o switchOptions) error {
+	t, cl, err := g.pair(s, service, &o.pair)
+	if err != nil {
+		return err
+	}
+	if !o.yes {
+		if !s.inTTY {
+			return badInput(fmt.Errorf("rollback --complete of %s: not a terminal, so cannot ask; pass --yes to confirm", t))
+		}
+		_, _ = fmt.Fprintf(s.out, "Restore the previous revision of %s and %s (kubectl rollout undo of both)?\nReason: %s\nType yes to go on: ", t.Blue, t.Green, o.reason)
+		line, _ := bufio.NewReader(s.in).ReadString('\n')
+		if strings.TrimSpace(strings.ToLower(line)) != "yes" {
+			return &exitError{code: exitAborted, err: errors.New("not confirmed; nothing was changed")}
+		}
+	}
+	actor := osActor(s.lookupEnv)
+	journal, err := g.openJournal()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = journal.Close() }()
+	var errs []error
+	for _, c := range []engine.Color{engine.Blue, engine.Green} {
+		name := t.Deployment(c)
+		from, to, err := cl.Undo(ctx, t.Namespace, name)
+		rec := engine.Record{Type: engine.RecUndo, Actor: &actor, Service: t.String(), To: c, Reason: o.reason, Status: engine.StatusSucceeded}
+		if err == nil {
+			err = cl.WaitDeployment(ctx, t.Namespace, name, nil)
+		}
+		if err != nil {
+			rec.Status, rec.Reason = engine.StatusFailed, o.reason+"; failed: "+err.Error()
+			errs = append(errs, err)
+		} else {
+			rec.Release = fmt.Sprintf("%s revision %d -> %d", name, from, to)
+			_, _ = fmt.Fprintf(s.out, "%s: revision %d restored (was %d) and rolled out.\n", name, to, from)
+		}
+		if jerr := appendCLI(journal, rec); jerr != nil {
+			errs = append(errs, jerr)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func newPromoteCmd(s streams, g *globalOptions) *cobra.Command {
@@ -266,7 +367,16 @@ func (o *switchOptions) add(cmd *cobra.Command) {
 // switchCmd moves a Service to the color pick chooses: rollback and
 // promote differ only in that choice and in how many pods must be Ready.
 func switchCmd(ctx context.Context, s streams, g *globalOptions, service string, o switchOptions, verb string, pick func(engine.Observation) engine.Color) error {
-	t, cl, err := g.pair(service, o.pair)
+	return switchWith(ctx, s, g, service, &o, verb, func(*pairFlags, engine.Observation) (engine.Color, error) {
+		return "", nil
+	}, pick)
+}
+
+// switchWith is switchCmd where the target may depend on what the pipeline
+// file said (maintenance) through choose; a "" from choose defers to pick.
+func switchWith(ctx context.Context, s streams, g *globalOptions, service string, o *switchOptions, verb string,
+	choose func(*pairFlags, engine.Observation) (engine.Color, error), pick func(engine.Observation) engine.Color) error {
+	t, cl, err := g.pair(s, service, &o.pair)
 	if err != nil {
 		return err
 	}
@@ -274,8 +384,15 @@ func switchCmd(ctx context.Context, s streams, g *globalOptions, service string,
 	if err != nil {
 		return err
 	}
-	to := pick(obs)
-	if !to.Valid() {
+	to, err := choose(&o.pair, obs)
+	if err != nil {
+		return err
+	}
+	maintenance := to != ""
+	if !maintenance {
+		to = pick(obs)
+	}
+	if !to.Valid() && !maintenance {
 		return fmt.Errorf("%s service %s: it selects %s=%q, and there is no blue or green to switch to", verb, t, t.SelectorKey, obs.Service.Live)
 	}
 	if obs.Service.Live == to {
@@ -284,7 +401,10 @@ func switchCmd(ctx context.Context, s streams, g *globalOptions, service string,
 	}
 	c := obs.Color(to)
 	plan := fmt.Sprintf("switch it to %s (%d/%d Ready)", to, c.Ready, c.Replicas)
-	if c.Replicas == 0 || c.Ready == 0 {
+	switch {
+	case maintenance:
+		plan = fmt.Sprintf("switch it to %s=%s, once those pods are Ready", t.SelectorKey, to)
+	case c.Replicas == 0 || c.Ready == 0:
 		plan = fmt.Sprintf("scale %s up, wait until its pods are Ready, then switch to it", c.Deployment)
 	}
 	if !o.yes {
@@ -297,11 +417,7 @@ func switchCmd(ctx context.Context, s streams, g *globalOptions, service string,
 			return &exitError{code: exitAborted, err: errors.New("not confirmed; nothing was changed")}
 		}
 	}
-	dir, err := g.journalDir()
-	if err != nil {
-		return err
-	}
-	journal, err := engine.OpenJournal(dir)
+	journal, err := g.openJournal()
 	if err != nil {
 		return err
 	}
@@ -320,26 +436,28 @@ func switchCmd(ctx context.Context, s streams, g *globalOptions, service string,
 		Retrying: func(err error) { _, _ = fmt.Fprintln(s.err, "retrying:", err) },
 	}
 	var done engine.Color
-	if verb == "promote" {
+	typ := engine.RecRollback
+	switch {
+	case maintenance:
+		typ, done = engine.RecMaintenance, to
+		_, err = cl.Switch(ctx, t, engine.SwitchRequest{
+			To: to, From: obs.Service.Live, Version: obs.Service.Version, Selector: obs.Service.Selector,
+			MinReady: 1, Release: "maintenance", Actor: actor, At: time.Now(),
+		})
+	case verb == "promote":
+		typ = engine.RecPromote
 		done, err = engine.RunPromote(ctx, cl, t, to, h)
-	} else {
+	default:
 		done, err = engine.RunRollback(ctx, cl, t, to, o.replicas, h)
 	}
-	typ := engine.RecRollback
-	if verb == "promote" {
-		typ = engine.RecPromote
-	}
-	rec := engine.Record{
-		Time: time.Now(), Run: "cli-" + start.UTC().Format("20060102T150405Z"), Type: typ, Actor: &actor,
-		Service: t.String(), From: from, To: done, Reason: o.reason, Duration: time.Since(start),
-	}
+	rec := engine.Record{Type: typ, Actor: &actor, Service: t.String(), From: from, To: done, Reason: o.reason, Duration: time.Since(start)}
 	if err != nil {
 		rec.Status, rec.Reason = engine.StatusFailed, o.reason+"; failed: "+err.Error()
 	} else {
 		rec.Status = engine.StatusSucceeded
 	}
-	if jerr := journal.Append(rec); jerr != nil {
-		return errors.Join(err, fmt.Errorf("the %s was not journaled: %w", verb, jerr))
+	if jerr := appendCLI(journal, rec); jerr != nil {
+		return errors.Join(err, jerr)
 	}
 	if err != nil {
 		return err
@@ -366,11 +484,16 @@ To stop a release in your own terminal, press Ctrl-C or type "abort".`,
 			if strings.TrimSpace(reason) == "" {
 				return badInput(errors.New("--reason is required: the release's owner will see it"))
 			}
-			t, cl, err := g.pair(a[0], f)
+			t, cl, err := g.pair(s, a[0], &f)
 			if err != nil {
 				return err
 			}
 			actor := osActor(s.lookupEnv)
+			journal, err := g.openJournal()
+			if err != nil {
+				return err
+			}
+			defer func() { _ = journal.Close() }()
 			prev, err := cl.BreakLock(cmd.Context(), t, fmt.Sprintf("abort by %s: %s", actor, reason))
 			if err != nil {
 				return err
@@ -378,18 +501,8 @@ To stop a release in your own terminal, press Ctrl-C or type "abort".`,
 			if prev == "" {
 				return &exitError{code: exitFailed, err: fmt.Errorf("no release is running on service %s (its lock is free or expired)", t)}
 			}
-			dir, err := g.journalDir()
-			if err != nil {
-				return err
-			}
-			journal, err := engine.OpenJournal(dir)
-			if err != nil {
-				return err
-			}
-			defer func() { _ = journal.Close() }()
-			if err := journal.Append(engine.Record{
-				Time: time.Now(), Run: "cli-" + time.Now().UTC().Format("20060102T150405Z"), Type: engine.RecRunAborted,
-				Actor: &actor, Service: t.String(), Reason: fmt.Sprintf("%s (release held by %s)", reason, prev),
+			if err := appendCLI(journal, engine.Record{
+				Type: engine.RecRunAborted, Actor: &actor, Service: t.String(), Reason: fmt.Sprintf("%s (release held by %s)", reason, prev),
 			}); err != nil {
 				return err
 			}
@@ -400,4 +513,132 @@ To stop a release in your own terminal, press Ctrl-C or type "abort".`,
 	f.add(cmd)
 	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
 	return cmd
+}
+
+func newMaintenanceCmd(s streams, g *globalOptions) *cobra.Command {
+	var o switchOptions
+	var value string
+	cmd := &cobra.Command{
+		Use:       "maintenance SERVICE on|off",
+		Short:     "Point a Service at the maintenance page, or back",
+		ValidArgs: []string{"on", "off"},
+		Long: `"on" points SERVICE's selector at the maintenance page's pods: the value of
+the blueGreen step's "maintenance" field in --pipeline, else --value. Those
+pods must be Ready first (apply k8s/maintenance/ beforehand). "off" switches
+back to the color that was live, scaling it up first if it was scaled down.`,
+		Example: `  cutover maintenance claude-tiu-service on -f examples/claude-tiu/pipeline.yaml --reason "database failover"
+  cutover maintenance claude-tiu-service off -n production --reason "failover done" --yes`,
+		Args: args(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if strings.TrimSpace(o.reason) == "" {
+				return badInput(errors.New("--reason is required: say why, for the audit journal"))
+			}
+			switch a[1] {
+			case "on":
+				return switchWith(cmd.Context(), s, g, a[0], &o, "maintenance on", func(f *pairFlags, _ engine.Observation) (engine.Color, error) {
+					v := value
+					if !cmd.Flags().Changed("value") && f.maintenance != "" {
+						v = f.maintenance
+					}
+					if engine.Color(v).Valid() {
+						return "", badInput(fmt.Errorf("the maintenance value %q is a release color", v))
+					}
+					return engine.Color(v), nil
+				}, nil)
+			case "off":
+				return switchCmd(cmd.Context(), s, g, a[0], o, "maintenance off", func(obs engine.Observation) engine.Color {
+					if p := obs.Service.Release.Previous; p.Valid() {
+						return p
+					}
+					return ""
+				})
+			}
+			return badInput(fmt.Errorf("%q: want on or off", a[1]))
+		},
+	}
+	o.add(cmd)
+	cmd.Flags().StringVar(&value, "value", "maintenance", "the selector value of the maintenance pods")
+	return cmd
+}
+
+func newScaleDownCmd(s streams, g *globalOptions) *cobra.Command {
+	var f pairFlags
+	var reason, confirm string
+	cmd := &cobra.Command{
+		Use:   "scale-down SERVICE",
+		Short: "Emergency: scale both colors to zero, taking the service down",
+		Long: `The guide's emergency scale-down: both colors' Deployments go to zero
+replicas and every request to SERVICE fails until you scale up, roll back or
+switch to maintenance. Prefer "cutover maintenance SERVICE on" when a page
+should be served.
+
+You must type the Service's name to confirm (or pass --confirm NAME in a
+script) and give a reason; both go to the audit journal.`,
+		Example: `  cutover scale-down claude-tiu-service -n production --reason "data leak, stop serving now"`,
+		Args:    args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if strings.TrimSpace(reason) == "" {
+				return badInput(errors.New("--reason is required: say why, for the audit journal"))
+			}
+			t, cl, err := g.pair(s, a[0], &f)
+			if err != nil {
+				return err
+			}
+			if confirm == "" {
+				if !s.inTTY {
+					return badInput(errors.New("not a terminal, so cannot ask; pass --confirm " + t.Service))
+				}
+				_, _ = fmt.Fprintf(s.out, "This scales %s and %s to 0: service %s will have no pods and every request fails.\nType the service name to confirm: ",
+					t.Blue, t.Green, t)
+				line, _ := bufio.NewReader(s.in).ReadString('\n')
+				confirm = strings.TrimSpace(line)
+			}
+			if confirm != t.Service {
+				return &exitError{code: exitAborted, err: fmt.Errorf("%q is not %q; nothing was changed", confirm, t.Service)}
+			}
+			actor := osActor(s.lookupEnv)
+			journal, err := g.openJournal()
+			if err != nil {
+				return err
+			}
+			defer func() { _ = journal.Close() }()
+			err = cl.ScaleDownAll(cmd.Context(), t)
+			rec := engine.Record{Type: engine.RecScaleDown, Actor: &actor, Service: t.String(), Reason: reason, Status: engine.StatusSucceeded}
+			if err != nil {
+				rec.Status, rec.Reason = engine.StatusFailed, reason+"; failed: "+err.Error()
+			}
+			if jerr := appendCLI(journal, rec); jerr != nil {
+				return errors.Join(err, jerr)
+			}
+			if err != nil {
+				return err
+			}
+			_, _ = fmt.Fprintf(s.out, "Scaled %s and %s to 0. Service %s has no pods.\n", t.Blue, t.Green, t)
+			return nil
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
+	cmd.Flags().StringVar(&confirm, "confirm", "", "the Service's name, to confirm without a prompt")
+	return cmd
+}
+
+// openJournal opens the journal before a command acts, so that an action
+// that could not be journaled is never taken.
+func (g *globalOptions) openJournal() (*engine.Journal, error) {
+	dir, err := g.journalDir()
+	if err != nil {
+		return nil, err
+	}
+	return engine.OpenJournal(dir)
+}
+
+// appendCLI journals an action taken outside a pipeline run.
+func appendCLI(j *engine.Journal, rec engine.Record) error {
+	now := time.Now()
+	rec.Time, rec.Run = now, "cli-"+now.UTC().Format("20060102T150405Z")
+	if err := j.Append(rec); err != nil {
+		return fmt.Errorf("the action was not journaled: %w", err)
+	}
+	return nil
 }

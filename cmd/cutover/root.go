@@ -54,6 +54,8 @@ Every run is written to an audit journal under --state-dir.`,
 		newRollbackCmd(s, g),
 		newPromoteCmd(s, g),
 		newAbortCmd(s, g),
+		newMaintenanceCmd(s, g),
+		newScaleDownCmd(s, g),
 	)
 	for _, r := range reserved {
 		root.AddCommand(newReservedCmd(r))

@@ -50,6 +50,8 @@ type Config struct {
 	// Clusters gives blueGreen and deploy steps their cluster by
 	// kubeconfig context.
 	Clusters Clusters
+	// Resume, when set, continues an earlier run: see Resume.
+	Resume *Resume
 }
 
 // AutoApproveActor is the actor recorded for gates passed by --auto-approve.
@@ -155,6 +157,14 @@ func New(cfg Config) (*Engine, error) {
 		for _, s := range p.Stages {
 			if s.SkippableInEmergency {
 				skips[s.Name] = "emergency: " + cfg.Reason
+			}
+		}
+	}
+	if r := cfg.Resume; r != nil {
+		for _, s := range r.Succeeded {
+			// A stage renamed since the run being resumed simply runs.
+			if _, skipped := skips[s]; !skipped && slices.Contains(names, s) {
+				skips[s] = "succeeded in run " + r.Run + " (--resume)"
 			}
 		}
 	}

@@ -242,8 +242,9 @@ type Cluster interface {
 	WaitDeployment(ctx context.Context, namespace, deployment string, progress func(ColorState)) error
 
 	// Lock takes the release lock of t's Service for holder, or fails
-	// naming who holds it and since when.
-	Lock(ctx context.Context, t Target, holder string) (ReleaseLock, error)
+	// naming who holds it and since when. A lock held by previous (a run
+	// being resumed) is taken over.
+	Lock(ctx context.Context, t Target, holder, previous string) (ReleaseLock, error)
 }
 
 // ReleaseLock is a held release lock.

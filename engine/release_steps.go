@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 )
@@ -66,13 +65,17 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 		ctx, cancel = context.WithTimeout(ctx, st.Timeout.D())
 		defer cancel()
 	}
-	lock, err := cl.Lock(ctx, t, e.lockHolder())
+	previous := ""
+	if e.cfg.Resume != nil {
+		previous = LockHolder(e.cfg.Actor, e.cfg.Resume.Run)
+	}
+	lock, err := cl.Lock(ctx, t, LockHolder(e.cfg.Actor, e.runID), previous)
 	if err != nil {
 		return finish(StatusFailed, fmt.Sprintf("lock the release of service %s: %v", t, err))
 	}
 	defer func() { _ = lock.Release(context.WithoutCancel(ctx)) }()
 	if from := lock.TakenFrom(); from != "" {
-		msg := fmt.Sprintf("took over the expired release lock of service %s from %s", t, from)
+		msg := fmt.Sprintf("took over the release lock of service %s from %s", t, from)
 		_ = e.record(Record{Type: RecLeaseTakenOver, Stage: s.Name, Step: name, Actor: actorPtr(e.cfg.Actor), Service: t.String(), Reason: msg})
 		e.emit(Warning{Code: WarnLockTakenOver, Stage: s.Name, Step: name, Message: msg})
 	}
@@ -169,16 +172,6 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 		return finish(StatusFailed, "rolled back: "+reason)
 	}
 	return finish(StatusFailed, reason)
-}
-
-// lockHolder identifies this run in a release lock, so that a refused
-// console can say who to talk to.
-func (e *Engine) lockHolder() string {
-	host, err := os.Hostname()
-	if err != nil {
-		host = "unknown host"
-	}
-	return fmt.Sprintf("%s on %s (run %s)", e.cfg.Actor, host, e.runID)
 }
 
 // sameReport reports whether b would tell a person nothing a did not.

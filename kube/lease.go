@@ -24,25 +24,32 @@ func LeaseName(service string) string { return "cutover-" + service }
 // Lock is a held release lock: a coordination.k8s.io Lease per Service,
 // renewed in the background until Release.
 type Lock struct {
-	c       *Cluster
-	ns      string
-	name    string
-	holder  string
-	took    string
-	lost    chan struct{}
-	stop    context.CancelFunc
-	done    chan struct{}
-	mu      sync.Mutex
-	current *coordinationv1.Lease
+	c      *Cluster
+	ns     string
+	name   string
+	holder string
+	// previous is a holder whose lock may be taken although it has not
+	// expired: the run this one resumes.
+	previous string
+	took     string
+	lost     chan struct{}
+	stop     context.CancelFunc
+	done     chan struct{}
+	mu       sync.Mutex
+	current  *coordinationv1.Lease
 }
 
 var _ engine.ReleaseLock = (*Lock)(nil)
 
 // Lock takes the release lock of t's Service for holder. A lock held by
 // someone else whose lease has not expired is refused, naming them; an
-// expired one is taken over, and TakenFrom says from whom.
-func (c *Cluster) Lock(ctx context.Context, t engine.Target, holder string) (engine.ReleaseLock, error) {
-	l := &Lock{c: c, ns: t.Namespace, name: LeaseName(t.Service), holder: holder, lost: make(chan struct{}), done: make(chan struct{})}
+// expired one, or one held by previous (the run being resumed), is taken
+// over, and TakenFrom says from whom.
+func (c *Cluster) Lock(ctx context.Context, t engine.Target, holder, previous string) (engine.ReleaseLock, error) {
+	l := &Lock{
+		c: c, ns: t.Namespace, name: LeaseName(t.Service), holder: holder, previous: previous,
+		lost: make(chan struct{}), done: make(chan struct{}),
+	}
 	if err := l.acquire(ctx); err != nil {
 		return nil, err
 	}
@@ -93,7 +100,7 @@ func (l *Lock) acquire(ctx context.Context) error {
 			return fmt.Errorf("read release lock lease %s/%s: %w", l.ns, l.name, err)
 		}
 		holder := deref(cur.Spec.HolderIdentity)
-		if holder != "" && !expired(cur, now.Time) {
+		if holder != "" && !expired(cur, now.Time) && (l.previous == "" || holder != l.previous) {
 			return &HeldError{Lease: l.ns + "/" + l.name, Holder: holder, Since: microTime(cur.Spec.AcquireTime), RenewedAt: microTime(cur.Spec.RenewTime)}
 		}
 		next := cur.DeepCopy()

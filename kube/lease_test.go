@@ -47,11 +47,11 @@ func TestSecondConsoleIsRefused(t *testing.T) {
 	_, _, rv := selects(ctx, t, c.Client, ns)
 
 	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
-	first, err := kube.New(c.Client).Lock(ctx, target, "alice on bastion-1 (run A)")
+	first, err := kube.New(c.Client).Lock(ctx, target, "alice on bastion-1 (run A)", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = kube.New(c.Client).Lock(ctx, target, "bob on bastion-2 (run B)")
+	_, err = kube.New(c.Client).Lock(ctx, target, "bob on bastion-2 (run B)", "")
 	var held *kube.HeldError
 	if !errors.As(err, &held) || held.Holder != "alice on bastion-1 (run A)" || held.Since.IsZero() {
 		t.Fatalf("second lock: got %v, want a HeldError naming alice and since when", err)
@@ -73,7 +73,7 @@ func TestSecondConsoleIsRefused(t *testing.T) {
 	if err := first.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
-	second, err := kube.New(c.Client).Lock(ctx, target, "bob on bastion-2 (run B)")
+	second, err := kube.New(c.Client).Lock(ctx, target, "bob on bastion-2 (run B)", "")
 	if err != nil {
 		t.Fatalf("lock after release: %v", err)
 	}

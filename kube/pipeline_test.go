@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,7 +21,7 @@ func noVars(string) (string, bool) { return "", false }
 
 // runPipeline loads a pipeline from text, written beside the test's
 // manifests so relative paths resolve, and runs it against clusters.
-func runPipeline(ctx context.Context, t *testing.T, text string, clusters engine.Clusters) (engine.Snapshot, []engine.Record, []engine.Event) {
+func runPipeline(ctx context.Context, t *testing.T, text string, clusters engine.Clusters, onEvent ...func(*engine.Engine, engine.Event)) (engine.Snapshot, []engine.Record, []engine.Event) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "pipeline.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
@@ -54,6 +55,9 @@ func runPipeline(ctx context.Context, t *testing.T, text string, clusters engine
 			}
 			if m.Event != nil {
 				events = append(events, m.Event)
+				for _, f := range onEvent {
+					f(eng, m.Event)
+				}
 			}
 		}
 	}()
@@ -254,5 +258,45 @@ func TestDeployStepReportsBadManifests(t *testing.T) {
 	}
 	if _, err := c.Client.CoreV1().ConfigMaps(ns).Get(ctx, "fine", metav1.GetOptions{}); err == nil {
 		t.Error("a.yaml was applied although b.yaml was broken")
+	}
+}
+
+// TestRollbackDuringARelease: a person asks the running engine to roll back
+// while the old color is still warm. Traffic goes back in one switch, the
+// run ends rolled back, and the journal says who asked and why.
+func TestRollbackDuringARelease(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := sharedCluster(t)
+	ns := namespace(ctx, t, c.Client)
+	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
+	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	text := strings.Replace(releasePipeline(ns), "scaleDownDelay: 1s", "scaleDownDelay: 10m", 1)
+	var asked error
+	var once sync.Once
+	final, recs, _ := runPipeline(ctx, t, text, clustersOf(map[string]*testenv.Cluster{"prod": c}), func(eng *engine.Engine, ev engine.Event) {
+		if p, ok := ev.(engine.ReleaseProgress); ok && p.Phase == engine.PhaseScaleDownDelay {
+			once.Do(func() { asked = eng.Rollback(engine.Actor{Name: "bob"}, "5xx at 12%") })
+		}
+	})
+	if asked != nil {
+		t.Fatalf("Rollback: %v", asked)
+	}
+	st, _ := final.Stage("production")
+	if !final.RolledBack || final.Status != engine.StatusFailed || !strings.Contains(st.Steps[0].Reason, "rolled back") {
+		t.Fatalf("run %s, rolled back %v, step %q; want a failed run marked rolled back", final.Status, final.RolledBack, st.Steps[0].Reason)
+	}
+	if live, _, _ := selects(ctx, t, c.Client, ns); live != "blue" {
+		t.Errorf("service selects %s, want blue", live)
+	}
+	if n := replicas(ctx, t, c.Client, ns, "web-green"); n != 2 {
+		t.Errorf("green has %d replicas; a rollback leaves it up for inspection, want 2", n)
+	}
+	req, ok := findRecord(recs, engine.RecRollbackRequested)
+	if !ok || req.Actor == nil || req.Actor.Name != "bob" || req.Reason != "5xx at 12%" {
+		t.Errorf("journal rollback request: %+v, want bob's with his reason", req)
+	}
+	if fin, ok := findRecord(recs, engine.RecReleaseFinished); !ok || fin.Phase != engine.PhaseRolledBack {
+		t.Errorf("journal release.finished: %+v, want rolled-back", fin)
 	}
 }

@@ -1,9 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,23 +20,53 @@ import (
 	"github.com/cutover-sh/cutover/testenv"
 )
 
+// shared is one control plane for this package's cluster tests, each in
+// its own namespace.
+var shared struct {
+	once sync.Once
+	c    *testenv.Cluster
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.c != nil {
+		shared.c.Stop()
+	}
+	os.Exit(code)
+}
+
+func sharedCluster(t *testing.T) *testenv.Cluster {
+	t.Helper()
+	shared.once.Do(func() {
+		bin, err := testenv.BinDir()
+		if err != nil {
+			shared.err = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "cutover-cmd-test-")
+		if err != nil {
+			shared.err = err
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if shared.c, shared.err = testenv.Start(ctx, bin, dir); shared.err == nil {
+			shared.err = shared.c.AddNode(ctx, "kwok-0")
+		}
+	})
+	if shared.err != nil {
+		t.Fatalf("test control plane: %v", shared.err)
+	}
+	return shared.c
+}
+
 // TestReleaseCommandsOnACluster drives status, rollback, promote, abort and
 // a blueGreen run from the command line against the real control plane.
 func TestReleaseCommandsOnACluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	bin, err := testenv.BinDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := testenv.Start(ctx, bin, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Stop()
-	if err := c.AddNode(ctx, "kwok-0"); err != nil {
-		t.Fatal(err)
-	}
+	c := sharedCluster(t)
 	ns, err := testenv.Namespace(ctx, c.Client)
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +158,7 @@ stages:
 
 	// Abort reaches a release held by another console through its lock.
 	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
-	lock, err := kube.New(c.Client).Lock(ctx, target, "alice on bastion-1")
+	lock, err := kube.New(c.Client).Lock(ctx, target, "alice on bastion-1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,5 +247,91 @@ stages:
 	want := "release.rolled-back release.promoted run.aborted release.maintenance release.rolled-back release.undone release.undone release.scaled-down"
 	if got := strings.Join(types, " "); got != want {
 		t.Errorf("journal of the commands:\ngot  %s\nwant %s", got, want)
+	}
+}
+
+// TestResumeAfterTheConsoleDied kills a console (SIGKILL, as a dropped
+// bastion would) while its release waits at the gate before the switch,
+// then resumes it from another console: the finished stage is not run
+// again, the dead run's lock is taken over, and the release completes.
+func TestResumeAfterTheConsoleDied(t *testing.T) {
+	bin := buildCutover(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := sharedCluster(t)
+	ns, err := testenv.Namespace(ctx, c.Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := testenv.CreatePair(ctx, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0}); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(t.TempDir(), "prepared")
+	pipeline := writeFile(t, "resume.yaml", `apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: web-resume}
+stages:
+  - name: prepare
+    budget: 1m
+    steps: [{run: "echo prepared >> `+marker+`"}]
+  - name: production
+    budget: 5m
+    needs: [prepare]
+    steps:
+      - name: switch
+        blueGreen:
+          namespace: `+ns+`
+          service: web-service
+          container: app
+          image: web:v2
+          replicas: 2
+          scaleDownDelay: 1s
+          approve: Switch traffic to web:v2?
+`)
+	state := t.TempDir()
+	first := exec.Command(bin, "run", "--plain", pipeline, "--kubeconfig", c.Kubeconfig, "--state-dir", state)
+	stdout, err := first.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() && !strings.Contains(sc.Text(), "waiting for approval") {
+	}
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+
+	green, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "web-green", metav1.GetOptions{})
+	if err != nil || green.Spec.Template.Spec.Containers[0].Image != "web:v2" {
+		t.Fatalf("the killed run had not deployed the preview: %v", err)
+	}
+	lock, err := kube.New(c.Client).ReadLock(ctx, engine.Target{Namespace: ns, Service: "web-service"})
+	if err != nil || lock == nil || lock.Holder == "" || lock.Expired {
+		t.Fatalf("the killed run's lock: %+v, %v; want it still held", lock, err)
+	}
+
+	code, out, errOut := cli(t, "", map[string]string{}, "run", "--plain", "--resume", "--auto-approve", pipeline, "--kubeconfig", c.Kubeconfig, "--state-dir", state)
+	if code != 0 {
+		t.Fatalf("resume: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{"stage prepare skipped", "(--resume)", "took over the release lock of service " + ns + "/web-service from " + lock.Holder} {
+		if !strings.Contains(out, want) {
+			t.Errorf("resume output lacks %q:\n%s", want, out)
+		}
+	}
+	if b, err := os.ReadFile(marker); err != nil || string(b) != "prepared\n" {
+		t.Errorf("the prepare stage ran %q times; want once", b)
+	}
+	svc, err := c.Client.CoreV1().Services(ns).Get(ctx, "web-service", metav1.GetOptions{})
+	if err != nil || svc.Spec.Selector["color"] != "green" {
+		t.Errorf("after the resumed release the service selects %v (%v), want green", svc.Spec.Selector, err)
+	}
+	code, _, errOut = cli(t, "", map[string]string{}, "run", "--plain", "--resume", pipeline, "--kubeconfig", c.Kubeconfig, "--state-dir", state)
+	if code != exitBadInput || !strings.Contains(errOut, "already succeeded") {
+		t.Errorf("resuming a finished run: exit %d, %q; want 2", code, errOut)
 	}
 }

@@ -26,6 +26,7 @@ type runOptions struct {
 	emergency   bool
 	reason      string
 	autoApprove bool
+	resume      bool
 }
 
 func newRunCmd(s streams, g *globalOptions) *cobra.Command {
@@ -42,7 +43,8 @@ was rolled back, 130 aborted.`,
 		Example: `  cutover run pipeline.yaml --set IMAGE_TAG=v1.4.2
   cutover run pipeline.yaml --plain --auto-approve
   cutover run pipeline.yaml --output json | jq .
-  cutover run pipeline.yaml --emergency --reason "INC-231: hotfix for login outage"`,
+  cutover run pipeline.yaml --emergency --reason "INC-231: hotfix for login outage"
+  cutover run pipeline.yaml --resume   # after the console running it died`,
 		Args:              args(cobra.ExactArgs(1)),
 		ValidArgsFunction: completeYAML,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -58,6 +60,7 @@ was rolled back, 130 aborted.`,
 	f.BoolVar(&o.emergency, "emergency", false, "skip every stage marked skippableInEmergency; needs --reason")
 	f.StringVar(&o.reason, "reason", "", "why stages are skipped; recorded in the journal")
 	f.BoolVar(&o.autoApprove, "auto-approve", false, "approve every gate, recorded as the actor auto-approve")
+	f.BoolVar(&o.resume, "resume", false, "continue this pipeline's last run after its console died: skip the stages it finished and pick the release up where the cluster says it is")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("skip-stage", completeStages(s))
 	return cmd
@@ -107,12 +110,24 @@ func runPipeline(ctx context.Context, s streams, g *globalOptions, o *runOptions
 		return err
 	}
 	defer func() { _ = journal.Close() }()
+	var resume *engine.Resume
+	if o.resume {
+		recs, _, err := engine.ReadJournal(dir)
+		if err != nil {
+			return err
+		}
+		r, err := engine.FindResume(recs, p.Metadata.Name)
+		if err != nil {
+			return badInput(err)
+		}
+		resume = &r
+	}
 	actor := osActor(s.lookupEnv)
 	eng, err := engine.New(engine.Config{
 		Pipeline: p, Vars: vars, Secrets: secrets, Parallel: o.parallel,
 		SkipStages: o.skip, Emergency: o.emergency, Reason: o.reason,
 		Actor: actor, AutoApprove: o.autoApprove, Journal: journal,
-		Clusters: g.contexts().Clusters(),
+		Clusters: g.contexts().Clusters(), Resume: resume,
 	})
 	if errors.Is(err, engine.ErrBadSkip) {
 		return badInput(err)

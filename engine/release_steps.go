@@ -60,6 +60,7 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 	if err != nil {
 		return finish(StatusFailed, err.Error())
 	}
+	stageCtx := ctx
 	if st.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, st.Timeout.D())
@@ -158,6 +159,12 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 		Release: spec.Image, Phase: r.Phase, Reason: reason,
 	})
 	switch {
+	case err != nil && timedOut(stageCtx, ctx):
+		reason = fmt.Sprintf("timed out after %s while %s%s", st.Timeout, r.Phase, podReasons(last.State.Pods))
+		if !r.Phase.switched() {
+			reason += fmt.Sprintf("; the live color %s was not touched", r.From)
+		}
+		return finish(StatusFailed, reason)
 	case err != nil && ctx.Err() != nil:
 		return finish(StatusCancelled, "stopped during the release: "+reason)
 	case err != nil:
@@ -203,8 +210,13 @@ func (e *Engine) runDeploy(ctx context.Context, s *Stage, st *Step, name string)
 		e.finishStep(s, name, stepEnd{status: status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason})
 		return status, reason
 	}
+	stageCtx := ctx
+	var last ColorState
 	fail := func(err error) (Status, string) {
-		if ctx.Err() != nil {
+		switch {
+		case timedOut(stageCtx, ctx):
+			return finish(StatusFailed, fmt.Sprintf("timed out after %s: %v%s", st.Timeout, err, podReasons(last.Pods)))
+		case ctx.Err() != nil:
 			return finish(StatusCancelled, "stopped: "+err.Error())
 		}
 		return finish(StatusFailed, err.Error())
@@ -236,7 +248,6 @@ func (e *Engine) runDeploy(ctx context.Context, s *Stage, st *Step, name string)
 	if err := cl.SetImage(ctx, spec.Namespace, spec.Deployment, spec.Container, spec.Image); err != nil {
 		return fail(err)
 	}
-	var last ColorState
 	err = cl.WaitDeployment(ctx, spec.Namespace, spec.Deployment, func(cs ColorState) {
 		last = cs
 		_, msg, rerr := RolloutStatus(cs)
@@ -250,4 +261,10 @@ func (e *Engine) runDeploy(ctx context.Context, s *Stage, st *Step, name string)
 	}
 	report(PhaseDone, last, fmt.Sprintf("%s runs %s", target, spec.Image))
 	return finish(StatusSucceeded, "")
+}
+
+// timedOut reports whether a step's own timeout, rather than the stage or
+// the run stopping, ended ctx.
+func timedOut(stageCtx, ctx context.Context) bool {
+	return stageCtx.Err() == nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded)
 }

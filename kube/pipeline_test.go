@@ -11,6 +11,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/cutover-sh/cutover/engine"
 	"github.com/cutover-sh/cutover/kube"
@@ -298,5 +299,36 @@ func TestRollbackDuringARelease(t *testing.T) {
 	}
 	if fin, ok := findRecord(recs, engine.RecReleaseFinished); !ok || fin.Phase != engine.PhaseRolledBack {
 		t.Errorf("journal release.finished: %+v, want rolled-back", fin)
+	}
+}
+
+// TestStepTimeoutNamesThePods: a blueGreen step whose preview cannot be
+// scheduled fails at its own timeout, long before the Deployment's
+// progress deadline, saying why the pods are not ready.
+func TestStepTimeoutNamesThePods(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := sharedCluster(t)
+	ns := namespace(ctx, t, c.Client)
+	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
+	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	patch := `{"spec":{"template":{"spec":{"nodeSelector":{"disk":"none-such"}}}}}`
+	if _, err := c.Client.AppsV1().Deployments(ns).Patch(ctx, "web-green", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(releasePipeline(ns), "      - name: switch\n", "      - name: switch\n        timeout: 4s\n", 1)
+	final, _, _ := runPipeline(ctx, t, text, clustersOf(map[string]*testenv.Cluster{"prod": c}))
+	st, _ := final.Stage("production")
+	reason := st.Steps[0].Reason
+	for _, want := range []string{"timed out after 4s while deploying-preview", "(Unschedulable)", "the live color blue was not touched"} {
+		if !strings.Contains(reason, want) {
+			t.Errorf("step reason %q lacks %q", reason, want)
+		}
+	}
+	if final.Status != engine.StatusFailed || st.Steps[0].Status != engine.StatusFailed {
+		t.Errorf("run %s, step %s; want both failed", final.Status, st.Steps[0].Status)
+	}
+	if live, _, _ := selects(ctx, t, c.Client, ns); live != "blue" {
+		t.Errorf("service selects %s, want blue", live)
 	}
 }

@@ -86,6 +86,10 @@ type Engine struct {
 
 	emitMu sync.Mutex
 	seq    uint64
+	// syncer and commit are set when the journal fsyncs progress in
+	// groups; see commit.go.
+	syncer GroupSyncer
+	commit *committer
 
 	// argv caches how each run command is executed, so that PATH is
 	// searched once per command rather than once per attempt.
@@ -205,13 +209,17 @@ func (e *Engine) Subscribe(buffer int) *Subscription { return e.bcast.Subscribe(
 // Snapshot returns the run's current state.
 func (e *Engine) Snapshot() Snapshot { return e.bcast.Snapshot() }
 
-// emit stamps ev and publishes it. The lock makes sequence numbers follow
+// emit stamps ev and publishes it, or holds it until the journal records
+// written before it are durable. The lock makes sequence numbers follow
 // publication order.
 func (e *Engine) emit(ev Event) {
 	e.emitMu.Lock()
 	defer e.emitMu.Unlock()
 	e.seq++
-	e.bcast.Publish(ev.withMeta(Meta{Seq: e.seq, Time: e.clock.Now(), Run: e.runID}))
+	ev = ev.withMeta(Meta{Seq: e.seq, Time: e.clock.Now(), Run: e.runID})
+	if !e.hold(ev) {
+		e.bcast.Publish(ev)
+	}
 }
 
 // write stamps, masks and appends rec to the journal.
@@ -235,6 +243,12 @@ func (e *Engine) record(rec Record) error {
 	if err == nil {
 		return nil
 	}
+	e.journalFailed(err)
+	return err
+}
+
+// journalFailed stops the run on the first journal error.
+func (e *Engine) journalFailed(err error) {
 	e.mu.Lock()
 	first := e.journErr == nil
 	if first {
@@ -245,7 +259,6 @@ func (e *Engine) record(rec Record) error {
 	if first && cancel != nil {
 		cancel(fmt.Errorf("journal: %w", err))
 	}
-	return err
 }
 
 func actorPtr(a Actor) *Actor { return &a }
@@ -271,6 +284,12 @@ func (e *Engine) Run(ctx context.Context) (Snapshot, error) {
 	}); err != nil {
 		e.bcast.Close()
 		return e.Snapshot(), fmt.Errorf("start run of %s: %w", p.Metadata.Name, err)
+	}
+	if s, ok := e.cfg.Journal.(GroupSyncer); ok {
+		e.emitMu.Lock() // an Abort may emit already
+		e.syncer, e.commit = s, newCommitter()
+		e.emitMu.Unlock()
+		go e.runCommitter()
 	}
 	start := e.clock.Now()
 	e.emit(RunStarted{
@@ -307,6 +326,10 @@ func (e *Engine) Run(ctx context.Context) (Snapshot, error) {
 	// the failure itself leaves a trace if the disk recovers.
 	_ = e.record(Record{Type: RecRunFinished, Status: status, Duration: elapsed, Reason: reason})
 	e.emit(RunFinished{Status: status, Elapsed: elapsed, Reason: e.mask.String(reason)})
+	if e.commit != nil {
+		close(e.commit.stop)
+		<-e.commit.done
+	}
 	e.bcast.Close()
 	return e.Snapshot(), nil
 }

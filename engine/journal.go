@@ -100,6 +100,9 @@ type Journal struct {
 	end int64
 	// size is the file's size when the current append began.
 	size int64
+	// written counts this journal's appends; synced is the count an
+	// fsync has covered.
+	written, synced uint64
 }
 
 // DefaultStateDir returns $XDG_STATE_HOME/cutover, or ~/.local/state/cutover.
@@ -150,13 +153,14 @@ func syncDir(dir string) error {
 // Path returns the journal file's path.
 func (j *Journal) Path() string { return j.path }
 
-// durable reports whether a record must be fsynced before Append returns.
-// Actions (approvals, aborts, skips) and run and stage results must be: they
-// are what an audit asks about. A step's progress (step results, a stage
-// starting, warnings) is written at once, so a crash of cutover loses
-// nothing, and is made durable by the next durable record's fsync, at the
-// latest when its stage finishes. An fsync per step would cost more than the
-// step itself: see BenchmarkStepOverhead.
+// durable reports whether Append must fsync a record before it returns.
+// Actions (approvals, aborts, skips, switches) and run and stage results
+// must: they are what an audit asks about, and whoever acts on them waits.
+// A step's progress (step results, a stage starting, warnings) is written
+// at once, so a crash of cutover loses nothing, and the engine fsyncs it
+// in a group with Sync, at most GroupCommitWindow later, before it
+// publishes the events that report it. An fsync per step would cost more
+// than a short step itself: see BenchmarkStepOverhead.
 func (r Record) durable() bool {
 	switch r.Type {
 	case RecStepFinished:
@@ -167,39 +171,77 @@ func (r Record) durable() bool {
 	return true
 }
 
-// Append writes rec and, for records that must be durable, fsyncs the
-// journal before returning, so that an action is on disk before it is
-// reported as done.
+// Append writes rec and, for records that must be durable at once, fsyncs
+// the journal before returning. Other records are durable after the next
+// Sync.
 func (j *Journal) Append(rec Record) error {
 	line, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("encode journal record %s: %w", rec.Type, err)
 	}
 	line = append(line, '\n')
+	n, err := j.write(line)
+	if err != nil || !rec.durable() {
+		return err
+	}
+	return j.syncTo(n)
+}
+
+// write appends one line under the locks and returns its append count.
+func (j *Journal) write(line []byte) (uint64, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	fd := int(j.f.Fd())
 	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
-		return fmt.Errorf("lock journal %s: %w", j.path, err)
+		return 0, fmt.Errorf("lock journal %s: %w", j.path, err)
 	}
 	defer func() { _ = unix.Flock(fd, unix.LOCK_UN) }()
 	// A process that died mid-write leaves a torn line without its newline.
 	// Start on a fresh line so the torn bytes never merge with this record.
 	if torn, err := j.endsTorn(); err != nil {
-		return err
+		return 0, err
 	} else if torn {
 		line = append([]byte{'\n'}, line...)
 	}
 	if _, err := j.f.Write(line); err != nil {
-		return fmt.Errorf("write journal %s: %w", j.path, err)
+		return 0, fmt.Errorf("write journal %s: %w", j.path, err)
 	}
 	j.end = j.size + int64(len(line))
-	if !rec.durable() {
+	j.written++
+	return j.written, nil
+}
+
+// Sync makes every record appended so far durable. It returns at once when
+// they already are.
+func (j *Journal) Sync() error {
+	j.mu.Lock()
+	n := j.written
+	j.mu.Unlock()
+	return j.syncTo(n)
+}
+
+// Unsynced reports whether some appended record is not yet durable.
+func (j *Journal) Unsynced() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.synced < j.written
+}
+
+// syncTo fsyncs unless appends up to n are already durable. The fsync runs
+// outside the lock, so appends are not held up behind the disk.
+func (j *Journal) syncTo(n uint64) error {
+	j.mu.Lock()
+	done := j.synced >= n
+	j.mu.Unlock()
+	if done {
 		return nil
 	}
 	if err := j.f.Sync(); err != nil {
 		return fmt.Errorf("sync journal %s: %w", j.path, err)
 	}
+	j.mu.Lock()
+	j.synced = max(j.synced, n)
+	j.mu.Unlock()
 	return nil
 }
 

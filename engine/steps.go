@@ -213,6 +213,9 @@ func (e *Engine) runRun(ctx context.Context, s *Stage, st *Step, name string) (S
 // outputTail returns the last lines a step printed, for the journal. Every
 // line was published before the step's result is recorded.
 func (e *Engine) outputTail(stage, step string) []string {
+	if e.commit != nil {
+		e.publishHeld() // the step's last lines may still be held
+	}
 	snap := e.Snapshot()
 	st, _ := snap.Stage(stage)
 	for _, x := range st.Steps {

@@ -131,6 +131,10 @@ func Start(ctx context.Context, bin, dir string) (c *Cluster, err error) {
 		"--secure-port="+strconv.Itoa(cmPort),
 		"--service-account-private-key-file="+p("sa.key"), "--root-ca-file="+p("ca.crt"),
 		"--use-service-account-credentials=false",
+		// kwok renews node leases through the API server. A test that
+		// keeps the API server down for a while must not also turn every
+		// node NotReady when it comes back: that is a different outage.
+		"--node-monitor-grace-period=5m",
 	)...); err != nil {
 		return nil, err
 	}

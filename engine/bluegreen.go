@@ -118,6 +118,8 @@ type Release struct {
 	Version    string    `json:"version,omitempty"`
 	Approved   bool      `json:"approved,omitempty"`
 	SwitchedAt time.Time `json:"switchedAt,omitzero"`
+	// ScaledUp is set once a rollback scaled its target up from zero.
+	ScaledUp bool `json:"scaledUp,omitempty"`
 	// Rollback and Abort are requests from a person.
 	Rollback bool   `json:"rollback,omitempty"`
 	Abort    bool   `json:"abort,omitempty"`
@@ -160,13 +162,13 @@ func NextBlueGreen(spec BlueGreenSpec, r Release, obs Observation, now time.Time
 		if r.Phase.Final() {
 			return r, Action{}
 		}
-		if r.Phase != "" && r.Phase != PhaseRollingBack && r.Phase != PhaseAborting &&
-			obs.Service.Version != r.Version && !switchLanded(r, obs, spec) {
+		if r.Phase != "" && r.Phase != PhaseAborting &&
+			obs.Service.Version != r.Version && !switchLanded(r, obs, spec) && !rollbackLanded(r, obs) {
 			return fail(r, fmt.Sprintf("service %s was changed by someone else during the release "+
 				"(resourceVersion %s, now %s; it selects %s=%s); cutover overwrote nothing and stopped",
 				t, r.Version, obs.Service.Version, t.SelectorKey, obs.Service.Live)), Action{}
 		}
-		if (r.Rollback || r.Abort) && !r.Phase.switched() && r.Phase != PhaseAborting && r.Phase != "" {
+		if (r.Rollback || r.Abort) && !r.Phase.switched() && r.Phase != PhaseAborting && r.Phase != "" && !switchLanded(r, obs, spec) {
 			r.Phase = PhaseAborting // before the switch there is nothing to roll back
 		}
 		switch r.Phase {
@@ -196,6 +198,12 @@ func NextBlueGreen(spec BlueGreenSpec, r Release, obs Observation, now time.Time
 			}
 			r.Phase = PhaseSwitching
 		case PhaseSwitching:
+			if !switchLanded(r, obs, spec) && !previewReady(spec, obs.Color(r.To)) {
+				// The preview changed while it waited (a gate can wait an
+				// hour): deploy and judge it again, and ask again.
+				r.Phase, r.Approved = PhaseDeploying, false
+				continue
+			}
 			if switchLanded(r, obs, spec) {
 				r.Version = obs.Service.Version
 				r.SwitchedAt = obs.Service.Release.SwitchedAt
@@ -221,11 +229,18 @@ func NextBlueGreen(spec BlueGreenSpec, r Release, obs Observation, now time.Time
 				return r, Action{Kind: ActWaitUntil, Until: until}
 			}
 			if obs.Color(r.From).Replicas > 0 {
+				// The old color is the only way back: keep it until the new
+				// one is whole.
+				if c := obs.Color(r.To); !previewReady(spec, c) {
+					return fail(r, fmt.Sprintf("not scaling %s down: %s has %d/%d Ready pods%s; both colors stay up, "+
+						"roll back to %s, or run again to finish once %s is healthy",
+						r.From, r.To, c.Ready, spec.Replicas, podReasons(c.Pods), r.From, r.To)), Action{}
+				}
 				return r, Action{Kind: ActScale, Color: r.From, Replicas: 0}
 			}
 			r.Phase = PhaseDone
 		case PhaseRollingBack:
-			act, err := NextRollback(obs, r.From, spec.Replicas)
+			act, err := NextRollback(obs, r.From, spec.Replicas, r.ScaledUp)
 			if err != nil {
 				return fail(r, "roll back: "+err.Error()), Action{}
 			}
@@ -234,6 +249,9 @@ func NextBlueGreen(spec BlueGreenSpec, r Release, obs Observation, now time.Time
 				r.Version = obs.Service.Version
 				continue
 			}
+			if act.Kind == ActScale {
+				r.ScaledUp = true
+			}
 			return r, act
 		case PhaseAborting:
 			if obs.Color(r.To).Replicas > 0 && obs.Service.Live != r.To {
@@ -241,7 +259,7 @@ func NextBlueGreen(spec BlueGreenSpec, r Release, obs Observation, now time.Time
 			}
 			r.Phase = PhaseAborted
 			if r.Reason == "" {
-				r.Reason = fmt.Sprintf("stopped before the switch; %s stays live", r.From)
+				r.Reason = fmt.Sprintf("stopped before the switch; %s stays live", obs.Service.Live)
 			}
 		}
 	}
@@ -275,6 +293,19 @@ func begin(spec BlueGreenSpec, t Target, obs Observation) Release {
 	return r
 }
 
+// previewReady reports whether c runs the spec's image on all its replicas,
+// rolled out and Ready: what a switch to it, or scaling the other color
+// down, needs.
+func previewReady(spec BlueGreenSpec, c ColorState) bool {
+	done, _, err := RolloutStatus(c)
+	return err == nil && done && c.Images[spec.Container] == spec.Image && c.Replicas == spec.Replicas && c.Ready >= spec.Replicas
+}
+
+// rollbackLanded reports whether a rollback's switch has happened.
+func rollbackLanded(r Release, obs Observation) bool {
+	return r.Phase == PhaseRollingBack && obs.Service.Live == r.From
+}
+
 // switchLanded reports whether the Service already selects the new color
 // with this release's mark: the switch happened even if its reply was lost.
 func switchLanded(r Release, obs Observation, spec BlueGreenSpec) bool {
@@ -288,9 +319,11 @@ func fail(r Release, reason string) Release {
 
 // NextRollback decides the next action of a rollback to color to. It never
 // points the Service at a color without Ready pods: a warm color is switched
-// to at once; a scaled-down one is scaled up to replicas and waited for
-// first. ActNone means the Service already selects to.
-func NextRollback(obs Observation, to Color, replicas int32) (Action, error) {
+// to at once; a scaled-down one is scaled up to replicas and, once the
+// caller says it did that (scaledUp), waited for until every replica is
+// Ready, so that traffic does not land on the first pod alone. ActNone means
+// the Service already selects to.
+func NextRollback(obs Observation, to Color, replicas int32, scaledUp bool) (Action, error) {
 	if obs.Service.Live == to {
 		return Action{}, nil
 	}
@@ -298,10 +331,19 @@ func NextRollback(obs Observation, to Color, replicas int32) (Action, error) {
 	switch {
 	case !c.Exists:
 		return Action{}, fmt.Errorf("deployment %s (%s) not found", c.Deployment, to)
-	case c.Replicas > 0 && c.Ready >= 1:
-		return Action{Kind: ActSwitch, Color: to, Image: releaseOf(c), MinReady: 1}, nil
 	case c.Replicas == 0:
 		return Action{Kind: ActScale, Color: to, Replicas: max(replicas, 1)}, nil
+	case scaledUp:
+		done, _, err := RolloutStatus(c)
+		if err != nil {
+			return Action{}, err
+		}
+		if done && c.Ready >= c.Replicas {
+			return Action{Kind: ActSwitch, Color: to, Image: releaseOf(c), MinReady: c.Replicas}, nil
+		}
+		return Action{Kind: ActWaitRollout, Color: to}, nil
+	case c.Ready >= 1:
+		return Action{Kind: ActSwitch, Color: to, Image: releaseOf(c), MinReady: 1}, nil
 	}
 	if _, _, err := RolloutStatus(c); err != nil {
 		return Action{}, err

@@ -19,6 +19,12 @@ const (
 	RequestAbort
 )
 
+// ErrPermanent marks a cluster error that retrying cannot fix: a missing
+// object, a denied permission, an invalid change. Cluster implementations
+// wrap such errors with it so that a release fails at once, naming the
+// error, instead of retrying until its timeout.
+var ErrPermanent = errors.New("will not succeed on retry")
+
 // ReleaseHooks connect the executor to its caller. Every field may be nil
 // except Clock.
 type ReleaseHooks struct {
@@ -29,7 +35,8 @@ type ReleaseHooks struct {
 	Observed func(r Release, obs Observation, act Action)
 	// Progress reports each change seen while waiting for a rollout.
 	Progress func(c Color, s ColorState)
-	// Approve blocks until a person decides the gate before the switch.
+	// Approve blocks until a person decides the gate before the switch. A
+	// rollback or abort request cancels its ctx.
 	Approve func(ctx context.Context) (bool, error)
 	// Switched is called once a switch has landed, to journal it. An error
 	// stops the release.
@@ -60,8 +67,17 @@ func RunBlueGreen(ctx context.Context, cl Cluster, spec BlueGreenSpec, h Release
 		if err != nil {
 			return r, err
 		}
+		// A request that came while no wait could take it is seen here.
+		select {
+		case req := <-h.Requests:
+			r.request(req)
+		default:
+		}
 		var act Action
 		r, act = NextBlueGreen(spec, r, obs, h.Clock.Now())
+		if err := x.confirmSwitch(r); err != nil {
+			return r, err
+		}
 		if h.Observed != nil {
 			h.Observed(r, obs, act)
 		}
@@ -69,41 +85,72 @@ func RunBlueGreen(ctx context.Context, cl Cluster, spec BlueGreenSpec, h Release
 			return r, nil
 		}
 		req, err := x.apply(ctx, act, obs, &r)
-		switch req {
-		case RequestRollback:
-			r.Rollback = true
-		case RequestAbort:
-			r.Abort = true
-		}
+		r.request(req)
 		if err != nil {
 			return r, err
 		}
 	}
 }
 
-// RunRollback switches t's Service back to color to (or, when to is "", to
-// the color its annotations name as previous, else the other one). A
-// scaled-down color is scaled to replicas (default: the live color's) and
-// waited for before the switch.
-func RunRollback(ctx context.Context, cl Cluster, t Target, to Color, replicas int32, h ReleaseHooks) (Color, error) {
+func (r *Release) request(req Request) {
+	switch req {
+	case RequestRollback:
+		r.Rollback = true
+	case RequestAbort:
+		r.Abort = true
+	}
+}
+
+// RollbackOptions tune RunRollback.
+type RollbackOptions struct {
+	// To is the color to roll back to; "" means the one the Service's
+	// annotations name as previous, else the other one.
+	To Color
+	// Replicas is what a scaled-down color is scaled up to (default: the
+	// live color's count).
+	Replicas int32
+	// Version is the Service resourceVersion the person confirmed; any
+	// other change stops the rollback. "" means the first one read.
+	Version string
+}
+
+// RunRollback switches t's Service back to a previous color. A scaled-down
+// color is scaled up and waited for, every replica Ready, before the
+// switch. It stops, changing nothing more, if anyone else changes the
+// Service meanwhile.
+func RunRollback(ctx context.Context, cl Cluster, t Target, o RollbackOptions, h ReleaseHooks) (Color, error) {
 	x := executor{cl: cl, t: t, h: h}
+	to, replicas, version := o.To, o.Replicas, o.Version
+	scaledUp := false
 	for {
 		obs, err := x.observe(ctx)
 		if err != nil {
 			return to, err
+		}
+		if version == "" {
+			version = obs.Service.Version
 		}
 		if to == "" {
 			if to = obs.Service.Release.Previous; !to.Valid() || to == obs.Service.Live {
 				to = obs.Service.Live.Other()
 			}
 			if !to.Valid() {
-				return to, fmt.Errorf("roll back service %s: it selects %q and records no previous color", t, obs.Service.Live)
+				return to, fmt.Errorf("roll back service %s: it selects %q and records no previous color; name one", t, obs.Service.Live)
 			}
 		}
-		if replicas == 0 {
-			replicas = obs.Color(obs.Service.Live).Replicas
+		if obs.Service.Version != version && obs.Service.Live != to {
+			return to, fmt.Errorf("roll back service %s: it was changed by someone else (resourceVersion %s, now %s; it selects %s=%s); nothing was switched",
+				t, version, obs.Service.Version, t.SelectorKey, obs.Service.Live)
 		}
-		act, err := NextRollback(obs, to, replicas)
+		if replicas == 0 {
+			if replicas = obs.Color(obs.Service.Live).Replicas; replicas == 0 {
+				replicas = obs.Color(to.Other()).Replicas
+			}
+			if replicas == 0 && obs.Color(to).Replicas == 0 {
+				return to, fmt.Errorf("roll back service %s to %s: it is scaled to zero and no color shows how many replicas it needs; give the count", t, to)
+			}
+		}
+		act, err := NextRollback(obs, to, replicas, scaledUp)
 		if err != nil {
 			return to, fmt.Errorf("roll back service %s to %s: %w", t, to, err)
 		}
@@ -113,27 +160,35 @@ func RunRollback(ctx context.Context, cl Cluster, t Target, to Color, replicas i
 		if act.Kind == ActNone {
 			return to, nil
 		}
-		r := Release{Version: obs.Service.Version}
+		r := Release{Version: version}
 		if _, err := x.apply(ctx, act, obs, &r); err != nil {
 			return to, err
 		}
+		scaledUp = scaledUp || act.Kind == ActScale
+		version = r.Version // a switch of ours moves it on
 	}
 }
 
 // RunPromote switches t's Service to color to, which must have every one of
-// its replicas Ready. It scales nothing.
-func RunPromote(ctx context.Context, cl Cluster, t Target, to Color, h ReleaseHooks) (Color, error) {
+// its replicas Ready. It scales nothing. version is the Service
+// resourceVersion the person confirmed ("" for the first one read).
+func RunPromote(ctx context.Context, cl Cluster, t Target, to Color, version string, h ReleaseHooks) (Color, error) {
 	x := executor{cl: cl, t: t, h: h}
 	for {
 		obs, err := x.observe(ctx)
 		if err != nil {
 			return to, err
 		}
+		if version == "" {
+			version = obs.Service.Version
+		}
 		c := obs.Color(to)
 		act := Action{Kind: ActSwitch, Color: to, Image: releaseOf(c), MinReady: c.Replicas}
 		switch {
 		case obs.Service.Live == to:
 			act = Action{}
+		case obs.Service.Version != version:
+			return to, fmt.Errorf("promote service %s: it was changed by someone else (resourceVersion %s, now %s); nothing was switched", t, version, obs.Service.Version)
 		case !c.Exists:
 			return to, fmt.Errorf("promote service %s to %s: deployment %s not found", t, to, c.Deployment)
 		case c.Replicas == 0 || c.Ready < c.Replicas:
@@ -146,10 +201,11 @@ func RunPromote(ctx context.Context, cl Cluster, t Target, to Color, h ReleaseHo
 		if act.Kind == ActNone {
 			return to, nil
 		}
-		r := Release{Version: obs.Service.Version}
+		r := Release{Version: version}
 		if _, err := x.apply(ctx, act, obs, &r); err != nil {
 			return to, err
 		}
+		version = r.Version
 	}
 }
 
@@ -157,8 +213,13 @@ type executor struct {
 	cl Cluster
 	t  Target
 	h  ReleaseHooks
-	// failing is when the current run of failures began.
-	failing time.Time
+	// observeFailing and actFailing are when the current run of failures
+	// of each began. They are kept apart: a read that works between two
+	// failed writes must not reset the writes' clock.
+	observeFailing, actFailing time.Time
+	// unconfirmed is a switch whose reply was an error: if the next
+	// reading shows it landed anyway, it is journaled then.
+	unconfirmed *SwitchRequest
 }
 
 // observe reads the pair, retrying through an API server outage.
@@ -166,21 +227,37 @@ func (x *executor) observe(ctx context.Context) (Observation, error) {
 	for {
 		obs, err := x.cl.Observe(ctx, x.t)
 		if err == nil {
-			x.failing = time.Time{}
+			x.observeFailing = time.Time{}
 			return obs, nil
 		}
-		if err := x.backoff(ctx, fmt.Errorf("observe %s: %w", x.t, err)); err != nil {
+		if err := x.backoff(ctx, &x.observeFailing, fmt.Errorf("observe %s: %w", x.t, err)); err != nil {
 			return obs, err
 		}
 	}
 }
 
+// confirmSwitch journals a switch that landed although its reply was lost.
+func (x *executor) confirmSwitch(r Release) error {
+	if x.unconfirmed == nil || !r.Phase.switched() {
+		return nil
+	}
+	req := *x.unconfirmed
+	x.unconfirmed = nil
+	if x.h.Switched != nil {
+		return x.h.Switched(req)
+	}
+	return nil
+}
+
 // backoff waits before a retry, or returns err once failures have lasted
-// longer than RetryFor.
-func (x *executor) backoff(ctx context.Context, err error) error {
+// longer than RetryFor, or at once when err is permanent.
+func (x *executor) backoff(ctx context.Context, since *time.Time, err error) error {
+	if errors.Is(err, ErrPermanent) {
+		return err
+	}
 	now := x.h.Clock.Now()
-	if x.failing.IsZero() {
-		x.failing = now
+	if since.IsZero() {
+		*since = now
 	}
 	limit := x.h.RetryFor
 	if limit == 0 {
@@ -189,8 +266,8 @@ func (x *executor) backoff(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
-	if now.Sub(x.failing) >= limit {
-		return fmt.Errorf("%w (failing for %s)", err, now.Sub(x.failing).Round(time.Second))
+	if now.Sub(*since) >= limit {
+		return fmt.Errorf("%w (failing for %s)", err, now.Sub(*since).Round(time.Second))
 	}
 	if x.h.Retrying != nil {
 		x.h.Retrying(err)
@@ -207,7 +284,8 @@ func (x *executor) backoff(ctx context.Context, err error) error {
 
 // apply carries out one action. A failed action is not an error: the next
 // observation shows what happened and the state machine decides, so apply
-// only backs off. It returns a person's request that arrived during a wait.
+// only backs off, until the failures have lasted RetryFor or one is
+// permanent. It returns a person's request that arrived during a wait.
 func (x *executor) apply(ctx context.Context, act Action, obs Observation, r *Release) (Request, error) {
 	var err error
 	switch act.Kind {
@@ -227,12 +305,10 @@ func (x *executor) apply(ctx context.Context, act Action, obs Observation, r *Re
 		if req != 0 {
 			return req, nil
 		}
-		if err != nil && ctx.Err() == nil {
-			// The observation that follows shows a deadline as a failure;
-			// anything else is retried.
-			if _, ok := errors.AsType[*RolloutError](err); ok {
-				return 0, nil
-			}
+		if _, ok := errors.AsType[*RolloutError](err); ok && ctx.Err() == nil {
+			// The observation that follows shows the deadline as a
+			// failure; the state machine decides.
+			return 0, nil
 		}
 	case ActWaitUntil:
 		return x.interruptible(ctx, func(ctx context.Context) error {
@@ -240,17 +316,25 @@ func (x *executor) apply(ctx context.Context, act Action, obs Observation, r *Re
 			defer t.Stop()
 			select {
 			case <-ctx.Done():
-				return nil
 			case <-t.C():
-				return nil
 			}
+			return nil
 		})
 	case ActApprove:
-		var ok bool
-		if x.h.Approve == nil {
-			ok = true
-		} else if ok, err = x.h.Approve(ctx); err != nil {
-			return 0, err
+		ok := true
+		if x.h.Approve != nil {
+			var req Request
+			req, err = x.interruptible(ctx, func(ctx context.Context) error {
+				var aerr error
+				ok, aerr = x.h.Approve(ctx)
+				return aerr
+			})
+			if req != 0 {
+				return req, nil
+			}
+			if err != nil {
+				return 0, err
+			}
 		}
 		r.Approved = ok
 		if !ok {
@@ -270,15 +354,17 @@ func (x *executor) apply(ctx context.Context, act Action, obs Observation, r *Re
 					return 0, err
 				}
 			}
+		} else {
+			x.unconfirmed = &req
 		}
 	}
 	if ctx.Err() != nil {
 		return 0, context.Cause(ctx)
 	}
 	if err != nil {
-		return 0, x.backoff(ctx, fmt.Errorf("%s %s on %s: %w", act.Kind, act.Color, x.t, err))
+		return 0, x.backoff(ctx, &x.actFailing, fmt.Errorf("%s %s on %s: %w", act.Kind, act.Color, x.t, err))
 	}
-	x.failing = time.Time{}
+	x.actFailing = time.Time{}
 	return 0, nil
 }
 

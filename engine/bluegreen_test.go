@@ -42,6 +42,12 @@ func TestNextBlueGreen(t *testing.T) {
 	switchedCold.Service.Release = switched.Service.Release
 	maintenance := obsOf("maintenance", "5", color("web-blue", "web:v1", 3), color("web-green", "web:v1", 0))
 	noGreen := obsOf(Blue, "5", color("web-blue", "web:v1", 3), &ColorState{Deployment: "web-green"})
+	crashing := obsOf(Green, "8", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3))
+	crashing.Colors[Green].Ready, crashing.Colors[Green].Available = 1, 1
+	crashing.Colors[Green].Pods = []PodState{{Name: "web-green-1", Ready: true}, {Name: "web-green-2", Phase: "Running", Reason: "CrashLoopBackOff"}}
+	crashing.Service.Release = switched.Service.Release
+	oneReady := color("web-blue", "web:v1", 3)
+	oneReady.Ready, oneReady.Available = 1, 1
 	spec := bgSpec()
 	gated := bgSpec()
 	gated.Approve = "switch?"
@@ -144,6 +150,30 @@ func TestNextBlueGreen(t *testing.T) {
 			phase: PhaseFailed, reasonHas: "changed by someone else",
 		},
 		{
+			name: "a new color that lost Ready pods during the delay keeps the old one up", spec: spec,
+			r:   Release{Phase: PhaseScaleDownDelay, From: Blue, To: Green, Version: "8", SwitchedAt: t0},
+			obs: crashing, now: t0.Add(5 * time.Minute),
+			phase: PhaseFailed, reasonHas: "not scaling blue down: green has 1/3 Ready pods: pods web-green-2 (CrashLoopBackOff)",
+		},
+		{
+			name: "a preview changed while the gate waited is judged and approved again", spec: gated,
+			r:     Release{Phase: PhaseAwaitingApproval, From: Blue, To: Green, Version: "5", Approved: true},
+			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), color("web-green", "web:v3", 3)),
+			phase: PhaseDeploying, act: Action{Kind: ActDeploy, Color: Green, Container: "web", Image: "web:v2", Replicas: 3},
+		},
+		{
+			name: "someone else's edit during a rollback stops it", spec: spec,
+			r:     Release{Phase: PhaseRollingBack, From: Blue, To: Green, Version: "8", Rollback: true},
+			obs:   obsOf("maintenance", "9", color("web-blue", "web:v1", 0), color("web-green", "web:v2", 3)),
+			phase: PhaseFailed, reasonHas: "changed by someone else",
+		},
+		{
+			name: "a cold rollback, once scaled up, waits for every replica", spec: spec,
+			r:     Release{Phase: PhaseRollingBack, From: Blue, To: Green, Version: "8", Rollback: true, ScaledUp: true},
+			obs:   obsOf(Green, "8", oneReady, color("web-green", "web:v2", 3)),
+			phase: PhaseRollingBack, act: Action{Kind: ActWaitRollout, Color: Blue},
+		},
+		{
 			name: "the old color at zero is done", spec: spec,
 			r:   Release{Phase: PhaseScaleDownDelay, From: Blue, To: Green, Version: "8", SwitchedAt: t0},
 			obs: switchedCold, now: t0.Add(6 * time.Minute), phase: PhaseDone,
@@ -229,23 +259,31 @@ func TestNextBlueGreenNeverSwitchesToUnready(t *testing.T) {
 func TestNextRollback(t *testing.T) {
 	half := color("web-blue", "web:v1", 3)
 	half.Ready, half.Available = 0, 0
+	one := color("web-blue", "web:v1", 3)
+	one.Ready, one.Available = 1, 1
 	tests := []struct {
-		name    string
-		obs     Observation
-		act     Action
-		wantErr string
+		name     string
+		obs      Observation
+		scaledUp bool
+		act      Action
+		wantErr  string
 	}{
-		{"already live", obsOf(Blue, "1", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)), Action{}, ""},
-		{"warm", obsOf(Green, "1", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
+		{"already live", obsOf(Blue, "1", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)), false, Action{}, ""},
+		{"warm", obsOf(Green, "1", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)), false,
 			Action{Kind: ActSwitch, Color: Blue, Image: "web:v1", MinReady: 1}, ""},
-		{"cold", obsOf(Green, "1", color("web-blue", "web:v1", 0), color("web-green", "web:v2", 3)),
+		{"cold", obsOf(Green, "1", color("web-blue", "web:v1", 0), color("web-green", "web:v2", 3)), false,
 			Action{Kind: ActScale, Color: Blue, Replicas: 4}, ""},
-		{"scaling up", obsOf(Green, "1", half, color("web-green", "web:v2", 3)), Action{Kind: ActWaitRollout, Color: Blue}, ""},
-		{"missing", obsOf(Green, "1", &ColorState{Deployment: "web-blue"}, color("web-green", "web:v2", 3)), Action{}, "not found"},
+		{"scaling up", obsOf(Green, "1", half, color("web-green", "web:v2", 3)), false, Action{Kind: ActWaitRollout, Color: Blue}, ""},
+		// Once scaled up from zero, one Ready pod is not enough: the
+		// whole load would land on it.
+		{"scaled up, one pod Ready", obsOf(Green, "1", one, color("web-green", "web:v2", 3)), true, Action{Kind: ActWaitRollout, Color: Blue}, ""},
+		{"scaled up, all Ready", obsOf(Green, "1", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)), true,
+			Action{Kind: ActSwitch, Color: Blue, Image: "web:v1", MinReady: 3}, ""},
+		{"missing", obsOf(Green, "1", &ColorState{Deployment: "web-blue"}, color("web-green", "web:v2", 3)), false, Action{}, "not found"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			act, err := NextRollback(tc.obs, Blue, 4)
+			act, err := NextRollback(tc.obs, Blue, 4, tc.scaledUp)
 			if act != tc.act {
 				t.Errorf("got %+v, want %+v", act, tc.act)
 			}

@@ -104,10 +104,9 @@ type Engine struct {
 	finished bool
 	killOnce sync.Once
 	journErr error
-	// releases counts running blueGreen steps; requests carries a
-	// rollback to them.
-	releases int
-	requests chan Request
+	// releases maps the Service of each running blueGreen step to the
+	// channel that carries a rollback to it.
+	releases map[string]chan Request
 }
 
 type gate struct {
@@ -168,23 +167,21 @@ func New(cfg Config) (*Engine, error) {
 		for _, s := range r.Succeeded {
 			// A stage renamed since the run being resumed simply runs.
 			if _, skipped := skips[s]; !skipped && slices.Contains(names, s) {
-				skips[s] = "succeeded in run " + r.Run + " (--resume)"
+				skips[s] = "succeeded in run " + r.Run + resumeSkip
 			}
 		}
 	}
 	e := &Engine{
-		cfg:     cfg,
-		p:       p,
-		clock:   cfg.Clock,
-		mask:    NewMasker(cfg.Secrets),
-		runID:   newRunID(cfg.Clock.Now()),
-		skips:   skips,
-		killCh:  make(chan struct{}),
-		gates:   map[string]*gate{},
-		decided: map[string]decision{},
-		// One pending request is enough: a second rollback asks for
-		// what the first already did.
-		requests: make(chan Request, 1),
+		cfg:      cfg,
+		p:        p,
+		clock:    cfg.Clock,
+		mask:     NewMasker(cfg.Secrets),
+		runID:    newRunID(cfg.Clock.Now()),
+		skips:    skips,
+		killCh:   make(chan struct{}),
+		gates:    map[string]*gate{},
+		decided:  map[string]decision{},
+		releases: map[string]chan Request{},
 	}
 	e.baseEnv = slices.Clone(cfg.Env)
 	for _, k := range slices.Sorted(maps.Keys(cfg.Vars)) {
@@ -278,7 +275,7 @@ func (e *Engine) Run(ctx context.Context) (Snapshot, error) {
 
 	p := e.p
 	if err := e.record(Record{
-		Type: RecRunStarted, Actor: actorPtr(e.cfg.Actor), Pipeline: p.Metadata.Name,
+		Type: RecRunStarted, Actor: actorPtr(e.cfg.Actor), Pipeline: p.Metadata.Name, Holder: LockHolder(e.cfg.Actor, e.runID),
 		Path: p.Source.Path, Hash: p.Source.Hash, Vars: e.cfg.Vars, Stages: stageNames(p),
 		Emergency: e.cfg.Emergency, Skips: slices.Sorted(maps.Keys(e.skips)), Reason: e.cfg.Reason,
 	}); err != nil {

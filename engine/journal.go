@@ -32,7 +32,9 @@ type Record struct {
 	Vars      map[string]string `json:"vars,omitempty"`
 	Stages    []string          `json:"stages,omitempty"`
 	Emergency bool              `json:"emergency,omitempty"`
-	Skips     []string          `json:"skips,omitempty"`
+	// Holder is how the run names itself in release locks.
+	Holder string   `json:"holder,omitempty"`
+	Skips  []string `json:"skips,omitempty"`
 
 	Stage    string        `json:"stage,omitempty"`
 	Step     string        `json:"step,omitempty"`

@@ -253,6 +253,8 @@ type ReleaseLock interface {
 	TakenFrom() string
 	// Lost is closed if the lock is lost while held.
 	Lost() <-chan struct{}
+	// LostTo names who holds the lock once Lost is closed.
+	LostTo() string
 	// Release gives the lock up.
 	Release(ctx context.Context) error
 }

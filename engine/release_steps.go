@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -27,24 +29,45 @@ func (e *Engine) cluster(kctx string) (Cluster, error) {
 	return cl, nil
 }
 
-// Rollback asks the running blue-green release to switch traffic back. It is
+// Rollback asks a running blue-green release to switch traffic back. service
+// (namespace/name) may be empty when one release runs. The request is
 // journaled before it is passed on. Before the switch, a rollback is an
 // abort: the live color was never touched.
-func (e *Engine) Rollback(actor Actor, reason string) error {
+func (e *Engine) Rollback(actor Actor, service, reason string) error {
 	e.mu.Lock()
-	active := e.releases > 0
-	e.mu.Unlock()
-	if !active {
+	var ch chan Request
+	switch active := slices.Sorted(maps.Keys(e.releases)); {
+	case len(active) == 0:
+		e.mu.Unlock()
 		return ErrNoRelease
+	case service != "":
+		ch = e.releases[service]
+		if ch == nil {
+			e.mu.Unlock()
+			return fmt.Errorf("%w on service %s (running: %s)", ErrNoRelease, service, strings.Join(active, ", "))
+		}
+	case len(active) > 1:
+		e.mu.Unlock()
+		return fmt.Errorf("several releases are running (%s); name the service", strings.Join(active, ", "))
+	default:
+		service, ch = active[0], e.releases[active[0]]
 	}
-	if err := e.record(Record{Type: RecRollbackRequested, Actor: actorPtr(actor), Reason: reason}); err != nil {
+	e.mu.Unlock()
+	if err := e.record(Record{Type: RecRollbackRequested, Actor: actorPtr(actor), Service: service, Reason: reason}); err != nil {
 		return fmt.Errorf("record rollback request: %w", err)
 	}
 	select {
-	case e.requests <- RequestRollback:
+	case ch <- RequestRollback:
 	default: // one is already pending
 	}
 	return nil
+}
+
+// ActiveReleases lists the Services (namespace/name) of running releases.
+func (e *Engine) ActiveReleases() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Sorted(maps.Keys(e.releases))
 }
 
 func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
@@ -68,13 +91,13 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 	}
 	previous := ""
 	if e.cfg.Resume != nil {
-		previous = LockHolder(e.cfg.Actor, e.cfg.Resume.Run)
+		previous = e.cfg.Resume.Holder
 	}
 	lock, err := cl.Lock(ctx, t, LockHolder(e.cfg.Actor, e.runID), previous)
 	if err != nil {
 		return finish(StatusFailed, fmt.Sprintf("lock the release of service %s: %v", t, err))
 	}
-	defer func() { _ = lock.Release(context.WithoutCancel(ctx)) }()
+	defer func() { _ = lock.Release(context.WithoutCancel(ctx)) }() // Release bounds its own wait
 	if from := lock.TakenFrom(); from != "" {
 		msg := fmt.Sprintf("took over the release lock of service %s from %s", t, from)
 		_ = e.record(Record{Type: RecLeaseTakenOver, Stage: s.Name, Step: name, Actor: actorPtr(e.cfg.Actor), Service: t.String(), Reason: msg})
@@ -85,16 +108,23 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 	go func() {
 		select {
 		case <-lock.Lost():
-			stopLost(fmt.Errorf("lost the release lock of service %s: someone else holds it now", t))
+			stopLost(fmt.Errorf("lost the release lock of service %s: it is held by %s now", t, lock.LostTo()))
 		case <-ctx.Done():
 		}
 	}()
+	// One pending request is enough: a second rollback asks for what the
+	// first already did.
+	requests := make(chan Request, 1)
 	e.mu.Lock()
-	e.releases++
+	if e.releases[t.String()] != nil {
+		e.mu.Unlock()
+		return finish(StatusFailed, fmt.Sprintf("another step of this run is releasing service %s", t))
+	}
+	e.releases[t.String()] = requests
 	e.mu.Unlock()
 	defer func() {
 		e.mu.Lock()
-		e.releases--
+		delete(e.releases, t.String())
 		e.mu.Unlock()
 	}()
 
@@ -109,7 +139,7 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 		e.emit(ev)
 	}
 	h := ReleaseHooks{
-		Actor: e.cfg.Actor, Clock: e.clock, Requests: e.requests,
+		Actor: e.cfg.Actor, Clock: e.clock, Requests: requests,
 		Observed: func(r Release, obs Observation, act Action) {
 			c := act.Color
 			if c == "" {

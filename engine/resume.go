@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"os"
+	"strings"
 )
 
 // Resume continues an earlier run of the same pipeline, after the console
@@ -12,16 +13,23 @@ import (
 type Resume struct {
 	Run       string
 	Succeeded []string
+	// Holder is the dead run's release-lock holder, as its run.started
+	// record gives it: whoever resumes, from whichever host, may take it.
+	Holder string
 }
 
+// resumeSkip is how a resumed run records the stages it did not run again;
+// a second resume counts them as done.
+const resumeSkip = " (--resume)"
+
 // FindResume reads the journal for the newest run of pipeline and what it
-// got done. It fails when there is no such run or it already succeeded.
+// got done. It refuses a run that ended (whatever its result: run it again
+// instead) and one whose release someone asked to roll back.
 func FindResume(recs []Record, pipeline string) (Resume, error) {
 	var r Resume
-	finished := Status("")
 	for i := len(recs) - 1; i >= 0; i-- {
 		if recs[i].Type == RecRunStarted && recs[i].Pipeline == pipeline {
-			r.Run = recs[i].Run
+			r.Run, r.Holder = recs[i].Run, recs[i].Holder
 			break
 		}
 	}
@@ -37,12 +45,16 @@ func FindResume(recs []Record, pipeline string) (Resume, error) {
 			if rec.Status == StatusSucceeded {
 				r.Succeeded = append(r.Succeeded, rec.Stage)
 			}
+		case RecStageSkipped:
+			if strings.HasSuffix(rec.Reason, resumeSkip) {
+				r.Succeeded = append(r.Succeeded, rec.Stage)
+			}
 		case RecRunFinished:
-			finished = rec.Status
+			return r, fmt.Errorf("--resume: run %s of pipeline %s ended (%s); --resume is for a run whose console died, so run the pipeline again", r.Run, pipeline, rec.Status)
+		case RecRollbackRequested:
+			return r, fmt.Errorf("--resume: in run %s of pipeline %s, %s asked for a rollback (%s); finish it with `cutover rollback`, not by resuming the release",
+				r.Run, pipeline, rec.Actor, rec.Reason)
 		}
-	}
-	if finished == StatusSucceeded {
-		return r, fmt.Errorf("--resume: run %s of pipeline %s already succeeded; nothing to resume", r.Run, pipeline)
 	}
 	return r, nil
 }

@@ -149,7 +149,7 @@ func TestRollbackWarm(t *testing.T) {
 	log := releaseLog{logf: t.Logf}
 	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
 	start := time.Now()
-	to, err := engine.RunRollback(ctx, kube.New(c.Client), target, "", 0, log.hooks())
+	to, err := engine.RunRollback(ctx, kube.New(c.Client), target, engine.RollbackOptions{}, log.hooks())
 	took := time.Since(start)
 	if err != nil || to != engine.Blue {
 		t.Fatalf("rollback: %v, to %s; want blue", err, to)
@@ -191,17 +191,21 @@ func TestRollbackCold(t *testing.T) {
 
 	log := releaseLog{logf: t.Logf}
 	h := log.hooks()
+	// Observed runs before each action is applied: read blue's Ready pods
+	// from the API server just before the switch is sent.
 	var readyAtSwitch int32 = -1
-	h.Switched = func(req engine.SwitchRequest) error {
-		d, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "web-blue", metav1.GetOptions{})
-		if err == nil {
-			readyAtSwitch = d.Status.ReadyReplicas
+	observed := h.Observed
+	h.Observed = func(r engine.Release, obs engine.Observation, act engine.Action) {
+		observed(r, obs, act)
+		if act.Kind == engine.ActSwitch {
+			d, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "web-blue", metav1.GetOptions{})
+			if err == nil {
+				readyAtSwitch = d.Status.ReadyReplicas
+			}
 		}
-		log.switches = append(log.switches, req)
-		return nil
 	}
 	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
-	to, err := engine.RunRollback(ctx, kube.New(c.Client), target, engine.Blue, 0, h)
+	to, err := engine.RunRollback(ctx, kube.New(c.Client), target, engine.RollbackOptions{To: engine.Blue}, h)
 	if err != nil || to != engine.Blue {
 		t.Fatalf("rollback: %v, to %s; want blue", err, to)
 	}
@@ -211,8 +215,11 @@ func TestRollbackCold(t *testing.T) {
 	if n := replicas(ctx, t, c.Client, ns, "web-blue"); n != 3 {
 		t.Errorf("blue scaled to %d, want 3 (the live color's count)", n)
 	}
-	if readyAtSwitch < 1 {
-		t.Errorf("blue had %d Ready pods when the service was switched, want at least 1", readyAtSwitch)
+	if readyAtSwitch != 3 {
+		t.Errorf("blue had %d Ready pods just before the switch, want all 3: a cold color is waited for whole", readyAtSwitch)
+	}
+	if len(log.switches) != 1 {
+		t.Errorf("%d switches, want 1", len(log.switches))
 	}
 	t.Logf("phases %v, blue Ready at the switch: %d", log.phases, readyAtSwitch)
 }
@@ -294,10 +301,15 @@ func TestSwitchIsConditional(t *testing.T) {
 	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 3, Green: 3})
 	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
 	k := kube.New(c.Client)
+	_, _, stale := selects(ctx, t, c.Client, ns)
+	edit := `{"metadata":{"labels":{"edited-by":"someone-else"}}}`
+	if _, err := c.Client.CoreV1().Services(ns).Patch(ctx, "web-service", types.MergePatchType, []byte(edit), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	_, _, rv := selects(ctx, t, c.Client, ns)
-	req := engine.SwitchRequest{To: engine.Green, From: engine.Blue, Version: rv + "0", MinReady: 3, Release: "web:v2", Actor: tester, At: time.Now()}
+	req := engine.SwitchRequest{To: engine.Green, From: engine.Blue, Version: stale, MinReady: 3, Release: "web:v2", Actor: tester, At: time.Now()}
 	if _, err := k.Switch(ctx, target, req); err == nil || !strings.Contains(err.Error(), "someone else edited it") {
-		t.Errorf("stale switch: got %v, want a conflict", err)
+		t.Errorf("switch with the version from before someone's edit: got %v, want a conflict", err)
 	}
 	req.Version, req.MinReady = rv, 4
 	if _, err := k.Switch(ctx, target, req); err == nil || !strings.Contains(err.Error(), "matches 3 Ready pods, want at least 4") {
@@ -311,14 +323,15 @@ func TestSwitchIsConditional(t *testing.T) {
 	}
 }
 
-// TestAPIServerRestartMidRollout kills the API server while the preview
-// rolls out and starts it again; the release must still complete.
+// TestAPIServerRestartMidRollout kills the API server while a pipeline's
+// preview rolls out, keeps it down for longer than the release lock's
+// lease, and starts it again: the release, lock and all, must complete.
 func TestAPIServerRestartMidRollout(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	c := ownCluster(ctx, t)
 	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 3, Green: 0})
+	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
 	cs := c.Client // the clients outlive the restart: same address and credentials
 	watchInvariant(ctx, t, cs, ns, "web-service", "color")
 
@@ -329,22 +342,28 @@ func TestAPIServerRestartMidRollout(t *testing.T) {
 	if _, err := cs.AppsV1().Deployments(ns).Patch(ctx, "web-green", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	log := releaseLog{logf: t.Logf}
-	h := log.hooks()
+	outage := kube.LeaseDuration + 5*time.Second
 	restarted := make(chan error, 1)
 	var once sync.Once
-	h.Progress = func(_ engine.Color, s engine.ColorState) {
-		if s.Generation > s.ObservedGeneration || len(s.Pods) == 0 {
-			return // the controllers have not acted on the new spec yet
+	final, recs, _ := runPipeline(ctx, t, releasePipeline(ns), clustersOf(map[string]*testenv.Cluster{"prod": c}), func(_ *engine.Engine, ev engine.Event) {
+		switch e := ev.(type) {
+		case engine.ReleaseProgress:
+			t.Logf("%s %s %s %s %d/%d next %s: %s", e.Time.Format(time.TimeOnly), e.Phase, e.Live, e.Color, e.State.Ready, e.State.Replicas, e.Action, e.Message)
+		case engine.Warning:
+			t.Logf("%s warning: %s", e.Time.Format(time.TimeOnly), e.Message)
+		}
+		p, ok := ev.(engine.ReleaseProgress)
+		if !ok || p.Phase != engine.PhaseDeploying || len(p.State.Pods) == 0 {
+			return // the controllers have not made the preview's pods yet
 		}
 		once.Do(func() {
-			t.Logf("killing the API server with green at %d/%d ready", s.Ready, s.Replicas)
+			t.Logf("killing the API server for %s with green at %d/%d ready", outage, p.State.Ready, p.State.Replicas)
 			if err := c.KillAPIServer(); err != nil {
 				restarted <- err
 				return
 			}
 			go func() {
-				time.Sleep(2 * time.Second)
+				time.Sleep(outage)
 				if err := c.RestartAPIServer(ctx); err != nil {
 					restarted <- err
 					return
@@ -352,20 +371,55 @@ func TestAPIServerRestartMidRollout(t *testing.T) {
 				restarted <- c.AddLabeledNode(ctx, "kwok-late", map[string]string{"pool": "late"})
 			}()
 		})
-	}
-	r, err := engine.RunBlueGreen(ctx, kube.New(cs), bgSpec(ns), h)
+	})
 	select {
 	case rerr := <-restarted:
 		if rerr != nil {
 			t.Fatalf("restart the API server: %v", rerr)
 		}
 	default:
-		t.Fatal("the API server was never killed: no progress was reported")
+		t.Fatalf("the API server was never killed (run %s): no preview pods were reported", final.Status)
 	}
-	if err != nil || r.Phase != engine.PhaseDone {
-		t.Fatalf("release across an API server restart: %v, phase %s (%s); want done", err, r.Phase, r.Reason)
+	st, _ := final.Stage("production")
+	if final.Status != engine.StatusSucceeded {
+		t.Fatalf("release across an API server outage of %s: %s (%s); want succeeded", outage, final.Status, st.Steps[0].Reason)
 	}
 	if live, _, _ := selects(ctx, t, cs, ns); live != "green" {
 		t.Errorf("service selects %s, want green", live)
+	}
+	if _, ok := findRecord(recs, engine.RecLeaseTakenOver); ok {
+		t.Error("the release lost and retook its own lock during the outage")
+	}
+}
+
+// TestRollbackStopsWhenSomeoneElseEditsTheService: while a cold rollback
+// waits for its color, someone else moves the Service. The rollback must
+// not switch over their change.
+func TestRollbackStopsWhenSomeoneElseEditsTheService(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := sharedCluster(t)
+	ns := namespace(ctx, t, c.Client)
+	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "green", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 0, Green: 3})
+	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	log := releaseLog{logf: t.Logf}
+	h := log.hooks()
+	observed := h.Observed
+	h.Observed = func(r engine.Release, obs engine.Observation, act engine.Action) {
+		observed(r, obs, act)
+		if act.Kind == engine.ActScale {
+			edit := `{"metadata":{"labels":{"edited-by":"someone-else"}}}`
+			if _, err := c.Client.CoreV1().Services(ns).Patch(ctx, "web-service", types.MergePatchType, []byte(edit), metav1.PatchOptions{}); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
+	_, err := engine.RunRollback(ctx, kube.New(c.Client), target, engine.RollbackOptions{To: engine.Blue}, h)
+	if err == nil || !strings.Contains(err.Error(), "changed by someone else") {
+		t.Fatalf("rollback: got %v, want it stopped by the other edit", err)
+	}
+	if live, _, _ := selects(ctx, t, c.Client, ns); live != "green" || len(log.switches) != 0 {
+		t.Errorf("service selects %s after %d switches, want green and none", live, len(log.switches))
 	}
 }

@@ -49,7 +49,7 @@ func TestMaintenanceMode(t *testing.T) {
 	if err != nil || obs.Service.Live != "maintenance" || obs.Service.Release.Previous != engine.Blue {
 		t.Fatalf("after maintenance on: %+v (%v), want maintenance with blue as previous", obs.Service, err)
 	}
-	to, err := engine.RunRollback(ctx, k, target, "", 0, engine.ReleaseHooks{Actor: tester, Clock: engine.RealClock{}})
+	to, err := engine.RunRollback(ctx, k, target, engine.RollbackOptions{}, engine.ReleaseHooks{Actor: tester, Clock: engine.RealClock{}})
 	if err != nil || to != engine.Blue {
 		t.Fatalf("maintenance off: %v (to %s), want blue", err, to)
 	}

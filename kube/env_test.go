@@ -208,7 +208,16 @@ func (inv *invariant) check(ctx context.Context, cs kubernetes.Interface, ns, se
 	inv.violations.Add(1)
 	inv.mu.Lock()
 	if inv.first == "" {
-		inv.first = fmt.Sprintf("service %s/%s selects %s=%s (resourceVersion %s) with %d pods, none Ready", ns, service, key, live, svc.ResourceVersion, len(pods.Items))
+		var why []string
+		for _, p := range pods.Items {
+			for _, c := range p.Status.Conditions {
+				if c.Type == corev1.PodReady {
+					why = append(why, fmt.Sprintf("%s: %s %s %s", p.Name, c.Status, c.Reason, c.Message))
+				}
+			}
+		}
+		inv.first = fmt.Sprintf("at %s service %s/%s selects %s=%s (resourceVersion %s) with %d pods, none Ready %v",
+			time.Now().Format(time.TimeOnly), ns, service, key, live, svc.ResourceVersion, len(pods.Items), why)
 	}
 	inv.mu.Unlock()
 }

@@ -172,7 +172,16 @@ func podState(p *corev1.Pod, now time.Time) engine.PodState {
 
 // Deploy sets the image of one container of color's Deployment and scales
 // it, in one patch.
+// It refuses a color the Service selects: the live color is never changed
+// in place.
 func (c *Cluster) Deploy(ctx context.Context, t engine.Target, color engine.Color, container, image string, replicas int32) error {
+	svc, err := c.cs.CoreV1().Services(t.Namespace).Get(ctx, t.Service, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("read service %s before deploying %s: %w", t, color, permanent(err))
+	}
+	if engine.Color(svc.Spec.Selector[t.SelectorKey]) == color {
+		return fmt.Errorf("not deploying to %s: service %s selects it, and the live color is never changed in place", color, t)
+	}
 	return c.setImage(ctx, t.Namespace, t.Deployment(color), container, image, &replicas)
 }
 
@@ -184,14 +193,14 @@ func (c *Cluster) SetImage(ctx context.Context, namespace, deployment, container
 func (c *Cluster) setImage(ctx context.Context, ns, name, container, image string, replicas *int32) error {
 	d, err := c.cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		return fmt.Errorf("read deployment %s/%s: %w", ns, name, err)
+		return fmt.Errorf("read deployment %s/%s: %w", ns, name, permanent(err))
 	}
 	var names []string
 	for _, ct := range d.Spec.Template.Spec.Containers {
 		names = append(names, ct.Name)
 	}
 	if !slices.Contains(names, container) {
-		return fmt.Errorf("deployment %s/%s has no container %q (it has %s)", ns, name, container, strings.Join(names, ", "))
+		return fmt.Errorf("deployment %s/%s has no container %q (it has %s): %w", ns, name, container, strings.Join(names, ", "), engine.ErrPermanent)
 	}
 	// A strategic merge patch merges containers by name, so the other
 	// containers are left alone.
@@ -279,9 +288,20 @@ func (c *Cluster) Switch(ctx context.Context, t engine.Target, req engine.Switch
 		return "", fmt.Errorf("%s: the service changed since resourceVersion %s (someone else edited it); nothing was written", what, req.Version)
 	}
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", what, err)
+		return "", fmt.Errorf("%s: %w", what, permanent(err))
 	}
 	return svc.ResourceVersion, nil
+}
+
+// permanent marks API errors that a retry cannot fix, so that a release
+// fails at once and says why.
+func permanent(err error) error {
+	switch {
+	case apierrors.IsNotFound(err), apierrors.IsForbidden(err), apierrors.IsUnauthorized(err),
+		apierrors.IsInvalid(err), apierrors.IsBadRequest(err), apierrors.IsMethodNotSupported(err):
+		return fmt.Errorf("%w (%w)", err, engine.ErrPermanent)
+	}
+	return err
 }
 
 // FieldManager is the name cutover's writes are recorded under.
@@ -294,7 +314,7 @@ func (c *Cluster) patchDeployment(ctx context.Context, ns, name string, pt types
 	}
 	_, err = c.cs.AppsV1().Deployments(ns).Patch(ctx, name, pt, body, metav1.PatchOptions{FieldManager: FieldManager})
 	if err != nil {
-		return fmt.Errorf("patch deployment %s/%s: %w", ns, name, err)
+		return fmt.Errorf("patch deployment %s/%s: %w", ns, name, permanent(err))
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package kube
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -14,9 +13,13 @@ import (
 	"github.com/cutover-sh/cutover/engine"
 )
 
-// LeaseDuration is how long a release lock lasts without renewal. It is
-// renewed every third of that.
+// LeaseDuration is how long a release lock lasts without renewal.
 const LeaseDuration = 30 * time.Second
+
+// RenewEvery is how often a held lock is renewed. It is short so that
+// `cutover abort`, which takes the lock away, stops the holder within
+// seconds.
+const RenewEvery = 2 * time.Second
 
 // LeaseName is the name of the release lock's Lease for a Service.
 func LeaseName(service string) string { return "cutover-" + service }
@@ -33,10 +36,12 @@ type Lock struct {
 	previous string
 	took     string
 	lost     chan struct{}
-	stop     context.CancelFunc
-	done     chan struct{}
-	mu       sync.Mutex
-	current  *coordinationv1.Lease
+	// lostTo is written before lost is closed.
+	lostTo  string
+	stop    context.CancelFunc
+	done    chan struct{}
+	mu      sync.Mutex
+	current *coordinationv1.Lease
 }
 
 var _ engine.ReleaseLock = (*Lock)(nil)
@@ -137,33 +142,31 @@ func (l *Lock) set(lease *coordinationv1.Lease) {
 	l.current = lease
 }
 
-// renew keeps the lease fresh until stopped. If a renewal finds the lease
-// held by someone else, or cannot renew before it expires, the lock is lost.
+// renew keeps the lease fresh until stopped. The lock is lost only when a
+// renewal finds someone else holding it (or the Lease deleted): an API
+// server that cannot be reached is not a reason to end a release, which
+// itself cannot write meanwhile.
 func (l *Lock) renew(ctx context.Context) {
 	defer close(l.done)
-	t := time.NewTicker(LeaseDuration / 3)
+	t := time.NewTicker(RenewEvery)
 	defer t.Stop()
-	lastOK := l.c.now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		err := l.renewOnce(ctx)
-		switch {
-		case err == nil:
-			lastOK = l.c.now()
-		case errors.Is(err, errLost) || l.c.now().Sub(lastOK) >= LeaseDuration:
+		if holder, lost := l.renewOnce(ctx); lost {
+			l.lostTo = holder
 			close(l.lost)
 			return
 		}
 	}
 }
 
-var errLost = errors.New("release lock lost")
-
-func (l *Lock) renewOnce(ctx context.Context) error {
+// renewOnce renews the lease. lost is true, with the new holder, when
+// someone else holds it.
+func (l *Lock) renewOnce(ctx context.Context) (holder string, lost bool) {
 	leases := l.c.cs.CoordinationV1().Leases(l.ns)
 	l.mu.Lock()
 	next := l.current.DeepCopy()
@@ -171,25 +174,23 @@ func (l *Lock) renewOnce(ctx context.Context) error {
 	now := metav1.NewMicroTime(l.c.now())
 	next.Spec.RenewTime = &now
 	updated, err := leases.Update(ctx, next, metav1.UpdateOptions{FieldManager: FieldManager})
-	if apierrors.IsConflict(err) {
+	switch {
+	case err == nil:
+		l.set(updated)
+		return "", false
+	case apierrors.IsNotFound(err):
+		return "nobody (the Lease was deleted)", true
+	case apierrors.IsConflict(err):
 		cur, gerr := leases.Get(ctx, l.name, metav1.GetOptions{})
 		if gerr != nil {
-			return gerr
+			return "", false // try again at the next tick
 		}
-		if deref(cur.Spec.HolderIdentity) != l.holder {
-			return errLost
+		if h := deref(cur.Spec.HolderIdentity); h != l.holder {
+			return h, true
 		}
 		l.set(cur)
-		return err
 	}
-	if apierrors.IsNotFound(err) {
-		return errLost
-	}
-	if err != nil {
-		return err
-	}
-	l.set(updated)
-	return nil
+	return "", false
 }
 
 // TakenFrom names the holder whose expired lease was taken over, or "".
@@ -198,10 +199,22 @@ func (l *Lock) TakenFrom() string { return l.took }
 // Lost is closed if the lock is lost while held.
 func (l *Lock) Lost() <-chan struct{} { return l.lost }
 
+// LostTo names who holds the lock once Lost is closed.
+func (l *Lock) LostTo() string {
+	select {
+	case <-l.lost:
+		return l.lostTo
+	default:
+		return ""
+	}
+}
+
 // Release stops renewing and gives the lease up, if it is still ours.
 func (l *Lock) Release(ctx context.Context) error {
 	l.stop()
 	<-l.done
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
 	leases := l.c.cs.CoordinationV1().Leases(l.ns)
 	cur, err := leases.Get(ctx, l.name, metav1.GetOptions{})
 	if err != nil {

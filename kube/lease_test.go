@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,5 +118,60 @@ func TestExpiredLockIsTakenOver(t *testing.T) {
 	}
 	if got.Spec.HolderIdentity != nil && *got.Spec.HolderIdentity != "" {
 		t.Errorf("after the run the lease is held by %q, want it released", *got.Spec.HolderIdentity)
+	}
+}
+
+// TestLostLockStopsTheRelease: `cutover abort` from another console takes
+// the lock away; the release notices at its next renewal and stops,
+// leaving traffic where it is.
+func TestLostLockStopsTheRelease(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := sharedCluster(t)
+	ns := namespace(ctx, t, c.Client)
+	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
+	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	text := strings.Replace(releasePipeline(ns), "scaleDownDelay: 1s", "scaleDownDelay: 10m", 1)
+	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
+	var broke error
+	var once sync.Once
+	final, _, _ := runPipeline(ctx, t, text, clustersOf(map[string]*testenv.Cluster{"prod": c}), func(_ *engine.Engine, ev engine.Event) {
+		if p, ok := ev.(engine.ReleaseProgress); ok && p.Phase == engine.PhaseScaleDownDelay {
+			once.Do(func() { _, broke = kube.New(c.Client).BreakLock(ctx, target, "abort by carol: wrong tag") })
+		}
+	})
+	if broke != nil {
+		t.Fatal(broke)
+	}
+	st, _ := final.Stage("production")
+	if final.Status == engine.StatusSucceeded || !strings.Contains(st.Steps[0].Reason, "held by abort by carol: wrong tag") {
+		t.Errorf("run %s, step %q; want it stopped, naming who took the lock", final.Status, st.Steps[0].Reason)
+	}
+	if live, _, _ := selects(ctx, t, c.Client, ns); live != "green" {
+		t.Errorf("service selects %s; an abort after the switch leaves traffic on green", live)
+	}
+	if n := replicas(ctx, t, c.Client, ns, "web-blue"); n != 2 {
+		t.Errorf("blue has %d replicas; it must stay warm for a rollback, want 2", n)
+	}
+}
+
+// TestMissingContainerFailsAtOnce: a typo in the container name cannot be
+// fixed by retrying; the step fails with it instead of retrying for minutes.
+func TestMissingContainerFailsAtOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := sharedCluster(t)
+	ns := namespace(ctx, t, c.Client)
+	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
+	text := strings.Replace(releasePipeline(ns), "container: app", "container: ap", 1)
+	final, _, events := runPipeline(ctx, t, text, clustersOf(map[string]*testenv.Cluster{"prod": c}))
+	st, _ := final.Stage("production")
+	if final.Status != engine.StatusFailed || !strings.Contains(st.Steps[0].Reason, `has no container "ap" (it has app)`) {
+		t.Errorf("run %s, step %q; want failed naming the container", final.Status, st.Steps[0].Reason)
+	}
+	for _, ev := range events {
+		if w, ok := ev.(engine.Warning); ok && w.Code == engine.WarnRetry {
+			t.Errorf("retried a permanent error: %s", w.Message)
+		}
 	}
 }

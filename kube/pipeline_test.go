@@ -277,7 +277,7 @@ func TestRollbackDuringARelease(t *testing.T) {
 	var once sync.Once
 	final, recs, _ := runPipeline(ctx, t, text, clustersOf(map[string]*testenv.Cluster{"prod": c}), func(eng *engine.Engine, ev engine.Event) {
 		if p, ok := ev.(engine.ReleaseProgress); ok && p.Phase == engine.PhaseScaleDownDelay {
-			once.Do(func() { asked = eng.Rollback(engine.Actor{Name: "bob"}, "5xx at 12%") })
+			once.Do(func() { asked = eng.Rollback(engine.Actor{Name: "bob"}, "", "5xx at 12%") })
 		}
 	})
 	if asked != nil {

@@ -49,7 +49,7 @@ func TestReleaseAndRollbackWithShippedRBAC(t *testing.T) {
 	}
 	log := releaseLog{logf: t.Logf}
 	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
-	to, err := engine.RunRollback(ctx, sa, target, "", 0, log.hooks())
+	to, err := engine.RunRollback(ctx, sa, target, engine.RollbackOptions{}, log.hooks())
 	if err != nil || to != engine.Blue {
 		t.Fatalf("rollback as the ServiceAccount: %v (to %s), want blue", err, to)
 	}

@@ -3,9 +3,11 @@ package kube
 import (
 	"context"
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -56,6 +58,17 @@ func (c *Cluster) WaitDeployment(ctx context.Context, namespace, name string, pr
 	})
 
 	changed := make(chan struct{}, 1)
+	// Reflectors retry watch errors by themselves; one that retrying
+	// cannot fix (no permission to watch) must end the wait, not hang it.
+	denied := make(chan error, 1)
+	onWatchError := func(_ *cache.Reflector, err error) {
+		if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
+			select {
+			case denied <- err:
+			default:
+			}
+		}
+	}
 	poke := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { notify(changed) },
 		UpdateFunc: func(any, any) { notify(changed) },
@@ -65,16 +78,38 @@ func (c *Cluster) WaitDeployment(ctx context.Context, namespace, name string, pr
 		if _, err := inf.AddEventHandler(poke); err != nil {
 			return fmt.Errorf("watch deployment %s/%s: %w", t.Namespace, name, err)
 		}
+		_ = inf.SetWatchErrorHandler(onWatchError) // cannot fail before Run
 		go inf.RunWithContext(ctx)
 	}
-	if !cache.WaitForCacheSync(ctx.Done(), deps.HasSynced, pods.HasSynced) {
-		return fmt.Errorf("watch deployment %s/%s: %w", t.Namespace, name, context.Cause(ctx))
+	syncCtx, stopSync := context.WithTimeout(ctx, syncTimeout)
+	go func() {
+		select {
+		case err := <-denied:
+			stopSync()
+			denied <- err
+		case <-syncCtx.Done():
+		}
+	}()
+	synced := cache.WaitForCacheSync(syncCtx.Done(), deps.HasSynced, pods.HasSynced)
+	stopSync()
+	if !synced {
+		select {
+		case err := <-denied:
+			return fmt.Errorf("watch deployment %s/%s: %w (%w)", t.Namespace, name, err, engine.ErrPermanent)
+		default:
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("watch deployment %s/%s: %w", t.Namespace, name, context.Cause(ctx))
+		}
+		return fmt.Errorf("watch deployment %s/%s: no answer within %s", t.Namespace, name, syncTimeout)
 	}
 	var last *engine.ColorState
 	for {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("wait for deployment %s/%s: %w", t.Namespace, name, context.Cause(ctx))
+		case err := <-denied:
+			return fmt.Errorf("watch deployment %s/%s: %w (%w)", t.Namespace, name, err, engine.ErrPermanent)
 		case <-changed:
 		}
 		obj, ok, _ := deps.GetStore().GetByKey(t.Namespace + "/" + name)
@@ -98,6 +133,10 @@ func (c *Cluster) WaitDeployment(ctx context.Context, namespace, name string, pr
 		}
 	}
 }
+
+// syncTimeout bounds the first list of a wait; the executor retries after
+// it, and reports the retry, rather than wait in silence.
+const syncTimeout = 30 * time.Second
 
 func notify(ch chan struct{}) {
 	select {

@@ -331,7 +331,7 @@ stages:
 		t.Errorf("after the resumed release the service selects %v (%v), want green", svc.Spec.Selector, err)
 	}
 	code, _, errOut = cli(t, "", map[string]string{}, "run", "--plain", "--resume", pipeline, "--kubeconfig", c.Kubeconfig, "--state-dir", state)
-	if code != exitBadInput || !strings.Contains(errOut, "already succeeded") {
+	if code != exitBadInput || !strings.Contains(errOut, "ended (succeeded)") {
 		t.Errorf("resuming a finished run: exit %d, %q; want 2", code, errOut)
 	}
 }

@@ -238,6 +238,8 @@ type switchOptions struct {
 	reason   string
 	yes      bool
 	replicas int32
+	// explicitTo is set when the person named the color (--to).
+	explicitTo bool
 }
 
 func newRollbackCmd(s streams, g *globalOptions) *cobra.Command {
@@ -271,6 +273,7 @@ rollback and its reason are written to the audit journal.`,
 			if complete {
 				return completeRollback(cmd.Context(), s, g, a[0], o)
 			}
+			o.explicitTo = target != ""
 			return switchCmd(cmd.Context(), s, g, a[0], o, "rollback", func(obs engine.Observation) engine.Color {
 				if target != "" {
 					return target
@@ -399,13 +402,23 @@ func switchWith(ctx context.Context, s streams, g *globalOptions, service string
 		_, _ = fmt.Fprintf(s.out, "Service %s already selects %s; nothing to do.\n", t, to)
 		return nil
 	}
+	if verb == "rollback" && !o.explicitTo {
+		// Mid-release, the previous-color annotation may name the preview
+		// being rebuilt: make the person say which color they mean.
+		if l, err := cl.ReadLock(ctx, t); err == nil && l != nil && l.Holder != "" && !l.Expired {
+			return badInput(fmt.Errorf("rollback of %s: a release is in progress (lock held by %s); "+
+				"stop it with `cutover abort` or type `rollback REASON` in its console, or name the color here with --to", t, l.Holder))
+		}
+	}
 	c := obs.Color(to)
 	plan := fmt.Sprintf("switch it to %s (%d/%d Ready)", to, c.Ready, c.Replicas)
 	switch {
 	case maintenance:
 		plan = fmt.Sprintf("switch it to %s=%s, once those pods are Ready", t.SelectorKey, to)
+	case verb == "promote":
+		plan += ", only if every replica is Ready"
 	case c.Replicas == 0 || c.Ready == 0:
-		plan = fmt.Sprintf("scale %s up, wait until its pods are Ready, then switch to it", c.Deployment)
+		plan = fmt.Sprintf("scale %s up, wait until all its pods are Ready, then switch to it", c.Deployment)
 	}
 	if !o.yes {
 		if !s.inTTY {
@@ -446,9 +459,9 @@ func switchWith(ctx context.Context, s streams, g *globalOptions, service string
 		})
 	case verb == "promote":
 		typ = engine.RecPromote
-		done, err = engine.RunPromote(ctx, cl, t, to, h)
+		done, err = engine.RunPromote(ctx, cl, t, to, obs.Service.Version, h)
 	default:
-		done, err = engine.RunRollback(ctx, cl, t, to, o.replicas, h)
+		done, err = engine.RunRollback(ctx, cl, t, engine.RollbackOptions{To: to, Replicas: o.replicas, Version: obs.Service.Version}, h)
 	}
 	rec := engine.Record{Type: typ, Actor: &actor, Service: t.String(), From: from, To: done, Reason: o.reason, Duration: time.Since(start)}
 	if err != nil {

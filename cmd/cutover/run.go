@@ -270,12 +270,16 @@ func readDecisions(in io.Reader, errOut io.Writer, eng *engine.Engine, actor eng
 		case "abort":
 			err = eng.Abort(actor, "abort typed on stdin")
 		case "rollback":
-			reason := strings.TrimSpace(rest)
+			service, reason := "", strings.TrimSpace(rest)
+			// "rollback SERVICE REASON" names the release when several run.
+			if first, more, _ := strings.Cut(reason, " "); slices.Contains(eng.ActiveReleases(), first) {
+				service, reason = first, strings.TrimSpace(more)
+			}
 			if reason == "" {
 				err = errors.New("rollback needs a reason: type rollback REASON")
 				break
 			}
-			err = eng.Rollback(actor, reason)
+			err = eng.Rollback(actor, service, reason)
 		default:
 			err = fmt.Errorf("unknown command %q: type approve [GATE], reject [GATE] [REASON], rollback REASON or abort", word)
 		}

@@ -487,7 +487,7 @@ func newAbortCmd(s streams, g *globalOptions) *cobra.Command {
 		Short: "Stop the release another console is running on a Service",
 		Long: `Stop a release that another cutover (another terminal, another engineer) is
 running on SERVICE. It takes that release's lock: the running console finds
-out at its next lease renewal (within 10s), stops, and leaves traffic where
+out at its next lease renewal (within 2s), stops, and leaves traffic where
 it is. Roll back afterwards if traffic must move.
 
 To stop a release in your own terminal, press Ctrl-C or type "abort".`,
@@ -519,7 +519,7 @@ To stop a release in your own terminal, press Ctrl-C or type "abort".`,
 			}); err != nil {
 				return err
 			}
-			_, _ = fmt.Fprintf(s.out, "Took the release lock of %s from %s; that release stops within %s.\n", t, prev, kube.LeaseDuration/3)
+			_, _ = fmt.Fprintf(s.out, "Took the release lock of %s from %s; that release stops within %s.\n", t, prev, kube.RenewEvery)
 			return nil
 		},
 	}

@@ -132,8 +132,8 @@ func Start(ctx context.Context, bin, dir string) (c *Cluster, err error) {
 		"--service-account-private-key-file="+p("sa.key"), "--root-ca-file="+p("ca.crt"),
 		"--use-service-account-credentials=false",
 		// kwok renews node leases through the API server. A test that
-		// keeps the API server down for a while must not also turn every
-		// node NotReady when it comes back: that is a different outage.
+		// keeps the API server down for half a minute must not also turn
+		// every node NotReady when it comes back: that is another outage.
 		"--node-monitor-grace-period=5m",
 	)...); err != nil {
 		return nil, err
@@ -146,6 +146,11 @@ func Start(ctx context.Context, bin, dir string) (c *Cluster, err error) {
 		"--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake", "--cidr=10.244.0.0/16",
 		"--node-ip=127.0.0.1", "--node-port="+strconv.Itoa(kwokNodePort),
 		"--server-address=127.0.0.1:"+strconv.Itoa(kwokPort),
+		// Without it kwok keeps no node leases, only a status heartbeat
+		// every 10-20 minutes, and a cluster that lives past the grace
+		// period sees every node go Unknown and its pods NotReady for good.
+		// kwokctl passes the same.
+		"--node-lease-duration-seconds=40",
 	); err != nil {
 		return nil, err
 	}

@@ -51,7 +51,18 @@ func TestControlPlaneRunsPods(t *testing.T) {
 			t.Fatalf("watch: %v", ev.Object)
 		}
 		if got, ok := ev.Object.(*appsv1.Deployment); ok && got.Status.ReadyReplicas == replicas {
-			return
+			// The node must keep a lease, or it goes Unknown after the
+			// grace period and takes its pods' readiness with it.
+			for {
+				if _, err := c.Client.CoordinationV1().Leases("kube-node-lease").Get(ctx, "kwok-node-0", metav1.GetOptions{}); err == nil {
+					return
+				}
+				select {
+				case <-ctx.Done():
+					t.Fatal("kwok keeps no lease for node kwok-node-0")
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
 		}
 	}
 	t.Fatalf("deployment web did not get %d ready replicas: %v", replicas, ctx.Err())

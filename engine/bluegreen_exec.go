@@ -164,8 +164,10 @@ func RunRollback(ctx context.Context, cl Cluster, t Target, o RollbackOptions, h
 		if _, err := x.apply(ctx, act, obs, &r); err != nil {
 			return to, err
 		}
+		if act.Kind == ActSwitch && r.Version != version {
+			return to, nil // the API server said the switch is done
+		}
 		scaledUp = scaledUp || act.Kind == ActScale
-		version = r.Version // a switch of ours moves it on
 	}
 }
 
@@ -205,7 +207,9 @@ func RunPromote(ctx context.Context, cl Cluster, t Target, to Color, version str
 		if _, err := x.apply(ctx, act, obs, &r); err != nil {
 			return to, err
 		}
-		version = r.Version
+		if r.Version != version {
+			return to, nil // the API server said the switch is done
+		}
 	}
 }
 

@@ -312,7 +312,7 @@ func TestSwitchIsConditional(t *testing.T) {
 		t.Errorf("switch with the version from before someone's edit: got %v, want a conflict", err)
 	}
 	req.Version, req.MinReady = rv, 4
-	if _, err := k.Switch(ctx, target, req); err == nil || !strings.Contains(err.Error(), "matches 3 Ready pods, want at least 4") {
+	if _, err := k.Switch(ctx, target, req); err == nil || !strings.Contains(err.Error(), "deployment "+ns+"/web-green has 3 Ready pods for selector app=web,color=green, want at least 4") {
 		t.Errorf("switch to a color short of Ready pods: got %v, want a refusal", err)
 	}
 	if err := k.Scale(ctx, target, engine.Blue, 0); err == nil || !strings.Contains(err.Error(), "still selects color=blue") {
@@ -421,5 +421,31 @@ func TestRollbackStopsWhenSomeoneElseEditsTheService(t *testing.T) {
 	}
 	if live, _, _ := selects(ctx, t, c.Client, ns); live != "green" || len(log.switches) != 0 {
 		t.Errorf("service selects %s after %d switches, want green and none", live, len(log.switches))
+	}
+}
+
+// TestSwitchChecksTheServiceSelector: a color whose pods lack one of the
+// Service's other selector labels would leave the Service with no
+// endpoints, however Ready its pods are; the switch is refused. The test
+// gives the Service such a label itself, so no invariant watcher runs.
+func TestSwitchChecksTheServiceSelector(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := sharedCluster(t)
+	ns := namespace(ctx, t, c.Client)
+	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 2, Green: 2})
+	edit := `{"spec":{"selector":{"tier":"frontend"}}}`
+	if _, err := c.Client.CoreV1().Services(ns).Patch(ctx, "web-service", types.MergePatchType, []byte(edit), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
+	obs, err := kube.New(c.Client).Observe(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := engine.SwitchRequest{To: engine.Green, From: engine.Blue, Version: obs.Service.Version, Selector: obs.Service.Selector, MinReady: 1, Actor: tester, At: time.Now()}
+	_, err = kube.New(c.Client).Switch(ctx, target, req)
+	if err == nil || !strings.Contains(err.Error(), "its pods do not carry the Service's selector") {
+		t.Errorf("got %v, want a refusal naming the selector", err)
 	}
 }

@@ -31,7 +31,7 @@ func TestMaintenanceMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := engine.SwitchRequest{To: "maintenance", From: engine.Blue, Version: obs.Service.Version, MinReady: 1, Actor: tester, At: time.Now(), Release: "maintenance"}
-	if _, err := k.Switch(ctx, target, req); err == nil || !strings.Contains(err.Error(), "matches 0 Ready pods") {
+	if _, err := k.Switch(ctx, target, req); err == nil || !strings.Contains(err.Error(), "the selector has 0 Ready pods") {
 		t.Fatalf("maintenance with no pods: got %v, want a refusal", err)
 	}
 

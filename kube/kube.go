@@ -103,7 +103,12 @@ func (c *Cluster) colorState(ctx context.Context, ns, name string) (*engine.Colo
 	if err != nil {
 		return nil, fmt.Errorf("deployment %s/%s: bad selector: %w", ns, name, err)
 	}
-	pods, err := c.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	// The pods are read from the API server's watch cache (resourceVersion
+	// 0): they explain a color's state to a person, while every decision
+	// uses the Deployment's own counts, read consistently above. A
+	// consistent list waits for that cache to catch up with etcd, up to
+	// 100 ms after any write, which a rollback would pay at every reading.
+	pods, err := c.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String(), ResourceVersion: "0"})
 	if err != nil {
 		return nil, fmt.Errorf("list pods of deployment %s/%s: %w", ns, name, err)
 	}
@@ -231,19 +236,19 @@ func (c *Cluster) Scale(ctx context.Context, t engine.Target, color engine.Color
 }
 
 // Switch points the Service's selector at req.To. Right before the patch it
-// lists the pods the new selector would pick and refuses unless at least
-// req.MinReady of them are Ready: it is the Service's own selector that
-// decides what gets traffic, not a Deployment's labels. The patch carries
-// req.Version, so the API server rejects it if anyone changed the Service
-// since it was read. req.To may be any value of the selector key, such as
-// a maintenance page's.
+// checks that the new selector picks at least req.MinReady Ready pods: for
+// blue or green, by reading the color's Deployment and checking that its
+// pods carry every label of the new selector; for any other value (a
+// maintenance page), by listing the pods the selector picks. The patch
+// carries req.Version, so the API server rejects it if anyone changed the
+// Service since it was read.
 func (c *Cluster) Switch(ctx context.Context, t engine.Target, req engine.SwitchRequest) (string, error) {
 	what := fmt.Sprintf("switch service %s to %s", t, req.To)
 	sel := maps.Clone(req.Selector)
 	if sel == nil {
 		svc, err := c.cs.CoreV1().Services(t.Namespace).Get(ctx, t.Service, metav1.GetOptions{})
 		if err != nil {
-			return "", fmt.Errorf("%s: %w", what, err)
+			return "", fmt.Errorf("%s: %w", what, permanent(err))
 		}
 		sel = maps.Clone(svc.Spec.Selector)
 		if sel == nil {
@@ -251,19 +256,13 @@ func (c *Cluster) Switch(ctx context.Context, t engine.Target, req engine.Switch
 		}
 	}
 	sel[t.SelectorKey] = string(req.To)
-	pods, err := c.cs.CoreV1().Pods(t.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(sel).String()})
+	ready, where, err := c.readyFor(ctx, t, req.To, sel)
 	if err != nil {
-		return "", fmt.Errorf("%s: list the pods it would select: %w", what, err)
-	}
-	ready := int32(0)
-	for i := range pods.Items {
-		if p := &pods.Items[i]; p.DeletionTimestamp == nil && podState(p, c.now()).Ready {
-			ready++
-		}
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	if min := max(req.MinReady, 1); ready < min {
-		return "", fmt.Errorf("%s: its selector %s matches %d Ready pods, want at least %d; not switching",
-			what, labels.SelectorFromSet(sel), ready, min)
+		return "", fmt.Errorf("%s: %s has %d Ready pods for selector %s, want at least %d; not switching",
+			what, where, ready, labels.SelectorFromSet(sel), min)
 	}
 	ann := map[string]string{
 		engine.AnnRelease:    req.Release,
@@ -291,6 +290,38 @@ func (c *Cluster) Switch(ctx context.Context, t engine.Target, req engine.Switch
 		return "", fmt.Errorf("%s: %w", what, permanent(err))
 	}
 	return svc.ResourceVersion, nil
+}
+
+// readyFor counts the Ready pods that selector sel picks when the Service
+// is switched to value to, and says where it looked.
+func (c *Cluster) readyFor(ctx context.Context, t engine.Target, to engine.Color, sel map[string]string) (int32, string, error) {
+	if to.Valid() {
+		name := t.Deployment(to)
+		d, err := c.cs.AppsV1().Deployments(t.Namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return 0, "", fmt.Errorf("read deployment %s/%s: %w", t.Namespace, name, permanent(err))
+		}
+		where := fmt.Sprintf("deployment %s/%s", t.Namespace, name)
+		if !labels.SelectorFromSet(sel).Matches(labels.Set(d.Spec.Template.Labels)) {
+			return 0, where + " (its pods do not carry the Service's selector)", nil
+		}
+		if d.Spec.Replicas != nil && *d.Spec.Replicas == 0 {
+			return 0, where + " (scaled to zero)", nil
+		}
+		return d.Status.ReadyReplicas, where, nil
+	}
+	// A consistent list: whether these pods are Ready decides the switch.
+	pods, err := c.cs.CoreV1().Pods(t.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(sel).String()})
+	if err != nil {
+		return 0, "", fmt.Errorf("list the pods it would select: %w", err)
+	}
+	ready := int32(0)
+	for i := range pods.Items {
+		if p := &pods.Items[i]; p.DeletionTimestamp == nil && podState(p, c.now()).Ready {
+			ready++
+		}
+	}
+	return ready, "the selector", nil
 }
 
 // permanent marks API errors that a retry cannot fix, so that a release

@@ -46,7 +46,6 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -197,20 +196,11 @@ func run(ctx context.Context, o options) (err error) {
 		return fmt.Errorf("client for %s: %w", cfg.Host, err)
 	}
 
-	// The leases are renewed until the measures end, before the control
-	// plane stops.
-	nodesCtx, stopNodes := context.WithCancel(ctx)
-	var leases sync.WaitGroup
-	defer func() {
-		stopNodes()
-		leases.Wait()
-	}()
-
 	rep := report{N: o.n, Replicas: o.replicas, Nodes: o.nodes, CPUs: runtime.NumCPU(), Go: runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH}
 	if v, err := b.admin.Discovery().ServerVersion(); err == nil {
 		rep.Server = v.GitVersion
 	}
-	if rep.NodePods, err = b.addNodes(ctx, nodesCtx, &leases); err != nil {
+	if rep.NodePods, err = b.addNodes(ctx); err != nil {
 		return err
 	}
 	if only["latency"] {
@@ -246,35 +236,15 @@ func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.rt.RoundTrip(r)
 }
 
-// addNodes registers the kwok nodes, keeps their leases renewed until
-// leaseCtx ends, waits for them to be Ready and returns how many pods each
-// may run, as kwok's node-initialize stage set it.
-func (b *bench) addNodes(ctx, leaseCtx context.Context, leases *sync.WaitGroup) (string, error) {
-	var names []string
+// addNodes registers the kwok nodes, waits for them to be Ready and
+// returns how many pods each may run, as kwok's node-initialize stage set
+// it. kwok keeps their leases (testenv passes --node-lease-duration-seconds).
+func (b *bench) addNodes(ctx context.Context) (string, error) {
 	for i := range b.o.nodes {
-		name := fmt.Sprintf("kwok-%d", i)
-		if err := b.c.AddNode(ctx, name); err != nil {
+		if err := b.c.AddNode(ctx, fmt.Sprintf("kwok-%d", i)); err != nil {
 			return "", err
 		}
-		names = append(names, name)
 	}
-	if err := b.renewLeases(ctx, names); err != nil {
-		return "", err
-	}
-	leases.Go(func() {
-		tick := time.NewTicker(10 * time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-leaseCtx.Done():
-				return
-			case <-tick.C:
-			}
-			if err := b.renewLeases(leaseCtx, names); err != nil && leaseCtx.Err() == nil {
-				logf("%v", err)
-			}
-		}
-	})
 	var pods string
 	err := waitFor(ctx, time.Minute, 100*time.Millisecond, "wait for the kwok nodes", func(ctx context.Context) (bool, error) {
 		nodes, err := b.admin.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
@@ -293,46 +263,6 @@ func (b *bench) addNodes(ctx, leaseCtx context.Context, leases *sync.WaitGroup) 
 		return ready == b.o.nodes, nil
 	})
 	return pods, err
-}
-
-// leaseLabel marks the node leases the harness keeps.
-const leaseLabel = "cutover.dev/bench-lease"
-
-// renewLeases creates or renews a Lease in kube-node-lease for each node,
-// as a kubelet does. testenv starts kwok without
-// --node-lease-duration-seconds, so kwok keeps no leases, and its
-// heartbeat stage (the -with-lease one) updates node status only every
-// 10 to 20 minutes: without leases the node lifecycle controller finds the
-// nodes silent after its grace period (50 s by default; testenv sets 5m),
-// marks them Unknown and every pod on them Ready=False, and kwok makes
-// them Ready again only by re-initializing the nodes, never the pods. A
-// slow memory set-up can outlast the grace period. A lease someone else
-// holds (kwok's, once testenv passes the flag) is left alone.
-func (b *bench) renewLeases(ctx context.Context, nodes []string) error {
-	leases := b.admin.CoordinationV1().Leases(corev1.NamespaceNodeLease)
-	for _, name := range nodes {
-		now := metav1.NewMicroTime(time.Now())
-		l, err := leases.Get(ctx, name, metav1.GetOptions{})
-		switch {
-		case err == nil && l.Labels[leaseLabel] == "":
-			continue // not ours
-		case err == nil:
-			l.Spec.RenewTime = &now
-			_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
-		default:
-			duration := int32(40)
-			_, err = leases.Create(ctx, &coordinationv1.Lease{
-				ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{leaseLabel: "true"}},
-				Spec: coordinationv1.LeaseSpec{
-					HolderIdentity: &name, LeaseDurationSeconds: &duration, RenewTime: &now,
-				},
-			}, metav1.CreateOptions{})
-		}
-		if err != nil {
-			return fmt.Errorf("renew the lease of node %s: %w", name, err)
-		}
-	}
-	return nil
 }
 
 // --- event latency ---
@@ -778,10 +708,10 @@ func (b *bench) rollback(ctx context.Context) (*rollbackReport, error) {
 	}
 	logf("rollback: RunRollback median %s, patch median %s", ms(summarize(calls).median), ms(summarize(patches).median))
 
-	// Where RunRollback's time goes: Observe lists each color's pods with
-	// a consistent read. Time that List, and the same List served from
-	// the watch cache at any version, each right after a write to the
-	// Service, as RunRollback's Observes come right after one.
+	// Why Observe reads pods from the watch cache: a consistent List right
+	// after a write waits for the cache to catch up with etcd. Time both,
+	// each right after a write to the Service, as a rollback's reading
+	// often comes right after one.
 	var consistent, cached []time.Duration
 	for range b.o.n {
 		for _, rv := range []string{"", "0"} {
@@ -1372,8 +1302,8 @@ func (r report) print(w io.Writer) error {
 			req = rb.RequestsNote
 		}
 		line("  API requests per RunRollback", req, "", "")
-		row("client-go pods List right after a Service write, consistent read (as Observe)", rb.ListAfter)
-		row("the same List with resourceVersion=0 (from the watch cache, any version)", rb.ListCached)
+		row("client-go pods List right after a Service write, consistent read", rb.ListAfter)
+		row("the same List with resourceVersion=0 (watch cache; what Observe uses)", rb.ListCached)
 	}
 	if m := r.Memory; m != nil {
 		c := m.Child

@@ -299,6 +299,7 @@ func TestSwitchIsConditional(t *testing.T) {
 	c := sharedCluster(t)
 	ns := namespace(ctx, t, c.Client)
 	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 3, Green: 3})
+	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
 	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
 	k := kube.New(c.Client)
 	_, _, stale := selects(ctx, t, c.Client, ns)

@@ -163,6 +163,7 @@ func TestMissingContainerFailsAtOnce(t *testing.T) {
 	c := sharedCluster(t)
 	ns := namespace(ctx, t, c.Client)
 	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
+	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
 	text := strings.Replace(releasePipeline(ns), "container: app", "container: ap", 1)
 	final, _, events := runPipeline(ctx, t, text, clustersOf(map[string]*testenv.Cluster{"prod": c}))
 	st, _ := final.Stage("production")

@@ -38,6 +38,10 @@ const (
 	AnnPreviousColor = "cutover.dev/previous-color"
 	AnnSwitchedAt    = "cutover.dev/switched-at"
 	AnnSwitchedBy    = "cutover.dev/switched-by"
+	// AnnBlue and AnnGreen name each color's Deployment, so that a
+	// console with no pipeline file finds them.
+	AnnBlue  = "cutover.dev/blue-deployment"
+	AnnGreen = "cutover.dev/green-deployment"
 )
 
 // DefaultSelectorKey is the Service selector label that names the live color.

@@ -54,6 +54,25 @@ func New(cs kubernetes.Interface) *Cluster {
 	return &Cluster{cs: cs, now: time.Now}
 }
 
+// Resolve fills in the Deployment names t leaves empty from the Service's
+// cutover.dev/blue-deployment and green-deployment annotations, then by the
+// <name>-blue/<name>-green convention.
+func (c *Cluster) Resolve(ctx context.Context, t engine.Target) (engine.Target, error) {
+	if t.Blue == "" || t.Green == "" {
+		svc, err := c.cs.CoreV1().Services(t.Namespace).Get(ctx, t.Service, metav1.GetOptions{})
+		if err != nil {
+			return t, fmt.Errorf("read service %s: %w", t, err)
+		}
+		if t.Blue == "" {
+			t.Blue = svc.Annotations[engine.AnnBlue]
+		}
+		if t.Green == "" {
+			t.Green = svc.Annotations[engine.AnnGreen]
+		}
+	}
+	return t.WithDefaults(), nil
+}
+
 // Observe reads the Service, both Deployments and their pods.
 func (c *Cluster) Observe(ctx context.Context, t engine.Target) (engine.Observation, error) {
 	var obs engine.Observation
@@ -268,6 +287,8 @@ func (c *Cluster) Switch(ctx context.Context, t engine.Target, req engine.Switch
 		engine.AnnRelease:    req.Release,
 		engine.AnnSwitchedAt: req.At.UTC().Format(time.RFC3339Nano),
 		engine.AnnSwitchedBy: req.Actor.String(),
+		engine.AnnBlue:       t.Blue,
+		engine.AnnGreen:      t.Green,
 	}
 	if req.From != "" {
 		ann[engine.AnnPreviousColor] = string(req.From)

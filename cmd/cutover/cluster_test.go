@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cutover-sh/cutover/engine"
@@ -206,6 +207,24 @@ stages:
 		t.Errorf("maintenance off: exit %d, selects %s; want 0 and blue\n%s%s", code, live(), out, errOut)
 	}
 
+	// A Service whose Deployments follow no naming convention: the first
+	// switch, given the names, writes them on the Service for next time.
+	storefront := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "storefront", Namespace: ns},
+		Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": "web", "color": "green"}, Ports: []corev1.ServicePort{{Port: 80}}},
+	}
+	if _, err := c.Client.CoreV1().Services(ns).Create(ctx, storefront, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = cli(t, "", env, kargs("rollback", "storefront", "--to", "blue", "--blue", "web-blue", "--green", "web-green", "--reason", "r", "--yes")...)
+	if code != 0 {
+		t.Errorf("rollback naming the Deployments: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = cli(t, "", env, kargs("status", "storefront")...)
+	if code != 0 || !strings.Contains(out, "blue (live)  web-blue") || !strings.Contains(out, "web-green") {
+		t.Errorf("status finds the Deployments from the Service's annotations: exit %d\n%s%s", code, out, errOut)
+	}
+
 	// Complete rollback: blue goes back to web:v1; green has no earlier
 	// revision, which is reported, not hidden.
 	code, out, errOut = cli(t, "", env, kargs("rollback", "web-service", "--complete", "--reason", "bad schema", "--yes")...)
@@ -244,7 +263,7 @@ stages:
 			types = append(types, r.Type)
 		}
 	}
-	want := "release.rolled-back release.promoted run.aborted release.maintenance release.rolled-back release.undone release.undone release.scaled-down"
+	want := "release.rolled-back release.promoted run.aborted release.maintenance release.rolled-back release.rolled-back release.undone release.undone release.scaled-down"
 	if got := strings.Join(types, " "); got != want {
 		t.Errorf("journal of the commands:\ngot  %s\nwant %s", got, want)
 	}

@@ -29,13 +29,13 @@ type pairFlags struct {
 
 func (f *pairFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.pipeline, "pipeline", "f", "", "take the context, namespace and names from this pipeline file's blueGreen step for SERVICE")
-	cmd.Flags().StringVar(&f.blue, "blue", "", "the blue Deployment (default <service>-blue, without a -service suffix)")
-	cmd.Flags().StringVar(&f.green, "green", "", "the green Deployment (default <service>-green)")
+	cmd.Flags().StringVar(&f.blue, "blue", "", "the blue Deployment (default: as the Service's cutover.dev/blue-deployment annotation says, else <service>-blue without a -service suffix)")
+	cmd.Flags().StringVar(&f.green, "green", "", "the green Deployment (default: the cutover.dev/green-deployment annotation, else <service>-green)")
 	cmd.Flags().StringVar(&f.selectorKey, "selector-key", engine.DefaultSelectorKey, "the Service selector label that names the live color")
 }
 
 // pair resolves the Service argument, the namespace and the cluster.
-func (g *globalOptions) pair(s streams, service string, f *pairFlags) (engine.Target, *kube.Cluster, error) {
+func (g *globalOptions) pair(ctx context.Context, s streams, service string, f *pairFlags) (engine.Target, *kube.Cluster, error) {
 	if f.pipeline != "" {
 		return g.pairFromPipeline(s, service, f)
 	}
@@ -43,9 +43,14 @@ func (g *globalOptions) pair(s streams, service string, f *pairFlags) (engine.Ta
 	if err != nil {
 		return engine.Target{}, nil, badInput(fmt.Errorf("find the namespace: %w", err))
 	}
-	t := engine.Target{Namespace: ns, Service: service, SelectorKey: f.selectorKey, Blue: f.blue, Green: f.green}.WithDefaults()
+	t := engine.Target{Namespace: ns, Service: service, SelectorKey: f.selectorKey, Blue: f.blue, Green: f.green}
 	cl, err := g.contexts().Open("")
 	if err != nil {
+		return t, nil, err
+	}
+	// Flags win, then the names the last switch wrote on the Service, then
+	// the convention.
+	if t, err = cl.Resolve(ctx, t); err != nil {
 		return t, nil, err
 	}
 	return t, cl, nil
@@ -123,7 +128,7 @@ annotations) and who holds the release lock. No pipeline file is needed.`,
 			if output != "" && output != "json" {
 				return badInput(fmt.Errorf("--output %q: want json", output))
 			}
-			t, cl, err := g.pair(s, a[0], &f)
+			t, cl, err := g.pair(cmd.Context(), s, a[0], &f)
 			if err != nil {
 				return err
 			}
@@ -294,7 +299,7 @@ rollback and its reason are written to the audit journal.`,
 // completeRollback undoes both colors' Deployments to their previous
 // revision and waits for them to roll out. The Service is not touched.
 func completeRollback(ctx context.Context, s streams, g *globalOptions, service string, o switchOptions) error {
-	t, cl, err := g.pair(s, service, &o.pair)
+	t, cl, err := g.pair(ctx, s, service, &o.pair)
 	if err != nil {
 		return err
 	}
@@ -379,7 +384,7 @@ func switchCmd(ctx context.Context, s streams, g *globalOptions, service string,
 // file said (maintenance) through choose; a "" from choose defers to pick.
 func switchWith(ctx context.Context, s streams, g *globalOptions, service string, o *switchOptions, verb string,
 	choose func(*pairFlags, engine.Observation) (engine.Color, error), pick func(engine.Observation) engine.Color) error {
-	t, cl, err := g.pair(s, service, &o.pair)
+	t, cl, err := g.pair(ctx, s, service, &o.pair)
 	if err != nil {
 		return err
 	}
@@ -497,7 +502,7 @@ To stop a release in your own terminal, press Ctrl-C or type "abort".`,
 			if strings.TrimSpace(reason) == "" {
 				return badInput(errors.New("--reason is required: the release's owner will see it"))
 			}
-			t, cl, err := g.pair(s, a[0], &f)
+			t, cl, err := g.pair(cmd.Context(), s, a[0], &f)
 			if err != nil {
 				return err
 			}
@@ -593,7 +598,7 @@ script) and give a reason; both go to the audit journal.`,
 			if strings.TrimSpace(reason) == "" {
 				return badInput(errors.New("--reason is required: say why, for the audit journal"))
 			}
-			t, cl, err := g.pair(s, a[0], &f)
+			t, cl, err := g.pair(cmd.Context(), s, a[0], &f)
 			if err != nil {
 				return err
 			}

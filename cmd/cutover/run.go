@@ -258,7 +258,9 @@ func readDecisions(in io.Reader, errOut io.Writer, eng *engine.Engine, actor eng
 		switch strings.ToLower(word) {
 		case "":
 			continue
-		case "a", "approve":
+		case "a", "approve", "promote":
+			// A blueGreen step's gate stands between its ready preview and
+			// the switch, so approving it is promoting.
 			err = eng.Approve(actor, strings.TrimSpace(rest))
 		case "r", "reject":
 			gate, reason := "", strings.TrimSpace(rest)
@@ -281,7 +283,7 @@ func readDecisions(in io.Reader, errOut io.Writer, eng *engine.Engine, actor eng
 			}
 			err = eng.Rollback(actor, service, reason)
 		default:
-			err = fmt.Errorf("unknown command %q: type approve [GATE], reject [GATE] [REASON], rollback REASON or abort", word)
+			err = fmt.Errorf("unknown command %q: type approve [GATE] (or promote), reject [GATE] [REASON], rollback REASON or abort", word)
 		}
 		if err != nil {
 			_, _ = fmt.Fprintln(errOut, "cutover:", err)

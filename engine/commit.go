@@ -8,7 +8,7 @@ import (
 // journal record is written but not yet fsynced. Within it, one fsync
 // covers every step that finished, so a pipeline of short steps pays for
 // a few fsyncs instead of one each; a person cannot see the delay.
-const GroupCommitWindow = 10 * time.Millisecond
+const GroupCommitWindow = 50 * time.Millisecond
 
 // GroupSyncer is a Recorder that leaves some records to be fsynced in a
 // group. *Journal is one. With it, the engine publishes an event only once

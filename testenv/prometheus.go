@@ -1,0 +1,135 @@
+package testenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Prometheus is a real Prometheus server on loopback, scraping the targets
+// it was started with every second. Stop it when done.
+type Prometheus struct {
+	// URL is the server's address, http://127.0.0.1:PORT.
+	URL  string
+	Dir  string
+	proc *proc
+}
+
+// PrometheusBinary returns the prometheus binary to run: $CUTOVER_PROMETHEUS,
+// else prometheus on PATH (Debian's package; testenv/test-all installs it).
+func PrometheusBinary() (string, error) {
+	if p := os.Getenv("CUTOVER_PROMETHEUS"); p != "" {
+		return p, nil
+	}
+	p, err := exec.LookPath("prometheus")
+	if err != nil {
+		return "", errors.New("no prometheus on PATH: install Debian's prometheus package (testenv/test-all does) or set CUTOVER_PROMETHEUS")
+	}
+	return p, nil
+}
+
+// StartPrometheus starts Prometheus in dir, scraping targets (host:port)
+// every second and loading ruleFiles, and waits until it is ready.
+func StartPrometheus(ctx context.Context, dir string, targets []string, ruleFiles ...string) (*Prometheus, error) {
+	bin, err := PrometheusBinary()
+	if err != nil {
+		return nil, err
+	}
+	ports, err := freePorts(1)
+	if err != nil {
+		return nil, err
+	}
+	var cfg strings.Builder
+	cfg.WriteString("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n")
+	if len(ruleFiles) > 0 {
+		cfg.WriteString("rule_files:\n")
+		for _, f := range ruleFiles {
+			abs, err := filepath.Abs(f)
+			if err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(&cfg, "  - %q\n", abs)
+		}
+	}
+	cfg.WriteString("scrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: [")
+	for i, t := range targets {
+		if i > 0 {
+			cfg.WriteString(", ")
+		}
+		fmt.Fprintf(&cfg, "%q", t)
+	}
+	cfg.WriteString("]\n")
+	conf := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(conf, []byte(cfg.String()), 0o600); err != nil {
+		return nil, fmt.Errorf("write %s: %w", conf, err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(ports[0])
+	logf, err := os.Create(filepath.Join(dir, "prometheus.log"))
+	if err != nil {
+		return nil, err
+	}
+	// Not CommandContext: the server outlives ctx, and Stop ends it by PID.
+	cmd := exec.Command(bin, //nolint:gosec,noctx // the test's own binary
+		"--config.file="+conf, "--web.listen-address="+addr,
+		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.enable-lifecycle",
+	)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		_ = logf.Close()
+		return nil, fmt.Errorf("start prometheus: %w", err)
+	}
+	p := &Prometheus{URL: "http://" + addr, Dir: dir, proc: &proc{name: "prometheus", cmd: cmd, done: make(chan struct{})}}
+	go func() {
+		p.proc.err = cmd.Wait()
+		_ = logf.Close()
+		close(p.proc.done)
+	}()
+	if err := p.waitReady(ctx); err != nil {
+		p.Stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Prometheus) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+"/-/ready", nil)
+		if err != nil {
+			return err
+		}
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-p.proc.done:
+			return fmt.Errorf("prometheus exited while starting (%v); see %s", p.proc.cmd.ProcessState, filepath.Join(p.Dir, "prometheus.log"))
+		case <-ctx.Done():
+			return fmt.Errorf("prometheus at %s not ready within 30s", p.URL)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Stop stops the server by its PID and waits for it to exit. A stopped
+// server refuses connections, as one that went down would.
+func (p *Prometheus) Stop() {
+	select {
+	case <-p.proc.done:
+	default:
+		p.proc.stop(syscall.SIGTERM)
+	}
+}

@@ -1,0 +1,116 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Metrics is what the engine needs from a metrics backend. prom implements
+// it against Prometheus.
+type Metrics interface {
+	// Scalar evaluates query at time at and returns its single value. It
+	// returns an error wrapping ErrNoData when the result is empty.
+	Scalar(ctx context.Context, query string, at time.Time) (float64, error)
+}
+
+// ErrNoData is a query that returned nothing: no series matched.
+var ErrNoData = errors.New("the query returned no data")
+
+// Verdict is the outcome of one measurement.
+type Verdict string
+
+// The verdicts of a measurement.
+const (
+	VerdictPass         Verdict = "pass"
+	VerdictFail         Verdict = "fail"
+	VerdictInconclusive Verdict = "inconclusive"
+)
+
+// Condition is a comparison of a measured value with a threshold, written
+// as in a pipeline file: "< 0.05", ">= 10", "<= 2".
+type Condition struct {
+	Op        string
+	Threshold float64
+}
+
+// ParseCondition reads a condition such as "< 0.05".
+func ParseCondition(s string) (Condition, error) {
+	s = strings.TrimSpace(s)
+	for _, op := range []string{"<=", ">=", "==", "!=", "<", ">"} {
+		if rest, ok := strings.CutPrefix(s, op); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			if err != nil || math.IsNaN(v) {
+				return Condition{}, fmt.Errorf("%q: want a comparison with a number, like \"< 0.05\" or \">= 10\"", s)
+			}
+			return Condition{Op: op, Threshold: v}, nil
+		}
+	}
+	return Condition{}, fmt.Errorf("%q: want a comparison, one of < <= > >= == != and a number, like \"< 0.05\"", s)
+}
+
+// Holds reports whether v satisfies the condition.
+func (c Condition) Holds(v float64) bool {
+	switch c.Op {
+	case "<":
+		return v < c.Threshold
+	case "<=":
+		return v <= c.Threshold
+	case ">":
+		return v > c.Threshold
+	case ">=":
+		return v >= c.Threshold
+	case "==":
+		return v == c.Threshold
+	case "!=":
+		return v != c.Threshold
+	}
+	return false
+}
+
+func (c Condition) String() string { return c.Op + " " + strconv.FormatFloat(c.Threshold, 'g', -1, 64) }
+
+// Measurement is one evaluation of an analysis query.
+type Measurement struct {
+	Time    time.Time `json:"time"`
+	Query   string    `json:"query"`
+	Value   float64   `json:"value"`
+	Verdict Verdict   `json:"verdict"`
+	// Reason says why a measurement is inconclusive or failed.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Judge turns a query's result into a verdict. Missing data, NaN and an
+// unreachable backend are inconclusive, never a pass: a release must not
+// go on because nothing could be measured. failure, when set, decides a
+// fail first; success, when set, must hold to pass.
+func Judge(v float64, err error, success, failure *Condition) (Verdict, string) {
+	switch {
+	case errors.Is(err, ErrNoData):
+		return VerdictInconclusive, "no data: " + err.Error()
+	case err != nil:
+		return VerdictInconclusive, "could not measure: " + err.Error()
+	case math.IsNaN(v):
+		return VerdictInconclusive, "the value is NaN (a ratio with no traffic?)"
+	case failure != nil && failure.Holds(v):
+		return VerdictFail, fmt.Sprintf("%g meets the failure condition %s", v, failure)
+	case success != nil && !success.Holds(v):
+		return VerdictFail, fmt.Sprintf("%g does not meet the success condition %s", v, success)
+	case success == nil && failure == nil:
+		return VerdictInconclusive, "no success or failure condition"
+	}
+	return VerdictPass, ""
+}
+
+// Measure runs query on m with its own timeout and judges the result.
+func Measure(ctx context.Context, m Metrics, query string, at time.Time, timeout time.Duration, success, failure *Condition) Measurement {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	v, err := m.Scalar(ctx, query, at)
+	verdict, reason := Judge(v, err, success, failure)
+	return Measurement{Time: at, Query: query, Value: v, Verdict: verdict, Reason: reason}
+}

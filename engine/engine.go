@@ -52,6 +52,8 @@ type Config struct {
 	Clusters Clusters
 	// Resume, when set, continues an earlier run: see Resume.
 	Resume *Resume
+	// Metrics gives analysis steps their backend.
+	Metrics func(PrometheusSpec) (Metrics, error)
 }
 
 // AutoApproveActor is the actor recorded for gates passed by --auto-approve.

@@ -184,6 +184,19 @@ type ReleaseProgress struct {
 	Message string     `json:"message,omitempty"`
 }
 
+// AnalysisMeasured is one measurement of an analysis step: the value, the
+// query as sent, and its verdict.
+type AnalysisMeasured struct {
+	Meta
+	Stage       string      `json:"stage"`
+	Step        string      `json:"step"`
+	Metric      string      `json:"metric"`
+	Measurement Measurement `json:"measurement"`
+	Condition   string      `json:"condition,omitempty"`
+	Round       int         `json:"round"`
+	Count       int         `json:"count"`
+}
+
 // RunAborted says someone stopped the run.
 type RunAborted struct {
 	Meta
@@ -235,6 +248,9 @@ func (Warning) Type() string { return "warning" }
 // Type implements Event: release.progress.
 func (ReleaseProgress) Type() string { return "release.progress" }
 
+// Type implements Event: analysis.measured.
+func (AnalysisMeasured) Type() string { return "analysis.measured" }
+
 // Type implements Event: run.aborted.
 func (RunAborted) Type() string { return "run.aborted" }
 
@@ -252,6 +268,10 @@ func (e GateWaiting) withMeta(m Meta) Event   { e.Meta = m; return e }
 func (e GateDecided) withMeta(m Meta) Event   { e.Meta = m; return e }
 func (e Warning) withMeta(m Meta) Event       { e.Meta = m; return e }
 func (e RunAborted) withMeta(m Meta) Event    { e.Meta = m; return e }
+func (e AnalysisMeasured) withMeta(m Meta) Event {
+	e.Meta = m
+	return e
+}
 func (e ReleaseProgress) withMeta(m Meta) Event {
 	e.Meta = m
 	return e

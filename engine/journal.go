@@ -54,6 +54,13 @@ type Record struct {
 	To      Color  `json:"to,omitempty"`
 	Release string `json:"release,omitempty"`
 	Phase   Phase  `json:"phase,omitempty"`
+
+	// An analysis measurement: the metric, the query as sent, the value
+	// (as text, so NaN survives JSON) and the verdict.
+	Metric  string  `json:"metric,omitempty"`
+	Query   string  `json:"query,omitempty"`
+	Value   string  `json:"value,omitempty"`
+	Verdict Verdict `json:"verdict,omitempty"`
 }
 
 // The record types.
@@ -69,6 +76,8 @@ const (
 	RecGateApproved  = "gate.approved"
 	RecGateRejected  = "gate.rejected"
 	RecWarning       = "warning"
+
+	RecMeasurement = "analysis.measurement"
 
 	RecReleaseSwitched   = "release.switched"
 	RecReleaseFinished   = "release.finished"
@@ -167,7 +176,7 @@ func (r Record) durable() bool {
 	switch r.Type {
 	case RecStepFinished:
 		return r.Actor != nil // an approve gate's step carries who decided
-	case RecStageStarted, RecWarning, RecGateWaiting:
+	case RecStageStarted, RecWarning, RecGateWaiting, RecMeasurement:
 		return false
 	}
 	return true

@@ -280,6 +280,16 @@ func validate(p *Pipeline, d *decoder, root *yaml.Node) {
 	for i := range p.Stages {
 		validateStage(p, i, d, at, byName)
 	}
+	if p.Prometheus == nil || strings.TrimSpace(p.Prometheus.Address) == "" {
+		for i, s := range p.Stages {
+			for j, st := range s.Steps {
+				if st.Analysis != nil {
+					path := fmt.Sprintf("stages[%d].steps[%d].analysis", i, j)
+					errs.add(at(path), path, "analysis needs Prometheus: add prometheus: {address: https://...} at the top of the file")
+				}
+			}
+		}
+	}
 	for i, s := range p.Stages {
 		for j, need := range s.Needs {
 			path := fmt.Sprintf("stages[%d].needs[%d]", i, j)
@@ -410,6 +420,8 @@ func validateStep(st *Step, path string, d *decoder, at func(string) Pos) {
 		}
 	case KindBlueGreen:
 		validateBlueGreen(st.BlueGreen, kpath, d, at)
+	case KindAnalysis:
+		validateAnalysis(st.Analysis, kpath, d, at)
 	case KindDeploy:
 		required := requirer(kpath, d, at)
 		required("namespace", st.Deploy.Namespace, "the namespace of the Deployment")
@@ -429,6 +441,46 @@ func requirer(kpath string, d *decoder, at func(string) Pos) func(field, val, hi
 		fpath := kpath + "." + field
 		if strings.TrimSpace(val) == "" && !d.errs.has(fpath) && !d.errs.unset[fpath] && !d.suggested[fpath] {
 			d.errs.add(at(fpath), fpath, "required: %s", hint)
+		}
+	}
+}
+
+func validateAnalysis(a *AnalysisSpec, kpath string, d *decoder, at func(string) Pos) {
+	errs := d.errs
+	if len(a.Metrics) == 0 && !errs.has(kpath+".metrics") {
+		errs.add(at(kpath), kpath+".metrics", "required: at least one metric, with a query and a successCondition or failureCondition")
+	}
+	for _, f := range []struct {
+		field string
+		v     int
+	}{{"count", a.Count}, {"failureLimit", a.FailureLimit}, {"inconclusiveLimit", a.InconclusiveLimit}, {"consecutiveSuccesses", a.ConsecutiveSuccesses}} {
+		if f.v < 0 {
+			errs.add(at(kpath+"."+f.field), kpath+"."+f.field, "must not be negative, got %d", f.v)
+		}
+	}
+	if a.Interval < 0 {
+		errs.add(at(kpath+".interval"), kpath+".interval", "must not be negative")
+	}
+	seen := map[string]int{}
+	for i, m := range a.Metrics {
+		mpath := fmt.Sprintf("%s.metrics[%d]", kpath, i)
+		required := requirer(mpath, d, at)
+		required("name", m.Name, "a name for the metric, shown with each measurement")
+		required("query", m.Query, "the PromQL query; it must return one number")
+		if first, dup := seen[m.Name]; dup && m.Name != "" {
+			errs.add(at(mpath+".name"), mpath+".name", "duplicate metric name %q (also metrics[%d])", m.Name, first)
+		}
+		seen[m.Name] = i
+		if m.SuccessCondition == "" && m.FailureCondition == "" {
+			errs.add(at(mpath), mpath, "needs a successCondition or a failureCondition, like \"< 0.05\"")
+		}
+		for _, c := range []struct{ field, text string }{{"successCondition", m.SuccessCondition}, {"failureCondition", m.FailureCondition}} {
+			if c.text == "" {
+				continue
+			}
+			if _, err := ParseCondition(c.text); err != nil {
+				errs.add(at(mpath+"."+c.field), mpath+"."+c.field, "%v", err)
+			}
 		}
 	}
 }

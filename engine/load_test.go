@@ -330,7 +330,7 @@ func TestClaudeTIUExample(t *testing.T) {
 		}
 		kinds = append(kinds, fe.Path[strings.LastIndexByte(fe.Path, '.')+1:])
 	}
-	if got := strings.Join(kinds, " "); got != "loadtest notify analysis" {
+	if got := strings.Join(kinds, " "); got != "loadtest notify" {
 		t.Errorf("unimplemented kinds: got %s", got)
 	}
 }

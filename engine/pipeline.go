@@ -26,7 +26,9 @@ type Pipeline struct {
 	// SecretEnv names variables whose values are replaced by *** in every
 	// output stream and in the journal.
 	SecretEnv []string `json:"secretEnv,omitempty"`
-	Stages    []Stage  `json:"stages" jsonschema:"minItems=1"`
+	// Prometheus is where analysis steps send their queries.
+	Prometheus *PrometheusSpec `json:"prometheus,omitempty"`
+	Stages     []Stage         `json:"stages" jsonschema:"minItems=1"`
 
 	// Source is where the pipeline was read from; it is not part of the file.
 	Source Source `json:"-"`
@@ -95,9 +97,12 @@ type Step struct {
 	// switches the Service to it.
 	BlueGreen *BlueGreenSpec `json:"blueGreen,omitempty"`
 
+	// Analysis measures Prometheus queries against conditions, and passes,
+	// fails, or pauses for a person when it cannot tell.
+	Analysis *AnalysisSpec `json:"analysis,omitempty"`
+
 	// The step kinds below belong to issues not yet built; their fields
 	// are accepted as free-form objects and rejected by validation.
-	Analysis map[string]any `json:"analysis,omitempty"`
 	LoadTest map[string]any `json:"loadtest,omitempty"`
 	Notify   map[string]any `json:"notify,omitempty"`
 }
@@ -127,7 +132,7 @@ const (
 
 // implemented lists step kinds the runner can execute.
 func (k StepKind) implemented() bool {
-	return k == KindRun || k == KindApprove || k == KindDeploy || k == KindBlueGreen
+	return k == KindRun || k == KindApprove || k == KindDeploy || k == KindBlueGreen || k == KindAnalysis
 }
 
 // Kinds returns every kind field that is set on the step, in a fixed order.

@@ -107,6 +107,8 @@ func (e *Engine) runStep(ctx context.Context, s *Stage, j int) (Status, string) 
 		return e.runBlueGreen(ctx, s, st, name)
 	case KindDeploy:
 		return e.runDeploy(ctx, s, st, name)
+	case KindAnalysis:
+		return e.runAnalysis(ctx, s, st, name)
 	default:
 		// Validation rejects these; this guards a Pipeline built in code.
 		reason := fmt.Sprintf("%s steps are not yet implemented", st.Kind())

@@ -112,6 +112,16 @@ func (p *plainPrinter) event(ev engine.Event) error {
 		p.line(t, "%s", msg)
 	case engine.ReleaseProgress:
 		p.line(t, "%s", releaseLine(e))
+	case engine.AnalysisMeasured:
+		m := e.Measurement
+		msg := fmt.Sprintf("%s/%s measurement %d/%d %s = %g: %s", e.Stage, e.Step, e.Round, e.Count, e.Metric, m.Value, m.Verdict)
+		if e.Condition != "" {
+			msg += " (want " + e.Condition + ")"
+		}
+		if m.Reason != "" {
+			msg += ": " + m.Reason
+		}
+		p.line(t, "%s", msg)
 	case engine.Warning:
 		p.line(t, "WARNING %s", e.Message)
 	case engine.RunAborted:

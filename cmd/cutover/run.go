@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/prom"
 )
 
 type runOptions struct {
@@ -128,6 +129,9 @@ func runPipeline(ctx context.Context, s streams, g *globalOptions, o *runOptions
 		SkipStages: o.skip, Emergency: o.emergency, Reason: o.reason,
 		Actor: actor, AutoApprove: o.autoApprove, Journal: journal,
 		Clusters: g.contexts().Clusters(), Resume: resume,
+		Metrics: func(ps engine.PrometheusSpec) (engine.Metrics, error) {
+			return prom.New(prom.Config{Address: ps.Address, BearerToken: ps.BearerToken, Username: ps.Username, Password: ps.Password, CAFile: ps.CAFile})
+		},
 	})
 	if errors.Is(err, engine.ErrBadSkip) {
 		return badInput(err)

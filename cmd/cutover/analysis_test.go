@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/prom"
+	"github.com/cutover-sh/cutover/testenv"
+)
+
+// TestRunPrintsEachMeasurement runs an analysis step from the command line
+// against a real Prometheus scraping the metrics app: every measurement is
+// printed with its value, a healthy service passes, and one at 20% errors
+// fails the run.
+func TestRunPrintsEachMeasurement(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	app, err := testenv.StartApp(ctx, testenv.AppOptions{Service: "web", Color: "green", Namespace: "prod", Pod: "web-green-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Stop()
+	p, err := testenv.StartPrometheus(ctx, t.TempDir(), []string{app.Addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	pipeline := writeFile(t, "analysis.yaml", `apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: slo}
+prometheus: {address: `+p.URL+`}
+stages:
+  - name: monitoring
+    budget: 5m
+    steps:
+      - name: slo
+        analysis:
+          interval: 1s
+          count: 3
+          failureLimit: 0
+          inconclusiveLimit: 2
+          metrics:
+            - name: error-rate
+              query: (sum(rate(http_requests_total{service="web",code=~"5.."}[5s])) or vector(0)) / sum(rate(http_requests_total{service="web"}[5s]))
+              successCondition: "< 0.05"
+            - name: request-rate
+              query: sum(rate(http_requests_total{service="web"}[5s]))
+              successCondition: ">= 10"
+`)
+	// Rates exist once Prometheus has scraped twice; before that the
+	// analysis would rightly pause for a person, which no one here is.
+	pc, err := prom.New(prom.Config{Address: p.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if v, err := pc.Scalar(ctx, `sum(rate(http_requests_total{service="web"}[5s]))`, time.Now()); err == nil && v > 10 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("Prometheus never had a request rate for the app")
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	state := t.TempDir()
+	code, out, _ := cli(t, "", nil, "run", "--plain", pipeline, "--state-dir", state)
+	if code != 0 {
+		t.Errorf("healthy service: exit %d, want 0\n%s", code, out)
+	}
+	for _, want := range []string{"monitoring/slo measurement 1/3 error-rate = 0: pass (want < 0.05)", "measurement 3/3 request-rate = "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+
+	app.Set(0.2, 50*time.Millisecond)
+	time.Sleep(6 * time.Second) // a whole 5 s window of the new error ratio
+	code, out, _ = cli(t, "", nil, "run", "--plain", pipeline, "--state-dir", state)
+	if code != exitFailed || !strings.Contains(out, "error-rate = 0.2") || !strings.Contains(out, "metric error-rate failed 1 of 1 measurements (limit 0)") {
+		t.Errorf("20%% errors: exit %d; want 1 with the failing value\n%s", code, out)
+	}
+	recs, _, err := engine.ReadJournal(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range recs {
+		if r.Type == engine.RecMeasurement && r.Metric == "error-rate" && strings.Contains(r.Query, "http_requests_total") {
+			n++
+		}
+	}
+	if n < 4 {
+		t.Errorf("%d error-rate measurements journaled, want at least 4 (3 passing, 1 failing)", n)
+	}
+}

@@ -1,0 +1,201 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// PrometheusSpec says where analysis queries go. Credentials are written
+// as variables (bearerToken: ${PROM_TOKEN}) named in secretEnv, so that
+// they are masked everywhere.
+type PrometheusSpec struct {
+	Address     string `json:"address"`
+	BearerToken string `json:"bearerToken,omitempty"`
+	Username    string `json:"username,omitempty"`
+	Password    string `json:"password,omitempty"`
+	CAFile      string `json:"caFile,omitempty"`
+}
+
+// AnalysisSpec is an analysis step: every metric is measured count times,
+// interval apart. A metric that fails more than failureLimit times fails
+// the step; one inconclusive more than inconclusiveLimit times pauses it
+// for a person. consecutiveSuccesses, when set, passes the step early once
+// every metric passed that many times in a row.
+type AnalysisSpec struct {
+	Interval             Duration         `json:"interval,omitempty"`
+	Count                int              `json:"count,omitempty" jsonschema:"minimum=1"`
+	FailureLimit         int              `json:"failureLimit,omitempty" jsonschema:"minimum=0"`
+	InconclusiveLimit    int              `json:"inconclusiveLimit,omitempty" jsonschema:"minimum=0"`
+	ConsecutiveSuccesses int              `json:"consecutiveSuccesses,omitempty" jsonschema:"minimum=0"`
+	QueryTimeout         Duration         `json:"queryTimeout,omitempty"`
+	Metrics              []AnalysisMetric `json:"metrics" jsonschema:"minItems=1"`
+}
+
+// AnalysisMetric is one query and what its value must be.
+type AnalysisMetric struct {
+	Name             string `json:"name"`
+	Query            string `json:"query"`
+	SuccessCondition string `json:"successCondition,omitempty"`
+	FailureCondition string `json:"failureCondition,omitempty"`
+}
+
+// MetricTally is what an analysis has seen of one metric so far.
+type MetricTally struct {
+	Measured, Failed, Inconclusive, Consecutive int
+	Last                                        Measurement
+}
+
+// analysisOutcome is where an analysis stands after a round.
+type analysisOutcome int
+
+const (
+	analysisGoOn analysisOutcome = iota
+	analysisPassed
+	analysisFailed
+	analysisPaused
+)
+
+// judgeAnalysis decides, from the tallies after a round, whether the
+// analysis goes on, passed, failed or must pause for a person. It is pure.
+func judgeAnalysis(spec AnalysisSpec, names []string, tallies map[string]MetricTally) (analysisOutcome, string) {
+	var paused []string
+	allConsecutive := spec.ConsecutiveSuccesses > 0
+	allDone := true
+	for _, n := range names {
+		t := tallies[n]
+		if t.Failed > spec.FailureLimit {
+			return analysisFailed, fmt.Sprintf("metric %s failed %d of %d measurements (limit %d); last %g: %s",
+				n, t.Failed, t.Measured, spec.FailureLimit, t.Last.Value, t.Last.Reason)
+		}
+		if t.Inconclusive > spec.InconclusiveLimit {
+			paused = append(paused, fmt.Sprintf("metric %s was inconclusive %d of %d times (limit %d): %s",
+				n, t.Inconclusive, t.Measured, spec.InconclusiveLimit, t.Last.Reason))
+		}
+		allConsecutive = allConsecutive && t.Consecutive >= spec.ConsecutiveSuccesses
+		allDone = allDone && t.Measured >= max(spec.Count, 1)
+	}
+	switch {
+	case len(paused) > 0:
+		return analysisPaused, strings.Join(paused, "; ")
+	case allConsecutive:
+		return analysisPassed, fmt.Sprintf("every metric passed %d times in a row", spec.ConsecutiveSuccesses)
+	case allDone:
+		return analysisPassed, ""
+	}
+	return analysisGoOn, ""
+}
+
+func (e *Engine) runAnalysis(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
+	spec := *st.Analysis
+	e.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindAnalysis, Attempt: 1})
+	start := e.clock.Now()
+	finish := func(status Status, reason string, actor *Actor) (Status, string) {
+		e.finishStep(s, name, stepEnd{status: status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason, actor: actor})
+		return status, reason
+	}
+	if e.cfg.Metrics == nil || e.p.Prometheus == nil {
+		return finish(StatusFailed, "this run has no Prometheus configured (prometheus: in the pipeline file)", nil)
+	}
+	m, err := e.cfg.Metrics(*e.p.Prometheus)
+	if err != nil {
+		return finish(StatusFailed, err.Error(), nil)
+	}
+	type metric struct {
+		AnalysisMetric
+		success, failure *Condition
+	}
+	var metrics []metric
+	var names []string
+	for _, am := range spec.Metrics {
+		x := metric{AnalysisMetric: am}
+		// Validation parsed these already; a Pipeline built in code may not
+		// have been validated.
+		for _, c := range []struct {
+			text string
+			into **Condition
+		}{{am.SuccessCondition, &x.success}, {am.FailureCondition, &x.failure}} {
+			if c.text == "" {
+				continue
+			}
+			cond, err := ParseCondition(c.text)
+			if err != nil {
+				return finish(StatusFailed, fmt.Sprintf("metric %s: %v", am.Name, err), nil)
+			}
+			*c.into = &cond
+		}
+		metrics = append(metrics, x)
+		names = append(names, am.Name)
+	}
+	timeout := spec.QueryTimeout.D()
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	interval := spec.Interval.D()
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	tallies := map[string]MetricTally{}
+	for round := 0; ; round++ {
+		if round > 0 {
+			t := e.clock.NewTimer(interval)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return finish(StatusCancelled, "stopped during the analysis", nil)
+			case <-t.C():
+			}
+		}
+		at := e.clock.Now()
+		results := make([]Measurement, len(metrics))
+		var wg sync.WaitGroup
+		for i, x := range metrics {
+			wg.Go(func() { results[i] = Measure(ctx, m, x.Query, at, timeout, x.success, x.failure) })
+		}
+		wg.Wait()
+		if ctx.Err() != nil {
+			return finish(StatusCancelled, "stopped during the analysis", nil)
+		}
+		for i, x := range metrics {
+			r := results[i]
+			t := tallies[x.Name]
+			t.Measured++
+			t.Last = r
+			switch r.Verdict {
+			case VerdictPass:
+				t.Consecutive++
+			case VerdictFail:
+				t.Failed, t.Consecutive = t.Failed+1, 0
+			default:
+				t.Inconclusive, t.Consecutive = t.Inconclusive+1, 0
+			}
+			tallies[x.Name] = t
+			_ = e.record(Record{
+				Type: RecMeasurement, Stage: s.Name, Step: name, Metric: x.Name, Query: r.Query,
+				Value: fmtValue(r.Value), Verdict: r.Verdict, Reason: r.Reason,
+			})
+			e.emit(AnalysisMeasured{Stage: s.Name, Step: name, Metric: x.Name, Measurement: r, Condition: x.SuccessCondition, Round: round + 1, Count: max(spec.Count, 1)})
+		}
+		switch outcome, reason := judgeAnalysis(spec, names, tallies); outcome {
+		case analysisPassed:
+			return finish(StatusSucceeded, reason, nil)
+		case analysisFailed:
+			return finish(StatusFailed, reason, nil)
+		case analysisPaused:
+			// Never promote on missing data: a person decides.
+			d, ok := e.awaitGate(ctx, s, name, "analysis cannot tell: "+reason+". Approve to go on regardless, reject to fail the release.", 0, "")
+			if !ok {
+				return finish(StatusCancelled, "stopped while the analysis waited for a person", nil)
+			}
+			if d.outcome != GateApprove {
+				return finish(StatusFailed, "analysis was inconclusive ("+reason+"); "+rejection(d), actorPtr(d.actor))
+			}
+			return finish(StatusSucceeded, fmt.Sprintf("analysis was inconclusive (%s); %s went on regardless", reason, d.actor), actorPtr(d.actor))
+		}
+	}
+}
+
+// fmtValue keeps a measured value readable in the journal, NaN included.
+func fmtValue(v float64) string { return fmt.Sprintf("%g", v) }

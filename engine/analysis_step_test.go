@@ -1,0 +1,142 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestJudgeAnalysis(t *testing.T) {
+	spec := AnalysisSpec{Count: 3, FailureLimit: 1, InconclusiveLimit: 1}
+	names := []string{"errors", "p95"}
+	tally := func(measured, failed, inconclusive, consecutive int) MetricTally {
+		return MetricTally{Measured: measured, Failed: failed, Inconclusive: inconclusive, Consecutive: consecutive}
+	}
+	tests := []struct {
+		name    string
+		spec    AnalysisSpec
+		tallies map[string]MetricTally
+		want    analysisOutcome
+	}{
+		{"first round passing goes on", spec, map[string]MetricTally{"errors": tally(1, 0, 0, 1), "p95": tally(1, 0, 0, 1)}, analysisGoOn},
+		{"one failure is within the limit", spec, map[string]MetricTally{"errors": tally(2, 1, 0, 0), "p95": tally(2, 0, 0, 2)}, analysisGoOn},
+		{"two failures fail", spec, map[string]MetricTally{"errors": tally(2, 2, 0, 0), "p95": tally(2, 0, 0, 2)}, analysisFailed},
+		{"too many inconclusive pauses", spec, map[string]MetricTally{"errors": tally(2, 0, 2, 0), "p95": tally(2, 0, 0, 2)}, analysisPaused},
+		{"failure wins over a pause", spec, map[string]MetricTally{"errors": tally(2, 0, 2, 0), "p95": tally(2, 2, 0, 0)}, analysisFailed},
+		{"all counted passes", spec, map[string]MetricTally{"errors": tally(3, 1, 1, 1), "p95": tally(3, 0, 0, 3)}, analysisPassed},
+		{"consecutive successes pass early", AnalysisSpec{Count: 10, ConsecutiveSuccesses: 2},
+			map[string]MetricTally{"errors": tally(2, 0, 0, 2), "p95": tally(2, 0, 0, 2)}, analysisPassed},
+		{"consecutive needs every metric", AnalysisSpec{Count: 10, ConsecutiveSuccesses: 2, FailureLimit: 1},
+			map[string]MetricTally{"errors": tally(2, 0, 0, 2), "p95": tally(2, 1, 0, 1)}, analysisGoOn},
+	}
+	for _, tc := range tests {
+		if got, reason := judgeAnalysis(tc.spec, names, tc.tallies); got != tc.want {
+			t.Errorf("%s: got %d (%s), want %d", tc.name, got, reason, tc.want)
+		}
+	}
+}
+
+// scriptedMetrics answers each query with the next of its scripted values;
+// an error in the script is returned as the query's error.
+type scriptedMetrics struct {
+	mu     sync.Mutex
+	script map[string][]any
+}
+
+func (m *scriptedMetrics) Scalar(_ context.Context, query string, _ time.Time) (float64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	vals := m.script[query]
+	if len(vals) == 0 {
+		return 0, fmt.Errorf("query %s: %w", query, ErrNoData)
+	}
+	v := vals[0]
+	m.script[query] = vals[1:]
+	if err, ok := v.(error); ok {
+		return 0, err
+	}
+	return v.(float64), nil
+}
+
+func analysisPipeline(count, failureLimit, inconclusiveLimit int) *Pipeline {
+	return &Pipeline{
+		Metadata:   Metadata{Name: "analysis"},
+		Prometheus: &PrometheusSpec{Address: "http://127.0.0.1:1"},
+		Stages: []Stage{{Name: "monitoring", Budget: Duration(time.Hour), Steps: []Step{{Name: "slo", Analysis: &AnalysisSpec{
+			Interval: Duration(time.Millisecond), Count: count, FailureLimit: failureLimit, InconclusiveLimit: inconclusiveLimit,
+			Metrics: []AnalysisMetric{
+				{Name: "errors", Query: "errors", SuccessCondition: "< 0.05"},
+				{Name: "p95", Query: "p95", SuccessCondition: "<= 2"},
+			},
+		}}}}},
+	}
+}
+
+func TestAnalysisStep(t *testing.T) {
+	down := errors.New("dial tcp 127.0.0.1:9090: connect: connection refused")
+	tests := []struct {
+		name       string
+		script     map[string][]any
+		decide     string // approve or reject when the step pauses
+		want       Status
+		reasonHas  string
+		measured   int
+		gateOpened bool
+	}{
+		{"healthy", map[string][]any{"errors": {0.01, 0.02, 0.0}, "p95": {0.3, 0.4, 0.5}}, "", StatusSucceeded, "", 6, false},
+		{"errors over the limit", map[string][]any{"errors": {0.01, 0.2, 0.3}, "p95": {0.3, 0.4, 0.5}}, "", StatusFailed, "metric errors failed 2 of 3", 6, false},
+		{"Prometheus down pauses, and a rejection fails", map[string][]any{"errors": {down, down}, "p95": {0.3, 0.4}}, "reject", StatusFailed, "analysis was inconclusive", 4, true},
+		{"Prometheus down pauses, and an approval goes on", map[string][]any{"errors": {down, down}, "p95": {0.3, 0.4}}, "approve", StatusSucceeded, "went on regardless", 4, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &scriptedMetrics{script: tc.script}
+			h := newHarness(t, Config{Pipeline: analysisPipeline(3, 1, 1), Metrics: func(PrometheusSpec) (Metrics, error) { return m, nil }})
+			if tc.decide != "" {
+				go func() {
+					<-h.await(func(ev Event) bool { _, ok := ev.(GateWaiting); return ok })
+					if tc.decide == "approve" {
+						_ = h.eng.Approve(Actor{Name: "carol"}, "")
+					} else {
+						_ = h.eng.Reject(Actor{Name: "carol"}, "", "no data, no release")
+					}
+				}()
+			}
+			final := h.run()
+			st, _ := final.Stage("monitoring")
+			step := st.Steps[0]
+			if step.Status != tc.want || !strings.Contains(step.Reason, tc.reasonHas) {
+				t.Errorf("step %s (%s), want %s containing %q", step.Status, step.Reason, tc.want, tc.reasonHas)
+			}
+			measured, gate := 0, false
+			h.mu.Lock()
+			events := append([]Event(nil), h.events...)
+			h.mu.Unlock()
+			for _, ev := range events {
+				switch ev.(type) {
+				case AnalysisMeasured:
+					measured++
+				case GateWaiting:
+					gate = true
+				}
+			}
+			if measured != tc.measured || gate != tc.gateOpened {
+				t.Errorf("%d measurements, gate %v; want %d, %v", measured, gate, tc.measured, tc.gateOpened)
+			}
+			recs := h.records()
+			n := 0
+			for _, r := range recs {
+				if r.Type == RecMeasurement && r.Query != "" && r.Verdict != "" && r.Value != "" {
+					n++
+				}
+			}
+			if n != tc.measured {
+				t.Errorf("%d measurement records with query, value and verdict; want %d", n, tc.measured)
+			}
+		})
+	}
+}

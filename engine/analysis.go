@@ -97,9 +97,9 @@ func Judge(v float64, err error, success, failure *Condition) (Verdict, string) 
 	case math.IsNaN(v):
 		return VerdictInconclusive, "the value is NaN (a ratio with no traffic?)"
 	case failure != nil && failure.Holds(v):
-		return VerdictFail, fmt.Sprintf("%g meets the failure condition %s", v, failure)
+		return VerdictFail, fmt.Sprintf("%.4g meets the failure condition %s", v, failure)
 	case success != nil && !success.Holds(v):
-		return VerdictFail, fmt.Sprintf("%g does not meet the success condition %s", v, success)
+		return VerdictFail, fmt.Sprintf("%.4g does not meet the success condition %s", v, success)
 	case success == nil && failure == nil:
 		return VerdictInconclusive, "no success or failure condition"
 	}

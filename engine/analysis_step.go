@@ -67,7 +67,7 @@ func judgeAnalysis(spec AnalysisSpec, names []string, tallies map[string]MetricT
 	for _, n := range names {
 		t := tallies[n]
 		if t.Failed > spec.FailureLimit {
-			return analysisFailed, fmt.Sprintf("metric %s failed %d of %d measurements (limit %d); last %g: %s",
+			return analysisFailed, fmt.Sprintf("metric %s failed %d of %d measurements (limit %d); last %.4g: %s",
 				n, t.Failed, t.Measured, spec.FailureLimit, t.Last.Value, t.Last.Reason)
 		}
 		if t.Inconclusive > spec.InconclusiveLimit {
@@ -76,6 +76,15 @@ func judgeAnalysis(spec AnalysisSpec, names []string, tallies map[string]MetricT
 		}
 		allConsecutive = allConsecutive && t.Consecutive >= spec.ConsecutiveSuccesses
 		allDone = allDone && t.Measured >= max(spec.Count, 1)
+	}
+	if allDone || allConsecutive {
+		// Within the limits is not enough: a metric that never passed was
+		// never measured at all, and missing data must not promote.
+		for _, n := range names {
+			if t := tallies[n]; t.Measured-t.Failed-t.Inconclusive == 0 {
+				paused = append(paused, fmt.Sprintf("metric %s never passed in %d measurements: %s", n, t.Measured, t.Last.Reason))
+			}
+		}
 	}
 	switch {
 	case len(paused) > 0:
@@ -89,19 +98,34 @@ func judgeAnalysis(spec AnalysisSpec, names []string, tallies map[string]MetricT
 }
 
 func (e *Engine) runAnalysis(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
-	spec := *st.Analysis
 	e.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindAnalysis, Attempt: 1})
 	start := e.clock.Now()
-	finish := func(status Status, reason string, actor *Actor) (Status, string) {
-		e.finishStep(s, name, stepEnd{status: status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason, actor: actor})
-		return status, reason
+	res := e.analyze(ctx, s, name, "", *st.Analysis)
+	e.finishStep(s, name, stepEnd{status: res.status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: res.reason, actor: res.actor})
+	return res.status, res.reason
+}
+
+// analysisResult is how an analysis ended: succeeded, failed or cancelled,
+// and who decided when it paused.
+type analysisResult struct {
+	status Status
+	reason string
+	actor  *Actor
+}
+
+// analyze runs an analysis for step name of stage s. prefix names the
+// analysis inside a step ("pre-promotion/"), or is empty for an analysis
+// step. A pause for a person is a gate of the step.
+func (e *Engine) analyze(ctx context.Context, s *Stage, name, prefix string, spec AnalysisSpec) analysisResult {
+	done := func(status Status, reason string, actor *Actor) analysisResult {
+		return analysisResult{status: status, reason: reason, actor: actor}
 	}
 	if e.cfg.Metrics == nil || e.p.Prometheus == nil {
-		return finish(StatusFailed, "this run has no Prometheus configured (prometheus: in the pipeline file)", nil)
+		return done(StatusFailed, "this run has no Prometheus configured (prometheus: in the pipeline file)", nil)
 	}
 	m, err := e.cfg.Metrics(*e.p.Prometheus)
 	if err != nil {
-		return finish(StatusFailed, err.Error(), nil)
+		return done(StatusFailed, err.Error(), nil)
 	}
 	type metric struct {
 		AnalysisMetric
@@ -122,12 +146,13 @@ func (e *Engine) runAnalysis(ctx context.Context, s *Stage, st *Step, name strin
 			}
 			cond, err := ParseCondition(c.text)
 			if err != nil {
-				return finish(StatusFailed, fmt.Sprintf("metric %s: %v", am.Name, err), nil)
+				return done(StatusFailed, fmt.Sprintf("metric %s: %v", am.Name, err), nil)
 			}
 			*c.into = &cond
 		}
+		x.Name = prefix + am.Name
 		metrics = append(metrics, x)
-		names = append(names, am.Name)
+		names = append(names, x.Name)
 	}
 	timeout := spec.QueryTimeout.D()
 	if timeout <= 0 {
@@ -144,7 +169,7 @@ func (e *Engine) runAnalysis(ctx context.Context, s *Stage, st *Step, name strin
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return finish(StatusCancelled, "stopped during the analysis", nil)
+				return done(StatusCancelled, "stopped during the analysis", nil)
 			case <-t.C():
 			}
 		}
@@ -156,7 +181,7 @@ func (e *Engine) runAnalysis(ctx context.Context, s *Stage, st *Step, name strin
 		}
 		wg.Wait()
 		if ctx.Err() != nil {
-			return finish(StatusCancelled, "stopped during the analysis", nil)
+			return done(StatusCancelled, "stopped during the analysis", nil)
 		}
 		for i, x := range metrics {
 			r := results[i]
@@ -180,19 +205,19 @@ func (e *Engine) runAnalysis(ctx context.Context, s *Stage, st *Step, name strin
 		}
 		switch outcome, reason := judgeAnalysis(spec, names, tallies); outcome {
 		case analysisPassed:
-			return finish(StatusSucceeded, reason, nil)
+			return done(StatusSucceeded, reason, nil)
 		case analysisFailed:
-			return finish(StatusFailed, reason, nil)
+			return done(StatusFailed, reason, nil)
 		case analysisPaused:
 			// Never promote on missing data: a person decides.
-			d, ok := e.awaitGate(ctx, s, name, "analysis cannot tell: "+reason+". Approve to go on regardless, reject to fail the release.", 0, "")
+			d, ok := e.awaitGate(ctx, s, name, "analysis cannot tell: "+reason+". Approve to go on regardless, reject to fail.", 0, "")
 			if !ok {
-				return finish(StatusCancelled, "stopped while the analysis waited for a person", nil)
+				return done(StatusCancelled, "stopped while the analysis waited for a person", nil)
 			}
 			if d.outcome != GateApprove {
-				return finish(StatusFailed, "analysis was inconclusive ("+reason+"); "+rejection(d), actorPtr(d.actor))
+				return done(StatusFailed, "analysis was inconclusive ("+reason+"); "+rejection(d), actorPtr(d.actor))
 			}
-			return finish(StatusSucceeded, fmt.Sprintf("analysis was inconclusive (%s); %s went on regardless", reason, d.actor), actorPtr(d.actor))
+			return done(StatusSucceeded, fmt.Sprintf("analysis was inconclusive (%s); %s went on regardless", reason, d.actor), actorPtr(d.actor))
 		}
 	}
 }

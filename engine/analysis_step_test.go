@@ -27,6 +27,8 @@ func TestJudgeAnalysis(t *testing.T) {
 		{"two failures fail", spec, map[string]MetricTally{"errors": tally(2, 2, 0, 0), "p95": tally(2, 0, 0, 2)}, analysisFailed},
 		{"too many inconclusive pauses", spec, map[string]MetricTally{"errors": tally(2, 0, 2, 0), "p95": tally(2, 0, 0, 2)}, analysisPaused},
 		{"failure wins over a pause", spec, map[string]MetricTally{"errors": tally(2, 0, 2, 0), "p95": tally(2, 2, 0, 0)}, analysisFailed},
+		{"every measurement inconclusive, within the limit, still pauses", AnalysisSpec{Count: 2, InconclusiveLimit: 5},
+			map[string]MetricTally{"errors": tally(2, 0, 2, 0), "p95": tally(2, 0, 0, 2)}, analysisPaused},
 		{"all counted passes", spec, map[string]MetricTally{"errors": tally(3, 1, 1, 1), "p95": tally(3, 0, 0, 3)}, analysisPassed},
 		{"consecutive successes pass early", AnalysisSpec{Count: 10, ConsecutiveSuccesses: 2},
 			map[string]MetricTally{"errors": tally(2, 0, 0, 2), "p95": tally(2, 0, 0, 2)}, analysisPassed},

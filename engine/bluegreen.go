@@ -72,7 +72,18 @@ type BlueGreenSpec struct {
 	// Maintenance is the selectorKey value of a maintenance page's pods;
 	// `cutover maintenance` points the Service at them and back.
 	Maintenance string `json:"maintenance,omitempty"`
+	// PrePromotion is an analysis of the ready preview: if it fails there
+	// is no switch.
+	PrePromotion *AnalysisSpec `json:"prePromotion,omitempty"`
+	// PostPromotion is an analysis after the switch: if it fails, traffic
+	// goes back at once (autoRollback, the default) or a person decides.
+	PostPromotion *AnalysisSpec `json:"postPromotion,omitempty"`
+	AutoRollback  *bool         `json:"autoRollback,omitempty"`
 }
+
+// RollsBackAutomatically reports whether a failed post-promotion analysis
+// rolls back without asking (the default).
+func (s BlueGreenSpec) RollsBackAutomatically() bool { return s.AutoRollback == nil || *s.AutoRollback }
 
 // DeploySpec is a deploy step, the guide's staging deploy: apply a
 // directory of manifests server-side, set the image, and wait for the
@@ -120,6 +131,9 @@ type Release struct {
 	SwitchedAt time.Time `json:"switchedAt,omitzero"`
 	// ScaledUp is set once a rollback scaled its target up from zero.
 	ScaledUp bool `json:"scaledUp,omitempty"`
+	// PreAnalyzed and PostAnalyzed are set once those analyses passed.
+	PreAnalyzed  bool `json:"preAnalyzed,omitempty"`
+	PostAnalyzed bool `json:"postAnalyzed,omitempty"`
 	// Rollback and Abort are requests from a person.
 	Rollback bool   `json:"rollback,omitempty"`
 	Abort    bool   `json:"abort,omitempty"`
@@ -138,6 +152,13 @@ const (
 	ActSwitch      ActionKind = "switch"
 	ActWaitUntil   ActionKind = "wait-until"
 	ActScale       ActionKind = "scale"
+	ActAnalyze     ActionKind = "analyze"
+)
+
+// The analyses of a blue-green release, as ActAnalyze names them.
+const (
+	PrePromotion  = "pre-promotion"
+	PostPromotion = "post-promotion"
 )
 
 // Action is one step the executor applies to the cluster.
@@ -150,6 +171,8 @@ type Action struct {
 	// MinReady is what a switch requires of Color's Ready pods.
 	MinReady int32
 	Until    time.Time
+	// Analysis names the analysis to run: PrePromotion or PostPromotion.
+	Analysis string
 }
 
 // NextBlueGreen decides, from the release's memory and a fresh observation,
@@ -188,9 +211,11 @@ func NextBlueGreen(spec BlueGreenSpec, r Release, obs Observation, now time.Time
 			}
 			r.Phase = PhasePreviewReady
 		case PhasePreviewReady:
-			// Pre-promotion analysis joins here with the Prometheus work.
 			r.Phase = PhasePreAnalysis
 		case PhasePreAnalysis:
+			if spec.PrePromotion != nil && !r.PreAnalyzed {
+				return r, Action{Kind: ActAnalyze, Analysis: PrePromotion}
+			}
 			r.Phase = PhaseAwaitingApproval
 		case PhaseAwaitingApproval:
 			if spec.Approve != "" && !r.Approved {
@@ -215,6 +240,13 @@ func NextBlueGreen(spec BlueGreenSpec, r Release, obs Observation, now time.Time
 			}
 			return r, Action{Kind: ActSwitch, Color: r.To, Image: spec.Image, MinReady: spec.Replicas}
 		case PhasePostAnalysis:
+			if r.Rollback {
+				r.Phase = PhaseRollingBack
+				continue
+			}
+			if spec.PostPromotion != nil && !r.PostAnalyzed {
+				return r, Action{Kind: ActAnalyze, Analysis: PostPromotion}
+			}
 			r.Phase = PhaseScaleDownDelay
 		case PhaseScaleDownDelay:
 			if r.Rollback {
@@ -245,7 +277,11 @@ func NextBlueGreen(spec BlueGreenSpec, r Release, obs Observation, now time.Time
 				return fail(r, "roll back: "+err.Error()), Action{}
 			}
 			if act.Kind == ActNone {
+				why := r.Reason
 				r.Phase, r.Reason = PhaseRolledBack, fmt.Sprintf("traffic is back on %s", r.From)
+				if why != "" {
+					r.Reason += " (" + why + ")"
+				}
 				r.Version = obs.Service.Version
 				continue
 			}

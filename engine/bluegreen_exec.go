@@ -7,8 +7,13 @@ import (
 	"time"
 )
 
-// switchRejected is the reason of a release whose gate was rejected.
-const switchRejected = "the switch was rejected"
+// switchRejected is the reason of a release whose gate was rejected, and
+// preAnalysisFailed begins that of one whose pre-promotion analysis failed:
+// both end aborted, and the step failed.
+const (
+	switchRejected    = "the switch was rejected"
+	preAnalysisFailed = "pre-promotion analysis failed: "
+)
 
 // Request is a person's request to a running release.
 type Request int
@@ -41,6 +46,10 @@ type ReleaseHooks struct {
 	// Switched is called once a switch has landed, to journal it. An error
 	// stops the release.
 	Switched func(req SwitchRequest) error
+	// Analyze runs the named analysis (PrePromotion or PostPromotion) and
+	// reports whether it passed, and why not. A pause for a person happens
+	// inside it. ctx is cancelled by a rollback or abort request.
+	Analyze func(ctx context.Context, which string) (bool, string, error)
 	// Requests carries rollback and abort requests.
 	Requests <-chan Request
 	// Retrying reports an action or observation that failed and will be
@@ -343,6 +352,34 @@ func (x *executor) apply(ctx context.Context, act Action, obs Observation, r *Re
 		r.Approved = ok
 		if !ok {
 			r.Abort, r.Reason = true, switchRejected
+		}
+		return 0, nil
+	case ActAnalyze:
+		passed, why := true, ""
+		if x.h.Analyze != nil {
+			var req Request
+			req, err = x.interruptible(ctx, func(ctx context.Context) error {
+				var aerr error
+				passed, why, aerr = x.h.Analyze(ctx, act.Analysis)
+				return aerr
+			})
+			if req != 0 {
+				return req, nil
+			}
+			if err != nil {
+				return 0, err
+			}
+		}
+		switch {
+		case passed && act.Analysis == PrePromotion:
+			r.PreAnalyzed = true
+		case passed:
+			r.PostAnalyzed = true
+		case act.Analysis == PrePromotion:
+			// No switch: the preview goes, the live color stays.
+			r.Abort, r.Reason = true, preAnalysisFailed+why
+		default:
+			r.Rollback, r.Reason = true, "post-promotion analysis failed: "+why
 		}
 		return 0, nil
 	case ActSwitch:

@@ -213,3 +213,47 @@ func TestASwitchWhoseReplyWasLostIsJournaled(t *testing.T) {
 		t.Errorf("phase %s, %d switches, journaled %+v; want one switch to green, journaled once", r.Phase, m.switches, journaled)
 	}
 }
+
+// TestAnalysesDecideTheRelease: a failed pre-promotion analysis means no
+// switch; a failed post-promotion one sends traffic back.
+func TestAnalysesDecideTheRelease(t *testing.T) {
+	slo := &AnalysisSpec{Count: 1, Metrics: []AnalysisMetric{{Name: "errors", Query: "e", SuccessCondition: "< 0.05"}}}
+	tests := []struct {
+		name       string
+		failing    string // which analysis fails
+		phase      Phase
+		live       Color
+		greenScale int32
+	}{
+		{"both pass", "", PhaseDone, Green, 3},
+		{"pre fails: no switch", PrePromotion, PhaseAborted, Blue, 0},
+		{"post fails: rolled back", PostPromotion, PhaseRolledBack, Blue, 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newMemCluster()
+			spec := bgSpec()
+			spec.PrePromotion, spec.PostPromotion = slo, slo
+			var ran []string
+			h := execHooks()
+			h.Analyze = func(_ context.Context, which string) (bool, string, error) {
+				ran = append(ran, which)
+				if which == tc.failing {
+					return false, "errors 0.2 >= 0.05", nil
+				}
+				return true, "", nil
+			}
+			r, err := RunBlueGreen(context.Background(), m, spec, h)
+			if err != nil || r.Phase != tc.phase || m.live != tc.live || m.colors[Green].Replicas != tc.greenScale {
+				t.Errorf("got %s (%v, %s) with %s live and green at %d; want %s, %s live, green at %d",
+					r.Phase, err, r.Reason, m.live, m.colors[Green].Replicas, tc.phase, tc.live, tc.greenScale)
+			}
+			if tc.failing != "" && !strings.Contains(r.Reason, tc.failing+" analysis failed: errors 0.2") {
+				t.Errorf("reason %q does not name the failed analysis", r.Reason)
+			}
+			if tc.failing == PrePromotion && len(ran) != 1 {
+				t.Errorf("analyses run: %v; after a failed pre-promotion there is nothing to analyse", ran)
+			}
+		})
+	}
+}

@@ -49,6 +49,9 @@ func TestNextBlueGreen(t *testing.T) {
 	oneReady := color("web-blue", "web:v1", 3)
 	oneReady.Ready, oneReady.Available = 1, 1
 	spec := bgSpec()
+	analysed := bgSpec()
+	slo := &AnalysisSpec{Count: 1, Metrics: []AnalysisMetric{{Name: "errors", Query: "e", SuccessCondition: "< 0.05"}}}
+	analysed.PrePromotion, analysed.PostPromotion = slo, slo
 	gated := bgSpec()
 	gated.Approve = "switch?"
 
@@ -172,6 +175,23 @@ func TestNextBlueGreen(t *testing.T) {
 			r:     Release{Phase: PhaseRollingBack, From: Blue, To: Green, Version: "8", Rollback: true, ScaledUp: true},
 			obs:   obsOf(Green, "8", oneReady, color("web-green", "web:v2", 3)),
 			phase: PhaseRollingBack, act: Action{Kind: ActWaitRollout, Color: Blue},
+		},
+		{
+			name: "a ready preview is analysed before the switch", spec: analysed,
+			r:     Release{Phase: PhaseDeploying, From: Blue, To: Green, Version: "5"},
+			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
+			phase: PhasePreAnalysis, act: Action{Kind: ActAnalyze, Analysis: PrePromotion},
+		},
+		{
+			name: "a landed switch is analysed before the delay", spec: analysed,
+			r: Release{Phase: PhaseSwitching, From: Blue, To: Green, Version: "5", PreAnalyzed: true}, obs: switched, now: t0,
+			phase: PhasePostAnalysis, act: Action{Kind: ActAnalyze, Analysis: PostPromotion},
+		},
+		{
+			name: "a failed post-promotion analysis rolls back", spec: analysed,
+			r:     Release{Phase: PhasePostAnalysis, From: Blue, To: Green, Version: "8", PreAnalyzed: true, Rollback: true, Reason: "post-promotion analysis failed: x"},
+			obs:   switched,
+			phase: PhaseRollingBack, act: Action{Kind: ActSwitch, Color: Blue, Image: "web:v1", MinReady: 1},
 		},
 		{
 			name: "the old color at zero is done", spec: spec,

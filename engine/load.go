@@ -283,10 +283,18 @@ func validate(p *Pipeline, d *decoder, root *yaml.Node) {
 	if p.Prometheus == nil || strings.TrimSpace(p.Prometheus.Address) == "" {
 		for i, s := range p.Stages {
 			for j, st := range s.Steps {
-				if st.Analysis != nil {
-					path := fmt.Sprintf("stages[%d].steps[%d].analysis", i, j)
-					errs.add(at(path), path, "analysis needs Prometheus: add prometheus: {address: https://...} at the top of the file")
+				path := fmt.Sprintf("stages[%d].steps[%d]", i, j)
+				switch b := st.BlueGreen; {
+				case st.Analysis != nil:
+					path += ".analysis"
+				case b != nil && b.PrePromotion != nil:
+					path += ".blueGreen.prePromotion"
+				case b != nil && b.PostPromotion != nil:
+					path += ".blueGreen.postPromotion"
+				default:
+					continue
 				}
+				errs.add(at(path), path, "analysis needs Prometheus: add prometheus: {address: https://...} at the top of the file")
 			}
 		}
 	}
@@ -420,6 +428,12 @@ func validateStep(st *Step, path string, d *decoder, at func(string) Pos) {
 		}
 	case KindBlueGreen:
 		validateBlueGreen(st.BlueGreen, kpath, d, at)
+		if a := st.BlueGreen.PrePromotion; a != nil {
+			validateAnalysis(a, kpath+".prePromotion", d, at)
+		}
+		if a := st.BlueGreen.PostPromotion; a != nil {
+			validateAnalysis(a, kpath+".postPromotion", d, at)
+		}
 	case KindAnalysis:
 		validateAnalysis(st.Analysis, kpath, d, at)
 	case KindDeploy:

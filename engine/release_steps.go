@@ -169,6 +169,32 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 			}
 			return true, nil
 		},
+		Analyze: func(ctx context.Context, which string) (bool, string, error) {
+			a := spec.PrePromotion
+			if which == PostPromotion {
+				a = spec.PostPromotion
+			}
+			res := e.analyze(ctx, s, name, which+"/", *a)
+			switch {
+			case res.status == StatusSucceeded:
+				return true, "", nil
+			case res.status == StatusCancelled:
+				return false, res.reason, context.Cause(ctx)
+			case which == PostPromotion && !spec.RollsBackAutomatically():
+				// autoRollback: false: a person decides, as the new color
+				// keeps serving meanwhile.
+				d, ok := e.awaitGate(ctx, s, name, "post-promotion analysis failed: "+res.reason+
+					". Approve to keep the release, reject to roll back.", 0, "")
+				if !ok {
+					return false, res.reason, context.Cause(ctx)
+				}
+				if d.outcome == GateApprove {
+					return true, "", nil
+				}
+				return false, res.reason + "; " + rejection(d), nil
+			}
+			return false, res.reason, nil
+		},
 		Switched: func(req SwitchRequest) error {
 			return e.record(Record{
 				Type: RecReleaseSwitched, Stage: s.Name, Step: name, Actor: actorPtr(req.Actor),
@@ -201,7 +227,7 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 		return finish(StatusFailed, reason)
 	case r.Phase == PhaseDone:
 		return finish(StatusSucceeded, reason)
-	case r.Phase == PhaseAborted && r.Reason == switchRejected:
+	case r.Phase == PhaseAborted && (r.Reason == switchRejected || strings.HasPrefix(r.Reason, preAnalysisFailed)):
 		return finish(StatusFailed, reason)
 	case r.Phase == PhaseAborted:
 		return finish(StatusCancelled, reason)

@@ -114,7 +114,8 @@ func (p *plainPrinter) event(ev engine.Event) error {
 		p.line(t, "%s", releaseLine(e))
 	case engine.AnalysisMeasured:
 		m := e.Measurement
-		msg := fmt.Sprintf("%s/%s measurement %d/%d %s = %g: %s", e.Stage, e.Step, e.Round, e.Count, e.Metric, m.Value, m.Verdict)
+		// Four significant digits: 0.19999999999999998 is 0.2 to a person.
+		msg := fmt.Sprintf("%s/%s measurement %d/%d %s = %.4g: %s", e.Stage, e.Step, e.Round, e.Count, e.Metric, m.Value, m.Verdict)
 		if e.Condition != "" {
 			msg += " (want " + e.Condition + ")"
 		}

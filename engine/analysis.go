@@ -16,6 +16,14 @@ type Metrics interface {
 	// Scalar evaluates query at time at and returns its single value. It
 	// returns an error wrapping ErrNoData when the result is empty.
 	Scalar(ctx context.Context, query string, at time.Time) (float64, error)
+	// Firing returns the alerts firing now whose labels include labels.
+	Firing(ctx context.Context, labels map[string]string) ([]FiringAlert, error)
+}
+
+// FiringAlert is an alert Prometheus reports as firing.
+type FiringAlert struct {
+	Name   string            `json:"name"`
+	Labels map[string]string `json:"labels"`
 }
 
 // ErrNoData is a query that returned nothing: no series matched.

@@ -64,6 +64,10 @@ func (m *scriptedMetrics) Scalar(_ context.Context, query string, _ time.Time) (
 	return v.(float64), nil
 }
 
+func (m *scriptedMetrics) Firing(context.Context, map[string]string) ([]FiringAlert, error) {
+	return nil, errors.New("not scripted")
+}
+
 func analysisPipeline(count, failureLimit, inconclusiveLimit int) *Pipeline {
 	return &Pipeline{
 		Metadata:   Metadata{Name: "analysis"},
@@ -140,5 +144,25 @@ func TestAnalysisStep(t *testing.T) {
 				t.Errorf("%d measurement records with query, value and verdict; want %d", n, tc.measured)
 			}
 		})
+	}
+}
+
+func TestCheckAlerts(t *testing.T) {
+	firing := []FiringAlert{
+		{Name: "HighErrorRate", Labels: map[string]string{"alertname": "HighErrorRate", "alertstate": "firing", "service": "web"}},
+		{Name: "DiskFull", Labels: map[string]string{"alertname": "DiskFull", "alertstate": "firing", "node": "n1"}},
+	}
+	tests := []struct {
+		spec AlertsSpec
+		want string
+	}{
+		{AlertsSpec{}, "DiskFull{node=n1} HighErrorRate{service=web}"},
+		{AlertsSpec{Alerts: []string{"HighErrorRate", "PodCrashLooping"}}, "HighErrorRate{service=web}"},
+		{AlertsSpec{Alerts: []string{"PodCrashLooping"}}, ""},
+	}
+	for _, tc := range tests {
+		if got := strings.Join(checkAlerts(tc.spec, firing), " "); got != tc.want {
+			t.Errorf("%+v: got %q, want %q", tc.spec, got, tc.want)
+		}
 	}
 }

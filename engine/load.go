@@ -225,7 +225,7 @@ var stageName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 // stepKindFields are the step fields that choose a step's kind, in the order
 // errors list them.
-var stepKindFields = []StepKind{KindRun, KindApprove, KindDeploy, KindBlueGreen, KindAnalysis, KindLoadTest, KindNotify}
+var stepKindFields = []StepKind{KindRun, KindApprove, KindDeploy, KindBlueGreen, KindAnalysis, KindAlerts, KindLoadTest, KindNotify}
 
 // validate checks what the decoder cannot: required fields, references
 // between stages, and rules that span fields.
@@ -287,6 +287,8 @@ func validate(p *Pipeline, d *decoder, root *yaml.Node) {
 				switch b := st.BlueGreen; {
 				case st.Analysis != nil:
 					path += ".analysis"
+				case st.Alerts != nil:
+					path += ".alerts"
 				case b != nil && b.PrePromotion != nil:
 					path += ".blueGreen.prePromotion"
 				case b != nil && b.PostPromotion != nil:
@@ -377,7 +379,7 @@ func validateStep(st *Step, path string, d *decoder, at func(string) Pos) {
 	}
 	switch len(kinds) {
 	case 0:
-		errs.add(at(path), path, "step has no kind; set one of run, approve, deploy, blueGreen, analysis, loadtest or notify")
+		errs.add(at(path), path, "step has no kind; set one of run, approve, deploy, blueGreen, analysis, alerts, loadtest or notify")
 		return
 	case 1:
 	default:

@@ -100,6 +100,9 @@ type Step struct {
 	// Analysis measures Prometheus queries against conditions, and passes,
 	// fails, or pauses for a person when it cannot tell.
 	Analysis *AnalysisSpec `json:"analysis,omitempty"`
+	// Alerts fails the step while Prometheus has any of the named alerts
+	// firing (the guide's stage 7 check).
+	Alerts *AlertsSpec `json:"alerts,omitempty"`
 
 	// The step kinds below belong to issues not yet built; their fields
 	// are accepted as free-form objects and rejected by validation.
@@ -128,11 +131,12 @@ const (
 	KindAnalysis  StepKind = "analysis"
 	KindLoadTest  StepKind = "loadtest"
 	KindNotify    StepKind = "notify"
+	KindAlerts    StepKind = "alerts"
 )
 
 // implemented lists step kinds the runner can execute.
 func (k StepKind) implemented() bool {
-	return k == KindRun || k == KindApprove || k == KindDeploy || k == KindBlueGreen || k == KindAnalysis
+	return k == KindRun || k == KindApprove || k == KindDeploy || k == KindBlueGreen || k == KindAnalysis || k == KindAlerts
 }
 
 // Kinds returns every kind field that is set on the step, in a fixed order.
@@ -153,6 +157,7 @@ func (s *Step) Kinds() []StepKind {
 		{KindBlueGreen, s.BlueGreen != nil},
 		{KindAnalysis, s.Analysis != nil},
 		{KindLoadTest, s.LoadTest != nil},
+		{KindAlerts, s.Alerts != nil},
 		{KindNotify, s.Notify != nil},
 	} {
 		if k.set {

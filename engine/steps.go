@@ -109,6 +109,8 @@ func (e *Engine) runStep(ctx context.Context, s *Stage, j int) (Status, string) 
 		return e.runDeploy(ctx, s, st, name)
 	case KindAnalysis:
 		return e.runAnalysis(ctx, s, st, name)
+	case KindAlerts:
+		return e.runAlerts(ctx, s, st, name)
 	default:
 		// Validation rejects these; this guards a Pipeline built in code.
 		reason := fmt.Sprintf("%s steps are not yet implemented", st.Kind())

@@ -3,7 +3,10 @@ package prom
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
@@ -80,4 +83,31 @@ func (c *Client) Scalar(ctx context.Context, query string, at time.Time) (float6
 		return 0, fmt.Errorf("query %s returned %d series; aggregate it to one (sum, max, ...)", query, len(v))
 	}
 	return 0, fmt.Errorf("query %s returned a %s; want a number", query, val.Type())
+}
+
+// Firing returns the alerts firing now, from the ALERTS series, whose
+// labels include labels.
+func (c *Client) Firing(ctx context.Context, labels map[string]string) ([]engine.FiringAlert, error) {
+	sel := []string{`alertstate="firing"`}
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		sel = append(sel, fmt.Sprintf("%s=%q", k, labels[k]))
+	}
+	query := "ALERTS{" + strings.Join(sel, ",") + "}"
+	val, _, _, err := c.api.Query(ctx, query, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("query %s at %s: %w", query, c.address, err)
+	}
+	vec, ok := val.(model.Vector)
+	if !ok {
+		return nil, fmt.Errorf("query %s returned a %s; want a vector", query, val.Type())
+	}
+	var out []engine.FiringAlert
+	for _, s := range vec {
+		a := engine.FiringAlert{Name: string(s.Metric[model.AlertNameLabel]), Labels: map[string]string{}}
+		for k, v := range s.Metric {
+			a.Labels[string(k)] = string(v)
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }

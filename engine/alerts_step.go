@@ -1,0 +1,76 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// AlertsSpec is an alerts step: it fails while any of Alerts (every alert,
+// when the list is empty) fires with Labels among its labels.
+type AlertsSpec struct {
+	Alerts []string          `json:"alerts,omitempty"`
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// checkAlerts says which of the firing alerts the spec cares about. It is
+// pure.
+func checkAlerts(spec AlertsSpec, firing []FiringAlert) []string {
+	var hit []string
+	for _, a := range firing {
+		if len(spec.Alerts) > 0 && !slices.Contains(spec.Alerts, a.Name) {
+			continue
+		}
+		var ls []string
+		for _, k := range slices.Sorted(maps.Keys(a.Labels)) {
+			if k != "alertname" && k != "alertstate" && !strings.HasPrefix(k, "__") {
+				ls = append(ls, k+"="+a.Labels[k])
+			}
+		}
+		hit = append(hit, a.Name+"{"+strings.Join(ls, ",")+"}")
+	}
+	slices.Sort(hit)
+	return slices.Compact(hit)
+}
+
+func (e *Engine) runAlerts(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
+	spec := *st.Alerts
+	e.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindAlerts, Attempt: 1})
+	start := e.clock.Now()
+	finish := func(status Status, reason string, actor *Actor) (Status, string) {
+		e.finishStep(s, name, stepEnd{status: status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason, actor: actor})
+		return status, reason
+	}
+	if e.cfg.Metrics == nil || e.p.Prometheus == nil {
+		return finish(StatusFailed, "this run has no Prometheus configured (prometheus: in the pipeline file)", nil)
+	}
+	m, err := e.cfg.Metrics(*e.p.Prometheus)
+	if err != nil {
+		return finish(StatusFailed, err.Error(), nil)
+	}
+	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	firing, err := m.Firing(qctx, spec.Labels)
+	cancel()
+	if ctx.Err() != nil {
+		return finish(StatusCancelled, "stopped while checking alerts", nil)
+	}
+	if err != nil {
+		// Alerts that cannot be checked are not "no alerts": a person
+		// decides.
+		d, ok := e.awaitGate(ctx, s, name, fmt.Sprintf("cannot check alerts: %v. Approve to go on regardless, reject to fail.", err), 0, "")
+		if !ok {
+			return finish(StatusCancelled, "stopped while waiting for a person", nil)
+		}
+		if d.outcome != GateApprove {
+			return finish(StatusFailed, fmt.Sprintf("cannot check alerts (%v); %s", err, rejection(d)), actorPtr(d.actor))
+		}
+		return finish(StatusSucceeded, fmt.Sprintf("cannot check alerts (%v); %s went on regardless", err, d.actor), actorPtr(d.actor))
+	}
+	if hit := checkAlerts(spec, firing); len(hit) > 0 {
+		return finish(StatusFailed, "firing: "+strings.Join(hit, ", "), nil)
+	}
+	return finish(StatusSucceeded, "", nil)
+}

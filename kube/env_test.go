@@ -20,23 +20,12 @@ import (
 	"github.com/cutover-sh/cutover/testenv"
 )
 
-// shared is one control plane for the tests that do not disturb it; each
-// test gets its own namespace. Tests that restart the API server start
-// their own.
-var shared struct {
-	once sync.Once
-	c    *testenv.Cluster
-	err  error
-}
-
 // invariantTotals adds up every invariant watcher of the package run.
 var invariantTotals struct{ checked, violations atomic.Int64 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if shared.c != nil {
-		shared.c.Stop()
-	}
+	testenv.StopShared()
 	if n := invariantTotals.checked.Load(); n > 0 {
 		fmt.Printf("invariant watcher: %d changes checked, %d violations\n", n, invariantTotals.violations.Load())
 	}
@@ -45,27 +34,11 @@ func TestMain(m *testing.M) {
 
 func sharedCluster(t *testing.T) *testenv.Cluster {
 	t.Helper()
-	shared.once.Do(func() {
-		bin, err := testenv.BinDir()
-		if err != nil {
-			shared.err = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "cutover-kube-test-")
-		if err != nil {
-			shared.err = err
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if shared.c, shared.err = testenv.Start(ctx, bin, dir); shared.err == nil {
-			shared.err = addNodes(ctx, shared.c, 2)
-		}
-	})
-	if shared.err != nil {
-		t.Fatalf("test control plane: %v", shared.err)
+	c, err := testenv.Shared()
+	if err != nil {
+		t.Fatalf("test control plane: %v", err)
 	}
-	return shared.c
+	return c
 }
 
 // ownCluster starts a control plane for one test.
@@ -102,6 +75,23 @@ func namespace(ctx context.Context, t *testing.T, cs kubernetes.Interface) strin
 		t.Fatal(err)
 	}
 	return ns
+}
+
+// releaseEnv gives a test a context bounded by timeout, the shared control
+// plane, and a fresh namespace holding pair. watched runs the invariant
+// watcher for the rest of the test; only tests that break the invariant
+// on purpose go without.
+func releaseEnv(t *testing.T, timeout time.Duration, pair testenv.Pair, watched bool) (context.Context, *testenv.Cluster, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	c := sharedCluster(t)
+	ns := namespace(ctx, t, c.Client)
+	makePair(ctx, t, c.Client, ns, pair)
+	if watched {
+		watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	}
+	return ctx, c, ns
 }
 
 func makePair(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns string, p testenv.Pair) {

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,45 +20,19 @@ import (
 	"github.com/cutover-sh/cutover/testenv"
 )
 
-// shared is one control plane for this package's cluster tests, each in
-// its own namespace.
-var shared struct {
-	once sync.Once
-	c    *testenv.Cluster
-	err  error
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if shared.c != nil {
-		shared.c.Stop()
-	}
+	testenv.StopShared()
 	os.Exit(code)
 }
 
 func sharedCluster(t *testing.T) *testenv.Cluster {
 	t.Helper()
-	shared.once.Do(func() {
-		bin, err := testenv.BinDir()
-		if err != nil {
-			shared.err = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "cutover-cmd-test-")
-		if err != nil {
-			shared.err = err
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if shared.c, shared.err = testenv.Start(ctx, bin, dir); shared.err == nil {
-			shared.err = shared.c.AddNode(ctx, "kwok-0")
-		}
-	})
-	if shared.err != nil {
-		t.Fatalf("test control plane: %v", shared.err)
+	c, err := testenv.Shared()
+	if err != nil {
+		t.Fatalf("test control plane: %v", err)
 	}
-	return shared.c
+	return c
 }
 
 // TestReleaseCommandsOnACluster drives status, rollback, promote, abort and

@@ -12,6 +12,10 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
 )
 
 // Prometheus is a real Prometheus server on loopback, scraping the targets
@@ -131,5 +135,28 @@ func (p *Prometheus) Stop() {
 	case <-p.proc.done:
 	default:
 		p.proc.stop(syscall.SIGTERM)
+	}
+}
+
+// WaitForRequests waits until Prometheus has scraped the app often enough
+// to give service a request rate: before that, any rate query is empty,
+// and a gate rightly calls it inconclusive.
+func (p *Prometheus) WaitForRequests(ctx context.Context, service string) error {
+	c, err := api.NewClient(api.Config{Address: p.URL})
+	if err != nil {
+		return err
+	}
+	query := fmt.Sprintf(`sum(rate(http_requests_total{service=%q}[5s]))`, service)
+	for {
+		if v, _, _, err := v1.NewAPI(c).Query(ctx, query, time.Now()); err == nil {
+			if vec, ok := v.(model.Vector); ok && len(vec) == 1 && vec[0].Value > 0 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("prometheus at %s never had a request rate for service %s: %w", p.URL, service, ctx.Err())
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cutover-sh/cutover/engine"
-	"github.com/cutover-sh/cutover/prom"
 	"github.com/cutover-sh/cutover/testenv"
 )
 
@@ -51,21 +50,8 @@ stages:
               query: sum(rate(http_requests_total{service="web"}[5s]))
               successCondition: ">= 10"
 `)
-	// Rates exist once Prometheus has scraped twice; before that the
-	// analysis would rightly pause for a person, which no one here is.
-	pc, err := prom.New(prom.Config{Address: p.URL})
-	if err != nil {
+	if err := p.WaitForRequests(ctx, "web"); err != nil {
 		t.Fatal(err)
-	}
-	for {
-		if v, err := pc.Scalar(ctx, `sum(rate(http_requests_total{service="web"}[5s]))`, time.Now()); err == nil && v > 10 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatal("Prometheus never had a request rate for the app")
-		case <-time.After(500 * time.Millisecond):
-		}
 	}
 	state := t.TempDir()
 	code, out, _ := cli(t, "", nil, "run", "--plain", pipeline, "--state-dir", state)

@@ -81,12 +81,7 @@ func replicas(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns, na
 
 // TestBlueGreenEndToEnd releases web:v2 onto green while blue serves web:v1.
 func TestBlueGreenEndToEnd(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c := sharedCluster(t)
-	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 3, Green: 0})
-	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 3, Green: 0}, true)
 
 	log := releaseLog{logf: t.Logf}
 	start := time.Now()
@@ -137,12 +132,7 @@ func containsInOrder(got, want []engine.Phase) bool {
 
 // TestRollbackWarm rolls back while blue still has its pods: one patch.
 func TestRollbackWarm(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c := sharedCluster(t)
-	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "green", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 3, Green: 3})
-	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "green", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 3, Green: 3}, true)
 	blueGen := generation(ctx, t, c.Client, ns, "web-blue")
 	_, _, rv := selects(ctx, t, c.Client, ns)
 
@@ -182,12 +172,7 @@ func generation(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns, 
 // TestRollbackCold rolls back after blue was scaled down: blue must be
 // scaled up and Ready before the service moves.
 func TestRollbackCold(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c := sharedCluster(t)
-	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "green", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 0, Green: 3})
-	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "green", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 0, Green: 3}, true)
 
 	log := releaseLog{logf: t.Logf}
 	h := log.hooks()
@@ -227,12 +212,7 @@ func TestRollbackCold(t *testing.T) {
 // TestPreviewNeverReady: a preview that cannot be scheduled fails the
 // release with the pods' reason and leaves the live color alone.
 func TestPreviewNeverReady(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c := sharedCluster(t)
-	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 3, Green: 0})
-	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 3, Green: 0}, true)
 	// No node matches, and the deadline is short.
 	patch := `{"spec":{"progressDeadlineSeconds":3,"template":{"spec":{"nodeSelector":{"disk":"none-such"}}}}}`
 	if _, err := c.Client.AppsV1().Deployments(ns).Patch(ctx, "web-green", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
@@ -261,12 +241,7 @@ func TestPreviewNeverReady(t *testing.T) {
 // TestServiceEditedMidRelease: someone edits the Service while the release
 // waits at its gate. The switch must not overwrite their edit.
 func TestServiceEditedMidRelease(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c := sharedCluster(t)
-	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 3, Green: 0})
-	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 3, Green: 0}, true)
 
 	log := releaseLog{logf: t.Logf}
 	h := log.hooks()
@@ -294,12 +269,7 @@ func TestServiceEditedMidRelease(t *testing.T) {
 // refused by the API server, and a switch to a color with no Ready pods is
 // refused by cutover.
 func TestSwitchIsConditional(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c := sharedCluster(t)
-	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 3, Green: 3})
-	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 3, Green: 3}, true)
 	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
 	k := kube.New(c.Client)
 	_, _, stale := selects(ctx, t, c.Client, ns)
@@ -346,13 +316,7 @@ func TestAPIServerRestartMidRollout(t *testing.T) {
 	outage := kube.LeaseDuration + 5*time.Second
 	restarted := make(chan error, 1)
 	var once sync.Once
-	final, recs, _ := runPipeline(ctx, t, releasePipeline(ns), clustersOf(map[string]*testenv.Cluster{"prod": c}), func(_ *engine.Engine, ev engine.Event) {
-		switch e := ev.(type) {
-		case engine.ReleaseProgress:
-			t.Logf("%s %s %s %s %d/%d next %s: %s", e.Time.Format(time.TimeOnly), e.Phase, e.Live, e.Color, e.State.Ready, e.State.Replicas, e.Action, e.Message)
-		case engine.Warning:
-			t.Logf("%s warning: %s", e.Time.Format(time.TimeOnly), e.Message)
-		}
+	final, recs, _ := runPipeline(ctx, t, releasePipeline(ns), clustersOf(map[string]*testenv.Cluster{"prod": c}), logEvents(t), func(_ *engine.Engine, ev engine.Event) {
 		p, ok := ev.(engine.ReleaseProgress)
 		if !ok || p.Phase != engine.PhaseDeploying || len(p.State.Pods) == 0 {
 			return // the controllers have not made the preview's pods yet
@@ -397,12 +361,7 @@ func TestAPIServerRestartMidRollout(t *testing.T) {
 // waits for its color, someone else moves the Service. The rollback must
 // not switch over their change.
 func TestRollbackStopsWhenSomeoneElseEditsTheService(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c := sharedCluster(t)
-	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "green", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 0, Green: 3})
-	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "green", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 0, Green: 3}, true)
 	log := releaseLog{logf: t.Logf}
 	h := log.hooks()
 	observed := h.Observed
@@ -430,11 +389,7 @@ func TestRollbackStopsWhenSomeoneElseEditsTheService(t *testing.T) {
 // endpoints, however Ready its pods are; the switch is refused. The test
 // gives the Service such a label itself, so no invariant watcher runs.
 func TestSwitchChecksTheServiceSelector(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c := sharedCluster(t)
-	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 2, Green: 2})
+	ctx, c, ns := releaseEnv(t, time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 2, Green: 2}, false)
 	edit := `{"spec":{"selector":{"tier":"frontend"}}}`
 	if _, err := c.Client.CoreV1().Services(ns).Patch(ctx, "web-service", types.MergePatchType, []byte(edit), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)

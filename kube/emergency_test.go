@@ -1,7 +1,6 @@
 package kube_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -16,12 +15,7 @@ import (
 // TestMaintenanceMode points the Service at a maintenance Deployment and
 // back, and refuses a maintenance selector with no Ready pods.
 func TestMaintenanceMode(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c := sharedCluster(t)
-	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
-	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0}, true)
 	k := kube.New(c.Client)
 	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
 
@@ -61,12 +55,7 @@ func TestMaintenanceMode(t *testing.T) {
 // TestUndoRestoresThePreviousImage is the guide's complete rollback:
 // `kubectl rollout undo` of a color.
 func TestUndoRestoresThePreviousImage(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c := sharedCluster(t)
-	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 2})
-	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 2}, true)
 	k := kube.New(c.Client)
 	if err := k.SetImage(ctx, ns, "web-green", "app", "web:v2"); err != nil {
 		t.Fatal(err)
@@ -96,11 +85,7 @@ func TestUndoRestoresThePreviousImage(t *testing.T) {
 // TestScaleDownAll is the guide's emergency scale-down. It takes the
 // service down on purpose, so no invariant watcher runs here.
 func TestScaleDownAll(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c := sharedCluster(t)
-	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 1})
+	ctx, c, ns := releaseEnv(t, time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 1}, false)
 	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
 	if err := kube.New(c.Client).ScaleDownAll(ctx, target); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package kube_test
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -39,12 +38,7 @@ stages:
 // TestSecondConsoleIsRefused: while one console holds a release's lock, a
 // second one's release fails naming the holder, and changes nothing.
 func TestSecondConsoleIsRefused(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c := sharedCluster(t)
-	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
-	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0}, true)
 	_, _, rv := selects(ctx, t, c.Client, ns)
 
 	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
@@ -89,12 +83,7 @@ func TestSecondConsoleIsRefused(t *testing.T) {
 // TestExpiredLockIsTakenOver: a lease its holder stopped renewing is taken
 // over, and the run journals from whom.
 func TestExpiredLockIsTakenOver(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c := sharedCluster(t)
-	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
-	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0}, true)
 	holder, secs := "carol on a crashed laptop", int32(30)
 	old := metav1.NewMicroTime(time.Now().Add(-5 * time.Minute))
 	lease := &coordinationv1.Lease{
@@ -125,12 +114,7 @@ func TestExpiredLockIsTakenOver(t *testing.T) {
 // the lock away; the release notices at its next renewal and stops,
 // leaving traffic where it is.
 func TestLostLockStopsTheRelease(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c := sharedCluster(t)
-	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
-	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0}, true)
 	text := strings.Replace(releasePipeline(ns), "scaleDownDelay: 1s", "scaleDownDelay: 10m", 1)
 	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
 	var broke error
@@ -158,12 +142,7 @@ func TestLostLockStopsTheRelease(t *testing.T) {
 // TestMissingContainerFailsAtOnce: a typo in the container name cannot be
 // fixed by retrying; the step fails with it instead of retrying for minutes.
 func TestMissingContainerFailsAtOnce(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c := sharedCluster(t)
-	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
-	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	ctx, c, ns := releaseEnv(t, time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0}, true)
 	text := strings.Replace(releasePipeline(ns), "container: app", "container: ap", 1)
 	final, _, events := runPipeline(ctx, t, text, clustersOf(map[string]*testenv.Cluster{"prod": c}))
 	st, _ := final.Stage("production")

@@ -78,6 +78,21 @@ func runPipeline(ctx context.Context, t *testing.T, text string, clusters engine
 	return final, recs, events
 }
 
+// logEvents logs a release's progress, measurements and warnings, to read
+// when a test fails.
+func logEvents(t *testing.T) func(*engine.Engine, engine.Event) {
+	return func(_ *engine.Engine, ev engine.Event) {
+		switch e := ev.(type) {
+		case engine.ReleaseProgress:
+			t.Logf("%s %s live=%s %s %d/%d next %s: %s", e.Time.Format(time.TimeOnly), e.Phase, e.Live, e.Color, e.State.Ready, e.State.Replicas, e.Action, e.Message)
+		case engine.AnalysisMeasured:
+			t.Logf("%s %s = %g: %s %s", e.Time.Format(time.TimeOnly), e.Metric, e.Measurement.Value, e.Measurement.Verdict, e.Measurement.Reason)
+		case engine.Warning:
+			t.Logf("%s warning: %s", e.Time.Format(time.TimeOnly), e.Message)
+		}
+	}
+}
+
 func clustersOf(byContext map[string]*testenv.Cluster) engine.Clusters {
 	return func(name string) (engine.Cluster, error) {
 		c, ok := byContext[name]
@@ -100,12 +115,7 @@ func findRecord(recs []engine.Record, typ string) (engine.Record, bool) {
 // TestPipelineBlueGreenStep runs a blueGreen step through the engine, with
 // its gate before the switch, and checks the journal and the events.
 func TestPipelineBlueGreenStep(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c := sharedCluster(t)
-	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
-	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0}, true)
 
 	final, recs, events := runPipeline(ctx, t, `apiVersion: cutover.dev/v1alpha1
 kind: Pipeline
@@ -270,12 +280,7 @@ func TestDeployStepReportsBadManifests(t *testing.T) {
 // while the old color is still warm. Traffic goes back in one switch, the
 // run ends rolled back, and the journal says who asked and why.
 func TestRollbackDuringARelease(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c := sharedCluster(t)
-	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
-	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0}, true)
 	text := strings.Replace(releasePipeline(ns), "scaleDownDelay: 1s", "scaleDownDelay: 10m", 1)
 	var asked error
 	var once sync.Once
@@ -310,12 +315,7 @@ func TestRollbackDuringARelease(t *testing.T) {
 // scheduled fails at its own timeout, long before the Deployment's
 // progress deadline, saying why the pods are not ready.
 func TestStepTimeoutNamesThePods(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c := sharedCluster(t)
-	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
-	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0}, true)
 	patch := `{"spec":{"template":{"spec":{"nodeSelector":{"disk":"none-such"}}}}}`
 	if _, err := c.Client.AppsV1().Deployments(ns).Patch(ctx, "web-green", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package kube_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -19,12 +18,7 @@ import (
 // rollback, as the ServiceAccount that deploy/rbac.yaml binds, through
 // impersonation; and checks it may not delete Deployments or read Secrets.
 func TestReleaseAndRollbackWithShippedRBAC(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c := sharedCluster(t)
-	ns := namespace(ctx, t, c.Client)
-	makePair(ctx, t, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
-	watchInvariant(ctx, t, c.Client, ns, "web-service", "color")
+	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0}, true)
 	admin, err := kube.NewForConfig(c.Config)
 	if err != nil {
 		t.Fatal(err)

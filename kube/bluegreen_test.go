@@ -298,7 +298,7 @@ func TestSwitchIsConditional(t *testing.T) {
 // preview rolls out, keeps it down for longer than the release lock's
 // lease, and starts it again: the release, lock and all, must complete.
 func TestAPIServerRestartMidRollout(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	c := ownCluster(ctx, t)
 	ns := namespace(ctx, t, c.Client)
@@ -330,6 +330,10 @@ func TestAPIServerRestartMidRollout(t *testing.T) {
 			go func() {
 				time.Sleep(outage)
 				if err := c.RestartAPIServer(ctx); err != nil {
+					restarted <- err
+					return
+				}
+				if err := c.RestartControllers(); err != nil {
 					restarted <- err
 					return
 				}

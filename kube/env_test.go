@@ -53,6 +53,15 @@ func ownCluster(ctx context.Context, t *testing.T) *testenv.Cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Stop)
+	t.Cleanup(func() {
+		if t.Failed() {
+			// The test's own output says what cutover saw; the components'
+			// logs say what the cluster was doing meanwhile.
+			for _, name := range []string{"kwok", "kube-controller-manager", "kube-scheduler"} {
+				t.Logf("last lines of %s.log:\n%s", name, c.LogTail(name, 25))
+			}
+		}
+	})
 	if err := addNodes(ctx, c, 2); err != nil {
 		t.Fatal(err)
 	}

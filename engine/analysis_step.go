@@ -17,6 +17,26 @@ type PrometheusSpec struct {
 	Username    string `json:"username,omitempty"`
 	Password    string `json:"password,omitempty"`
 	CAFile      string `json:"caFile,omitempty"`
+	// Refresh is how often panels are queried again (default 5s).
+	Refresh Duration `json:"refresh,omitempty"`
+	// Range is the span of time a panel shows (default 15m).
+	Range Duration `json:"range,omitempty"`
+}
+
+// RefreshEvery returns the panel refresh interval, defaulted.
+func (p PrometheusSpec) RefreshEvery() time.Duration {
+	if p.Refresh > 0 {
+		return p.Refresh.D()
+	}
+	return 5 * time.Second
+}
+
+// Span returns the time a panel shows, defaulted.
+func (p PrometheusSpec) Span() time.Duration {
+	if p.Range > 0 {
+		return p.Range.D()
+	}
+	return 15 * time.Minute
 }
 
 // AnalysisSpec is an analysis step: every metric is measured count times,
@@ -100,7 +120,7 @@ func judgeAnalysis(spec AnalysisSpec, names []string, tallies map[string]MetricT
 func (e *Engine) runAnalysis(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
 	e.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindAnalysis, Attempt: 1})
 	start := e.clock.Now()
-	res := e.analyze(ctx, s, name, "", *st.Analysis)
+	res := e.analyze(ctx, s, name, "", *st.Analysis, e.queryVarsNow())
 	e.finishStep(s, name, stepEnd{status: res.status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: res.reason, actor: res.actor})
 	return res.status, res.reason
 }
@@ -116,7 +136,7 @@ type analysisResult struct {
 // analyze runs an analysis for step name of stage s. prefix names the
 // analysis inside a step ("pre-promotion/"), or is empty for an analysis
 // step. A pause for a person is a gate of the step.
-func (e *Engine) analyze(ctx context.Context, s *Stage, name, prefix string, spec AnalysisSpec) analysisResult {
+func (e *Engine) analyze(ctx context.Context, s *Stage, name, prefix string, spec AnalysisSpec, vars QueryVars) analysisResult {
 	done := func(status Status, reason string, actor *Actor) analysisResult {
 		return analysisResult{status: status, reason: reason, actor: actor}
 	}
@@ -149,6 +169,13 @@ func (e *Engine) analyze(ctx context.Context, s *Stage, name, prefix string, spe
 				return done(StatusFailed, fmt.Sprintf("metric %s: %v", am.Name, err), nil)
 			}
 			*c.into = &cond
+		}
+		q, err := ParseQuery(am.Query)
+		if err == nil {
+			x.Query, err = q.Render(vars)
+		}
+		if err != nil {
+			return done(StatusFailed, fmt.Sprintf("metric %s: %v", am.Name, err), nil)
 		}
 		x.Name = prefix + am.Name
 		metrics = append(metrics, x)

@@ -48,8 +48,9 @@ type ReleaseHooks struct {
 	Switched func(req SwitchRequest) error
 	// Analyze runs the named analysis (PrePromotion or PostPromotion) and
 	// reports whether it passed, and why not. A pause for a person happens
-	// inside it. ctx is cancelled by a rollback or abort request.
-	Analyze func(ctx context.Context, which string) (bool, string, error)
+	// inside it. r says which color is measured. ctx is cancelled by a
+	// rollback or abort request.
+	Analyze func(ctx context.Context, which string, r Release) (bool, string, error)
 	// Requests carries rollback and abort requests.
 	Requests <-chan Request
 	// Retrying reports an action or observation that failed and will be
@@ -360,7 +361,7 @@ func (x *executor) apply(ctx context.Context, act Action, obs Observation, r *Re
 			var req Request
 			req, err = x.interruptible(ctx, func(ctx context.Context) error {
 				var aerr error
-				passed, why, aerr = x.h.Analyze(ctx, act.Analysis)
+				passed, why, aerr = x.h.Analyze(ctx, act.Analysis, *r)
 				return aerr
 			})
 			if req != 0 {

@@ -236,7 +236,7 @@ func TestAnalysesDecideTheRelease(t *testing.T) {
 			spec.PrePromotion, spec.PostPromotion = slo, slo
 			var ran []string
 			h := execHooks()
-			h.Analyze = func(_ context.Context, which string) (bool, string, error) {
+			h.Analyze = func(_ context.Context, which string, _ Release) (bool, string, error) {
 				ran = append(ran, which)
 				if which == tc.failing {
 					return false, "errors 0.2 >= 0.05", nil

@@ -109,6 +109,9 @@ type Engine struct {
 	// releases maps the Service of each running blueGreen step to the
 	// channel that carries a rollback to it.
 	releases map[string]chan Request
+	// queryVars are the query template values of the release this run
+	// touched last, for analysis steps that follow it.
+	queryVars QueryVars
 }
 
 type gate struct {

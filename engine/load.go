@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	goyaml "github.com/goccy/go-yaml"
 	goparser "github.com/goccy/go-yaml/parser"
@@ -270,6 +271,7 @@ func validate(p *Pipeline, d *decoder, root *yaml.Node) {
 			errs.add(at(path), path, "%s is listed twice (also secretEnv[%d])", name, first)
 		}
 	}
+	validatePanels(p, d, at)
 	if len(p.Stages) == 0 {
 		if !errs.has("stages") && !d.suggested["stages"] {
 			errs.add(at("stages"), "stages", "a pipeline needs at least one stage")
@@ -483,6 +485,11 @@ func validateAnalysis(a *AnalysisSpec, kpath string, d *decoder, at func(string)
 		required := requirer(mpath, d, at)
 		required("name", m.Name, "a name for the metric, shown with each measurement")
 		required("query", m.Query, "the PromQL query; it must return one number")
+		if m.Query != "" {
+			if _, err := ParseQuery(m.Query); err != nil {
+				errs.add(at(mpath+".query"), mpath+".query", "%v", err)
+			}
+		}
 		if first, dup := seen[m.Name]; dup && m.Name != "" {
 			errs.add(at(mpath+".name"), mpath+".name", "duplicate metric name %q (also metrics[%d])", m.Name, first)
 		}
@@ -580,4 +587,46 @@ func findCycle(p *Pipeline) []string {
 		}
 	}
 	return nil
+}
+
+func validatePanels(p *Pipeline, d *decoder, at func(string) Pos) {
+	errs := d.errs
+	if pr := p.Prometheus; pr != nil {
+		for _, f := range []struct {
+			field string
+			v     Duration
+		}{{"refresh", pr.Refresh}, {"range", pr.Range}} {
+			if f.v < 0 {
+				errs.add(at("prometheus."+f.field), "prometheus."+f.field, "must not be negative")
+			}
+		}
+		if pr.Refresh > 0 && pr.Refresh.D() < time.Second {
+			errs.add(at("prometheus.refresh"), "prometheus.refresh", "must be at least 1s: Prometheus scrapes no faster, and every refresh queries each panel")
+		}
+	}
+	if len(p.Panels) > 0 && (p.Prometheus == nil || strings.TrimSpace(p.Prometheus.Address) == "") {
+		errs.add(at("panels"), "panels", "panels need Prometheus: add prometheus: {address: https://...} at the top of the file")
+	}
+	for i, pn := range p.Panels {
+		path := fmt.Sprintf("panels[%d]", i)
+		required := requirer(path, d, at)
+		required("title", pn.Title, "the panel's title")
+		required("query", pn.Query, "the PromQL query the panel draws")
+		if pn.Query != "" {
+			if _, err := ParseQuery(pn.Query); err != nil {
+				errs.add(at(path+".query"), path+".query", "%v", err)
+			}
+		}
+		if pn.Unit != "" && !slices.Contains(units, pn.Unit) {
+			errs.add(at(path+".unit"), path+".unit", "unknown unit %q; use one of req/s, %%, seconds, bytes, cores or count", pn.Unit)
+		}
+		for _, c := range []struct{ field, text string }{{"warn", pn.Warn}, {"crit", pn.Crit}} {
+			if c.text == "" {
+				continue
+			}
+			if _, err := ParseCondition(c.text); err != nil {
+				errs.add(at(path+"."+c.field), path+"."+c.field, "%v", err)
+			}
+		}
+	}
 }

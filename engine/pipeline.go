@@ -28,7 +28,10 @@ type Pipeline struct {
 	SecretEnv []string `json:"secretEnv,omitempty"`
 	// Prometheus is where analysis steps send their queries.
 	Prometheus *PrometheusSpec `json:"prometheus,omitempty"`
-	Stages     []Stage         `json:"stages" jsonschema:"minItems=1"`
+	// Panels are the metrics shown while the pipeline runs; without them,
+	// the guide's six (DefaultPanels).
+	Panels []PanelSpec `json:"panels,omitempty"`
+	Stages []Stage     `json:"stages" jsonschema:"minItems=1"`
 
 	// Source is where the pipeline was read from; it is not part of the file.
 	Source Source `json:"-"`

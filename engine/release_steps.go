@@ -145,6 +145,9 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 			if c == "" {
 				c = r.To
 			}
+			if r.To != "" {
+				e.setQueryVars(QueryVars{Color: string(r.To), Namespace: t.Namespace, Service: t.Service, Deployment: t.Deployment(r.To), Release: spec.Image})
+			}
 			report(ReleaseProgress{
 				Phase: r.Phase, From: r.From, To: r.To, Live: obs.Service.Live, Action: act.Kind,
 				Color: c, State: obs.Color(c), Message: r.Reason,
@@ -169,12 +172,14 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 			}
 			return true, nil
 		},
-		Analyze: func(ctx context.Context, which string) (bool, string, error) {
+		Analyze: func(ctx context.Context, which string, r Release) (bool, string, error) {
 			a := spec.PrePromotion
 			if which == PostPromotion {
 				a = spec.PostPromotion
 			}
-			res := e.analyze(ctx, s, name, which+"/", *a)
+			vars := QueryVars{Color: string(r.To), Namespace: t.Namespace, Service: t.Service, Deployment: t.Deployment(r.To), Release: spec.Image}
+			e.setQueryVars(vars)
+			res := e.analyze(ctx, s, name, which+"/", *a, vars)
 			switch {
 			case res.status == StatusSucceeded:
 				return true, "", nil
@@ -287,6 +292,7 @@ func (e *Engine) runDeploy(ctx context.Context, s *Stage, st *Step, name string)
 		defer cancel()
 	}
 	target := spec.Namespace + "/" + spec.Deployment
+	e.setQueryVars(QueryVars{Namespace: spec.Namespace, Deployment: spec.Deployment, Release: spec.Image})
 	report := func(phase Phase, cs ColorState, msg string) {
 		e.emit(ReleaseProgress{Stage: s.Name, Step: name, Phase: phase, State: cs, Message: e.mask.String(msg)})
 	}

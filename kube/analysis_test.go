@@ -52,7 +52,7 @@ stages:
             inconclusiveLimit: 5
             metrics:
               - name: error-rate
-                query: (sum(rate(http_requests_total{service="web",color="green",code=~"5.."}[5s])) or vector(0)) / sum(rate(http_requests_total{service="web",color="green"}[5s]))
+                query: (sum(rate(http_requests_total{namespace="{{.Namespace}}",color="{{.Color}}",code=~"5.."}[5s])) or vector(0)) / sum(rate(http_requests_total{namespace="{{.Namespace}}",color="{{.Color}}"}[5s]))
                 successCondition: "< 0.05"
 `, clustersOf(map[string]*testenv.Cluster{"prod": c}), logEvents(t))
 	st, _ := final.Stage("production")
@@ -63,8 +63,17 @@ stages:
 		t.Errorf("service selects %s, want blue", live)
 	}
 	failed := 0
+	sent := `color="green"}[5s]`
 	for _, r := range recs {
-		if r.Type == engine.RecMeasurement && r.Verdict == engine.VerdictFail && strings.HasPrefix(r.Value, "0.") {
+		if r.Type != engine.RecMeasurement {
+			continue
+		}
+		// The template was filled with the release's color and namespace;
+		// the journal keeps the query as sent.
+		if !strings.Contains(r.Query, `namespace="`+ns+`",color="green"`) || !strings.Contains(r.Query, sent) {
+			t.Errorf("measurement of query %s; want the template filled with namespace %s and color green", r.Query, ns)
+		}
+		if r.Verdict == engine.VerdictFail && strings.HasPrefix(r.Value, "0.") {
 			failed++
 		}
 	}

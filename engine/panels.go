@@ -168,3 +168,34 @@ func DefaultPanels(v QueryVars) []PanelSpec {
 		{Title: "Restarts (15m)", Unit: UnitCount, Warn: "> 0", Crit: "> 3", Query: "sum(increase(kube_pod_container_status_restarts_total" + sel() + "[15m]))"},
 	}
 }
+
+// ReleaseVars are the query variables known before a run starts: the
+// namespace, Service and image of the pipeline's first blueGreen step, or
+// failing that of its first deploy step. Color is known only once a
+// release has read the Service.
+func (p *Pipeline) ReleaseVars() QueryVars {
+	var deploy *DeploySpec
+	for _, s := range p.Stages {
+		for _, st := range s.Steps {
+			if b := st.BlueGreen; b != nil {
+				return QueryVars{Namespace: b.Namespace, Service: b.Service, Release: b.Image}
+			}
+			if st.Deploy != nil && deploy == nil {
+				deploy = st.Deploy
+			}
+		}
+	}
+	if deploy != nil {
+		return QueryVars{Namespace: deploy.Namespace, Deployment: deploy.Deployment, Release: deploy.Image}
+	}
+	return QueryVars{}
+}
+
+// PanelSpecs returns the panels the pipeline declares, or the default six
+// for vars.
+func (p *Pipeline) PanelSpecs(vars QueryVars) []PanelSpec {
+	if len(p.Panels) > 0 {
+		return p.Panels
+	}
+	return DefaultPanels(vars)
+}

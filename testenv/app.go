@@ -47,7 +47,9 @@ func StartApp(ctx context.Context, o AppOptions) (*App, error) {
 		o.Rate = 50
 	}
 	reg := prometheus.NewRegistry()
-	labels := prometheus.Labels{"service": o.Service, "color": o.Color}
+	// namespace is the label Prometheus's Kubernetes discovery adds to
+	// every target in a cluster; queries narrow to a release with it.
+	labels := prometheus.Labels{"service": o.Service, "color": o.Color, "namespace": o.Namespace}
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "http_requests_total", Help: "Requests by status code.", ConstLabels: labels}, []string{"code"})
 	duration := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "http_request_duration_seconds", Help: "Request latency.", ConstLabels: labels, Buckets: prometheus.DefBuckets})
 	podLabels := prometheus.Labels{"namespace": o.Namespace, "pod": o.Pod, "container": "app", "color": o.Color}

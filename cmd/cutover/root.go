@@ -56,6 +56,7 @@ Every run is written to an audit journal under --state-dir.`,
 		newAbortCmd(s, g),
 		newMaintenanceCmd(s, g),
 		newScaleDownCmd(s, g),
+		newPanelsCmd(s),
 	)
 	for _, r := range reserved {
 		root.AddCommand(newReservedCmd(r))

@@ -130,7 +130,7 @@ func runPipeline(ctx context.Context, s streams, g *globalOptions, o *runOptions
 		Actor: actor, AutoApprove: o.autoApprove, Journal: journal,
 		Clusters: g.contexts().Clusters(), Resume: resume,
 		Metrics: func(ps engine.PrometheusSpec) (engine.Metrics, error) {
-			return prom.New(prom.Config{Address: ps.Address, BearerToken: ps.BearerToken, Username: ps.Username, Password: ps.Password, CAFile: ps.CAFile})
+			return prom.New(promConfig(ps))
 		},
 	})
 	if errors.Is(err, engine.ErrBadSkip) {

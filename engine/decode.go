@@ -31,6 +31,9 @@ type decoder struct {
 	// nodes counts decoded nodes. Aliases let a small file expand
 	// exponentially; the count caps that.
 	nodes int
+	// used holds the variables the file referenced, with their values,
+	// so that validation can tell where a value came from.
+	used map[string]string
 }
 
 // maxNodes bounds how many values a pipeline file may expand to.
@@ -63,6 +66,12 @@ func resolveAlias(n *yaml.Node) *yaml.Node {
 
 var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
 
+// shorthand is a mapping that may also be written as its main field
+// alone: slack: ${SLACK_WEBHOOK} is slack: {webhook: ${SLACK_WEBHOOK}}.
+type shorthand interface {
+	fromScalar(s string)
+}
+
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) {
 	n = resolveAlias(n)
 	if n == nil || n.Kind == yaml.AliasNode {
@@ -84,6 +93,12 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 	}
 	if d.errs.unset[path] {
 		return // already reported as an unset variable
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag != "!!null" && v.CanAddr() {
+		if sh, ok := v.Addr().Interface().(shorthand); ok {
+			sh.fromScalar(n.Value)
+			return
+		}
 	}
 	if v.CanAddr() && v.Addr().Type().Implements(textUnmarshaler) {
 		s, ok := d.scalar(n, path, "a string")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -54,6 +55,9 @@ type Config struct {
 	Resume *Resume
 	// Metrics gives analysis steps their backend.
 	Metrics func(PrometheusSpec) (Metrics, error)
+	// NotifyBackoff is the wait before a failed notification is tried
+	// again; it doubles with each attempt (default 1s).
+	NotifyBackoff time.Duration
 }
 
 // AutoApproveActor is the actor recorded for gates passed by --auto-approve.
@@ -112,6 +116,15 @@ type Engine struct {
 	// queryVars are the query template values of the release this run
 	// touched last, for analysis steps that follow it.
 	queryVars QueryVars
+	// rollbacks maps the Service of a running release to the person who
+	// asked to roll it back, for the notification that it was.
+	rollbacks map[string]decision
+
+	// notifier sends the pipeline's notifications; nil without notify:.
+	// It is set before the run starts and read-only after.
+	notifier *notifier
+	// webhookClient posts notifications; it follows no redirect.
+	webhookClient *http.Client
 }
 
 type gate struct {
@@ -177,16 +190,19 @@ func New(cfg Config) (*Engine, error) {
 		}
 	}
 	e := &Engine{
-		cfg:      cfg,
-		p:        p,
-		clock:    cfg.Clock,
-		mask:     NewMasker(cfg.Secrets),
-		runID:    newRunID(cfg.Clock.Now()),
-		skips:    skips,
-		killCh:   make(chan struct{}),
-		gates:    map[string]*gate{},
-		decided:  map[string]decision{},
-		releases: map[string]chan Request{},
+		cfg:   cfg,
+		p:     p,
+		clock: cfg.Clock,
+		// A webhook URL is a credential wherever it came from.
+		mask:          NewMasker(append(slices.Clone(cfg.Secrets), webhooks(p)...)),
+		runID:         newRunID(cfg.Clock.Now()),
+		skips:         skips,
+		killCh:        make(chan struct{}),
+		gates:         map[string]*gate{},
+		decided:       map[string]decision{},
+		releases:      map[string]chan Request{},
+		rollbacks:     map[string]decision{},
+		webhookClient: &http.Client{CheckRedirect: noRedirect},
 	}
 	e.baseEnv = slices.Clone(cfg.Env)
 	for _, k := range slices.Sorted(maps.Keys(cfg.Vars)) {
@@ -300,6 +316,13 @@ func (e *Engine) Run(ctx context.Context) (Snapshot, error) {
 		Budget: e.Snapshot().Budget, Emergency: e.cfg.Emergency, Reason: e.mask.String(e.cfg.Reason),
 		AutoApprove: e.cfg.AutoApprove,
 	})
+	e.startNotifier(ctx)
+	started := e.newNotice(NotifyStarted, nil, nil, "")
+	started.headline = "Started " + p.Metadata.Name
+	if e.cfg.Emergency {
+		started.detail = "EMERGENCY run: " + e.cfg.Reason
+	}
+	e.notify(started)
 
 	// Steps read no input; one /dev/null serves them all.
 	if devNull, err := os.Open(os.DevNull); err == nil {
@@ -324,6 +347,16 @@ func (e *Engine) Run(ctx context.Context) (Snapshot, error) {
 		status, reason = StatusAborted, "cancelled"
 	}
 	elapsed := e.clock.Now().Sub(start)
+	finished := e.newNotice(NotifyFinished, nil, nil, "")
+	finished.headline = fmt.Sprintf("%s %s in %s", p.Metadata.Name, status, roundElapsed(elapsed))
+	finished.detail = reason
+	if aborted != nil {
+		finished.actor = aborted.Actor.String()
+	}
+	e.notify(finished)
+	// Before run.finished, so that it stays the run's last record and
+	// event.
+	e.drainNotifications()
 	// The final record is attempted even if the journal failed earlier, so
 	// the failure itself leaves a trace if the disk recovers.
 	_ = e.record(Record{Type: RecRunFinished, Status: status, Duration: elapsed, Reason: reason})
@@ -416,7 +449,13 @@ func (e *Engine) Abort(actor Actor, reason string) error {
 	// Run, which takes it to finish, cannot report an outcome first.
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.cancel == nil || e.finished {
+	if e.cancel == nil {
+		return ErrNotRunning
+	}
+	if e.finished {
+		// The run may still be delivering its last notifications; whoever
+		// insists on stopping does not wait for them.
+		e.killOnce.Do(func() { close(e.killCh) })
 		return ErrNotRunning
 	}
 	if e.aborted != nil {

@@ -146,7 +146,7 @@ type GateDecided struct {
 // such as a stage going over its budget.
 type Warning struct {
 	Meta
-	// Code classifies the warning for programs: over-budget or retry.
+	// Code classifies the warning for programs: one of the Warn codes.
 	Code    string `json:"code"`
 	Stage   string `json:"stage,omitempty"`
 	Step    string `json:"step,omitempty"`
@@ -160,6 +160,9 @@ const (
 	// WarnLockTakenOver: a release lock whose holder stopped renewing
 	// it was taken over.
 	WarnLockTakenOver = "lock-taken-over"
+	// WarnNotifyFailed: a Slack or Teams notification could not be
+	// delivered. The release goes on.
+	WarnNotifyFailed = "notify-failed"
 )
 
 // ReleaseProgress reports a blue-green release or a deploy step: its phase,

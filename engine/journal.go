@@ -61,6 +61,11 @@ type Record struct {
 	Query   string  `json:"query,omitempty"`
 	Value   string  `json:"value,omitempty"`
 	Verdict Verdict `json:"verdict,omitempty"`
+
+	// A notification: where it went (slack or teams) and which moment it
+	// told of (a NotifyTrigger). Attempt is how many attempts it took.
+	Target string `json:"target,omitempty"`
+	Event  string `json:"event,omitempty"`
 }
 
 // The record types.
@@ -78,6 +83,11 @@ const (
 	RecWarning       = "warning"
 
 	RecMeasurement = "analysis.measurement"
+
+	// RecNotifySent is a notification a webhook accepted; RecNotifyFailed
+	// one it did not, with the masked error as the reason.
+	RecNotifySent   = "notify.sent"
+	RecNotifyFailed = "notify.failed"
 
 	RecReleaseSwitched   = "release.switched"
 	RecReleaseFinished   = "release.finished"
@@ -167,16 +177,16 @@ func (j *Journal) Path() string { return j.path }
 // durable reports whether Append must fsync a record before it returns.
 // Actions (approvals, aborts, skips, switches) and run and stage results
 // must: they are what an audit asks about, and whoever acts on them waits.
-// A step's progress (step results, a stage starting, warnings) is written
-// at once, so a crash of cutover loses nothing, and the engine fsyncs it
-// in a group with Sync, at most GroupCommitWindow later, before it
-// publishes the events that report it. An fsync per step would cost more
-// than a short step itself: see BenchmarkStepOverhead.
+// A step's progress (step results, a stage starting, warnings,
+// notifications) is written at once, so a crash of cutover loses nothing,
+// and the engine fsyncs it in a group with Sync, at most GroupCommitWindow
+// later, before it publishes the events that report it. An fsync per step
+// would cost more than a short step itself: see BenchmarkStepOverhead.
 func (r Record) durable() bool {
 	switch r.Type {
 	case RecStepFinished:
 		return r.Actor != nil // an approve gate's step carries who decided
-	case RecStageStarted, RecWarning, RecGateWaiting, RecMeasurement:
+	case RecStageStarted, RecWarning, RecGateWaiting, RecMeasurement, RecNotifySent, RecNotifyFailed:
 		return false
 	}
 	return true

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"net/url"
 	"os"
 	"reflect"
 	"regexp"
@@ -73,7 +75,7 @@ func Load(name string, data []byte, lookup Lookup) (*Pipeline, error) {
 	used := map[string]string{}
 	expandTree(root, "", withDefaults, used, errs, 0)
 
-	d := &decoder{errs: errs, pos: map[string]Pos{}, suggested: map[string]bool{}}
+	d := &decoder{errs: errs, pos: map[string]Pos{}, suggested: map[string]bool{}, used: used}
 	p := &Pipeline{}
 	d.decode(root, reflect.ValueOf(p).Elem(), "", 0)
 	validate(p, d, root)
@@ -272,6 +274,7 @@ func validate(p *Pipeline, d *decoder, root *yaml.Node) {
 		}
 	}
 	validatePanels(p, d, at)
+	validateNotify(p, d, at)
 	if len(p.Stages) == 0 {
 		if !errs.has("stages") && !d.suggested["stages"] {
 			errs.add(at("stages"), "stages", "a pipeline needs at least one stage")
@@ -367,11 +370,11 @@ func validateStage(p *Pipeline, i int, d *decoder, at func(string) Pos, byName m
 			}
 		}
 		stepNames[name] = j
-		validateStep(&s.Steps[j], fmt.Sprintf("%s.steps[%d]", path, j), d, at)
+		validateStep(p, &s.Steps[j], fmt.Sprintf("%s.steps[%d]", path, j), d, at)
 	}
 }
 
-func validateStep(st *Step, path string, d *decoder, at func(string) Pos) {
+func validateStep(p *Pipeline, st *Step, path string, d *decoder, at func(string) Pos) {
 	errs := d.errs
 	var kinds []StepKind
 	for _, k := range stepKindFields {
@@ -440,6 +443,8 @@ func validateStep(st *Step, path string, d *decoder, at func(string) Pos) {
 		}
 	case KindAnalysis:
 		validateAnalysis(st.Analysis, kpath, d, at)
+	case KindNotify:
+		validateNotifyStep(p, st.Notify, kpath, d, at)
 	case KindDeploy:
 		required := requirer(kpath, d, at)
 		required("namespace", st.Deploy.Namespace, "the namespace of the Deployment")
@@ -628,5 +633,104 @@ func validatePanels(p *Pipeline, d *decoder, at func(string) Pos) {
 				errs.add(at(path+"."+c.field), path+"."+c.field, "%v", err)
 			}
 		}
+	}
+}
+
+// validateNotify checks the pipeline's notify:.
+func validateNotify(p *Pipeline, d *decoder, at func(string) Pos) {
+	n := p.Notify
+	if n == nil {
+		return
+	}
+	errs := d.errs
+	if n.Slack == nil && n.Teams == nil {
+		errs.add(at("notify"), "notify", "names no target; add slack: ${SLACK_WEBHOOK} or teams: ${TEAMS_WEBHOOK}, and list the variable under secretEnv")
+	}
+	validateTargets(p, n.Slack, n.Teams, "notify", d, at)
+	names := make([]string, len(notifyTriggers))
+	for i, t := range notifyTriggers {
+		names[i] = string(t)
+	}
+	seen := map[NotifyTrigger]int{}
+	for i, t := range n.On {
+		path := fmt.Sprintf("notify.on[%d]", i)
+		if errs.has(path) {
+			continue
+		}
+		if !slices.Contains(notifyTriggers, t) {
+			msg := fmt.Sprintf("unknown event %q; use started, approval, promoted, rolledBack, failed or finished", t)
+			if sug := suggest(string(t), names); sug != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", sug)
+			}
+			errs.add(at(path), path, "%s", msg)
+			continue
+		}
+		if first, dup := seen[t]; dup {
+			errs.add(at(path), path, "%s is listed twice (also notify.on[%d])", t, first)
+		}
+		seen[t] = i
+	}
+	if r := n.Retries; r != nil && (*r < 0 || *r > 10) {
+		errs.add(at("notify.retries"), "notify.retries", "must be between 0 and 10, got %d", *r)
+	}
+	if n.Timeout < 0 {
+		errs.add(at("notify.timeout"), "notify.timeout", "must not be negative")
+	}
+}
+
+// validateNotifyStep checks a notify step. One that names no target of
+// its own uses the pipeline's notify:, which must then have one.
+func validateNotifyStep(p *Pipeline, n *NotifyStepSpec, kpath string, d *decoder, at func(string) Pos) {
+	if strings.TrimSpace(n.Message) == "" && !d.errs.has(kpath+".message") && !d.errs.unset[kpath+".message"] && !d.suggested[kpath+".message"] {
+		d.errs.add(at(kpath+".message"), kpath+".message", "required: the text to send, like \"checkout ${IMAGE_TAG} is live in production\"")
+	}
+	if n.Slack == nil && n.Teams == nil && (p.Notify == nil || p.Notify.Slack == nil && p.Notify.Teams == nil) {
+		d.errs.add(at(kpath), kpath, "has no target: add slack: ${SLACK_WEBHOOK} or teams: ${TEAMS_WEBHOOK} to the step "+
+			"(and list the variable under secretEnv), or a notify: with them at the top of the file for every notify step to use")
+	}
+	validateTargets(p, n.Slack, n.Teams, kpath, d, at)
+}
+
+func validateTargets(p *Pipeline, slack *SlackTarget, teams *TeamsTarget, path string, d *decoder, at func(string) Pos) {
+	if slack != nil {
+		validateWebhook(p, slack.Webhook, path+".slack.webhook", "SLACK_WEBHOOK", d, at)
+	}
+	if teams != nil {
+		validateWebhook(p, teams.Webhook, path+".teams.webhook", "TEAMS_WEBHOOK", d, at)
+	}
+}
+
+// validateWebhook checks that a webhook URL comes from a secretEnv
+// variable: the URL is a credential (anyone who has it can post to the
+// channel), and only secretEnv values are masked. The URL itself is never
+// quoted in an error, which may end up in a CI log.
+func validateWebhook(p *Pipeline, webhook, fpath, example string, d *decoder, at func(string) Pos) {
+	errs := d.errs
+	target := parentPath(fpath) // written as a mapping, or as the webhook alone
+	if errs.has(fpath) || errs.has(target) || errs.unset[fpath] || errs.unset[target] || d.suggested[fpath] {
+		return
+	}
+	hint := fmt.Sprintf("write webhook: ${%s} and list %s under secretEnv", example, example)
+	if strings.TrimSpace(webhook) == "" {
+		errs.add(at(fpath), fpath, "required: the webhook URL; %s", hint)
+		return
+	}
+	var from []string // the variables whose value this is
+	for _, name := range slices.Sorted(maps.Keys(d.used)) {
+		if d.used[name] == webhook {
+			from = append(from, name)
+		}
+	}
+	secret := slices.IndexFunc(from, func(name string) bool { return slices.Contains(p.SecretEnv, name) })
+	switch {
+	case secret < 0 && len(from) > 0:
+		errs.add(at(fpath), fpath, "comes from %s, which is not listed under secretEnv; list it there, so that the webhook URL, a credential, is masked", from[0])
+		return
+	case secret < 0:
+		errs.add(at(fpath), fpath, "must come from a secretEnv variable, since a webhook URL is a credential: %s", hint)
+		return
+	}
+	if u, err := url.Parse(webhook); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		errs.add(at(fpath), fpath, "the value of %s is not an http or https URL", from[secret])
 	}
 }

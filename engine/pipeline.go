@@ -31,6 +31,9 @@ type Pipeline struct {
 	// Panels are the metrics shown while the pipeline runs; without them,
 	// the guide's six (DefaultPanels).
 	Panels []PanelSpec `json:"panels,omitempty"`
+	// Notify tells Slack or Microsoft Teams about the run as it goes:
+	// started, approval needed, promoted, rolled back, failed, finished.
+	Notify *NotifySpec `json:"notify,omitempty"`
 	Stages []Stage     `json:"stages" jsonschema:"minItems=1"`
 
 	// Source is where the pipeline was read from; it is not part of the file.
@@ -106,11 +109,12 @@ type Step struct {
 	// Alerts fails the step while Prometheus has any of the named alerts
 	// firing (the guide's stage 7 check).
 	Alerts *AlertsSpec `json:"alerts,omitempty"`
+	// Notify sends a message to Slack or Microsoft Teams now.
+	Notify *NotifyStepSpec `json:"notify,omitempty"`
 
-	// The step kinds below belong to issues not yet built; their fields
-	// are accepted as free-form objects and rejected by validation.
+	// The step kind below belongs to an issue not yet built; its field is
+	// accepted as a free-form object and rejected by validation.
 	LoadTest map[string]any `json:"loadtest,omitempty"`
-	Notify   map[string]any `json:"notify,omitempty"`
 }
 
 // GateOutcome is the decision an approve gate takes on timeout.
@@ -125,7 +129,7 @@ const (
 // StepKind names what a step does.
 type StepKind string
 
-// The step kinds. analysis, loadtest and notify are not implemented yet.
+// The step kinds. loadtest is not implemented yet.
 const (
 	KindRun       StepKind = "run"
 	KindApprove   StepKind = "approve"
@@ -139,7 +143,7 @@ const (
 
 // implemented lists step kinds the runner can execute.
 func (k StepKind) implemented() bool {
-	return k == KindRun || k == KindApprove || k == KindDeploy || k == KindBlueGreen || k == KindAnalysis || k == KindAlerts
+	return k == KindRun || k == KindApprove || k == KindDeploy || k == KindBlueGreen || k == KindAnalysis || k == KindAlerts || k == KindNotify
 }
 
 // Kinds returns every kind field that is set on the step, in a fixed order.

@@ -56,6 +56,11 @@ func (e *Engine) Rollback(actor Actor, service, reason string) error {
 	if err := e.record(Record{Type: RecRollbackRequested, Actor: actorPtr(actor), Service: service, Reason: reason}); err != nil {
 		return fmt.Errorf("record rollback request: %w", err)
 	}
+	e.mu.Lock()
+	if _, asked := e.rollbacks[service]; !asked {
+		e.rollbacks[service] = decision{actor: actor, reason: reason}
+	}
+	e.mu.Unlock()
 	select {
 	case ch <- RequestRollback:
 	default: // one is already pending
@@ -125,10 +130,14 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 	defer func() {
 		e.mu.Lock()
 		delete(e.releases, t.String())
+		delete(e.rollbacks, t.String())
 		e.mu.Unlock()
 	}()
 
 	var last ReleaseProgress
+	// promotedBy is who let the switch happen: the person who approved its
+	// gate, or whoever started the run.
+	promotedBy := e.cfg.Actor
 	report := func(ev ReleaseProgress) {
 		ev.Stage, ev.Step, ev.Service = s.Name, name, t.String()
 		ev.Message = e.mask.String(ev.Message)
@@ -170,6 +179,7 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 			if d.outcome != GateApprove {
 				return false, nil
 			}
+			promotedBy = d.actor
 			return true, nil
 		},
 		Analyze: func(ctx context.Context, which string, r Release) (bool, string, error) {
@@ -201,10 +211,18 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 			return false, res.reason, nil
 		},
 		Switched: func(req SwitchRequest) error {
-			return e.record(Record{
+			if err := e.record(Record{
 				Type: RecReleaseSwitched, Stage: s.Name, Step: name, Actor: actorPtr(req.Actor),
 				Service: t.String(), From: req.From, To: req.To, Release: req.Release,
-			})
+			}); err != nil {
+				return err
+			}
+			// A switch back to the color live before the release is the
+			// rollback's, told of once the release has ended.
+			if req.To != last.From {
+				e.notifyPromoted(s, st, name, t, req, promotedBy)
+			}
+			return nil
 		},
 		Retrying: func(err error) {
 			e.emit(Warning{Code: WarnRetry, Stage: s.Name, Step: name, Message: e.mask.String(err.Error())})
@@ -219,6 +237,9 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 		Type: RecReleaseFinished, Stage: s.Name, Step: name, Service: t.String(), From: r.From, To: r.To,
 		Release: spec.Image, Phase: r.Phase, Reason: reason,
 	})
+	if r.Phase == PhaseRolledBack {
+		e.notifyRolledBack(s, st, name, t, r)
+	}
 	switch {
 	case err != nil && timedOut(stageCtx, ctx):
 		reason = fmt.Sprintf("timed out after %s while %s%s", st.Timeout, r.Phase, podReasons(last.State.Pods))

@@ -27,6 +27,16 @@ func Schema() ([]byte, error) {
 		},
 	}
 	s := r.Reflect(&Pipeline{})
+	// A notify target may be written as its webhook alone (see
+	// shorthand), which reflection cannot know.
+	for name, example := range map[string]string{"SlackTarget": "${SLACK_WEBHOOK}", "TeamsTarget": "${TEAMS_WEBHOOK}"} {
+		if obj, ok := s.Definitions[name]; ok {
+			s.Definitions[name] = &jsonschema.Schema{OneOf: []*jsonschema.Schema{
+				{Type: "string", Description: "The webhook URL alone, written as a secretEnv variable: " + example + "."},
+				obj,
+			}}
+		}
+	}
 	s.ID = SchemaID
 	s.Title = "cutover pipeline"
 	b, err := json.MarshalIndent(s, "", "  ")

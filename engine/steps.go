@@ -23,6 +23,7 @@ func (e *Engine) runStage(ctx context.Context, i int) Status {
 	watch.Go(func() { e.watchBudget(sctx, s, cancel) })
 
 	status, reason := StatusSucceeded, ""
+	last := -1 // the step that ended the stage
 	for j := range s.Steps {
 		if sctx.Err() != nil {
 			// Never start a step (the traffic switch, say) once the
@@ -30,6 +31,7 @@ func (e *Engine) runStage(ctx context.Context, i int) Status {
 			status, reason = StatusCancelled, "stopped: "+context.Cause(sctx).Error()
 			break
 		}
+		last = j
 		if status, reason = e.runStep(sctx, s, j); status != StatusSucceeded {
 			break
 		}
@@ -40,6 +42,9 @@ func (e *Engine) runStage(ctx context.Context, i int) Status {
 	cancel(nil)
 	watch.Wait()
 	elapsed := e.clock.Now().Sub(start)
+	if status == StatusFailed {
+		e.notifyFailed(s, last, reason)
+	}
 	_ = e.record(Record{Type: RecStageFinished, Stage: s.Name, Status: status, Duration: elapsed, Budget: budget, Reason: reason})
 	e.emit(StageFinished{Stage: s.Name, Status: status, Elapsed: elapsed, Budget: budget, Reason: e.mask.String(reason)})
 	return status
@@ -111,6 +116,8 @@ func (e *Engine) runStep(ctx context.Context, s *Stage, j int) (Status, string) 
 		return e.runAnalysis(ctx, s, st, name)
 	case KindAlerts:
 		return e.runAlerts(ctx, s, st, name)
+	case KindNotify:
+		return e.runNotify(ctx, s, st, name)
 	default:
 		// Validation rejects these; this guards a Pipeline built in code.
 		reason := fmt.Sprintf("%s steps are not yet implemented", st.Kind())
@@ -274,6 +281,9 @@ func (e *Engine) awaitGate(ctx context.Context, s *Stage, name, instruction stri
 	e.gates[id] = g
 	e.emit(GateWaiting{Gate: id, Stage: s.Name, Step: name, Instruction: e.mask.String(instruction), Timeout: timeout, OnTimeout: onTimeout})
 	e.mu.Unlock()
+	if !e.cfg.AutoApprove { // with it, nobody is needed: the gate is decided below
+		e.notifyApproval(s, name, instruction)
+	}
 	stopped := func() (decision, bool) {
 		e.mu.Lock()
 		delete(e.gates, id)

@@ -1,0 +1,857 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// NotifyTrigger names a moment of a run that the pipeline's notify: tells
+// people about.
+type NotifyTrigger string
+
+// The triggers a pipeline's notify: can list under on:, and the one a
+// notify step sends under.
+const (
+	// NotifyStarted: the run began.
+	NotifyStarted NotifyTrigger = "started"
+	// NotifyApproval: a gate waits for a person (not sent with
+	// --auto-approve, which decides every gate at once).
+	NotifyApproval NotifyTrigger = "approval"
+	// NotifyPromoted: a blue-green release switched traffic to the new
+	// color.
+	NotifyPromoted NotifyTrigger = "promoted"
+	// NotifyRolledBack: a blue-green release sent traffic back to the old
+	// color, at a person's request or after a failed analysis.
+	NotifyRolledBack NotifyTrigger = "rolledBack"
+	// NotifyFailed: a stage failed. It is sent when it happens, so people
+	// hear of it while other stages may still run.
+	NotifyFailed NotifyTrigger = "failed"
+	// NotifyFinished: the run ended, whatever its outcome.
+	NotifyFinished NotifyTrigger = "finished"
+	// NotifyMessage is what a notify step sends; it is not listed under
+	// on:.
+	NotifyMessage NotifyTrigger = "message"
+)
+
+// notifyTriggers are the values on: accepts, in the order errors list them.
+var notifyTriggers = []NotifyTrigger{NotifyStarted, NotifyApproval, NotifyPromoted, NotifyRolledBack, NotifyFailed, NotifyFinished}
+
+// Notification defaults and bounds.
+const (
+	defaultNotifyRetries = 3
+	defaultNotifyTimeout = 10 * time.Second
+	defaultNotifyBackoff = time.Second
+	// maxNotifyDelay caps one wait between attempts, Retry-After
+	// included: a webhook that asks for minutes is treated as down.
+	maxNotifyDelay = 30 * time.Second
+	// notifyDrain bounds how long a finished run waits for its last
+	// notifications before Run returns.
+	notifyDrain = 30 * time.Second
+)
+
+// NotifySpec is the pipeline's notify: where to tell people about the run
+// and about which moments of it. Webhook URLs are credentials: each is
+// written as a secretEnv variable (webhook: ${SLACK_WEBHOOK}), so that it
+// is masked everywhere.
+//
+// Notifications are sent in the background, in order per target, and never
+// hold the release up; a finished run waits for them (30s at most) before
+// it returns. A notification that cannot be delivered is journaled
+// (notify.failed) and shown as a warning: it never fails a release.
+type NotifySpec struct {
+	Slack *SlackTarget `json:"slack,omitempty"`
+	Teams *TeamsTarget `json:"teams,omitempty"`
+	// On lists the moments to notify; without it, all six.
+	On []NotifyTrigger `json:"on,omitempty" jsonschema:"enum=started,enum=approval,enum=promoted,enum=rolledBack,enum=failed,enum=finished"`
+	// Retries is how many times a failed delivery is tried again, with
+	// exponential backoff from 1s (default 3). Network errors, 5xx and
+	// 429 answers are retried; other answers are not.
+	Retries *int `json:"retries,omitempty" jsonschema:"minimum=0,maximum=10"`
+	// Timeout bounds each attempt (default 10s).
+	Timeout Duration `json:"timeout,omitempty"`
+}
+
+// SlackTarget is a Slack incoming webhook. It may be written as the
+// webhook alone: slack: ${SLACK_WEBHOOK}.
+type SlackTarget struct {
+	Webhook string `json:"webhook"`
+	// Channel overrides the webhook's channel, where Slack allows it.
+	Channel string `json:"channel,omitempty"`
+}
+
+// TeamsTarget is a Microsoft Teams webhook of the Workflows app ("Post to
+// a channel when a webhook request is received"). It may be written as the
+// webhook alone: teams: ${TEAMS_WEBHOOK}.
+type TeamsTarget struct {
+	Webhook string `json:"webhook"`
+}
+
+func (t *SlackTarget) fromScalar(s string) { t.Webhook = s }
+func (t *TeamsTarget) fromScalar(s string) { t.Webhook = s }
+
+// NotifyStepSpec is a notify step: it sends Message now, to its own slack
+// and teams targets or, when it names neither, to those of the pipeline's
+// notify:. Retries and the per-attempt timeout come from the pipeline's
+// notify: too. The step always succeeds; a failed delivery is in its
+// reason, the journal and a warning.
+type NotifyStepSpec struct {
+	Slack   *SlackTarget `json:"slack,omitempty"`
+	Teams   *TeamsTarget `json:"teams,omitempty"`
+	Message string       `json:"message"`
+}
+
+// enabled reports whether the pipeline notifies about t.
+func (n *NotifySpec) enabled(t NotifyTrigger) bool {
+	if n == nil || n.Slack == nil && n.Teams == nil {
+		return false
+	}
+	return len(n.On) == 0 || slices.Contains(n.On, t)
+}
+
+// notifyPolicy is how hard a delivery is tried.
+type notifyPolicy struct {
+	retries int
+	timeout time.Duration
+	backoff time.Duration
+}
+
+func (e *Engine) notifyPolicy() notifyPolicy {
+	pol := notifyPolicy{retries: defaultNotifyRetries, timeout: defaultNotifyTimeout, backoff: e.cfg.NotifyBackoff}
+	if n := e.p.Notify; n != nil {
+		if n.Retries != nil {
+			pol.retries = *n.Retries
+		}
+		if n.Timeout > 0 {
+			pol.timeout = n.Timeout.D()
+		}
+	}
+	if pol.backoff <= 0 {
+		pol.backoff = defaultNotifyBackoff
+	}
+	return pol
+}
+
+// notifyTarget is one webhook to send to.
+type notifyTarget struct {
+	// kind is "slack" or "teams".
+	kind    string
+	webhook string
+	channel string
+}
+
+func targetsOf(slack *SlackTarget, teams *TeamsTarget) []notifyTarget {
+	var ts []notifyTarget
+	if slack != nil {
+		ts = append(ts, notifyTarget{kind: "slack", webhook: slack.Webhook, channel: slack.Channel})
+	}
+	if teams != nil {
+		ts = append(ts, notifyTarget{kind: "teams", webhook: teams.Webhook})
+	}
+	return ts
+}
+
+// webhooks returns every webhook URL the pipeline names, so that they are
+// masked even when a pipeline built in code did not list them as secrets.
+// The path and query of each are masked on their own too: they hold the
+// credential (Slack's /services/T…/B…/…, Teams' sig=…), and an error from
+// a proxy or the webhook may quote them without the rest of the URL.
+func webhooks(p *Pipeline) []string {
+	var urls []string
+	add := func(ts []notifyTarget) {
+		for _, t := range ts {
+			urls = append(urls, t.webhook)
+			if u, err := url.Parse(t.webhook); err == nil {
+				for _, part := range []string{u.EscapedPath(), u.Path, u.RawQuery} {
+					// A short part, such as "/", is no credential, and
+					// masking it would garble every message.
+					if len(part) >= 16 {
+						urls = append(urls, part)
+					}
+				}
+			}
+		}
+	}
+	if n := p.Notify; n != nil {
+		add(targetsOf(n.Slack, n.Teams))
+	}
+	for _, s := range p.Stages {
+		for _, st := range s.Steps {
+			if n := st.Notify; n != nil {
+				add(targetsOf(n.Slack, n.Teams))
+			}
+		}
+	}
+	return urls
+}
+
+// notice is one notification: what happened, where, which image and who
+// acted. Its text is masked before it is sent.
+type notice struct {
+	trigger  NotifyTrigger
+	headline string
+	// detail is a second line: an instruction, a reason.
+	detail   string
+	pipeline string
+	stage    string
+	step     string
+	where
+	actor string
+	run   string
+}
+
+// where is what a notice is about in a cluster.
+type where struct {
+	// service is namespace/name of the Service of a blue-green release,
+	// or of the Deployment of a deploy step.
+	service string
+	// kubeContext is the kubeconfig context.
+	kubeContext string
+	image       string
+}
+
+// fact is one labelled field of a notice.
+type fact struct{ title, value string }
+
+func (n notice) facts() []fact {
+	all := []fact{
+		{"Pipeline", n.pipeline}, {"Stage", n.stage}, {"Step", n.step},
+		{"Service", n.service}, {"Context", n.kubeContext}, {"Image", n.image}, {"By", n.actor},
+	}
+	return slices.DeleteFunc(all, func(f fact) bool { return f.value == "" })
+}
+
+// masked returns n with every secret replaced by Mask.
+func (n notice) masked(m *Masker) notice {
+	for _, s := range []*string{&n.headline, &n.detail, &n.pipeline, &n.stage, &n.step, &n.service, &n.kubeContext, &n.image, &n.actor} {
+		*s = m.String(*s)
+	}
+	return n
+}
+
+// whereOf describes a release step, or reports that st is not one.
+func whereOf(st *Step) (where, bool) {
+	switch {
+	case st.BlueGreen != nil:
+		b := st.BlueGreen
+		return where{service: b.Namespace + "/" + b.Service, kubeContext: b.Context, image: b.Image}, true
+	case st.Deploy != nil:
+		d := st.Deploy
+		return where{service: d.Namespace + "/" + d.Deployment + " (deployment)", kubeContext: d.Context, image: d.Image}, true
+	}
+	return where{}, false
+}
+
+// mergeWhere joins the distinct values of several release steps.
+func mergeWhere(ws []where) where {
+	join := func(get func(where) string) string {
+		var vals []string
+		for _, w := range ws {
+			if v := get(w); v != "" && !slices.Contains(vals, v) {
+				vals = append(vals, v)
+			}
+		}
+		return strings.Join(vals, ", ")
+	}
+	return where{
+		service:     join(func(w where) string { return w.service }),
+		kubeContext: join(func(w where) string { return w.kubeContext }),
+		image:       join(func(w where) string { return w.image }),
+	}
+}
+
+// whereFor says what a notice about st (nil for a whole stage) in s (nil
+// for the whole run) is about: the step's own release, else its stage's,
+// else every release of the pipeline. An approval before a blueGreen step
+// thus names the image it lets through.
+func (e *Engine) whereFor(s *Stage, st *Step) where {
+	if st != nil {
+		if w, ok := whereOf(st); ok {
+			return w
+		}
+	}
+	collect := func(steps []Step) []where {
+		var ws []where
+		for i := range steps {
+			if w, ok := whereOf(&steps[i]); ok {
+				ws = append(ws, w)
+			}
+		}
+		return ws
+	}
+	if s != nil {
+		if ws := collect(s.Steps); len(ws) > 0 {
+			return mergeWhere(ws)
+		}
+	}
+	var ws []where
+	for i := range e.p.Stages {
+		ws = append(ws, collect(e.p.Stages[i].Steps)...)
+	}
+	return mergeWhere(ws)
+}
+
+// newNotice starts a notice about st in s (either may be nil), acted on by
+// the run's actor unless the caller says otherwise.
+func (e *Engine) newNotice(trigger NotifyTrigger, s *Stage, st *Step, stepName string) notice {
+	n := notice{trigger: trigger, pipeline: e.p.Metadata.Name, run: e.runID, actor: e.cfg.Actor.String(), where: e.whereFor(s, st)}
+	if s != nil {
+		n.stage, n.step = s.Name, stepName
+	}
+	return n
+}
+
+// outbox sends one target's run notifications in order, in the
+// background, so that a slow webhook never holds the release up.
+type outbox struct {
+	target notifyTarget
+	mu     sync.Mutex
+	queue  []notice
+	closed bool
+	wake   chan struct{}
+}
+
+func (b *outbox) push(n notice) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return
+	}
+	b.queue = append(b.queue, n)
+	signal(b.wake)
+}
+
+func (b *outbox) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	signal(b.wake)
+}
+
+// next waits for the next notice. It returns false once the outbox is
+// closed and empty, or ctx ends.
+func (b *outbox) next(ctx context.Context) (notice, bool) {
+	for {
+		b.mu.Lock()
+		if len(b.queue) > 0 {
+			n := b.queue[0]
+			b.queue = b.queue[1:]
+			b.mu.Unlock()
+			return n, true
+		}
+		closed := b.closed
+		b.mu.Unlock()
+		if closed {
+			return notice{}, false
+		}
+		select {
+		case <-b.wake:
+		case <-ctx.Done():
+			return notice{}, false
+		}
+	}
+}
+
+// rest empties the outbox and returns what it held.
+func (b *outbox) rest() []notice {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.queue
+	b.queue, b.closed = nil, true
+	return q
+}
+
+// notifier is the run's background sending, when the pipeline has a
+// notify: with targets.
+type notifier struct {
+	boxes []*outbox
+	// stop ends the sending: attempts in flight are cut short, and what
+	// is still queued is journaled as not sent.
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+// startNotifier starts one sender per target of the pipeline's notify:.
+// Each ends once drainNotifications closes its outbox and it has sent
+// everything, or when the notifier is stopped.
+func (e *Engine) startNotifier(ctx context.Context) {
+	n := e.p.Notify
+	if n == nil || n.Slack == nil && n.Teams == nil {
+		return
+	}
+	// Not the run's context: an aborted run still says that it finished,
+	// and how.
+	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	nf := &notifier{stop: stop, done: make(chan struct{})}
+	var wg sync.WaitGroup
+	pol := e.notifyPolicy()
+	for _, t := range targetsOf(n.Slack, n.Teams) {
+		b := &outbox{target: t, wake: make(chan struct{}, 1)}
+		nf.boxes = append(nf.boxes, b)
+		wg.Go(func() {
+			for {
+				msg, ok := b.next(sctx)
+				if !ok {
+					break
+				}
+				attempts, err := e.deliver(sctx, t, msg, pol)
+				e.reportDelivery(t, msg, attempts, err)
+			}
+			for _, msg := range b.rest() {
+				e.reportDelivery(t, msg, 0, fmt.Errorf("not sent: the run ended and its notifications were given up after %s", notifyDrain))
+			}
+		})
+	}
+	go func() {
+		wg.Wait()
+		close(nf.done)
+	}()
+	e.notifier = nf
+}
+
+// notify queues a notice for the pipeline's targets, if its notify: asks
+// for this trigger. It never blocks.
+func (e *Engine) notify(n notice) {
+	if e.notifier == nil || !e.p.Notify.enabled(n.trigger) {
+		return
+	}
+	n = n.masked(e.mask)
+	for _, b := range e.notifier.boxes {
+		b.push(n)
+	}
+}
+
+// drainNotifications waits for the queued notifications to be sent: at
+// most notifyDrain, and no longer once someone insists on stopping (a
+// second Abort, or one after the run finished).
+func (e *Engine) drainNotifications() {
+	nf := e.notifier
+	if nf == nil {
+		return
+	}
+	for _, b := range nf.boxes {
+		b.close()
+	}
+	// Wall time, not the engine's clock: this bounds how long a person
+	// waits for the process to end, and a test's fake clock must not cut
+	// delivery short.
+	t := time.NewTimer(notifyDrain)
+	defer t.Stop()
+	select {
+	case <-nf.done:
+	case <-t.C:
+	case <-e.killCh:
+	}
+	nf.stop()
+	<-nf.done
+}
+
+// reportDelivery journals how a delivery went; a failure is also a
+// warning. Neither changes the run's outcome.
+func (e *Engine) reportDelivery(t notifyTarget, n notice, attempts int, err error) {
+	rec := Record{Type: RecNotifySent, Stage: n.stage, Step: n.step, Target: t.kind, Event: string(n.trigger), Attempt: attempts}
+	if err == nil {
+		_ = e.record(rec)
+		return
+	}
+	msg := fmt.Sprintf("%s notification (%s) not delivered: %v", t.kind, n.trigger, err)
+	if attempts > 0 {
+		msg = fmt.Sprintf("%s notification (%s) not delivered after %s: %v", t.kind, n.trigger, plural(attempts, "attempt"), err)
+	}
+	msg = e.mask.String(msg) + "; the release is not affected"
+	rec.Type, rec.Reason = RecNotifyFailed, msg
+	_ = e.record(rec)
+	e.emit(Warning{Code: WarnNotifyFailed, Stage: n.stage, Step: n.step, Message: msg})
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// deliver sends n to t, trying again after network errors, 5xx and 429
+// answers, and returns how many attempts it made. Its errors never carry
+// the webhook URL.
+func (e *Engine) deliver(ctx context.Context, t notifyTarget, n notice, pol notifyPolicy) (int, error) {
+	body, err := payload(t, n)
+	if err != nil {
+		return 0, err
+	}
+	for attempt := 1; ; attempt++ {
+		retry, after, err := e.post(ctx, t, body, pol.timeout)
+		if err == nil {
+			return attempt, nil
+		}
+		if !retry || attempt > pol.retries || ctx.Err() != nil {
+			return attempt, err
+		}
+		wait := e.clock.NewTimer(notifyDelay(pol.backoff, attempt, after))
+		select {
+		case <-ctx.Done():
+			wait.Stop()
+			return attempt, fmt.Errorf("%w; stopped before attempt %d", err, attempt+1)
+		case <-wait.C():
+		}
+		wait.Stop()
+	}
+}
+
+// notifyDelay is the wait before the attempt after attempt: base doubled
+// for each attempt made, or the webhook's Retry-After when that is longer,
+// and never more than maxNotifyDelay.
+func notifyDelay(base time.Duration, attempt int, retryAfter time.Duration) time.Duration {
+	d := base
+	for i := 1; i < attempt && d < maxNotifyDelay; i++ {
+		d *= 2
+	}
+	return min(max(d, retryAfter), maxNotifyDelay)
+}
+
+// retryAfter reads a Retry-After header: seconds, or an HTTP date.
+func retryAfter(h string, now time.Time) time.Duration {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(h); err == nil {
+		return max(time.Duration(s)*time.Second, 0)
+	}
+	if at, err := http.ParseTime(h); err == nil {
+		return max(at.Sub(now), 0)
+	}
+	return 0
+}
+
+// retryable reports whether an answer with this status may succeed later.
+func retryable(status int) bool {
+	return status == http.StatusTooManyRequests || status >= 500
+}
+
+// post makes one attempt. retry says whether another attempt may succeed,
+// and after is how long the webhook asked to wait first.
+func (e *Engine) post(ctx context.Context, t notifyTarget, body []byte, timeout time.Duration) (retry bool, after time.Duration, err error) {
+	actx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, http.MethodPost, t.webhook, bytes.NewReader(body))
+	if err != nil {
+		// Not err itself: url errors quote the URL, which is the secret.
+		return false, 0, fmt.Errorf("%s webhook is not a valid URL", t.kind)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "cutover")
+	resp, err := e.webhookClient.Do(req)
+	if err != nil {
+		if uerr, ok := errors.AsType[*url.Error](err); ok {
+			err = uerr.Err // without the URL it quotes
+		}
+		switch {
+		case ctx.Err() != nil:
+			err = errors.New("stopped before the webhook answered")
+		case actx.Err() != nil:
+			err = fmt.Errorf("no answer within %s", timeout)
+		}
+		return true, 0, fmt.Errorf("post to %s webhook: %w", t.kind, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	said, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	// Reading the rest lets the connection be reused for the next notice.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return false, 0, nil
+	}
+	msg := fmt.Sprintf("%s webhook answered %s", t.kind, resp.Status)
+	if s := clip(strings.TrimSpace(Sanitize(string(said))), 200); s != "" {
+		msg += ": " + s
+	}
+	return retryable(resp.StatusCode), retryAfter(resp.Header.Get("Retry-After"), e.clock.Now()), errors.New(msg)
+}
+
+// noRedirect keeps a webhook's redirect from being followed: a webhook
+// answers where it is, and a redirect would send the message elsewhere.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// clip shortens s to at most n runes, marking the cut.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// payload encodes n for t's kind of webhook.
+func payload(t notifyTarget, n notice) ([]byte, error) {
+	var v any
+	switch t.kind {
+	case "slack":
+		v = slackPayload(n, t.channel)
+	case "teams":
+		v = teamsPayload(n)
+	default:
+		return nil, fmt.Errorf("unknown notification target %q", t.kind)
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	// Slack's own escapes (&amp; &lt; &gt;) stay readable in the payload.
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("encode %s notification: %w", t.kind, err)
+	}
+	return b.Bytes(), nil
+}
+
+// slackMessage is a Slack incoming webhook's payload: text is the
+// notification's fallback, blocks what Slack shows.
+type slackMessage struct {
+	Text    string       `json:"text"`
+	Channel string       `json:"channel,omitempty"`
+	Blocks  []slackBlock `json:"blocks"`
+}
+
+type slackBlock struct {
+	Type     string      `json:"type"`
+	Text     *slackText  `json:"text,omitempty"`
+	Fields   []slackText `json:"fields,omitempty"`
+	Elements []slackText `json:"elements,omitempty"`
+}
+
+type slackText struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+// slackEscape escapes the three characters Slack's mrkdwn reserves, so
+// that text from a pipeline cannot turn into a link or a mention.
+var slackEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+func slackPayload(n notice, channel string) slackMessage {
+	head := slackEscape.Replace(clip(n.headline, 1000))
+	text := "*" + head + "*"
+	if n.detail != "" {
+		text += "\n" + slackEscape.Replace(clip(n.detail, 1900))
+	}
+	var fields []slackText
+	for _, f := range n.facts() {
+		fields = append(fields, slackText{Type: "mrkdwn", Text: "*" + f.title + "*\n" + slackEscape.Replace(clip(f.value, 1900))})
+	}
+	blocks := []slackBlock{{Type: "section", Text: &slackText{Type: "mrkdwn", Text: text}}}
+	if len(fields) > 0 {
+		blocks = append(blocks, slackBlock{Type: "section", Fields: fields})
+	}
+	blocks = append(blocks, slackBlock{Type: "context", Elements: []slackText{{Type: "mrkdwn", Text: "cutover run " + slackEscape.Replace(n.run)}}})
+	return slackMessage{Text: fallback(n), Channel: channel, Blocks: blocks}
+}
+
+// fallback is a notice in one line, for where a client shows no blocks
+// (phone notifications, say).
+func fallback(n notice) string {
+	s := clip(n.headline, 1000)
+	if n.image != "" && !strings.Contains(s, n.image) {
+		s += " · " + n.image
+	}
+	if n.actor != "" {
+		s += " · by " + n.actor
+	}
+	return slackEscape.Replace(s)
+}
+
+// teamsMessage is the payload a Teams Workflows webhook takes: a message
+// with one Adaptive Card.
+type teamsMessage struct {
+	Type        string            `json:"type"`
+	Attachments []teamsAttachment `json:"attachments"`
+}
+
+type teamsAttachment struct {
+	ContentType string `json:"contentType"`
+	// ContentURL is null, as in Microsoft's example for Workflows.
+	ContentURL *string      `json:"contentUrl"`
+	Content    adaptiveCard `json:"content"`
+}
+
+type adaptiveCard struct {
+	Schema  string        `json:"$schema"`
+	Type    string        `json:"type"`
+	Version string        `json:"version"`
+	Body    []cardElement `json:"body"`
+}
+
+type cardElement struct {
+	Type   string     `json:"type"`
+	Text   string     `json:"text,omitempty"`
+	Weight string     `json:"weight,omitempty"`
+	Size   string     `json:"size,omitempty"`
+	Wrap   bool       `json:"wrap,omitempty"`
+	Facts  []cardFact `json:"facts,omitempty"`
+}
+
+type cardFact struct {
+	Title string `json:"title"`
+	Value string `json:"value"`
+}
+
+func teamsPayload(n notice) teamsMessage {
+	body := []cardElement{{Type: "TextBlock", Text: clip(n.headline, 1000), Weight: "Bolder", Size: "Medium", Wrap: true}}
+	if n.detail != "" {
+		body = append(body, cardElement{Type: "TextBlock", Text: clip(n.detail, 2000), Wrap: true})
+	}
+	var facts []cardFact
+	for _, f := range n.facts() {
+		facts = append(facts, cardFact{Title: f.title, Value: clip(f.value, 1000)})
+	}
+	facts = append(facts, cardFact{Title: "Run", Value: n.run})
+	body = append(body, cardElement{Type: "FactSet", Facts: facts})
+	return teamsMessage{Type: "message", Attachments: []teamsAttachment{{
+		ContentType: "application/vnd.microsoft.card.adaptive",
+		Content: adaptiveCard{
+			Schema: "http://adaptivecards.io/schemas/adaptive-card.json", Type: "AdaptiveCard", Version: "1.4", Body: body,
+		},
+	}}}
+}
+
+// runNotify is the notify step: it sends its message to every target now
+// and succeeds whether or not the message was delivered.
+func (e *Engine) runNotify(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
+	spec := *st.Notify
+	e.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindNotify, Attempt: 1})
+	start := e.clock.Now()
+	finish := func(status Status, reason string) (Status, string) {
+		e.finishStep(s, name, stepEnd{status: status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason})
+		return status, reason
+	}
+	targets := targetsOf(spec.Slack, spec.Teams)
+	if len(targets) == 0 && e.p.Notify != nil {
+		targets = targetsOf(e.p.Notify.Slack, e.p.Notify.Teams)
+	}
+	if len(targets) == 0 {
+		// Validation rejects this; it guards a Pipeline built in code.
+		return finish(StatusSucceeded, "nothing sent: the step names no slack or teams webhook, and the pipeline has no notify: to use")
+	}
+	stageCtx := ctx
+	if st.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, st.Timeout.D())
+		defer cancel()
+	}
+	n := e.newNotice(NotifyMessage, s, st, name)
+	n.headline = spec.Message
+	n = n.masked(e.mask)
+	pol := e.notifyPolicy()
+	errs := make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Go(func() {
+			var attempts int
+			attempts, errs[i] = e.deliver(ctx, t, n, pol)
+			e.reportDelivery(t, n, attempts, errs[i])
+		})
+	}
+	wg.Wait()
+	if stageCtx.Err() != nil {
+		return finish(StatusCancelled, "stopped while sending the notification")
+	}
+	var failed []string
+	for i, err := range errs {
+		if err != nil {
+			failed = append(failed, fmt.Sprintf("%s (%v)", targets[i].kind, err))
+		}
+	}
+	if len(failed) > 0 {
+		return finish(StatusSucceeded, "not delivered to "+strings.Join(failed, ", ")+"; a notification never fails a release")
+	}
+	return finish(StatusSucceeded, "")
+}
+
+// roundElapsed rounds a duration to what a person reads: seconds for
+// minutes, tenths for seconds.
+func roundElapsed(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Minute:
+		return d.Round(time.Second)
+	case d >= time.Second:
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Millisecond)
+}
+
+// stepNamed returns the step of s called name, or nil.
+func stepNamed(s *Stage, name string) *Step {
+	for j := range s.Steps {
+		if s.Steps[j].StepName(j) == name {
+			return &s.Steps[j]
+		}
+	}
+	return nil
+}
+
+// notifyApproval tells people that a gate of step name waits for one of
+// them.
+func (e *Engine) notifyApproval(s *Stage, name, instruction string) {
+	n := e.newNotice(NotifyApproval, s, stepNamed(s, name), name)
+	n.headline = fmt.Sprintf("Approval needed in %s at %s/%s", e.p.Metadata.Name, s.Name, name)
+	n.detail = instruction
+	n.actor = "" // nobody has acted yet; the person who will is the point
+	e.notify(n)
+}
+
+// notifyPromoted tells people that a blue-green release switched traffic
+// to its new color.
+func (e *Engine) notifyPromoted(s *Stage, st *Step, name string, t Target, req SwitchRequest, by Actor) {
+	n := e.newNotice(NotifyPromoted, s, st, name)
+	n.headline = fmt.Sprintf("Promoted %s in %s to %s", t.Service, t.Namespace, req.To)
+	n.detail = fmt.Sprintf("Traffic moved from %s to %s.", req.From, req.To)
+	n.actor = by.String()
+	e.notify(n)
+}
+
+// notifyRolledBack tells people that a blue-green release sent traffic
+// back, and at whose request.
+func (e *Engine) notifyRolledBack(s *Stage, st *Step, name string, t Target, r Release) {
+	n := e.newNotice(NotifyRolledBack, s, st, name)
+	n.headline = fmt.Sprintf("Rolled back %s in %s to %s", t.Service, t.Namespace, r.From)
+	n.detail = r.Reason
+	e.mu.Lock()
+	asked, ok := e.rollbacks[t.String()]
+	e.mu.Unlock()
+	if ok {
+		n.actor = asked.actor.String()
+		n.detail = fmt.Sprintf("%s, as %s asked: %s", r.Reason, asked.actor, asked.reason)
+	} else {
+		n.actor = "cutover (automatic)"
+	}
+	e.notify(n)
+}
+
+// notifyFailed tells people that stage s failed, at its step j (-1 when
+// none ran).
+func (e *Engine) notifyFailed(s *Stage, j int, reason string) {
+	var st *Step
+	name := ""
+	if j >= 0 {
+		st, name = &s.Steps[j], s.Steps[j].StepName(j)
+	}
+	n := e.newNotice(NotifyFailed, s, st, name)
+	n.headline = fmt.Sprintf("%s failed in stage %s", e.p.Metadata.Name, s.Name)
+	n.detail = reason
+	// A rejected gate failed the stage because a person said so.
+	e.mu.Lock()
+	d, decided := e.decided[gateID(s.Name, name)]
+	e.mu.Unlock()
+	if decided && d.outcome != GateApprove {
+		n.actor = d.actor.String()
+	}
+	e.notify(n)
+}

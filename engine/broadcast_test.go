@@ -169,3 +169,20 @@ func TestNoEventIsLostBeforeTheFirstRead(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyKeepsTheLatestMeasurementOfEachMetric: a snapshot read after a
+// resync still shows every metric's last value, in first-measured order.
+func TestApplyKeepsTheLatestMeasurementOfEachMetric(t *testing.T) {
+	s := NewSnapshot(testPipeline())
+	for i, m := range []struct {
+		metric string
+		v      float64
+	}{{"errors", 0.01}, {"p95", 0.3}, {"errors", 0.2}} {
+		s = Apply(s, AnalysisMeasured{Meta: Meta{Seq: uint64(i)}, Stage: "a", Step: "one", Metric: m.metric, Round: i + 1, Measurement: Measurement{Value: m.v}})
+	}
+	a, _ := s.Stage("a")
+	got := a.Steps[0].Measurements
+	if len(got) != 2 || got[0].Metric != "errors" || got[0].Measurement.Value != 0.2 || got[1].Metric != "p95" || got[1].Measurement.Value != 0.3 {
+		t.Errorf("measurements %+v; want errors 0.2, then p95 0.3", got)
+	}
+}

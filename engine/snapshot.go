@@ -97,6 +97,9 @@ type StepState struct {
 	Tail []OutputLine
 	// Release is the latest progress of a blueGreen or deploy step.
 	Release *ReleaseProgress
+	// Measurements are an analysis's latest measurement of each metric, in
+	// the order the metrics were first measured.
+	Measurements []AnalysisMeasured
 }
 
 // OutputLine is one line of a step's output as a snapshot keeps it.
@@ -119,6 +122,7 @@ func (s Snapshot) Clone() Snapshot {
 		for j, step := range st.Steps {
 			c := *step
 			c.Tail = slices.Clone(c.Tail)
+			c.Measurements = slices.Clone(c.Measurements)
 			steps[j] = &c
 		}
 		st.Steps = steps
@@ -216,6 +220,16 @@ func Apply(s Snapshot, ev Event) Snapshot {
 		if e.Phase == PhaseRolledBack {
 			s.RolledBack = true
 		}
+	case AnalysisMeasured:
+		s = s.withStep(e.Stage, e.Step, func(st *StepState) {
+			ms := slices.Clone(st.Measurements)
+			if i := slices.IndexFunc(ms, func(m AnalysisMeasured) bool { return m.Metric == e.Metric }); i >= 0 {
+				ms[i] = e
+			} else {
+				ms = append(ms, e)
+			}
+			st.Measurements = ms
+		})
 	case RunAborted:
 		s.Status = StatusAborted
 	case RunFinished:

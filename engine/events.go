@@ -185,6 +185,10 @@ type ReleaseProgress struct {
 	Color   Color      `json:"color,omitempty"`
 	State   ColorState `json:"state"`
 	Message string     `json:"message,omitempty"`
+	// Observed is the latest reading of the Service and both colors, with
+	// State folded in, for views that show the pair side by side. Nil for
+	// a deploy step.
+	Observed *Observation `json:"observed,omitempty"`
 }
 
 // AnalysisMeasured is one measurement of an analysis step: the value, the

@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -266,3 +268,23 @@ type ReleaseLock interface {
 // Clusters returns the Cluster for a kubeconfig context ("" is the current
 // one).
 type Clusters func(context string) (Cluster, error)
+
+// clone returns a copy that shares nothing mutable with o, so an event can
+// carry it while the executor reads the cluster again.
+func (o Observation) clone() Observation {
+	c := Observation{Service: o.Service}
+	c.Service.Selector = maps.Clone(o.Service.Selector)
+	if o.Colors != nil {
+		c.Colors = make(map[Color]*ColorState, len(o.Colors))
+		for k, v := range o.Colors {
+			if v == nil {
+				continue
+			}
+			cs := *v
+			cs.Images = maps.Clone(v.Images)
+			cs.Pods = slices.Clone(v.Pods)
+			c.Colors[k] = &cs
+		}
+	}
+	return c
+}

@@ -135,6 +135,7 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 	}()
 
 	var last ReleaseProgress
+	var lastObs Observation
 	// promotedBy is who let the switch happen: the person who approved its
 	// gate, or whoever started the run.
 	promotedBy := e.cfg.Actor
@@ -157,9 +158,10 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 			if r.To != "" {
 				e.setQueryVars(QueryVars{Color: string(r.To), Namespace: t.Namespace, Service: t.Service, Deployment: t.Deployment(r.To), Release: spec.Image})
 			}
+			lastObs = obs.clone()
 			report(ReleaseProgress{
 				Phase: r.Phase, From: r.From, To: r.To, Live: obs.Service.Live, Action: act.Kind,
-				Color: c, State: obs.Color(c), Message: r.Reason,
+				Color: c, State: obs.Color(c), Message: r.Reason, Observed: new(lastObs.clone()),
 			})
 		},
 		Progress: func(c Color, cs ColorState) {
@@ -169,7 +171,13 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 			} else {
 				msg = m
 			}
-			report(ReleaseProgress{Phase: last.Phase, From: last.From, To: last.To, Live: last.Live, Action: ActWaitRollout, Color: c, State: cs, Message: msg})
+			obs := lastObs.clone()
+			if obs.Colors == nil {
+				obs.Colors = map[Color]*ColorState{}
+			}
+			obs.Colors[c] = &cs
+			lastObs = obs
+			report(ReleaseProgress{Phase: last.Phase, From: last.From, To: last.To, Live: last.Live, Action: ActWaitRollout, Color: c, State: cs, Message: msg, Observed: new(obs.clone())})
 		},
 		Approve: func(ctx context.Context) (bool, error) {
 			d, ok := e.awaitGate(ctx, s, name, spec.Approve, 0, "")
@@ -266,8 +274,29 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 // sameReport reports whether b would tell a person nothing a did not.
 func sameReport(a, b ReleaseProgress) bool {
 	return a.Phase == b.Phase && a.Live == b.Live && a.Action == b.Action && a.Color == b.Color &&
-		a.Message == b.Message && a.State.Ready == b.State.Ready && a.State.Updated == b.State.Updated &&
-		a.State.Available == b.State.Available && a.State.Replicas == b.State.Replicas && samePods(a.State.Pods, b.State.Pods)
+		a.Message == b.Message && sameColor(a.State, b.State) && sameObserved(a.Observed, b.Observed)
+}
+
+func sameColor(a, b ColorState) bool {
+	return a.Ready == b.Ready && a.Updated == b.Updated && a.Available == b.Available && a.Replicas == b.Replicas &&
+		a.Exists == b.Exists && samePods(a.Pods, b.Pods)
+}
+
+// sameObserved compares what a side-by-side view shows: the other color
+// changes too (it is scaled down after the switch) while the phase stays.
+func sameObserved(a, b *Observation) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	if a.Service.Live != b.Service.Live || a.Service.Release != b.Service.Release {
+		return false
+	}
+	for _, c := range []Color{Blue, Green} {
+		if !sameColor(a.Color(c), b.Color(c)) {
+			return false
+		}
+	}
+	return true
 }
 
 func samePods(a, b []PodState) bool {

@@ -156,6 +156,25 @@ func (s *Subscription) Next(ctx context.Context) (Message, error) {
 	}
 }
 
+// NextBatch waits like Next for one message, then takes whatever else is
+// already queued, up to max in all. A view that renders once per batch
+// instead of once per event keeps up with a burst of output.
+func (s *Subscription) NextBatch(ctx context.Context, max int) ([]Message, error) {
+	m, err := s.Next(ctx)
+	if err != nil {
+		return nil, err
+	}
+	batch := []Message{m}
+	for len(batch) < max {
+		m, ok, err := s.take()
+		if !ok || err != nil {
+			break
+		}
+		batch = append(batch, m)
+	}
+	return batch, nil
+}
+
 func (s *Subscription) take() (Message, bool, error) {
 	// Lock order is broadcaster, then subscription, as in Publish, so the
 	// snapshot and the queue are read at one instant: every queued event is

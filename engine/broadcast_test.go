@@ -186,3 +186,22 @@ func TestApplyKeepsTheLatestMeasurementOfEachMetric(t *testing.T) {
 		t.Errorf("measurements %+v; want errors 0.2, then p95 0.3", got)
 	}
 }
+
+// TestNextBatchTakesWhatIsQueued: one wait, then everything already
+// queued, in order and no more than asked.
+func TestNextBatchTakesWhatIsQueued(t *testing.T) {
+	b := NewBroadcaster(NewSnapshot(testPipeline()))
+	sub := b.Subscribe(16)
+	for i := range 5 {
+		b.Publish(StageStarted{Meta: Meta{Seq: uint64(i + 1)}, Stage: "a"})
+	}
+	ctx := context.Background()
+	batch, err := sub.NextBatch(ctx, 4)
+	if err != nil || len(batch) != 4 || batch[0].Snapshot == nil || batch[3].Event.Header().Seq != 3 {
+		t.Fatalf("first batch: %d messages (%v); want the snapshot and events 1-3", len(batch), err)
+	}
+	batch, err = sub.NextBatch(ctx, 4)
+	if err != nil || len(batch) != 2 || batch[0].Event.Header().Seq != 4 || batch[1].Event.Header().Seq != 5 {
+		t.Fatalf("second batch: %d messages (%v); want events 4 and 5", len(batch), err)
+	}
+}

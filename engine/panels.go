@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 )
 
 // PanelSpec is one metrics panel: a query template drawn over time, with
@@ -103,7 +104,7 @@ const (
 )
 
 // Severity orders the states from best to worst, for a panel that takes
-// the worst of its series.
+// the worst of its series and a view that shows the worst panels first.
 func (s PanelState) Severity() int {
 	switch s {
 	case PanelOK:
@@ -112,10 +113,10 @@ func (s PanelState) Severity() int {
 		return 1
 	case PanelNoData:
 		return 2
-	case PanelCrit:
+	case PanelUnavailable:
 		return 3
 	}
-	return 4
+	return 4 // crit: a measured breach outranks a missing measurement
 }
 
 // Judge returns the state of one current value against the panel's
@@ -167,6 +168,47 @@ func DefaultPanels(v QueryVars) []PanelSpec {
 		{Title: "Memory", Unit: UnitBytes, Query: "sum(container_memory_usage_bytes" + container + ")"},
 		{Title: "Restarts (15m)", Unit: UnitCount, Warn: "> 0", Crit: "> 3", Query: "sum(increase(kube_pod_container_status_restarts_total" + sel() + "[15m]))"},
 	}
+}
+
+// Point is one sample of a panel's series. Unix milliseconds rather than a
+// time.Time keep a point at 16 bytes, a third of the size.
+type Point struct {
+	T int64
+	V float64
+}
+
+// Series is one line of a panel.
+type Series struct {
+	// Name is what tells this series apart from the panel's others: the
+	// labels that differ between them ("color=green"), or "" when the
+	// panel has one series.
+	Name   string
+	Labels map[string]string
+	Points []Point
+	// Current is the value at the panel's evaluation time, which is what
+	// an instant query at that time returns. HasCurrent is false when the
+	// series has no sample there (it went stale).
+	Current    float64
+	HasCurrent bool
+	State      PanelState
+}
+
+// PanelData is one panel after a refresh, as the metrics source (the
+// prom package) hands it to views.
+type PanelData struct {
+	Spec PanelSpec
+	// Query is the query as sent, its template filled in.
+	Query string
+	// At is the evaluation time of the last point; Step the time between
+	// points.
+	At     time.Time
+	Step   time.Duration
+	Series []Series
+	State  PanelState
+	// Err says why the panel is unavailable.
+	Err error
+	// Took is how long the query took.
+	Took time.Duration
 }
 
 // ReleaseVars are the query variables known before a run starts: the

@@ -179,3 +179,7 @@ func (e *Engine) queryVarsNow() QueryVars {
 	defer e.mu.Unlock()
 	return e.queryVars
 }
+
+// QueryVars returns the query template values of the release this run
+// touched last, so that panels follow the color being released.
+func (e *Engine) QueryVars() QueryVars { return e.queryVarsNow() }

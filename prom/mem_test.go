@@ -22,7 +22,7 @@ func BenchmarkPanelMemory(b *testing.B) {
 		m[0].Values = append(m[0].Values, model.SamplePair{Timestamp: model.TimeFromUnixNano(ts.UnixNano()), Value: model.SampleValue(i)})
 	}
 	specs := engine.DefaultPanels(engine.QueryVars{Namespace: "prod"})
-	var held []PanelData
+	var held []engine.PanelData
 	var ms runtime.MemStats
 	var bytes uint64
 	for range b.N {
@@ -31,9 +31,9 @@ func BenchmarkPanelMemory(b *testing.B) {
 		runtime.GC()
 		runtime.ReadMemStats(&ms)
 		before := ms.HeapAlloc
-		next := make([]PanelData, panels)
+		next := make([]engine.PanelData, panels)
 		for i := range next {
-			next[i] = PanelData{Spec: specs[i], At: at, Step: time.Second, Series: seriesOf(specs[i], m, at)}
+			next[i] = engine.PanelData{Spec: specs[i], At: at, Step: time.Second, Series: seriesOf(specs[i], m, at)}
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&ms)

@@ -17,46 +17,6 @@ import (
 	"github.com/cutover-sh/cutover/engine"
 )
 
-// Point is one sample of a panel's series. Unix milliseconds rather than a
-// time.Time keep a point at 16 bytes, a third of the size.
-type Point struct {
-	T int64
-	V float64
-}
-
-// Series is one line of a panel.
-type Series struct {
-	// Name is what tells this series apart from the panel's others: the
-	// labels that differ between them ("color=green"), or "" when the
-	// panel has one series.
-	Name   string
-	Labels map[string]string
-	Points []Point
-	// Current is the value at the panel's evaluation time, which is what
-	// an instant query at that time returns. HasCurrent is false when the
-	// series has no sample there (it went stale).
-	Current    float64
-	HasCurrent bool
-	State      engine.PanelState
-}
-
-// PanelData is one panel after a refresh.
-type PanelData struct {
-	Spec engine.PanelSpec
-	// Query is the query as sent, its template filled in.
-	Query string
-	// At is the evaluation time of the last point; Step the time between
-	// points.
-	At     time.Time
-	Step   time.Duration
-	Series []Series
-	State  engine.PanelState
-	// Err says why the panel is unavailable.
-	Err error
-	// Took is how long the query took.
-	Took time.Duration
-}
-
 // Board refreshes a set of panels: every panel's range query is sent at
 // once, each with its own timeout, so a slow or broken one delays and
 // breaks only itself.
@@ -88,8 +48,8 @@ func Step(span time.Duration, width int) time.Duration {
 
 // Refresh queries every panel for the span ending at at, with width cells
 // for each panel's points.
-func (b *Board) Refresh(ctx context.Context, vars engine.QueryVars, at time.Time, width int) []PanelData {
-	out := make([]PanelData, len(b.panels))
+func (b *Board) Refresh(ctx context.Context, vars engine.QueryVars, at time.Time, width int) []engine.PanelData {
+	out := make([]engine.PanelData, len(b.panels))
 	var wg sync.WaitGroup
 	for i, spec := range b.panels {
 		wg.Go(func() { out[i] = b.refreshOne(ctx, spec, vars, at, width) })
@@ -98,15 +58,15 @@ func (b *Board) Refresh(ctx context.Context, vars engine.QueryVars, at time.Time
 	return out
 }
 
-func (b *Board) refreshOne(ctx context.Context, spec engine.PanelSpec, vars engine.QueryVars, at time.Time, width int) PanelData {
+func (b *Board) refreshOne(ctx context.Context, spec engine.PanelSpec, vars engine.QueryVars, at time.Time, width int) engine.PanelData {
 	step := Step(b.span, width)
 	// The last point falls exactly on at, so that it is the value an
 	// instant query at at would return. Step made (width-1) steps cover
 	// the span, so n+1 points fit in the width.
 	n := int((b.span + step - 1) / step)
 	at = at.Truncate(time.Millisecond)
-	d := PanelData{Spec: spec, At: at, Step: step}
-	unavailable := func(err error) PanelData {
+	d := engine.PanelData{Spec: spec, At: at, Step: step}
+	unavailable := func(err error) engine.PanelData {
 		d.State, d.Err = engine.PanelUnavailable, err
 		return d
 	}
@@ -138,12 +98,12 @@ func (b *Board) refreshOne(ctx context.Context, spec engine.PanelSpec, vars engi
 }
 
 // seriesOf converts a matrix into named series, sorted by name.
-func seriesOf(spec engine.PanelSpec, m model.Matrix, at time.Time) []Series {
+func seriesOf(spec engine.PanelSpec, m model.Matrix, at time.Time) []engine.Series {
 	atMs := at.UnixMilli()
 	varying := varyingLabels(m)
-	out := make([]Series, 0, len(m))
+	out := make([]engine.Series, 0, len(m))
 	for _, ss := range m {
-		s := Series{Labels: make(map[string]string, len(ss.Metric)), Points: make([]Point, len(ss.Values)), State: engine.PanelNoData}
+		s := engine.Series{Labels: make(map[string]string, len(ss.Metric)), Points: make([]engine.Point, len(ss.Values)), State: engine.PanelNoData}
 		var name []string
 		for _, k := range slices.Sorted(maps.Keys(ss.Metric)) {
 			s.Labels[string(k)] = string(ss.Metric[k])
@@ -153,7 +113,7 @@ func seriesOf(spec engine.PanelSpec, m model.Matrix, at time.Time) []Series {
 		}
 		s.Name = strings.Join(name, " ")
 		for i, p := range ss.Values {
-			s.Points[i] = Point{T: int64(p.Timestamp), V: float64(p.Value)}
+			s.Points[i] = engine.Point{T: int64(p.Timestamp), V: float64(p.Value)}
 		}
 		if k := len(s.Points); k > 0 && s.Points[k-1].T == atMs && !math.IsNaN(s.Points[k-1].V) {
 			s.Current, s.HasCurrent = s.Points[k-1].V, true
@@ -187,7 +147,7 @@ func varyingLabels(m model.Matrix) map[model.LabelName]bool {
 
 // worst is the panel's state: the worst of its series with a current
 // value, or no data when none has one.
-func worst(series []Series) engine.PanelState {
+func worst(series []engine.Series) engine.PanelState {
 	state := engine.PanelNoData
 	seen := false
 	for _, s := range series {
@@ -204,7 +164,7 @@ func worst(series []Series) engine.PanelState {
 // Run refreshes the board every interval until ctx ends, and hands each
 // refresh to publish. The width and the query variables are asked for on
 // each refresh, as a terminal is resized and a release moves on.
-func (b *Board) Run(ctx context.Context, every time.Duration, width func() int, vars func() engine.QueryVars, publish func([]PanelData)) {
+func (b *Board) Run(ctx context.Context, every time.Duration, width func() int, vars func() engine.QueryVars, publish func([]engine.PanelData)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

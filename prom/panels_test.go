@@ -82,7 +82,7 @@ func TestPanelsShowWhatPrometheusAnswers(t *testing.T) {
 	// and the API's; and once both colors have a few points of history, so
 	// that the current value is not also the only one.
 	var at time.Time
-	var got []prom.PanelData
+	var got []engine.PanelData
 	for {
 		at = time.Now().Add(-2 * time.Second)
 		got = b.Refresh(ctx, engine.QueryVars{Namespace: "prod"}, at, width)

@@ -1,4 +1,5 @@
-// Package tui is the terminal UI: Bubble Tea models and views that render
-// engine snapshots and send commands back as engine method calls. It never
-// talks to a cluster.
+// Package tui is cutover's terminal console: one screen that shows where a
+// release is, whether the new color is healthy, and how to stop it. It
+// draws the engine's events and snapshots and the metrics panels, and acts
+// through the engine; it imports no cluster or Prometheus client.
 package tui

@@ -85,7 +85,7 @@ func runPanels(ctx context.Context, s streams, path string, o panelsOptions) err
 		printPanels(s.out, b.Refresh(ctx, vars, time.Now(), o.width), mask)
 		return nil
 	}
-	b.Run(ctx, every, func() int { return o.width }, func() engine.QueryVars { return vars }, func(d []prom.PanelData) {
+	b.Run(ctx, every, func() int { return o.width }, func() engine.QueryVars { return vars }, func(d []engine.PanelData) {
 		printPanels(s.out, d, mask)
 	})
 	return nil
@@ -98,7 +98,7 @@ func promConfig(ps engine.PrometheusSpec) prom.Config {
 
 // printPanels writes one refresh: a line per panel with its state and the
 // current value of each series.
-func printPanels(w io.Writer, panels []prom.PanelData, mask *engine.Masker) {
+func printPanels(w io.Writer, panels []engine.PanelData, mask *engine.Masker) {
 	if len(panels) == 0 {
 		return
 	}

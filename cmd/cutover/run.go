@@ -28,6 +28,7 @@ type runOptions struct {
 	reason      string
 	autoApprove bool
 	resume      bool
+	readOnly    bool
 }
 
 func newRunCmd(s streams, g *globalOptions) *cobra.Command {
@@ -55,6 +56,7 @@ was rolled back, 130 aborted.`,
 	f := cmd.Flags()
 	f.StringArrayVar(&o.set, "set", nil, "set a variable, KEY=VALUE (repeatable); wins over the environment")
 	f.BoolVar(&o.plain, "plain", false, "print one timestamped line per event instead of the TUI")
+	f.BoolVar(&o.readOnly, "readonly", false, "in the TUI, disable every key that changes something")
 	f.StringVarP(&o.output, "output", "o", "", "output format: json prints one JSON object per event")
 	f.IntVar(&o.parallel, "parallel", 4, "how many independent stages may run at once")
 	f.StringArrayVar(&o.skip, "skip-stage", nil, "skip the named stage (repeatable); recorded in the journal")
@@ -139,13 +141,13 @@ func runPipeline(ctx context.Context, s streams, g *globalOptions, o *runOptions
 		return err
 	}
 
+	if o.output != "json" && !o.plain && s.outTTY {
+		return runTUI(ctx, s, eng, p, actor, o, vars, secrets)
+	}
 	var print printer
 	if o.output == "json" {
 		print = newJSONPrinter(s.out)
 	} else {
-		if s.outTTY && !o.plain {
-			_, _ = fmt.Fprintln(s.err, "cutover: the terminal UI is not built yet; showing plain output")
-		}
 		print = newPlainPrinter(s.out, o.autoApprove)
 	}
 	// A large buffer: printers should see every line, and only a stalled
@@ -174,6 +176,11 @@ func runPipeline(ctx context.Context, s streams, g *globalOptions, o *runOptions
 		return err
 	}
 	printErr := <-printed
+	return exitFor(final, printErr)
+}
+
+// exitFor turns how a run ended into the documented exit code.
+func exitFor(final engine.Snapshot, printErr error) error {
 	switch final.Status {
 	case engine.StatusSucceeded:
 		if printErr != nil {
@@ -224,7 +231,7 @@ func follow(ctx context.Context, sub *engine.Subscription, p printer) error {
 // error, which aborts the run the same way, instead of killing cutover
 // outright. The returned func stops the handler and waits for its goroutine
 // to end.
-func handleSignals(eng *engine.Engine, actor engine.Actor) func() {
+func handleSignals(eng *engine.Engine, actor engine.Actor, also ...func()) func() {
 	ch := make(chan os.Signal, 2)
 	// Caught, not ignored: an ignored SIGPIPE would be inherited by every
 	// step, and `yes | head` in a script would change behaviour.
@@ -238,6 +245,9 @@ func handleSignals(eng *engine.Engine, actor engine.Actor) func() {
 			case sig := <-ch:
 				if sig != syscall.SIGPIPE {
 					_ = eng.Abort(actor, fmt.Sprintf("interrupted (%s)", sig))
+					for _, f := range also {
+						f()
+					}
 				}
 			case <-done:
 				return

@@ -1,0 +1,245 @@
+package tui
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/cutover-sh/cutover/engine"
+)
+
+// t0 is when every fixture run starts; the console's clock is fixed a
+// little after it, so elapsed times in frames never change.
+var t0 = time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
+
+// guidePipeline is the deployment guide's seven stages.
+func guidePipeline() *engine.Pipeline {
+	stage := func(name string, budget time.Duration, steps ...engine.Step) engine.Stage {
+		return engine.Stage{Name: name, Budget: engine.Duration(budget), Steps: steps}
+	}
+	run := func(name string) engine.Step { return engine.Step{Name: name, Run: "true"} }
+	bg := &engine.BlueGreenSpec{Namespace: "production", Service: "claude-tiu-service", Container: "app", Image: "ghcr.io/claude-tiu/claude-tiu:v2.4.0", Replicas: 3}
+	return &engine.Pipeline{
+		Metadata: engine.Metadata{Name: "claude-tiu"},
+		Stages: []engine.Stage{
+			stage("code-quality", 15*time.Minute, run("lint")),
+			stage("testing", 20*time.Minute, run("unit")),
+			stage("build-and-scan", 30*time.Minute, run("build")),
+			stage("staging-deploy", 15*time.Minute, run("rollout")),
+			stage("performance-test", 20*time.Minute, run("load")),
+			stage("production-deploy", 30*time.Minute, engine.Step{Name: "blue-green", BlueGreen: bg}),
+			stage("monitoring", 25*time.Minute, run("slo")),
+		},
+	}
+}
+
+// script builds a run's events with increasing sequence numbers and times.
+type script struct {
+	seq    uint64
+	events []engine.Event
+}
+
+func (s *script) meta(sec int) engine.Meta {
+	s.seq++
+	return engine.Meta{Seq: s.seq, Time: t0.Add(time.Duration(sec) * time.Second), Run: "20261126T030000Z-4242"}
+}
+
+func (s *script) add(evs ...engine.Event) { s.events = append(s.events, evs...) }
+
+// stageDone runs one stage of plain steps to success, with some output.
+func (s *script) stageDone(name, step string, from, took int, lines ...string) {
+	s.add(engine.StageStarted{Meta: s.meta(from), Stage: name}, engine.StepStarted{Meta: s.meta(from), Stage: name, Step: step, Kind: engine.KindRun, Attempt: 1})
+	for _, l := range lines {
+		s.add(engine.StepOutput{Meta: s.meta(from + 1), Stage: name, Step: step, Stream: engine.Stdout, Line: l})
+	}
+	s.add(engine.StepFinished{Meta: s.meta(from + took), Stage: name, Step: step, Status: engine.StatusSucceeded},
+		engine.StageFinished{Meta: s.meta(from + took), Stage: name, Status: engine.StatusSucceeded})
+}
+
+func pods(deploy string, n int, ready bool, reason string) []engine.PodState {
+	var out []engine.PodState
+	for i := range n {
+		p := engine.PodState{Name: fmt.Sprintf("%s-7d9f8b6c4-%ckxqz", deploy, 'a'+i), Phase: "Running", Ready: ready, Age: time.Duration(40+i) * time.Minute, Node: "node-1", Reason: reason}
+		if !ready {
+			p.Phase, p.Age = "Pending", time.Duration(20+i)*time.Second
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// release is a progress event of the production blue-green step.
+func (s *script) release(sec int, phase engine.Phase, live engine.Color, act engine.ActionKind, green engine.ColorState, msg string) {
+	blue := engine.ColorState{Deployment: "claude-tiu-blue", Exists: true, Images: map[string]string{"app": "ghcr.io/claude-tiu/claude-tiu:v2.3.9"},
+		Replicas: 3, Ready: 3, Available: 3, Updated: 3, Pods: pods("claude-tiu-blue", 3, true, "")}
+	obs := &engine.Observation{
+		Service: engine.ServiceState{Live: live, Selector: map[string]string{"app": "claude-tiu", "color": string(live)},
+			Release: engine.ReleaseMark{Release: "ghcr.io/claude-tiu/claude-tiu:v2.3.9", SwitchedAt: t0.Add(-26 * time.Hour), SwitchedBy: "dana"}},
+		Colors: map[engine.Color]*engine.ColorState{engine.Blue: &blue, engine.Green: &green},
+	}
+	s.add(engine.ReleaseProgress{Meta: s.meta(sec), Stage: "production-deploy", Step: "blue-green", Service: "production/claude-tiu-service",
+		Phase: phase, From: engine.Blue, To: engine.Green, Live: live, Action: act, Color: engine.Green, State: green, Message: msg, Observed: obs})
+}
+
+func green(ready int32, reason string) engine.ColorState {
+	ps := pods("claude-tiu-green", int(ready), true, "")
+	if ready < 3 {
+		ps = append(ps, pods("claude-tiu-green", 3-int(ready), false, reason)...)
+	}
+	return engine.ColorState{Deployment: "claude-tiu-green", Exists: true, Images: map[string]string{"app": "ghcr.io/claude-tiu/claude-tiu:v2.4.0"},
+		Replicas: 3, Ready: ready, Available: ready, Updated: 3, Pods: ps}
+}
+
+// upToProduction is a run whose first five stages passed and whose
+// blue-green step has started.
+func upToProduction() *script {
+	s := &script{}
+	s.add(engine.RunStarted{Meta: s.meta(0), Pipeline: "claude-tiu", Actor: engine.Actor{Name: "alice"}, Budget: 155 * time.Minute})
+	s.stageDone("code-quality", "lint", 0, 95, "flake8 .: 0 problems")
+	s.stageDone("testing", "unit", 95, 310, "412 passed in 298.1s")
+	s.stageDone("build-and-scan", "build", 405, 420, "trivy: 0 critical, 0 high")
+	s.stageDone("staging-deploy", "rollout", 825, 240, "deployment claude-tiu-app rolled out to staging")
+	s.stageDone("performance-test", "load", 1065, 600, "p95=0.41s error_rate=0.2% rate=48 req/s")
+	s.add(engine.StageStarted{Meta: s.meta(1665), Stage: "production-deploy"},
+		engine.StepStarted{Meta: s.meta(1665), Stage: "production-deploy", Step: "blue-green", Kind: engine.KindBlueGreen, Attempt: 1})
+	return s
+}
+
+// The states the golden frames show. Each returns the events and the
+// time the console's clock says.
+var states = map[string]func() (*script, time.Time){
+	"running": func() (*script, time.Time) {
+		s := upToProduction()
+		s.release(1670, engine.PhaseDeploying, engine.Blue, engine.ActWaitRollout, green(1, "ContainerCreating"), "1 of 3 updated replicas available")
+		return s, t0.Add(1700 * time.Second)
+	},
+	"awaiting-approval": func() (*script, time.Time) {
+		s := upToProduction()
+		s.release(1720, engine.PhaseAwaitingApproval, engine.Blue, engine.ActApprove, green(3, ""), "")
+		s.add(engine.GateWaiting{Meta: s.meta(1720), Gate: "production-deploy/blue-green", Stage: "production-deploy", Step: "blue-green",
+			Instruction: "Green is Ready. Switch production traffic?"})
+		return s, t0.Add(1750 * time.Second)
+	},
+	"post-promotion": func() (*script, time.Time) {
+		s := upToProduction()
+		s.release(1730, engine.PhasePostAnalysis, engine.Green, engine.ActAnalyze, green(3, ""), "")
+		return s, t0.Add(1745 * time.Second)
+	},
+	"switching": func() (*script, time.Time) {
+		s := upToProduction()
+		s.release(1720, engine.PhaseSwitching, engine.Blue, engine.ActSwitch, green(3, ""), "")
+		return s, t0.Add(1721 * time.Second)
+	},
+	"rolled-back": func() (*script, time.Time) {
+		s := upToProduction()
+		s.release(1730, engine.PhasePostAnalysis, engine.Green, engine.ActAnalyze, green(3, ""), "")
+		s.add(engine.AnalysisMeasured{Meta: s.meta(1760), Stage: "production-deploy", Step: "blue-green", Metric: "post-promotion/error-rate",
+			Measurement: engine.Measurement{Time: t0.Add(1760 * time.Second), Query: "errors", Value: 0.2031, Verdict: engine.VerdictFail, Reason: "0.2031 >= 0.05"},
+			Condition:   "< 0.05", Round: 2, Count: 4})
+		s.release(1762, engine.PhaseRolledBack, engine.Blue, engine.ActNone, green(3, ""), "post-promotion analysis failed: metric post-promotion/error-rate failed 2 of 2 measurements")
+		s.add(engine.StepFinished{Meta: s.meta(1763), Stage: "production-deploy", Step: "blue-green", Status: engine.StatusFailed, Reason: "rolled back: post-promotion analysis failed"},
+			engine.StageFinished{Meta: s.meta(1763), Stage: "production-deploy", Status: engine.StatusFailed, Reason: "rolled back"},
+			engine.StageFinished{Meta: s.meta(1763), Stage: "monitoring", Status: engine.StatusCancelled, Reason: "production-deploy failed"},
+			engine.RunFinished{Meta: s.meta(1763), Status: engine.StatusFailed})
+		return s, t0.Add(1800 * time.Second)
+	},
+	"failed": func() (*script, time.Time) {
+		s := upToProduction()
+		s.release(1670, engine.PhaseDeploying, engine.Blue, engine.ActWaitRollout, green(1, "ImagePullBackOff"), "1 of 3 updated replicas available")
+		s.add(engine.StepFinished{Meta: s.meta(2400), Stage: "production-deploy", Step: "blue-green", Status: engine.StatusFailed,
+			Reason: "timed out after 12m: 2 pods not Ready: claude-tiu-green-7d9f8b6c4-bkxqz ImagePullBackOff"},
+			engine.StageFinished{Meta: s.meta(2400), Stage: "production-deploy", Status: engine.StatusFailed, Reason: "step blue-green failed"},
+			engine.StageFinished{Meta: s.meta(2400), Stage: "monitoring", Status: engine.StatusCancelled, Reason: "production-deploy failed"},
+			engine.RunFinished{Meta: s.meta(2400), Status: engine.StatusFailed})
+		return s, t0.Add(2410 * time.Second)
+	},
+}
+
+// fixedPanels are the guide's six panels after a refresh, with 120 points
+// each; the error ratio is critical.
+func fixedPanels(points int) []engine.PanelData {
+	specs := engine.DefaultPanels(engine.QueryVars{Namespace: "production"})
+	at := t0.Add(1700 * time.Second)
+	var out []engine.PanelData
+	for i, spec := range specs {
+		d := engine.PanelData{Spec: spec, Query: spec.Query, At: at, Step: 15 * time.Second, State: engine.PanelOK}
+		for c, color := range []string{"blue", "green"} {
+			se := engine.Series{Name: "color=" + color, Labels: map[string]string{"color": color}, HasCurrent: true, State: engine.PanelOK}
+			for p := range points {
+				v := float64((p*(i+3)+c*7)%17) + float64(i)
+				se.Points = append(se.Points, engine.Point{T: at.Add(time.Duration(p-points+1) * 15 * time.Second).UnixMilli(), V: v})
+			}
+			se.Current = se.Points[len(se.Points)-1].V
+			d.Series = append(d.Series, se)
+		}
+		switch spec.Title {
+		case "5xx error ratio":
+			d.Series[0].Current, d.Series[1].Current = 0.001, 0.2031
+			d.Series[1].State, d.State = engine.PanelCrit, engine.PanelCrit
+		case "Memory":
+			d.Series = d.Series[:1]
+			d.Series[0].Name, d.Series[0].Current = "", 812<<20
+		case "Restarts (15m)":
+			d.State, d.Series, d.Err = engine.PanelUnavailable, nil, fmt.Errorf("query sum(increase(...)) at http://prometheus:9090: no answer within 5s")
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// calls records what the console asked of the engine.
+type calls struct {
+	mu  sync.Mutex
+	log []string
+}
+
+func (c *calls) add(s string) {
+	c.mu.Lock()
+	c.log = append(c.log, s)
+	c.mu.Unlock()
+}
+
+func (c *calls) Approve(a engine.Actor, gate string) error {
+	c.add("approve " + gate + " by " + a.Name)
+	return nil
+}
+
+func (c *calls) Abort(a engine.Actor, reason string) error {
+	c.add("abort by " + a.Name + ": " + reason)
+	return nil
+}
+
+func (c *calls) Rollback(a engine.Actor, service, reason string) error {
+	c.add("rollback " + service + " by " + a.Name + ": " + reason)
+	return nil
+}
+
+// console builds a console in a state, at a size, with every message
+// applied synchronously: no program, no goroutines.
+func console(state string, w, h int, o Options) (Model, *calls) {
+	s, now := states[state]()
+	c := &calls{}
+	o.Controller, o.Actor, o.Now = c, engine.Actor{Name: "oncall"}, func() time.Time { return now }
+	if o.Image == "" {
+		o.Image, o.KubeContext, o.Namespace = "ghcr.io/claude-tiu/claude-tiu:v2.4.0", "claude-tiu-production", "production"
+	}
+	m := New(o)
+	snap := engine.NewSnapshot(guidePipeline())
+	msgs := []engine.Message{{Snapshot: &snap}}
+	for _, ev := range s.events {
+		msgs = append(msgs, engine.Message{Event: ev})
+	}
+	m = step(m, tea.WindowSizeMsg{Width: w, Height: h})
+	m = step(m, eventsMsg(msgs))
+	m = step(m, panelsMsg(fixedPanels(120)))
+	return m, c
+}
+
+// step applies one message and drops the command, as a program would run
+// it later.
+func step(m Model, msg tea.Msg) Model {
+	next, _ := m.Update(msg)
+	return next.(Model)
+}

@@ -1,0 +1,124 @@
+package tui
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden frames in testdata/")
+
+// frame renders a console the way a terminal of the given profile gets
+// it: Lip Gloss writes truecolor, and the writer downsamples it.
+func frame(m Model, p colorprofile.Profile) string {
+	var b bytes.Buffer
+	w := &colorprofile.Writer{Forward: &b, Profile: p}
+	_, _ = w.WriteString(m.Render())
+	return b.String()
+}
+
+// golden compares got with testdata/NAME.golden, or rewrites it with
+// -update. Next to it, NAME.txt holds the same frame without escapes, for
+// reading in review.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join("testdata", name+".txt"), []byte(ansi.Strip(got)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden (run go test ./tui -update to create it): %v", err)
+	}
+	if got != string(want) {
+		t.Errorf("frame %s differs from %s (go test ./tui -update rewrites it; review the .txt diff):\n%s", name, path, ansi.Strip(got))
+	}
+}
+
+// TestGoldenFrames draws each state at the three sizes with a fixed
+// 16-color profile.
+func TestGoldenFrames(t *testing.T) {
+	sizes := [][2]int{{80, 24}, {120, 40}, {200, 60}}
+	for _, state := range []string{"running", "awaiting-approval", "switching", "post-promotion", "rolled-back", "failed"} {
+		for _, sz := range sizes {
+			m, _ := console(state, sz[0], sz[1], Options{})
+			golden(t, fmt.Sprintf("%s-%dx%d", state, sz[0], sz[1]), frame(m, colorprofile.ANSI))
+		}
+	}
+	for _, sz := range sizes {
+		m, _ := console("post-promotion", sz[0], sz[1], Options{})
+		m = step(m, press("r"))
+		golden(t, fmt.Sprintf("rollback-modal-%dx%d", sz[0], sz[1]), frame(m, colorprofile.ANSI))
+	}
+	m, _ := console("running", 60, 18, Options{})
+	golden(t, "too-small-60x18", frame(m, colorprofile.ANSI))
+	// NO_COLOR: the renderer's profile drops to Ascii; blue and green are
+	// still told apart by icon and word.
+	m, _ = console("awaiting-approval", 120, 40, Options{})
+	golden(t, "no-color-120x40", frame(m, colorprofile.Ascii))
+}
+
+// TestFramesFitTheTerminal: every frame, at every size, is exactly the
+// terminal's size, so a resize leaves nothing of the previous frame.
+func TestFramesFitTheTerminal(t *testing.T) {
+	for state := range states {
+		for _, sz := range [][2]int{{80, 24}, {100, 30}, {120, 40}, {200, 60}, {70, 20}, {69, 20}, {300, 90}} {
+			m, _ := console(state, sz[0], sz[1], Options{})
+			for _, k := range []string{"", "r", "l", "?"} {
+				mm := m
+				if k != "" {
+					mm = step(mm, press(k))
+				}
+				lines := strings.Split(frame(mm, colorprofile.NoTTY), "\n")
+				if len(lines) != sz[1] {
+					t.Errorf("%s %dx%d after %q: %d lines", state, sz[0], sz[1], k, len(lines))
+				}
+				for i, l := range lines {
+					if w := ansi.StringWidth(l); w != sz[0] {
+						t.Errorf("%s %dx%d after %q: line %d is %d wide: %q", state, sz[0], sz[1], k, i, w, l)
+						break
+					}
+				}
+			}
+		}
+	}
+}
+
+// press is a key press as Bubble Tea decodes it from a terminal.
+func press(s string) tea.KeyPressMsg {
+	switch s {
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "tab":
+		return tea.KeyPressMsg{Code: tea.KeyTab}
+	case "shift+tab":
+		return tea.KeyPressMsg{Code: tea.KeyTab, Mod: tea.ModShift}
+	case "ctrl+c":
+		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	case "up":
+		return tea.KeyPressMsg{Code: tea.KeyUp}
+	case "down":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	}
+	r := []rune(s)[0]
+	return tea.KeyPressMsg{Code: r, Text: s}
+}

@@ -1,0 +1,633 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	"charm.land/bubbles/v2/textinput"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/cutover-sh/cutover/engine"
+)
+
+// Controller is what the console asks of the engine. *engine.Engine
+// implements it.
+type Controller interface {
+	Approve(actor engine.Actor, gateID string) error
+	Abort(actor engine.Actor, reason string) error
+	Rollback(actor engine.Actor, service, reason string) error
+}
+
+// Events is where the console reads the run from: an engine subscription.
+type Events interface {
+	NextBatch(ctx context.Context, max int) ([]engine.Message, error)
+}
+
+// Options configure a console.
+type Options struct {
+	Context    context.Context
+	Controller Controller
+	Events     Events
+	// Panels delivers each refresh of the metrics panels; nil when the
+	// pipeline has no Prometheus.
+	Panels <-chan []engine.PanelData
+	// Actor is who presses the keys, as the journal records it.
+	Actor engine.Actor
+	// Image, KubeContext and Namespace are shown in the header.
+	Image, KubeContext, Namespace string
+	ReadOnly, Demo                bool
+	Keys                          KeyMap
+	// Now is the clock; tests fix it.
+	Now func() time.Time
+}
+
+// The panes, in tab order.
+type pane int
+
+const (
+	paneStages pane = iota
+	paneRelease
+	paneMetrics
+	paneLogs
+	paneCount
+)
+
+func (p pane) String() string {
+	return [...]string{"Stages", "Blue / Green", "Metrics", "Logs"}[p]
+}
+
+// Minimum is the smallest terminal the console draws in.
+const (
+	MinWidth  = 70
+	MinHeight = 20
+)
+
+// maxLogLines bounds the log pane's memory; the journal has everything.
+const maxLogLines = 5000
+
+// Model is the console.
+type Model struct {
+	o      Options
+	keys   KeyMap
+	st     Styles
+	help   help.Model
+	spin   spinner.Model
+	logs   viewport.Model
+	search textinput.Model
+
+	snap    engine.Snapshot
+	lines   []string
+	panels  []engine.PanelData
+	ended   bool // the event stream is over: the run has finished
+	ticking bool
+
+	w, h     int
+	focus    pane
+	stageSel int
+	// stageMoved is set once the person moves the stage selection; until
+	// then it follows the stage that is running.
+	stageMoved bool
+	podSel     int
+	fullLogs   bool
+	showHelp   bool
+	searching  bool
+	query      string
+	modal      *modal
+	detail     string // a stage's or pod's detail, shown over the body
+	flash      string
+	quitting   bool
+}
+
+// modal is a question that a destructive key asks first.
+type modal struct {
+	title, body string
+	// confirm is what y does.
+	confirm tea.Cmd
+}
+
+// Messages.
+type (
+	eventsMsg      []engine.Message
+	eventsEndedMsg struct{ err error }
+	panelsMsg      []engine.PanelData
+	tickMsg        time.Time
+	actionMsg      struct {
+		what string
+		err  error
+	}
+)
+
+// New returns a console for a run.
+func New(o Options) Model {
+	if o.Context == nil {
+		o.Context = context.Background()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	keys := o.Keys
+	if keys.Quit.Keys() == nil {
+		keys = DefaultKeyMap()
+	}
+	if o.ReadOnly {
+		keys.SetReadOnly()
+	}
+	m := Model{o: o, keys: keys, help: help.New(), logs: viewport.New(), search: textinput.New()}
+	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
+	m.search.Prompt = "/"
+	m.setStyles(NewStyles(true))
+	return m
+}
+
+// setStyles switches every style, as when the terminal reports a light
+// background.
+func (m *Model) setStyles(st Styles) {
+	m.st = st
+	m.help.Styles = help.DefaultStyles(st.Dark)
+	m.spin.Style = st.Info
+	s := textinput.DefaultStyles(st.Dark)
+	s.Cursor.Blink = false
+	m.search.SetStyles(s)
+}
+
+// Init starts reading the run, asks the terminal for its background, and
+// starts the clock.
+func (m Model) Init() tea.Cmd {
+	return tea.Batch(m.waitEvents(), m.waitPanels(), tea.RequestBackgroundColor)
+}
+
+func (m Model) waitEvents() tea.Cmd {
+	if m.o.Events == nil {
+		return nil
+	}
+	ev, ctx := m.o.Events, m.o.Context
+	return func() tea.Msg {
+		batch, err := ev.NextBatch(ctx, 512)
+		if err != nil {
+			return eventsEndedMsg{err}
+		}
+		return eventsMsg(batch)
+	}
+}
+
+func (m Model) waitPanels() tea.Cmd {
+	if m.o.Panels == nil {
+		return nil
+	}
+	ch, ctx := m.o.Panels, m.o.Context
+	return func() tea.Msg {
+		select {
+		case p, ok := <-ch:
+			if !ok {
+				return nil
+			}
+			return panelsMsg(p)
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// running reports whether the run is still in flight.
+func (m Model) running() bool {
+	return !m.ended && !m.snap.Status.Final() && m.snap.Run != ""
+}
+
+// Update handles one message.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.w, m.h = msg.Width, msg.Height
+		return m, nil
+	case tea.BackgroundColorMsg:
+		m.setStyles(NewStyles(msg.IsDark()))
+		return m, nil
+	case eventsMsg:
+		m.apply(msg)
+		return m, tea.Batch(m.waitEvents(), m.startClock())
+	case eventsEndedMsg:
+		m.ended = true
+		return m, nil
+	case panelsMsg:
+		m.panels = msg
+		return m, m.waitPanels()
+	case tickMsg:
+		m.ticking = false
+		return m, m.startClock()
+	case spinner.TickMsg:
+		if !m.running() {
+			return m, nil // the spinner stops with the run
+		}
+		var cmd tea.Cmd
+		m.spin, cmd = m.spin.Update(msg)
+		return m, cmd
+	case actionMsg:
+		if msg.err != nil {
+			m.flash = msg.what + ": " + msg.err.Error()
+		} else {
+			m.flash = msg.what
+		}
+		return m, nil
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	}
+	return m, nil
+}
+
+// startClock keeps the elapsed times moving once a second, and the
+// spinner turning, while the run is in flight; an idle console that is
+// done does nothing at all.
+func (m *Model) startClock() tea.Cmd {
+	if m.ticking || !m.running() {
+		return nil
+	}
+	m.ticking = true
+	return tea.Batch(tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) }), m.spin.Tick)
+}
+
+// apply folds a batch of engine messages into the console's state.
+func (m *Model) apply(batch []engine.Message) {
+	follow := m.logs.AtBottom()
+	grew := false
+	for _, msg := range batch {
+		if msg.Snapshot != nil {
+			m.snap = *msg.Snapshot
+			continue
+		}
+		m.snap = engine.Apply(m.snap, msg.Event)
+		if line, ok := logLine(msg.Event); ok {
+			m.lines = append(m.lines, line)
+			grew = true
+		}
+	}
+	if len(m.lines) > maxLogLines {
+		m.lines = append(m.lines[:0], m.lines[len(m.lines)-maxLogLines:]...)
+	}
+	if grew {
+		m.logs.SetContentLines(m.highlighted())
+		if follow {
+			m.logs.GotoBottom()
+		}
+	}
+}
+
+// logLine is what the log pane shows of an event: step output, and the
+// events a person acts on.
+func logLine(ev engine.Event) (string, bool) {
+	t := ev.Header().Time.Format("15:04:05")
+	switch e := ev.(type) {
+	case engine.StepOutput:
+		return fmt.Sprintf("%s %s/%s │ %s", t, e.Stage, e.Step, e.Line), true
+	case engine.Warning:
+		return fmt.Sprintf("%s warning: %s", t, e.Message), true
+	case engine.GateWaiting:
+		return fmt.Sprintf("%s %s/%s waits for approval: %s", t, e.Stage, e.Step, e.Instruction), true
+	case engine.GateDecided:
+		return fmt.Sprintf("%s %s %s by %s", t, e.Gate, e.Outcome, e.Actor.Name), true
+	case engine.StepFinished:
+		if e.Status == engine.StatusFailed {
+			return fmt.Sprintf("%s %s/%s failed: %s", t, e.Stage, e.Step, e.Reason), true
+		}
+	case engine.AnalysisMeasured:
+		return fmt.Sprintf("%s %s/%s %s = %g: %s", t, e.Stage, e.Step, e.Metric, e.Measurement.Value, e.Measurement.Verdict), true
+	case engine.RunFinished:
+		return fmt.Sprintf("%s run %s", t, e.Status), true
+	}
+	return "", false
+}
+
+// highlighted returns the log lines, the search matches marked.
+func (m Model) highlighted() []string {
+	if m.query == "" {
+		return m.lines
+	}
+	out := make([]string, len(m.lines))
+	for i, l := range m.lines {
+		out[i] = strings.ReplaceAll(l, m.query, m.st.Marker.Render(m.query))
+	}
+	return out
+}
+
+// key handles a key press: the modal first, then the search box, then
+// the bindings.
+func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	m.flash = ""
+	if m.modal != nil {
+		md := m.modal
+		m.modal = nil
+		if key.Matches(msg, m.keys.Confirm) {
+			return m, md.confirm
+		}
+		m.flash = "cancelled: " + md.title
+		return m, nil
+	}
+	if m.searching {
+		switch msg.String() {
+		case "enter":
+			m.searching = false
+			m.query = m.search.Value()
+			m.logs.SetContentLines(m.highlighted())
+			m.jumpToMatch()
+			return m, nil
+		case "esc":
+			m.searching = false
+			return m, nil
+		}
+		var cmd tea.Cmd
+		m.search, cmd = m.search.Update(msg)
+		return m, cmd
+	}
+	if m.detail != "" || m.showHelp {
+		if key.Matches(msg, m.keys.Quit) && msg.String() == "ctrl+c" {
+			return m.quit()
+		}
+		m.detail, m.showHelp = "", false
+		return m, nil
+	}
+	k := m.keys
+	switch {
+	case key.Matches(msg, k.Quit):
+		return m.quit()
+	case key.Matches(msg, k.Help):
+		m.showHelp = true
+	case key.Matches(msg, k.Next):
+		m.focus = (m.focus + 1) % paneCount
+	case key.Matches(msg, k.Prev):
+		m.focus = (m.focus + paneCount - 1) % paneCount
+	case key.Matches(msg, k.Logs):
+		m.fullLogs = !m.fullLogs
+	case key.Matches(msg, k.Search):
+		m.searching = true
+		m.search.SetValue(m.query)
+		m.search.CursorEnd()
+		return m, m.search.Focus()
+	case key.Matches(msg, k.Up), key.Matches(msg, k.Down):
+		m.move(key.Matches(msg, k.Up))
+	case key.Matches(msg, k.Enter):
+		m.openDetail()
+	case key.Matches(msg, k.Approve):
+		return m.approve(false)
+	case key.Matches(msg, k.Promote):
+		return m.approve(true)
+	case key.Matches(msg, k.Rollback):
+		return m.rollback()
+	case key.Matches(msg, k.Abort):
+		return m.abort()
+	case key.Matches(msg, k.Skip):
+		if !m.snap.Emergency {
+			m.flash = "skip works only in emergency mode (cutover run --emergency --reason ...)"
+		} else {
+			m.flash = "skipping a stage from the console is not built yet; restart with --skip-stage NAME"
+		}
+	case key.Matches(msg, k.Maintenance):
+		m.flash = "maintenance is not in the console yet: run cutover maintenance SERVICE on --reason ..."
+	case m.o.ReadOnly && isAction(msg):
+		m.flash = "read-only: actions are disabled"
+	default:
+		if m.focus == paneLogs {
+			var cmd tea.Cmd
+			m.logs, cmd = m.logs.Update(msg)
+			return m, cmd
+		}
+	}
+	return m, nil
+}
+
+// isAction reports whether a key is one of the default action keys, so
+// that read-only mode can say why nothing happened.
+func isAction(msg tea.KeyPressMsg) bool {
+	return strings.Contains("aprxsm", msg.String()) && len(msg.String()) == 1
+}
+
+func (m *Model) move(up bool) {
+	d := 1
+	if up {
+		d = -1
+	}
+	switch m.focus {
+	case paneStages:
+		m.stageSel, m.stageMoved = clamp(m.selectedStage()+d, 0, len(m.snap.Stages)-1), true
+	case paneRelease:
+		if r := m.release(); r != nil {
+			m.podSel = clamp(m.podSel+d, 0, len(podsOf(r))-1)
+		}
+	case paneLogs:
+		if up {
+			m.logs.ScrollUp(1)
+		} else {
+			m.logs.ScrollDown(1)
+		}
+	}
+}
+
+// selectedStage is the stage enter opens: the one the person moved to,
+// or the one the run is at.
+func (m Model) selectedStage() int {
+	if m.stageMoved {
+		return m.stageSel
+	}
+	return m.currentStage()
+}
+
+// currentStage is the stage a person wants to see: the first that waits or
+// runs, else the first that failed, else the last that ended.
+func (m Model) currentStage() int {
+	last := 0
+	for i, st := range m.snap.Stages {
+		switch st.Status {
+		case engine.StatusRunning, engine.StatusWaiting:
+			return i
+		case engine.StatusFailed:
+			return i
+		case engine.StatusPending:
+		default:
+			last = i
+		}
+	}
+	return last
+}
+
+func clamp(v, lo, hi int) int {
+	return max(lo, min(v, hi))
+}
+
+func (m *Model) jumpToMatch() {
+	if m.query == "" {
+		return
+	}
+	start := m.logs.YOffset() + 1
+	for i := range m.lines {
+		j := (start + i) % len(m.lines)
+		if strings.Contains(m.lines[j], m.query) {
+			m.logs.SetYOffset(j)
+			return
+		}
+	}
+	m.flash = "not found: " + m.query
+}
+
+// gate returns the gate a's and p's act on: for p, only a blue-green
+// step's switch gate.
+func (m Model) gate(promote bool) (engine.GateWaiting, bool) {
+	for _, g := range m.snap.Gates {
+		if !promote {
+			return g, true
+		}
+		if st, ok := m.snap.Stage(g.Stage); ok {
+			for _, step := range st.Steps {
+				if step.Name == g.Step && step.Kind == engine.KindBlueGreen {
+					return g, true
+				}
+			}
+		}
+	}
+	return engine.GateWaiting{}, false
+}
+
+func (m Model) approve(promote bool) (tea.Model, tea.Cmd) {
+	g, ok := m.gate(promote)
+	if !ok {
+		if promote {
+			m.flash = "nothing to promote: no switch is waiting for approval"
+		} else {
+			m.flash = "no gate is waiting for approval"
+		}
+		return m, nil
+	}
+	ctl, actor := m.o.Controller, m.o.Actor
+	do := func() tea.Msg {
+		return actionMsg{what: "approved " + g.Gate + " as " + actor.Name, err: ctl.Approve(actor, g.Gate)}
+	}
+	if !promote {
+		return m, do
+	}
+	r := m.release()
+	body := "Approve " + g.Gate + ": " + g.Instruction
+	if r != nil {
+		to := r.To
+		cs := colorState(r, to)
+		body = fmt.Sprintf("Switch %s from %s to %s (%s: %d/%d Ready).", r.Service, r.From, to, to, cs.Ready, cs.Replicas)
+	}
+	m.modal = &modal{title: "Promote", body: body + "\n\nPress y to confirm, any other key to cancel.", confirm: do}
+	return m, nil
+}
+
+func (m Model) rollback() (tea.Model, tea.Cmd) {
+	r := m.release()
+	if r == nil || !m.running() {
+		m.flash = "no release is in flight in this run; outside a run use cutover rollback SERVICE --reason ..."
+		return m, nil
+	}
+	ctl, actor, service := m.o.Controller, m.o.Actor, r.Service
+	reason := "emergency rollback from the console"
+	do := func() tea.Msg {
+		return actionMsg{what: "rollback of " + service + " asked by " + actor.Name, err: ctl.Rollback(actor, service, reason)}
+	}
+	m.modal = &modal{title: "Emergency rollback", body: rollbackText(r) + "\n\nPress y to confirm, any other key to cancel.", confirm: do}
+	return m, nil
+}
+
+// rollbackText says exactly what a rollback will do from where the
+// release is.
+func rollbackText(r *engine.ReleaseProgress) string {
+	live := r.Live
+	if r.Observed != nil {
+		live = r.Observed.Service.Live
+	}
+	if live != r.To || r.From == "" {
+		return fmt.Sprintf("Stop the release of %s on %s before the switch: the Service stays on %s, and %s is scaled down.",
+			nonEmpty(string(r.To), "the new color"), r.Service, nonEmpty(string(live), "the live color"), nonEmpty(string(r.To), "the new color"))
+	}
+	back := colorState(r, r.From)
+	if back.Ready > 0 && back.Ready >= back.Replicas {
+		return fmt.Sprintf("Switch %s from %s back to %s (%s: %d/%d Ready, warm).", r.Service, r.To, r.From, r.From, back.Ready, back.Replicas)
+	}
+	want := colorState(r, r.To).Replicas
+	return fmt.Sprintf("Switch %s from %s back to %s. %s is cold (%d/%d Ready): it is scaled up to %d first, and traffic moves once its pods are Ready, about as long as %s's rollout took.",
+		r.Service, r.To, r.From, r.From, back.Ready, back.Replicas, want, r.To)
+}
+
+func nonEmpty(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
+}
+
+func (m Model) abort() (tea.Model, tea.Cmd) {
+	if !m.running() {
+		m.flash = "the run is not in flight"
+		return m, nil
+	}
+	ctl, actor := m.o.Controller, m.o.Actor
+	do := func() tea.Msg {
+		return actionMsg{what: "abort asked by " + actor.Name, err: ctl.Abort(actor, "aborted from the console")}
+	}
+	m.modal = &modal{title: "Abort the run", body: "Stop every running step (SIGTERM, then SIGKILL after 10s) and cancel the stages not yet run. " +
+		"A release in flight stops where it is; the Service keeps selecting a color with Ready pods.\n\nPress y to confirm, any other key to cancel.", confirm: do}
+	return m, nil
+}
+
+func (m Model) quit() (tea.Model, tea.Cmd) {
+	if !m.running() {
+		m.quitting = true
+		return m, tea.Quit
+	}
+	ctl, actor := m.o.Controller, m.o.Actor
+	m.modal = &modal{title: "Quit", body: "The run is still in flight. Press y to abort it and quit, any other key to stay.\n\n" +
+		"Leaving it running without this console is not offered: that needs cutover serve, which does not exist yet.",
+		confirm: func() tea.Msg {
+			_ = ctl.Abort(actor, "the console quit")
+			return tea.Quit()
+		}}
+	return m, nil
+}
+
+// release returns the release the console follows: the latest progress
+// of any blue-green or deploy step.
+func (m Model) release() *engine.ReleaseProgress {
+	var best *engine.ReleaseProgress
+	for _, st := range m.snap.Stages {
+		for _, step := range st.Steps {
+			if r := step.Release; r != nil && (best == nil || r.Seq > best.Seq) {
+				best = r
+			}
+		}
+	}
+	return best
+}
+
+// colorState returns what the release last saw of color c.
+func colorState(r *engine.ReleaseProgress, c engine.Color) engine.ColorState {
+	if r.Observed != nil {
+		if cs := r.Observed.Color(c); cs.Exists || cs.Deployment != "" {
+			return cs
+		}
+	}
+	if r.Color == c {
+		return r.State
+	}
+	return engine.ColorState{}
+}
+
+func (m *Model) openDetail() {
+	switch m.focus {
+	case paneStages:
+		if i := m.selectedStage(); i < len(m.snap.Stages) {
+			m.detail = m.stageDetail(m.snap.Stages[i])
+		}
+	case paneRelease:
+		if r := m.release(); r != nil {
+			pods := podsOf(r)
+			if m.podSel < len(pods) {
+				m.detail = podDetail(pods[m.podSel])
+			}
+		}
+	}
+}

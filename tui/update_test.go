@@ -1,0 +1,149 @@
+package tui
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+)
+
+// do presses keys in order, running each command as the program would
+// (commands that wait on a channel are not run), and returns the console
+// and the last message a command produced.
+func do(m Model, keys ...string) (Model, tea.Msg) {
+	var last tea.Msg
+	for _, k := range keys {
+		next, cmd := m.Update(press(k))
+		m = next.(Model)
+		if cmd == nil {
+			continue
+		}
+		msg := cmd()
+		last = msg
+		if am, ok := msg.(actionMsg); ok {
+			m = step(m, am)
+		}
+	}
+	return m, last
+}
+
+// TestKeys: every action key, in a state where it acts and in one where
+// it must not, with the engine call it makes and the actor it passes.
+func TestKeys(t *testing.T) {
+	tests := []struct {
+		name   string
+		state  string
+		o      Options
+		keys   []string
+		calls  string // what the engine was asked, joined by "; "
+		screen string // text the frame must show afterwards
+		quit   bool
+	}{
+		{name: "a approves the waiting gate", state: "awaiting-approval", keys: []string{"a"},
+			calls: "approve production-deploy/blue-green by oncall", screen: "approved production-deploy/blue-green as oncall"},
+		{name: "a with no gate waiting", state: "running", keys: []string{"a"}, screen: "no gate is waiting for approval"},
+		{name: "p asks, y promotes", state: "awaiting-approval", keys: []string{"p", "y"},
+			calls: "approve production-deploy/blue-green by oncall"},
+		{name: "p asks first", state: "awaiting-approval", keys: []string{"p"},
+			screen: "Switch production/claude-tiu-service from blue to green (green: 3/3 Ready)."},
+		{name: "p with no switch waiting", state: "running", keys: []string{"p"}, screen: "nothing to promote"},
+		{name: "r asks, y rolls back", state: "post-promotion", keys: []string{"r", "y"},
+			calls: "rollback production/claude-tiu-service by oncall: emergency rollback from the console"},
+		{name: "r says what will happen", state: "post-promotion", keys: []string{"r"},
+			screen: "Switch production/claude-tiu-service from green back to blue (blue: 3/3 Ready, warm)."},
+		{name: "r, any other key cancels", state: "post-promotion", keys: []string{"r", "n"}, screen: "cancelled: Emergency rollback"},
+		{name: "r before the switch stops the release", state: "running", keys: []string{"r"}, screen: "the Service stays on blue"},
+		{name: "r after the run", state: "failed", keys: []string{"r"}, screen: "no release is in flight"},
+		{name: "x asks, y aborts", state: "running", keys: []string{"x", "y"}, calls: "abort by oncall: aborted from the console"},
+		{name: "x, esc cancels", state: "running", keys: []string{"x", "esc"}, screen: "cancelled: Abort the run"},
+		{name: "x after the run", state: "failed", keys: []string{"x"}, screen: "the run is not in flight"},
+		{name: "s outside emergency mode", state: "running", keys: []string{"s"}, screen: "skip works only in emergency mode"},
+		{name: "m points to the command", state: "running", keys: []string{"m"}, screen: "cutover maintenance SERVICE on"},
+		{name: "read-only: a does nothing", state: "awaiting-approval", o: Options{ReadOnly: true}, keys: []string{"a"}, screen: "read-only: actions are disabled"},
+		{name: "read-only: r does nothing", state: "post-promotion", o: Options{ReadOnly: true}, keys: []string{"r", "y"}, screen: "READ-ONLY"},
+		{name: "read-only: x does nothing", state: "running", o: Options{ReadOnly: true}, keys: []string{"x", "y"}, screen: "READ-ONLY"},
+		{name: "q while running asks", state: "running", keys: []string{"q"}, screen: "Press y to abort it and quit"},
+		{name: "q, y aborts and quits", state: "running", keys: []string{"q", "y"}, calls: "abort by oncall: the console quit", quit: true},
+		{name: "ctrl+c while running asks too", state: "running", keys: []string{"ctrl+c"}, screen: "leaving it running without this console is not offered"},
+		{name: "q after the run quits", state: "failed", keys: []string{"q"}, quit: true},
+		{name: "? shows every key", state: "running", keys: []string{"?"}, screen: "maintenance"},
+		{name: "l shows the logs full-screen", state: "running", keys: []string{"l"}, screen: "03:00:01 code-quality/lint"},
+		{name: "/ searches the logs", state: "running", keys: []string{"/", "t", "r", "i", "v", "y", "enter"}, screen: "Logs /trivy"},
+		{name: "enter opens the current stage", state: "failed", keys: []string{"enter"}, screen: "Stage production-deploy  failed"},
+		{name: "tab, enter opens a pod, failing first", state: "failed", keys: []string{"tab", "enter"}, screen: "reason    ImagePullBackOff"},
+		{name: "up, enter opens the stage above", state: "failed", keys: []string{"up", "enter"}, screen: "Stage performance-test"},
+		{name: "shift+tab goes back to the stages", state: "failed", keys: []string{"tab", "shift+tab", "enter"}, screen: "Stage production-deploy"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, c := console(tc.state, 120, 40, tc.o)
+			m, last := do(m, tc.keys...)
+			if got := strings.Join(c.log, "; "); got != tc.calls {
+				t.Errorf("engine calls %q, want %q", got, tc.calls)
+			}
+			if _, quit := last.(tea.QuitMsg); quit != tc.quit {
+				t.Errorf("quit %v, want %v", quit, tc.quit)
+			}
+			// Modal text wraps inside its border: read it as one line.
+			screen := strings.NewReplacer("\n", " ", "║", " ", "│", " ").Replace(frame(m, colorprofile.NoTTY))
+			screen = strings.Join(strings.Fields(screen), " ")
+			want := strings.Join(strings.Fields(strings.ReplaceAll(tc.screen, "leaving", "Leaving")), " ")
+			if !strings.Contains(screen, want) {
+				t.Errorf("screen lacks %q:\n%s", want, frame(m, colorprofile.NoTTY))
+			}
+		})
+	}
+}
+
+// TestRollbackToAColdColor: the modal says the old color is scaled up
+// first when it has no Ready pods.
+func TestRollbackToAColdColor(t *testing.T) {
+	m, _ := console("post-promotion", 120, 40, Options{})
+	r := m.release()
+	blue := r.Observed.Colors["blue"]
+	blue.Ready, blue.Replicas, blue.Pods = 0, 0, nil
+	got := rollbackText(r)
+	if !strings.Contains(got, "blue is cold (0/0 Ready): it is scaled up to 3 first") {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestRebinding(t *testing.T) {
+	dir := t.TempDir()
+	write := func(body string) string {
+		p := filepath.Join(dir, "config.yaml")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	km, err := LoadKeyMap(write("keys:\n  rollback: [R]\n  abort: [X]\n"))
+	if err != nil || strings.Join(km.Rollback.Keys(), ",") != "R" || strings.Join(km.Abort.Keys(), ",") != "X" {
+		t.Fatalf("rebinding: %v, rollback %v, abort %v", err, km.Rollback.Keys(), km.Abort.Keys())
+	}
+	// The rebound key acts; the old one no longer does.
+	m, c := console("post-promotion", 120, 40, Options{Keys: km})
+	if _, _ = do(m, "r", "y"); len(c.log) != 0 {
+		t.Errorf("r still rolls back after rebinding: %v", c.log)
+	}
+	if _, _ = do(m, "R", "y"); len(c.log) != 1 {
+		t.Errorf("R does not roll back: %v", c.log)
+	}
+	for body, want := range map[string]string{
+		"keys:\n  rollback: [a]\n":   `key "a" is bound to both approve and rollback`,
+		"keys:\n  rollback: [tab]\n": `key "tab" is bound to both next pane and rollback`,
+		"keys:\n  rolback: [R]\n":    "keys.rolback: no such action",
+		"keys:\n  rollback: []\n":    "keys.rollback: give at least one key",
+		"kees: {}\n":                 "field kees not found",
+	} {
+		if _, err := LoadKeyMap(write(body)); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "config.yaml") {
+			t.Errorf("%q: got %v, want an error naming the file and %q", body, err, want)
+		}
+	}
+	if _, err := LoadKeyMap(filepath.Join(dir, "missing.yaml")); err != nil {
+		t.Errorf("a missing config file: %v, want the defaults", err)
+	}
+}

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cutover-sh/cutover/testenv"
+)
+
+// beMain makes this test binary act as the cutover command when a test
+// starts it in a terminal: the console is tested in a real one.
+const beMain = "CUTOVER_TEST_BE_MAIN"
+
+func init() {
+	if os.Getenv(beMain) == "1" {
+		s := streams{
+			in: os.Stdin, out: os.Stdout, err: os.Stderr,
+			outTTY: isTerminal(os.Stdout), inTTY: isTerminal(os.Stdin), lookupEnv: os.LookupEnv,
+		}
+		os.Exit(execute(context.Background(), append([]string{"cutover"}, os.Args[1:]...), s))
+	}
+}
+
+// pane is a tmux session running one command in a pane of a fixed size.
+type pane struct {
+	t    *testing.T
+	sock string
+}
+
+// startPane runs cutover with args in a new tmux server of its own, in a
+// w×h pane. The shell prints the exit code when cutover ends and keeps
+// the pane open, so the test can read it.
+func startPane(t *testing.T, w, h int, env map[string]string, args ...string) *pane {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Fatalf("tmux is not installed (testenv/test-all installs it): %v", err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pane{t: t, sock: filepath.Join(t.TempDir(), "tmux.sock")}
+	var cmd strings.Builder
+	fmt.Fprintf(&cmd, "%s=1 ", beMain)
+	for k, v := range env {
+		fmt.Fprintf(&cmd, "%s=%q ", k, v)
+	}
+	fmt.Fprintf(&cmd, "%q", exe)
+	for _, a := range args {
+		fmt.Fprintf(&cmd, " %q", a)
+	}
+	cmd.WriteString("; echo EXIT=$?; sleep 600")
+	p.tmux("-f", "/dev/null", "new-session", "-d", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), cmd.String())
+	t.Cleanup(func() { _ = exec.Command("tmux", "-S", p.sock, "kill-server").Run() })
+	return p
+}
+
+func (p *pane) tmux(args ...string) string {
+	p.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-S", p.sock}, args...)...).CombinedOutput()
+	if err != nil {
+		p.t.Fatalf("tmux %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// screen is the pane's text as a person sees it.
+func (p *pane) screen() string { return p.tmux("capture-pane", "-p") }
+
+// flat reads a screen as one line of words, so that text a modal wrapped
+// inside its border still matches.
+func flat(s string) string {
+	return strings.Join(strings.Fields(strings.NewReplacer("║", " ", "│", " ").Replace(s)), " ")
+}
+
+// waitFor waits until the screen shows text, and returns the screen.
+func (p *pane) waitFor(text string, within time.Duration) string {
+	p.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		s := p.screen()
+		if strings.Contains(flat(s), flat(text)) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("the screen never showed %q in %s:\n%s", text, within, s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (p *pane) keys(keys ...string) { p.tmux(append([]string{"send-keys"}, keys...)...) }
+
+// TestConsoleInTmux runs the local pipeline in a 100×30 tmux pane: the
+// console shows the approval gate, a approves it, the run finishes, and q
+// leaves with exit code 0.
+func TestConsoleInTmux(t *testing.T) {
+	pipeline, err := filepath.Abs("../../examples/local/pipeline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := osActor(os.LookupEnv).Name
+	p := startPane(t, 100, 30, nil, "run", pipeline, "--state-dir", t.TempDir())
+	s := p.waitFor("waiting for approval", time.Minute)
+	for _, want := range []string{"cutover ▸ local", "RUNNING", "production-deploy", "a approve"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("before approval, the screen lacks %q:\n%s", want, s)
+		}
+	}
+	p.keys("a")
+	s = p.waitFor("SUCCEEDED", time.Minute)
+	for _, want := range []string{"approved production-deploy/approve-release as " + me, "✓ monitoring", "run succeeded"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("after the run, the screen lacks %q:\n%s", want, s)
+		}
+	}
+	for _, line := range strings.Split(s, "\n") {
+		if strings.Contains(line, "╰") && strings.Count(line, "╯") != 1 {
+			t.Errorf("a pane's bottom border is broken: %q", line)
+		}
+	}
+	p.keys("q")
+	p.waitFor("EXIT=0", 30*time.Second)
+}
+
+// TestConsoleRollbackInTmux: a blue-green release on the test control
+// plane, driven from the console in tmux. p and r ask first; any other key
+// cancels and nothing changes; y switches, and y on the rollback switches
+// back, with the exit code 3 of a rolled-back run.
+func TestConsoleRollbackInTmux(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	c := sharedCluster(t)
+	ns, err := testenv.Namespace(ctx, c.Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := testenv.CreatePair(ctx, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0}); err != nil {
+		t.Fatal(err)
+	}
+	live := func() string {
+		svc, err := c.Client.CoreV1().Services(ns).Get(ctx, "web-service", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return svc.Spec.Selector["color"]
+	}
+	pipeline := writeFile(t, "release.yaml", `apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: web}
+stages:
+  - name: production
+    budget: 10m
+    steps:
+      - name: switch
+        blueGreen:
+          namespace: `+ns+`
+          service: web-service
+          container: app
+          image: web:v2
+          replicas: 2
+          scaleDownDelay: 10m
+          approve: Green is Ready. Switch?
+`)
+	p := startPane(t, 120, 40, nil, "run", pipeline, "--kubeconfig", c.Kubeconfig, "--state-dir", t.TempDir())
+	p.waitFor("waiting for approval", 2*time.Minute)
+
+	p.keys("p")
+	p.waitFor("Switch "+ns+"/web-service from blue to green (green: 2/2 Ready).", 10*time.Second)
+	p.keys("n")
+	p.waitFor("cancelled: Promote", 10*time.Second)
+	if got := live(); got != "blue" {
+		t.Fatalf("after a cancelled promote the Service selects %s, want blue", got)
+	}
+
+	p.keys("p")
+	p.waitFor("Press y to confirm", 10*time.Second)
+	p.keys("y")
+	p.waitFor("phase scale-down-delay", time.Minute)
+	if got := live(); got != "green" {
+		t.Fatalf("after promote the Service selects %s, want green", got)
+	}
+
+	p.keys("r")
+	p.waitFor("Switch "+ns+"/web-service from green back to blue (blue: 2/2 Ready, warm).", 10*time.Second)
+	p.keys("Escape")
+	p.waitFor("cancelled: Emergency rollback", 10*time.Second)
+	if got := live(); got != "green" {
+		t.Fatalf("after a cancelled rollback the Service selects %s, want green", got)
+	}
+
+	p.keys("r")
+	p.waitFor("Press y to confirm", 10*time.Second)
+	p.keys("y")
+	s := p.waitFor("ROLLED BACK", time.Minute)
+	if got := live(); got != "blue" {
+		t.Errorf("after the rollback the Service selects %s, want blue:\n%s", got, s)
+	}
+	p.keys("q")
+	p.waitFor("EXIT=3", 30*time.Second)
+}

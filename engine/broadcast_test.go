@@ -205,3 +205,18 @@ func TestNextBatchTakesWhatIsQueued(t *testing.T) {
 		t.Fatalf("second batch: %d messages (%v); want events 4 and 5", len(batch), err)
 	}
 }
+
+// TestApplyGateDecidedResumesTheStep: once its gate is decided, a step
+// that goes on (a blue-green step switching) shows as running again.
+func TestApplyGateDecidedResumesTheStep(t *testing.T) {
+	s := NewSnapshot(testPipeline())
+	s = Apply(s, StepStarted{Meta: Meta{Seq: 1}, Stage: "a", Step: "one", Attempt: 1})
+	s = Apply(s, GateWaiting{Meta: Meta{Seq: 2}, Gate: "a/one", Stage: "a", Step: "one"})
+	if a, _ := s.Stage("a"); a.Steps[0].Status != StatusWaiting {
+		t.Fatalf("step %s while its gate waits, want waiting", a.Steps[0].Status)
+	}
+	s = Apply(s, GateDecided{Meta: Meta{Seq: 3}, Gate: "a/one", Outcome: GateApprove})
+	if a, _ := s.Stage("a"); a.Steps[0].Status != StatusRunning || len(s.Gates) != 0 {
+		t.Errorf("step %s with %d gates after approval, want running and none", a.Steps[0].Status, len(s.Gates))
+	}
+}

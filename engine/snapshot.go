@@ -209,6 +209,17 @@ func Apply(s Snapshot, ev Event) Snapshot {
 		s.Gates = append(slices.Clip(s.Gates), e)
 		s = s.withStep(e.Stage, e.Step, func(st *StepState) { st.Status = StatusWaiting })
 	case GateDecided:
+		for _, g := range s.Gates {
+			if g.Gate == e.Gate {
+				// A decided gate's step works again (a blue-green step
+				// switches after its gate), or ends with its own event.
+				s = s.withStep(g.Stage, g.Step, func(st *StepState) {
+					if st.Status == StatusWaiting {
+						st.Status = StatusRunning
+					}
+				})
+			}
+		}
 		s.Gates = slices.DeleteFunc(slices.Clone(s.Gates), func(g GateWaiting) bool { return g.Gate == e.Gate })
 	case Warning:
 		s.Warnings = append(slices.Clip(s.Warnings), e)

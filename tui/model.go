@@ -81,11 +81,12 @@ type Model struct {
 	logs   viewport.Model
 	search textinput.Model
 
-	snap    engine.Snapshot
-	lines   []string
-	panels  []engine.PanelData
-	ended   bool // the event stream is over: the run has finished
-	ticking bool
+	snap     engine.Snapshot
+	lines    []string
+	panels   []engine.PanelData
+	ended    bool // the event stream is over: the run has finished
+	ticking  bool // the once-a-second clock is armed
+	spinning bool // the spinner's tick is armed
 
 	w, h     int
 	focus    pane
@@ -99,9 +100,11 @@ type Model struct {
 	searching  bool
 	query      string
 	modal      *modal
-	detail     string // a stage's or pod's detail, shown over the body
-	flash      string
-	quitting   bool
+	// sparks is shared by every copy of the model: a cache, not state.
+	sparks   *sparkCache
+	detail   string // a stage's or pod's detail, shown over the body
+	flash    string
+	quitting bool
 }
 
 // modal is a question that a destructive key asks first.
@@ -138,8 +141,10 @@ func New(o Options) Model {
 	if o.ReadOnly {
 		keys.SetReadOnly()
 	}
-	m := Model{o: o, keys: keys, help: help.New(), logs: viewport.New(), search: textinput.New()}
-	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
+	m := Model{o: o, keys: keys, help: help.New(), logs: viewport.New(), search: textinput.New(), sparks: &sparkCache{}}
+	// Five frames a second is enough to show life, and costs a third of
+	// MiniDot's twelve in redraws.
+	m.spin = spinner.New(spinner.WithSpinner(spinner.Spinner{Frames: spinner.MiniDot.Frames, FPS: time.Second / 5}))
 	m.search.Prompt = "/"
 	m.setStyles(NewStyles(true))
 	return m
@@ -210,7 +215,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case eventsMsg:
 		m.apply(msg)
-		return m, tea.Batch(m.waitEvents(), m.startClock())
+		return m, tea.Batch(m.waitEvents(), m.startClock(), m.startSpinner())
 	case eventsEndedMsg:
 		m.ended = true
 		return m, nil
@@ -221,8 +226,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.ticking = false
 		return m, m.startClock()
 	case spinner.TickMsg:
-		if !m.running() {
-			return m, nil // the spinner stops with the run
+		if !m.active() {
+			// Nothing runs (the run ended, or waits for a person): the
+			// spinner stops, and with it the redraws it causes.
+			m.spinning = false
+			return m, nil
 		}
 		var cmd tea.Cmd
 		m.spin, cmd = m.spin.Update(msg)
@@ -240,15 +248,39 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// startClock keeps the elapsed times moving once a second, and the
-// spinner turning, while the run is in flight; an idle console that is
-// done does nothing at all.
+// startClock keeps the elapsed times moving once a second while the run
+// is in flight; a console whose run is done does nothing at all.
 func (m *Model) startClock() tea.Cmd {
 	if m.ticking || !m.running() {
 		return nil
 	}
 	m.ticking = true
-	return tea.Batch(tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) }), m.spin.Tick)
+	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) })
+}
+
+// startSpinner turns the spinner while a step is at work.
+func (m *Model) startSpinner() tea.Cmd {
+	if m.spinning || !m.active() {
+		return nil
+	}
+	m.spinning = true
+	return m.spin.Tick
+}
+
+// active reports whether a step is at work, rather than the run waiting
+// for a person or being over.
+func (m Model) active() bool {
+	if !m.running() {
+		return false
+	}
+	for _, st := range m.snap.Stages {
+		for _, step := range st.Steps {
+			if step.Status == engine.StatusRunning {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // apply folds a batch of engine messages into the console's state.

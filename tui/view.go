@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"charm.land/bubbles/v2/progress"
@@ -396,7 +397,15 @@ func (m Model) releasePane(w, h int) string {
 		}
 		nw = min(nw, max(w-46, 12))
 		lines = append(lines, s.Muted.Render(fmt.Sprintf("  %-6s %-*s %-9s %-5s %3s %6s  %s", "COLOR", nw, "POD", "PHASE", "READY", "RST", "AGE", "REASON")))
-		for i, p := range pods {
+		// Only the rows that fit are drawn, scrolled to keep the selected
+		// pod in view: 60 pods must not cost 60 rows a frame.
+		room := max(h-m.st.Pane.GetVerticalFrameSize()-len(lines), 1)
+		first := 0
+		if len(pods) > room {
+			first = clamp(m.podSel-room/2, 0, len(pods)-room)
+		}
+		for i := first; i < min(len(pods), first+room); i++ {
+			p := pods[i]
 			prefix := "  "
 			if m.focus == paneRelease && i == m.podSel {
 				prefix = s.Bold.Render("› ")
@@ -481,16 +490,18 @@ func (m Model) panelLine(d engine.PanelData, titleW, sparkW int) string {
 	}
 	spark := ""
 	if sparkW > 0 && len(d.Series) > 0 {
-		sl := sparkline.New(sparkW, 1, sparkline.WithStyle(stateStyle(s, d.State)))
-		pts := d.Series[0].Points
-		if len(pts) > sparkW {
-			pts = pts[len(pts)-sparkW:]
-		}
-		for _, p := range pts {
-			sl.Push(p.V)
-		}
-		sl.Draw()
-		spark = sl.View() + " "
+		spark = m.sparks.get(d, sparkW, func() string {
+			sl := sparkline.New(sparkW, 1, sparkline.WithStyle(stateStyle(s, d.State)))
+			pts := d.Series[0].Points
+			if len(pts) > sparkW {
+				pts = pts[len(pts)-sparkW:]
+			}
+			for _, p := range pts {
+				sl.Push(p.V)
+			}
+			sl.Draw()
+			return sl.View() + " "
+		})
 	}
 	var vals []string
 	for _, se := range d.Series {
@@ -510,6 +521,36 @@ func (m Model) panelLine(d engine.PanelData, titleW, sparkW int) string {
 		}
 	}
 	return line
+}
+
+// sparkCache keeps each panel's drawn sparkline until the next refresh or
+// a resize: the data changes every few seconds, the frame up to 60 times a
+// second, and drawing a sparkline cell by cell is the costliest part of it.
+type sparkCache struct {
+	mu    sync.Mutex
+	lines map[sparkKey]string
+}
+
+type sparkKey struct {
+	at    int64
+	title string
+	width int
+	state engine.PanelState
+}
+
+func (c *sparkCache) get(d engine.PanelData, width int, draw func() string) string {
+	k := sparkKey{at: d.At.UnixNano(), title: d.Spec.Title, width: width, state: d.State}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.lines[k]; ok {
+		return s
+	}
+	if c.lines == nil || len(c.lines) > 64 {
+		c.lines = map[sparkKey]string{}
+	}
+	s := draw()
+	c.lines[k] = s
+	return s
 }
 
 // shortName drops label names that the values make obvious.

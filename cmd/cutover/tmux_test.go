@@ -31,7 +31,7 @@ func init() {
 
 // pane is a tmux session running one command in a pane of a fixed size.
 type pane struct {
-	t    *testing.T
+	t    testing.TB
 	sock string
 }
 
@@ -39,6 +39,17 @@ type pane struct {
 // w×h pane. The shell prints the exit code when cutover ends and keeps
 // the pane open, so the test can read it.
 func startPane(t *testing.T, w, h int, env map[string]string, args ...string) *pane {
+	t.Helper()
+	return startPaneEnv(t, w, h, env, args...)
+}
+
+// startPaneTB is startPane for benchmarks.
+func startPaneTB(tb testing.TB, w, h int, args ...string) *pane {
+	tb.Helper()
+	return startPaneEnv(tb, w, h, nil, args...)
+}
+
+func startPaneEnv(t testing.TB, w, h int, env map[string]string, args ...string) *pane {
 	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Fatalf("tmux is not installed (testenv/test-all installs it): %v", err)

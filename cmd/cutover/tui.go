@@ -88,8 +88,10 @@ func runTUI(ctx context.Context, s streams, eng *engine.Engine, p *engine.Pipeli
 		done <- result{final, err}
 	}()
 	// Bubble Tea finds the terminal itself (stdout, and /dev/tty for keys
-	// when stdin is a pipe); cutover handles the signals.
-	prog = tea.NewProgram(m, tea.WithContext(ctx), tea.WithoutSignalHandler())
+	// when stdin is a pipe); cutover handles the signals. Thirty frames a
+	// second at most: events are coalesced into them, and an idle console
+	// measured 0.7-0.9% of a core at 30 against 1.1% at the default 60.
+	prog = tea.NewProgram(m, tea.WithContext(ctx), tea.WithoutSignalHandler(), tea.WithFPS(30))
 	if _, err := prog.Run(); err != nil {
 		// The console is gone, and nobody watches the run any more.
 		_ = eng.Abort(actor, fmt.Sprintf("the console failed: %v", err))

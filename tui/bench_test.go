@@ -1,0 +1,104 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"charm.land/lipgloss/v2"
+
+	"github.com/cutover-sh/cutover/engine"
+)
+
+// busy is the console the benchmark asks for: 120×40, 60 pods, 6
+// panels of 120 points, 1,000 log lines and 7 stages.
+func busy(b *testing.B) Model {
+	m, _ := console("running", 120, 40, Options{})
+	r := *m.release()
+	obs := *r.Observed
+	obs.Colors = map[engine.Color]*engine.ColorState{}
+	for _, c := range []engine.Color{engine.Blue, engine.Green} {
+		cs := colorState(&r, c)
+		cs.Pods = nil
+		for i := range 30 {
+			cs.Pods = append(cs.Pods, engine.PodState{Name: fmt.Sprintf("claude-tiu-%s-7d9f8b6c4-%05d", c, i), Phase: "Running", Ready: i%7 != 0, Age: time.Hour})
+		}
+		obs.Colors[c] = &cs
+	}
+	r.Observed = &obs
+	r.Seq = 10_000
+	var msgs []engine.Message
+	for i := range 1000 {
+		msgs = append(msgs, engine.Message{Event: engine.StepOutput{Meta: engine.Meta{Seq: uint64(20_000 + i), Time: t0}, Stage: "production-deploy", Step: "blue-green", Line: fmt.Sprintf("log line %d of the release, long enough to be realistic", i)}})
+	}
+	msgs = append(msgs, engine.Message{Event: r})
+	m = step(m, eventsMsg(msgs))
+	m = step(m, panelsMsg(fixedPanels(120)))
+	if n := len(podsOf(m.release())); n != 60 {
+		b.Fatalf("%d pods, want 60", n)
+	}
+	return m
+}
+
+// BenchmarkView draws the busy console. BenchmarkViewBaseline draws a
+// frame of the same size through one Lip Gloss style: the least any frame
+// costs, to read View's figure against on the same machine.
+func BenchmarkView(b *testing.B) {
+	m := busy(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		_ = m.View()
+	}
+}
+
+func BenchmarkViewBaseline(b *testing.B) {
+	line := strings.Repeat("x", 118)
+	lines := make([]string, 38)
+	for i := range lines {
+		lines[i] = line
+	}
+	text := strings.Join(lines, "\n")
+	st := lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).Foreground(lipgloss.Color("#e6edf3"))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		_ = st.Render(text)
+	}
+}
+
+// BenchmarkUpdatePodChanged is the console taking one event in which one
+// pod became Ready; BenchmarkApplyPodChanged is the engine's own Apply of
+// the same event, its baseline.
+func BenchmarkUpdatePodChanged(b *testing.B) {
+	m := busy(b)
+	ev := podChanged(m)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		next, _ := m.Update(eventsMsg{{Event: ev}})
+		_ = next
+	}
+}
+
+func BenchmarkApplyPodChanged(b *testing.B) {
+	m := busy(b)
+	ev := podChanged(m)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		_ = engine.Apply(m.snap, ev)
+	}
+}
+
+func podChanged(m Model) engine.ReleaseProgress {
+	r := *m.release()
+	obs := *r.Observed
+	green := *obs.Colors[engine.Green]
+	green.Pods = append([]engine.PodState(nil), green.Pods...)
+	green.Pods[0].Ready = true
+	obs.Colors = map[engine.Color]*engine.ColorState{engine.Blue: obs.Colors[engine.Blue], engine.Green: &green}
+	r.Observed, r.Seq = &obs, r.Seq+1
+	return r
+}

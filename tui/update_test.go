@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"image/color"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // do presses keys in order, running each command as the program would
@@ -145,5 +147,20 @@ func TestRebinding(t *testing.T) {
 	}
 	if _, err := LoadKeyMap(filepath.Join(dir, "missing.yaml")); err != nil {
 		t.Errorf("a missing config file: %v, want the defaults", err)
+	}
+}
+
+// TestLightBackground: when the terminal reports a light background the
+// console changes its colors, not its text.
+func TestLightBackground(t *testing.T) {
+	m, _ := console("awaiting-approval", 120, 40, Options{})
+	dark := frame(m, colorprofile.TrueColor)
+	m = step(m, tea.BackgroundColorMsg{Color: color.White})
+	light := frame(m, colorprofile.TrueColor)
+	if dark == light {
+		t.Error("a light background drew the same colors as a dark one")
+	}
+	if ansi.Strip(dark) != ansi.Strip(light) {
+		t.Error("a light background changed the text")
 	}
 }

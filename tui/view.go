@@ -92,7 +92,7 @@ func (m Model) wide(h int) string {
 	if r := m.release(); r != nil {
 		pods = len(podsOf(r))
 	}
-	th := max(len(m.snap.Stages)+2, pods+7)
+	th := max(len(m.snap.Stages)+2, pods+8)
 	th = clamp(th, 9, h/2)
 	mh := clamp(len(m.panels)+len(m.measurements())+2, 4, max(h/4, 8))
 	top := lipgloss.JoinHorizontal(lipgloss.Top, m.stagePane(lw, th), m.releasePane(m.w-lw, th))
@@ -189,8 +189,13 @@ func (m Model) header() string {
 		}
 		elapsed = end.Sub(m.snap.Started)
 	}
-	status := nonEmpty(string(m.snap.Status), "starting")
-	line2 := fmt.Sprintf("%s %s  %s / %s budget", s.status(m.snap.Status, m.spin.View()), strings.ToUpper(status),
+	status := m.snap.Status
+	label := nonEmpty(string(status), "starting")
+	if status == engine.StatusRunning && !m.active() && len(m.snap.Gates) > 0 {
+		// Nothing moves until a person decides: say so, not "running".
+		status, label = engine.StatusWaiting, "waiting"
+	}
+	line2 := fmt.Sprintf("%s %s  %s / %s budget", s.status(status, m.spin.View()), strings.ToUpper(label),
 		dur(elapsed), dur(m.snap.Budget))
 	if m.snap.Run != "" {
 		line2 += s.Muted.Render("  run " + m.snap.Run)
@@ -363,12 +368,15 @@ func (m Model) releasePane(w, h int) string {
 	lines := []string{fmt.Sprintf("%s  phase %s%s", r.Service, s.Bold.Render(string(r.Phase)), msgSuffix(s, r.Message))}
 	for _, c := range []engine.Color{engine.Blue, engine.Green} {
 		cs := colorState(r, c)
-		role := s.Muted.Render("idle")
-		switch c {
-		case live:
+		role := s.Muted.Render("cold")
+		switch {
+		case c == live:
 			role = s.OK.Render("LIVE")
-		case r.To:
+		case c == r.To:
 			role = s.Info.Render("preview")
+		case cs.Ready > 0:
+			// Kept scaled up after a switch: a rollback to it is one patch.
+			role = s.Info.Render("warm")
 		}
 		img := ""
 		for _, v := range cs.Images {
@@ -414,7 +422,7 @@ func (m Model) releasePane(w, h int) string {
 			if !p.pod.Ready {
 				ready = s.Crit.Render("no   ")
 			}
-			row := fmt.Sprintf("%s%-6s %-*s %-9s %s %3d %6s  %s", prefix, string(p.color), nw, ansi.TruncateLeft(p.pod.Name, max(len(p.pod.Name)-nw+1, 0), "…"), p.pod.Phase, ready, p.pod.Restarts, dur(p.pod.Age), s.Crit.Render(p.pod.Reason))
+			row := fmt.Sprintf("%s%-6s %-*s %-9s %s %3d %6s  %s", prefix, string(p.color), nw, tail(p.pod.Name, nw), p.pod.Phase, ready, p.pod.Restarts, dur(p.pod.Age), s.Crit.Render(p.pod.Reason))
 			lines = append(lines, row)
 		}
 		if len(pods) == 0 {
@@ -422,6 +430,15 @@ func (m Model) releasePane(w, h int) string {
 		}
 	}
 	return m.box("Blue / Green", strings.Join(lines, "\n"), w, h, m.focus == paneRelease)
+}
+
+// tail keeps the end of a name that is too long, where a pod's name has
+// what tells it from its siblings.
+func tail(s string, w int) string {
+	if len(s) <= w {
+		return s
+	}
+	return "…" + s[len(s)-w+1:]
 }
 
 // padRight pads a styled string to w cells.

@@ -121,7 +121,7 @@ func TestConsoleInTmux(t *testing.T) {
 	me := osActor(os.LookupEnv).Name
 	p := startPane(t, 100, 30, nil, "run", pipeline, "--state-dir", t.TempDir())
 	s := p.waitFor("waiting for approval", time.Minute)
-	for _, want := range []string{"cutover ▸ local", "RUNNING", "production-deploy", "a approve"} {
+	for _, want := range []string{"cutover ▸ local", "⏸ WAITING", "production-deploy", "a approve"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("before approval, the screen lacks %q:\n%s", want, s)
 		}
@@ -195,7 +195,13 @@ stages:
 	p.keys("p")
 	p.waitFor("Press y to confirm", 10*time.Second)
 	p.keys("y")
-	p.waitFor("phase scale-down-delay", time.Minute)
+	s := p.waitFor("phase scale-down-delay", time.Minute)
+	if path := os.Getenv("CUTOVER_SCREENSHOT"); path != "" {
+		// The README's screenshot: this pane, at 120×40, after the switch.
+		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if got := live(); got != "green" {
 		t.Fatalf("after promote the Service selects %s, want green", got)
 	}
@@ -211,7 +217,7 @@ stages:
 	p.keys("r")
 	p.waitFor("Press y to confirm", 10*time.Second)
 	p.keys("y")
-	s := p.waitFor("ROLLED BACK", time.Minute)
+	s = p.waitFor("ROLLED BACK", time.Minute)
 	if got := live(); got != "blue" {
 		t.Errorf("after the rollback the Service selects %s, want blue:\n%s", got, s)
 	}

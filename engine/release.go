@@ -288,3 +288,36 @@ func (o Observation) clone() Observation {
 	}
 	return c
 }
+
+// PodDetail is what `kubectl describe pod` tells a person deciding about a
+// release: the pod's conditions, its containers' states, and its recent
+// Warning events.
+type PodDetail struct {
+	Namespace, Name, Node, Phase string
+	Conditions                   []PodCondition
+	Containers                   []ContainerDetail
+	Events                       []PodEvent
+}
+
+// PodCondition is one of a pod's conditions.
+type PodCondition struct {
+	Type, Status, Reason, Message string
+}
+
+// ContainerDetail is one container's state.
+type ContainerDetail struct {
+	Name, Image string
+	Ready       bool
+	Restarts    int32
+	// State is running, waiting or terminated, with its reason and
+	// message; LastState is how the previous instance ended.
+	State, Reason, Message string
+	LastState              string
+}
+
+// PodEvent is one Warning event about a pod.
+type PodEvent struct {
+	Reason, Message string
+	Count           int32
+	Last            time.Time
+}

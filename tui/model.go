@@ -43,6 +43,9 @@ type Options struct {
 	Image, KubeContext, Namespace string
 	ReadOnly, Demo                bool
 	Keys                          KeyMap
+	// PodDetail reads a pod's conditions, container states and Warning
+	// events when a person opens it; nil shows what the release saw.
+	PodDetail func(ctx context.Context, namespace, pod string) (engine.PodDetail, error)
 	// Now is the clock; tests fix it.
 	Now func() time.Time
 }
@@ -101,10 +104,12 @@ type Model struct {
 	query      string
 	modal      *modal
 	// sparks is shared by every copy of the model: a cache, not state.
-	sparks   *sparkCache
-	detail   string // a stage's or pod's detail, shown over the body
-	flash    string
-	quitting bool
+	sparks     *sparkCache
+	detail     string // a stage's or pod's detail, shown over the body
+	detailPod  string // the pod whose detail is being read
+	detailBase string // what the release saw of it, shown if the read fails
+	flash      string
+	quitting   bool
 }
 
 // modal is a question that a destructive key asks first.
@@ -123,6 +128,11 @@ type (
 	actionMsg      struct {
 		what string
 		err  error
+	}
+	podDetailMsg struct {
+		pod    string
+		detail engine.PodDetail
+		err    error
 	}
 )
 
@@ -215,7 +225,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case eventsMsg:
 		m.apply(msg)
-		return m, tea.Batch(m.waitEvents(), m.startClock(), m.startSpinner())
+		// The commands first: they set flags on m, and the operands of a
+		// return are not evaluated in a fixed order against calls.
+		cmd := tea.Batch(m.waitEvents(), m.startClock(), m.startSpinner())
+		return m, cmd
 	case eventsEndedMsg:
 		m.ended = true
 		return m, nil
@@ -224,7 +237,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.waitPanels()
 	case tickMsg:
 		m.ticking = false
-		return m, m.startClock()
+		cmd := m.startClock()
+		return m, cmd
 	case spinner.TickMsg:
 		if !m.active() {
 			// Nothing runs (the run ended, or waits for a person): the
@@ -235,6 +249,17 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		var cmd tea.Cmd
 		m.spin, cmd = m.spin.Update(msg)
 		return m, cmd
+	case podDetailMsg:
+		if m.detailPod != msg.pod {
+			return m, nil // closed, or another pod opened since
+		}
+		if msg.err != nil {
+			// What the release saw still helps; say why there is no more.
+			m.detail = m.detailBase + "\n\n" + m.st.Crit.Render("could not read the pod: "+msg.err.Error())
+			return m, nil
+		}
+		m.detail = describe(m.st, msg.detail)
+		return m, nil
 	case actionMsg:
 		if msg.err != nil {
 			m.flash = msg.what + ": " + msg.err.Error()
@@ -379,7 +404,7 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		if key.Matches(msg, m.keys.Quit) && msg.String() == "ctrl+c" {
 			return m.quit()
 		}
-		m.detail, m.showHelp = "", false
+		m.detail, m.detailPod, m.showHelp = "", "", false
 		return m, nil
 	}
 	k := m.keys
@@ -398,11 +423,13 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.searching = true
 		m.search.SetValue(m.query)
 		m.search.CursorEnd()
-		return m, m.search.Focus()
+		cmd := m.search.Focus()
+		return m, cmd
 	case key.Matches(msg, k.Up), key.Matches(msg, k.Down):
 		m.move(key.Matches(msg, k.Up))
 	case key.Matches(msg, k.Enter):
-		m.openDetail()
+		cmd := m.openDetail()
+		return m, cmd
 	case key.Matches(msg, k.Approve):
 		return m.approve(false)
 	case key.Matches(msg, k.Promote):
@@ -648,18 +675,37 @@ func colorState(r *engine.ReleaseProgress, c engine.Color) engine.ColorState {
 	return engine.ColorState{}
 }
 
-func (m *Model) openDetail() {
+func (m *Model) openDetail() tea.Cmd {
 	switch m.focus {
 	case paneStages:
 		if i := m.selectedStage(); i < len(m.snap.Stages) {
 			m.detail = m.stageDetail(m.snap.Stages[i])
 		}
 	case paneRelease:
-		if r := m.release(); r != nil {
-			pods := podsOf(r)
-			if m.podSel < len(pods) {
-				m.detail = podDetail(pods[m.podSel])
-			}
+		r := m.release()
+		if r == nil {
+			return nil
+		}
+		pods := podsOf(r)
+		if m.podSel >= len(pods) {
+			return nil
+		}
+		p := pods[m.podSel]
+		m.detail = podDetail(p)
+		if m.o.PodDetail == nil {
+			return nil
+		}
+		m.detailBase = m.detail
+		ns, _, _ := strings.Cut(r.Service, "/")
+		m.detailPod = p.pod.Name
+		m.detail += "\n\n" + m.st.Muted.Render("reading conditions, containers and events…")
+		get, ctx := m.o.PodDetail, m.o.Context
+		return func() tea.Msg {
+			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			d, err := get(ctx, ns, p.pod.Name)
+			return podDetailMsg{pod: p.pod.Name, detail: d, err: err}
 		}
 	}
+	return nil
 }

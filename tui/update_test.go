@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"context"
+	"errors"
 	"image/color"
 	"os"
 	"path/filepath"
@@ -10,6 +12,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/cutover-sh/cutover/engine"
 )
 
 // do presses keys in order, running each command as the program would
@@ -25,8 +29,9 @@ func do(m Model, keys ...string) (Model, tea.Msg) {
 		}
 		msg := cmd()
 		last = msg
-		if am, ok := msg.(actionMsg); ok {
-			m = step(m, am)
+		switch msg.(type) {
+		case actionMsg, podDetailMsg:
+			m = step(m, msg)
 		}
 	}
 	return m, last
@@ -163,4 +168,41 @@ func TestLightBackground(t *testing.T) {
 	if ansi.Strip(dark) != ansi.Strip(light) {
 		t.Error("a light background changed the text")
 	}
+}
+
+// TestPodDetail: enter on a pod reads its detail once, through the
+// function the command gives, and shows conditions, containers and
+// Warning events; a read that fails says so over what the release saw.
+func TestPodDetail(t *testing.T) {
+	var asked []string
+	get := func(_ context.Context, ns, pod string) (engine.PodDetail, error) {
+		asked = append(asked, ns+"/"+pod)
+		if strings.HasSuffix(pod, "bkxqz") {
+			return engine.PodDetail{}, errors.New("pods \"x\" is forbidden")
+		}
+		return engine.PodDetail{Namespace: ns, Name: pod, Node: "node-1", Phase: "Pending",
+			Conditions: []engine.PodCondition{{Type: "Ready", Status: "False", Reason: "ContainersNotReady"}},
+			Containers: []engine.ContainerDetail{{Name: "app", Image: "ghcr.io/claude-tiu/claude-tiu:v2.4.0", State: "waiting", Reason: "ImagePullBackOff", Message: "manifest unknown"}},
+			Events:     []engine.PodEvent{{Reason: "Failed", Message: "Failed to pull image", Count: 4, Last: t0}},
+		}, nil
+	}
+	m, _ := console("failed", 120, 40, Options{PodDetail: get})
+	m, _ = do(m, "tab", "enter")
+	screen := flatScreen(m)
+	for _, want := range []string{"Conditions", "Ready False ContainersNotReady", "waiting ImagePullBackOff manifest unknown", "Failed ×4 Failed to pull image"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("pod detail lacks %q:\n%s", want, frame(m, colorprofile.NoTTY))
+		}
+	}
+	m, _ = do(m, "esc", "down", "enter")
+	if screen := flatScreen(m); !strings.Contains(screen, "is forbidden") || !strings.Contains(screen, "reason ImagePullBackOff") {
+		t.Errorf("a failed read: %s", frame(m, colorprofile.NoTTY))
+	}
+	if want := "production/claude-tiu-green-7d9f8b6c4-akxqz production/claude-tiu-green-7d9f8b6c4-bkxqz"; strings.Join(asked, " ") != want {
+		t.Errorf("read %v, want %s", asked, want)
+	}
+}
+
+func flatScreen(m Model) string {
+	return strings.Join(strings.Fields(strings.NewReplacer("║", " ", "│", " ").Replace(frame(m, colorprofile.NoTTY))), " ")
 }

@@ -647,6 +647,39 @@ func (m Model) stageDetail(st engine.StageState) string {
 	return strings.Join(lines, "\n")
 }
 
+// describe is a pod as kubectl describe would tell it, cut to what a
+// release decision needs.
+func describe(s Styles, d engine.PodDetail) string {
+	lines := []string{s.Bold.Render("Pod "+d.Namespace+"/"+d.Name) + "  " + d.Phase + s.Muted.Render("  on "+nonEmpty(d.Node, "no node"))}
+	if len(d.Conditions) > 0 {
+		lines = append(lines, "", s.Bold.Render("Conditions"))
+		for _, c := range d.Conditions {
+			st := s.OK.Render(c.Status)
+			if c.Status != "True" {
+				st = s.Warn.Render(c.Status)
+			}
+			lines = append(lines, fmt.Sprintf("  %-26s %s  %s %s", c.Type, st, c.Reason, s.Muted.Render(c.Message)))
+		}
+	}
+	if len(d.Containers) > 0 {
+		lines = append(lines, "", s.Bold.Render("Containers"))
+		for _, c := range d.Containers {
+			lines = append(lines, fmt.Sprintf("  %s  %s  ready %v  restarts %d  %s %s %s", c.Name, c.Image, c.Ready, c.Restarts, c.State, c.Reason, s.Muted.Render(c.Message)))
+			if c.LastState != "" {
+				lines = append(lines, s.Muted.Render("    last: "+c.LastState))
+			}
+		}
+	}
+	lines = append(lines, "", s.Bold.Render("Warning events"))
+	if len(d.Events) == 0 {
+		lines = append(lines, s.Muted.Render("  none"))
+	}
+	for _, e := range d.Events {
+		lines = append(lines, fmt.Sprintf("  %s  %s ×%d  %s", e.Last.Format("15:04:05"), s.Warn.Render(e.Reason), e.Count, e.Message))
+	}
+	return strings.Join(lines, "\n")
+}
+
 func podDetail(p podRow) string {
 	return strings.Join([]string{
 		"Pod " + p.pod.Name + " (" + string(p.color) + ")",

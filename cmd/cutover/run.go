@@ -142,7 +142,7 @@ func runPipeline(ctx context.Context, s streams, g *globalOptions, o *runOptions
 	}
 
 	if o.output != "json" && !o.plain && s.outTTY {
-		return runTUI(ctx, s, eng, p, actor, o, vars, secrets)
+		return runTUI(ctx, s, eng, p, actor, o, g.contexts(), secrets)
 	}
 	var print printer
 	if o.output == "json" {

@@ -206,6 +206,19 @@ stages:
 		t.Fatalf("after promote the Service selects %s, want green", got)
 	}
 
+	// enter on a pod reads it from the cluster: conditions, containers
+	// and Warning events, as kubectl describe would.
+	p.keys("Tab", "Enter")
+	p.waitFor("Warning events", 20*time.Second)
+	s = p.waitFor("Conditions", 20*time.Second)
+	if !strings.Contains(s, "running") || !strings.Contains(s, "Ready") {
+		t.Errorf("pod detail lacks the container state or the Ready condition:\n%s", s)
+	}
+	// An escape followed at once by r would read as alt+r: wait for the
+	// detail to close first.
+	p.keys("Escape")
+	p.waitFor("selector app=web,color=green", 10*time.Second)
+
 	p.keys("r")
 	p.waitFor("Switch "+ns+"/web-service from green back to blue (blue: 2/2 Ready, warm).", 10*time.Second)
 	p.keys("Escape")

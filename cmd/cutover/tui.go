@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/kube"
 	"github.com/cutover-sh/cutover/prom"
 	"github.com/cutover-sh/cutover/tui"
 )
@@ -18,7 +19,7 @@ const panelPoints = 60
 
 // runTUI runs the pipeline under the terminal console. The console stays
 // up after the run ends, showing how it ended, until the person quits.
-func runTUI(ctx context.Context, s streams, eng *engine.Engine, p *engine.Pipeline, actor engine.Actor, o *runOptions, _ map[string]string, secrets []string) error {
+func runTUI(ctx context.Context, s streams, eng *engine.Engine, p *engine.Pipeline, actor engine.Actor, o *runOptions, contexts *kube.Contexts, secrets []string) error {
 	keys, err := tui.LoadKeyMap(tui.ConfigPath(func(k string) string { v, _ := s.lookupEnv(k); return v }))
 	if err != nil {
 		return badInput(err)
@@ -71,6 +72,13 @@ func runTUI(ctx context.Context, s streams, eng *engine.Engine, p *engine.Pipeli
 		Context: ctx, Controller: eng, Events: sub, Panels: panels, Actor: actor,
 		Image: rv.Release, KubeContext: kubeContext, Namespace: rv.Namespace,
 		ReadOnly: o.readOnly, Keys: keys,
+		PodDetail: func(ctx context.Context, namespace, pod string) (engine.PodDetail, error) {
+			c, err := contexts.Open(kubeContext)
+			if err != nil {
+				return engine.PodDetail{}, err
+			}
+			return c.PodDetail(ctx, namespace, pod)
+		},
 	})
 
 	var prog *tea.Program

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -236,4 +237,50 @@ stages:
 	}
 	p.keys("q")
 	p.waitFor("EXIT=3", 30*time.Second)
+}
+
+// TestConsolePanelsInTmux: the console draws the pipeline's panels from a
+// real Prometheus scraping the metrics app, and shows a panel whose query
+// fails as unavailable.
+func TestConsolePanelsInTmux(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	app, err := testenv.StartApp(ctx, testenv.AppOptions{Service: "web", Color: "green", Namespace: "prod", Pod: "web-green-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Stop()
+	app.Set(0.2, 50*time.Millisecond)
+	prom, err := testenv.StartPrometheus(ctx, t.TempDir(), []string{app.Addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prom.Stop()
+	if err := prom.WaitForRequests(ctx, "web"); err != nil {
+		t.Fatal(err)
+	}
+	pipeline := writeFile(t, "panels.yaml", `apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: web}
+prometheus: {address: `+prom.URL+`, refresh: 1s, range: 1m}
+panels:
+  - {title: Errors, query: 'sum(rate(http_requests_total{namespace="prod",code=~"5.."}[10s])) / sum(rate(http_requests_total{namespace="prod"}[10s]))', unit: "%", crit: "> 0.05"}
+  - {title: Broken, query: 'sum(rate(http_requests_total[1m])'}
+stages:
+  - name: wait
+    budget: 5m
+    steps:
+      - approve: Look at the panels, then approve.
+`)
+	p := startPane(t, 120, 40, nil, "run", pipeline, "--state-dir", t.TempDir())
+	s := p.waitFor("Broken unavailable", time.Minute)
+	s = p.waitFor("crit > 5%", time.Minute)
+	// About 20%: the app fails one request in five.
+	if !regexp.MustCompile(`Errors .*\b(1[5-9]|2[0-9])(\.\d+)?% crit > 5%`).MatchString(s) {
+		t.Errorf("the error panel does not show about 20%%:\n%s", s)
+	}
+	p.keys("a")
+	p.waitFor("SUCCEEDED", 30*time.Second)
+	p.keys("q")
+	p.waitFor("EXIT=0", 30*time.Second)
 }

@@ -273,8 +273,8 @@ stages:
       - approve: Look at the panels, then approve.
 `)
 	p := startPane(t, 120, 40, nil, "run", pipeline, "--state-dir", t.TempDir())
-	s := p.waitFor("Broken unavailable", time.Minute)
-	s = p.waitFor("crit > 5%", time.Minute)
+	p.waitFor("Broken unavailable", time.Minute)
+	s := p.waitFor("crit > 5%", time.Minute)
 	// About 20%: the app fails one request in five.
 	if !regexp.MustCompile(`Errors .*\b(1[5-9]|2[0-9])(\.\d+)?% crit > 5%`).MatchString(s) {
 		t.Errorf("the error panel does not show about 20%%:\n%s", s)

@@ -86,6 +86,10 @@ type Engine struct {
 	runID  string
 	skips  map[string]string // stage -> reason
 	killCh chan struct{}
+	// skipCh carries SkipStage to the scheduler, which alone knows which
+	// stages have started; scheduled is closed when it is done.
+	skipCh    chan skipRequest
+	scheduled chan struct{}
 	// baseEnv is the environment every run step starts from.
 	baseEnv []string
 	devNull *os.File
@@ -198,6 +202,8 @@ func New(cfg Config) (*Engine, error) {
 		runID:         newRunID(cfg.Clock.Now()),
 		skips:         skips,
 		killCh:        make(chan struct{}),
+		skipCh:        make(chan skipRequest),
+		scheduled:     make(chan struct{}),
 		gates:         map[string]*gate{},
 		decided:       map[string]decision{},
 		releases:      map[string]chan Request{},
@@ -330,6 +336,7 @@ func (e *Engine) Run(ctx context.Context) (Snapshot, error) {
 		defer func() { _ = devNull.Close() }()
 	}
 	status := e.schedule(ctx)
+	close(e.scheduled)
 
 	// From here Abort is refused, so the outcome cannot change under us; an
 	// Abort that came first was journaled before this lock was taken.

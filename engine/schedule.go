@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -109,9 +110,13 @@ func (e *Engine) schedule(ctx context.Context) Status {
 		if running == 0 {
 			break
 		}
-		r := <-results
-		running--
-		status[r.idx] = r.status
+		select {
+		case r := <-results:
+			running--
+			status[r.idx] = r.status
+		case req := <-e.skipCh:
+			req.reply <- e.skipNow(req, status, index)
+		}
 	}
 	final := StatusSucceeded
 	for _, st := range status {
@@ -125,4 +130,48 @@ func (e *Engine) schedule(ctx context.Context) Status {
 func (e *Engine) finishUnrun(s Stage, reason string) {
 	_ = e.record(Record{Type: RecStageFinished, Stage: s.Name, Status: StatusCancelled, Budget: s.Budget.D(), Reason: reason})
 	e.emit(StageFinished{Stage: s.Name, Status: StatusCancelled, Budget: s.Budget.D(), Reason: reason})
+}
+
+// skipRequest is SkipStage's question to the scheduler.
+type skipRequest struct {
+	stage, reason string
+	actor         Actor
+	reply         chan error
+}
+
+// ErrNotEmergency refuses a skip during a run that is not an emergency.
+var ErrNotEmergency = errors.New("skipping a stage during a run needs emergency mode (cutover run --emergency --reason ...)")
+
+// SkipStage skips a stage that has not started yet, in an emergency run:
+// stages that need it then run as if it had succeeded, as with
+// --skip-stage. It is journaled with who asked and why.
+func (e *Engine) SkipStage(actor Actor, stage, reason string) error {
+	if !e.cfg.Emergency {
+		return ErrNotEmergency
+	}
+	req := skipRequest{stage: stage, reason: reason, actor: actor, reply: make(chan error, 1)}
+	select {
+	case e.skipCh <- req:
+		return <-req.reply
+	case <-e.scheduled:
+		return ErrNotRunning
+	}
+}
+
+func (e *Engine) skipNow(req skipRequest, status []Status, index map[string]int) error {
+	i, ok := index[req.stage]
+	if !ok {
+		return fmt.Errorf("skip: pipeline %s has no stage %q", e.p.Metadata.Name, req.stage)
+	}
+	if status[i] != StatusPending {
+		return fmt.Errorf("skip: stage %s is already %s; only a stage that has not started can be skipped", req.stage, status[i])
+	}
+	status[i] = StatusSkipped
+	reason := "emergency: skipped by " + req.actor.Name
+	if req.reason != "" {
+		reason += ": " + req.reason
+	}
+	_ = e.record(Record{Type: RecStageSkipped, Stage: req.stage, Actor: actorPtr(req.actor), Reason: reason})
+	e.emit(StageSkipped{Stage: req.stage, Actor: req.actor, Reason: e.mask.String(reason)})
+	return nil
 }

@@ -122,6 +122,13 @@ var states = map[string]func() (*script, time.Time){
 			Instruction: "Green is Ready. Switch production traffic?"})
 		return s, t0.Add(1750 * time.Second)
 	},
+	"emergency": func() (*script, time.Time) {
+		s := upToProduction()
+		s.events[0] = engine.RunStarted{Meta: s.events[0].Header(), Pipeline: "claude-tiu", Actor: engine.Actor{Name: "alice"}, Budget: 155 * time.Minute,
+			Emergency: true, Reason: "sev1: checkout down"}
+		s.release(1670, engine.PhaseDeploying, engine.Blue, engine.ActWaitRollout, green(1, "ContainerCreating"), "1 of 3 updated replicas available")
+		return s, t0.Add(1700 * time.Second)
+	},
 	"post-promotion": func() (*script, time.Time) {
 		s := upToProduction()
 		s.release(1730, engine.PhasePostAnalysis, engine.Green, engine.ActAnalyze, green(3, ""), "")
@@ -208,6 +215,11 @@ func (c *calls) Approve(a engine.Actor, gate string) error {
 
 func (c *calls) Abort(a engine.Actor, reason string) error {
 	c.add("abort by " + a.Name + ": " + reason)
+	return nil
+}
+
+func (c *calls) SkipStage(a engine.Actor, stage, reason string) error {
+	c.add("skip " + stage + " by " + a.Name + ": " + reason)
 	return nil
 }
 

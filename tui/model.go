@@ -22,6 +22,7 @@ type Controller interface {
 	Approve(actor engine.Actor, gateID string) error
 	Abort(actor engine.Actor, reason string) error
 	Rollback(actor engine.Actor, service, reason string) error
+	SkipStage(actor engine.Actor, stage, reason string) error
 }
 
 // Events is where the console reads the run from: an engine subscription.
@@ -439,11 +440,7 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Abort):
 		return m.abort()
 	case key.Matches(msg, k.Skip):
-		if !m.snap.Emergency {
-			m.flash = "skip works only in emergency mode (cutover run --emergency --reason ...)"
-		} else {
-			m.flash = "skipping a stage from the console is not built yet; restart with --skip-stage NAME"
-		}
+		return m.skip()
 	case key.Matches(msg, k.Maintenance):
 		m.flash = "maintenance is not in the console yet: run cutover maintenance SERVICE on --reason ..."
 	case m.o.ReadOnly && isAction(msg):
@@ -617,6 +614,31 @@ func nonEmpty(s, alt string) string {
 		return alt
 	}
 	return s
+}
+
+// skip asks to skip the selected stage, in an emergency run only.
+func (m Model) skip() (tea.Model, tea.Cmd) {
+	if !m.snap.Emergency {
+		m.flash = "skip works only in emergency mode (cutover run --emergency --reason ...)"
+		return m, nil
+	}
+	i := m.selectedStage()
+	if !m.running() || i >= len(m.snap.Stages) {
+		m.flash = "the run is not in flight"
+		return m, nil
+	}
+	st := m.snap.Stages[i]
+	if st.Status != engine.StatusPending {
+		m.flash = "stage " + st.Name + " is " + string(st.Status) + "; only a stage that has not started can be skipped (move with ↑↓)"
+		return m, nil
+	}
+	ctl, actor := m.o.Controller, m.o.Actor
+	do := func() tea.Msg {
+		return actionMsg{what: "stage " + st.Name + " skipped by " + actor.Name, err: ctl.SkipStage(actor, st.Name, "from the console")}
+	}
+	m.modal = &modal{title: "Skip stage " + st.Name, body: "Stage " + st.Name + " will not run; stages that need it run as if it had succeeded. " +
+		"The journal records that " + actor.Name + " skipped it.\n\nPress y to confirm, any other key to cancel.", confirm: do}
+	return m, nil
 }
 
 func (m Model) abort() (tea.Model, tea.Cmd) {

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -283,4 +284,46 @@ stages:
 	p.waitFor("SUCCEEDED", 30*time.Second)
 	p.keys("q")
 	p.waitFor("EXIT=0", 30*time.Second)
+}
+
+// TestConsoleHonoursNoColor: with NO_COLOR set, the console in a real
+// terminal writes no color at all, and blue and green are still told
+// apart by icon and word.
+func TestConsoleHonoursNoColor(t *testing.T) {
+	pipeline, err := filepath.Abs("../../examples/local/pipeline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, noColor := range []bool{false, true} {
+		env := map[string]string{"TERM": "xterm-256color", "COLORTERM": "truecolor"}
+		if noColor {
+			env["NO_COLOR"] = "1"
+		}
+		p := startPane(t, 100, 30, env, "run", pipeline, "--state-dir", t.TempDir())
+		p.waitFor("waiting for approval", time.Minute)
+		raw := p.tmux("capture-pane", "-p", "-e")
+		colored := hasColor(raw)
+		if colored == noColor {
+			t.Errorf("NO_COLOR=%v: color escapes present %v:\n%q", noColor, colored, raw)
+		}
+		p.keys("a")
+		p.waitFor("SUCCEEDED", time.Minute)
+		p.keys("q")
+		p.waitFor("EXIT=0", 30*time.Second)
+	}
+}
+
+// hasColor reports whether a captured screen sets a foreground or
+// background color; bold and the resets to the default colors (39, 49)
+// are not colors.
+func hasColor(screen string) bool {
+	for _, m := range regexp.MustCompile(`\x1b\[([0-9;]*)m`).FindAllStringSubmatch(screen, -1) {
+		for _, p := range strings.Split(m[1], ";") {
+			n, err := strconv.Atoi(p)
+			if err == nil && (n >= 30 && n <= 38 || n >= 40 && n <= 48 || n >= 90 && n <= 97 || n >= 100 && n <= 107) {
+				return true
+			}
+		}
+	}
+	return false
 }

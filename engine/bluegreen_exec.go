@@ -330,6 +330,10 @@ func (x *executor) apply(ctx context.Context, act Action, obs Observation, r *Re
 			defer t.Stop()
 			select {
 			case <-ctx.Done():
+				// Stopped during the scale-down delay: the release ends
+				// here, both colors up, rather than observe and wait again
+				// (a cluster that ignores ctx would make that a busy loop).
+				return ctx.Err()
 			case <-t.C():
 			}
 			return nil

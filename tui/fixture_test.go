@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"time"
@@ -129,6 +130,12 @@ var states = map[string]func() (*script, time.Time){
 		s.release(1670, engine.PhaseDeploying, engine.Blue, engine.ActWaitRollout, green(1, "ContainerCreating"), "1 of 3 updated replicas available")
 		return s, t0.Add(1700 * time.Second)
 	},
+	"released": func() (*script, time.Time) { return released(), t0.Add(1745 * time.Second) },
+	"in-maintenance": func() (*script, time.Time) {
+		s := released()
+		s.release(1740, engine.PhaseDone, "maintenance", engine.ActNone, green(3, ""), "maintenance on by dana")
+		return s, t0.Add(1745 * time.Second)
+	},
 	"post-promotion": func() (*script, time.Time) {
 		s := upToProduction()
 		s.release(1730, engine.PhasePostAnalysis, engine.Green, engine.ActAnalyze, green(3, ""), "")
@@ -218,6 +225,11 @@ func (c *calls) Abort(a engine.Actor, reason string) error {
 	return nil
 }
 
+func (c *calls) Maintenance(_ context.Context, a engine.Actor, on bool) (string, error) {
+	c.add(fmt.Sprintf("maintenance on=%v by %s", on, a.Name))
+	return "maintenance switched", nil
+}
+
 func (c *calls) SkipStage(a engine.Actor, stage, reason string) error {
 	c.add("skip " + stage + " by " + a.Name + ": " + reason)
 	return nil
@@ -254,4 +266,16 @@ func console(state string, w, h int, o Options) (Model, *calls) {
 func step(m Model, msg tea.Msg) Model {
 	next, _ := m.Update(msg)
 	return next.(Model)
+}
+
+// released is a run whose release is done, green live, and whose
+// monitoring stage runs.
+func released() *script {
+	s := upToProduction()
+	s.release(1730, engine.PhaseDone, engine.Green, engine.ActNone, green(3, ""), "")
+	s.add(engine.StepFinished{Meta: s.meta(1731), Stage: "production-deploy", Step: "blue-green", Status: engine.StatusSucceeded},
+		engine.StageFinished{Meta: s.meta(1731), Stage: "production-deploy", Status: engine.StatusSucceeded},
+		engine.StageStarted{Meta: s.meta(1731), Stage: "monitoring"},
+		engine.StepStarted{Meta: s.meta(1731), Stage: "monitoring", Step: "slo", Kind: engine.KindRun, Attempt: 1})
+	return s
 }

@@ -23,6 +23,7 @@ type Controller interface {
 	Abort(actor engine.Actor, reason string) error
 	Rollback(actor engine.Actor, service, reason string) error
 	SkipStage(actor engine.Actor, stage, reason string) error
+	Maintenance(ctx context.Context, actor engine.Actor, on bool) (string, error)
 }
 
 // Events is where the console reads the run from: an engine subscription.
@@ -43,7 +44,10 @@ type Options struct {
 	// Image, KubeContext and Namespace are shown in the header.
 	Image, KubeContext, Namespace string
 	ReadOnly, Demo                bool
-	Keys                          KeyMap
+	// MaintenancePage is the selector value of the pipeline's maintenance
+	// pods, or "" when it names none.
+	MaintenancePage string
+	Keys            KeyMap
 	// PodDetail reads a pod's conditions, container states and Warning
 	// events when a person opens it; nil shows what the release saw.
 	PodDetail func(ctx context.Context, namespace, pod string) (engine.PodDetail, error)
@@ -442,7 +446,7 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Skip):
 		return m.skip()
 	case key.Matches(msg, k.Maintenance):
-		m.flash = "maintenance is not in the console yet: run cutover maintenance SERVICE on --reason ..."
+		return m.maintenance()
 	case m.o.ReadOnly && isAction(msg):
 		m.flash = "read-only: actions are disabled"
 	default:
@@ -614,6 +618,57 @@ func nonEmpty(s, alt string) string {
 		return alt
 	}
 	return s
+}
+
+// maintenance asks to point the Service at the maintenance page, or back
+// when it serves it already.
+func (m Model) maintenance() (tea.Model, tea.Cmd) {
+	page := m.o.MaintenancePage
+	if page == "" {
+		m.flash = "no blueGreen step of this pipeline names a maintenance page (maintenance: ...)"
+		return m, nil
+	}
+	if !m.running() {
+		m.flash = "the run is over; use cutover maintenance SERVICE on|off --reason ..."
+		return m, nil
+	}
+	r := m.release()
+	if r != nil && releaseInFlight(r.Phase) {
+		m.flash = "a release is in flight: roll it back (r) or abort it (x) before maintenance"
+		return m, nil
+	}
+	on, svc, live := true, "the Service", engine.Color("")
+	if r != nil {
+		svc = r.Service
+		live = r.Live
+		if r.Observed != nil {
+			live = r.Observed.Service.Live
+		}
+		on = live != engine.Color(page)
+	}
+	ctl, actor, ctx := m.o.Controller, m.o.Actor, m.o.Context
+	do := func() tea.Msg {
+		msg, err := ctl.Maintenance(ctx, actor, on)
+		return actionMsg{what: msg, err: err}
+	}
+	body := fmt.Sprintf("Point %s at the maintenance page (the %q pods) once one of them is Ready. Users get the page until you press m again.", svc, page)
+	title := "Maintenance on"
+	if !on {
+		title = "Maintenance off"
+		body = fmt.Sprintf("Switch %s back from the maintenance page to the color it served before, scaling that color up first if it is cold.", svc)
+	}
+	m.modal = &modal{title: title, body: body + "\n\nPress y to confirm, any other key to cancel.", confirm: do}
+	return m, nil
+}
+
+// releaseInFlight reports whether a release phase is one a maintenance
+// switch would cut into.
+func releaseInFlight(p engine.Phase) bool {
+	switch p {
+	case "", engine.PhaseDone, engine.PhaseRolledBack, engine.PhaseAborted, engine.PhaseFailed:
+		return false
+	}
+	return true
 }
 
 // skip asks to skip the selected stage, in an emergency run only.

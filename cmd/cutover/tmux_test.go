@@ -327,3 +327,70 @@ func hasColor(screen string) bool {
 	}
 	return false
 }
+
+// TestConsoleMaintenanceInTmux: once the release is done, m turns the
+// maintenance page on after a modal, and m again turns it off, against
+// the test control plane.
+func TestConsoleMaintenanceInTmux(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := sharedCluster(t)
+	ns, err := testenv.Namespace(ctx, c.Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := testenv.CreatePair(ctx, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 1, Green: 0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Client.AppsV1().Deployments(ns).Create(ctx, testenv.Deployment(ns, "web", "maintenance", "maint:1", 1), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := testenv.WaitReady(ctx, c.Client, ns, "web-maintenance", 1); err != nil {
+		t.Fatal(err)
+	}
+	live := func() string {
+		svc, err := c.Client.CoreV1().Services(ns).Get(ctx, "web-service", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return svc.Spec.Selector["color"]
+	}
+	pipeline := writeFile(t, "release.yaml", `apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: web}
+stages:
+  - name: production
+    budget: 10m
+    steps:
+      - name: switch
+        blueGreen: {namespace: `+ns+`, service: web-service, container: app, image: "web:v2", replicas: 1, scaleDownDelay: 1s, maintenance: maintenance}
+  - name: watch
+    budget: 10m
+    needs: [production]
+    steps:
+      - approve: Watch the new color, then approve.
+`)
+	p := startPane(t, 120, 40, nil, "run", pipeline, "--kubeconfig", c.Kubeconfig, "--state-dir", t.TempDir())
+	p.waitFor("waiting for approval", 2*time.Minute)
+	if got := live(); got != "green" {
+		t.Fatalf("after the release the Service selects %s, want green", got)
+	}
+	p.keys("m")
+	p.waitFor(`Point `+ns+`/web-service at the maintenance page (the "maintenance" pods)`, 10*time.Second)
+	p.keys("y")
+	p.waitFor("now serves maintenance (was green)", time.Minute)
+	if got := live(); got != "maintenance" {
+		t.Fatalf("after maintenance on the Service selects %s", got)
+	}
+	p.keys("m")
+	p.waitFor("Switch "+ns+"/web-service back from the maintenance page", 10*time.Second)
+	p.keys("y")
+	p.waitFor("now serves green (was maintenance)", time.Minute)
+	if got := live(); got != "green" {
+		t.Fatalf("after maintenance off the Service selects %s", got)
+	}
+	p.keys("a")
+	p.waitFor("SUCCEEDED", 30*time.Second)
+	p.keys("q")
+	p.waitFor("EXIT=0", 30*time.Second)
+}

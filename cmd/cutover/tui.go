@@ -66,12 +66,13 @@ func runTUI(ctx context.Context, s streams, eng *engine.Engine, p *engine.Pipeli
 			panels <- d
 		})
 	}
+	_, _, mspec, _ := p.MaintenanceTarget()
 	sub := eng.Subscribe(1 << 14)
 	defer sub.Close()
 	m := tui.New(tui.Options{
 		Context: ctx, Controller: eng, Events: sub, Panels: panels, Actor: actor,
 		Image: rv.Release, KubeContext: kubeContext, Namespace: rv.Namespace,
-		ReadOnly: o.readOnly, Keys: keys,
+		ReadOnly: o.readOnly, Keys: keys, MaintenancePage: mspec.Maintenance,
 		PodDetail: func(ctx context.Context, namespace, pod string) (engine.PodDetail, error) {
 			c, err := contexts.Open(kubeContext)
 			if err != nil {

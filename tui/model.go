@@ -33,7 +33,6 @@ type Events interface {
 
 // Options configure a console.
 type Options struct {
-	Context    context.Context
 	Controller Controller
 	Events     Events
 	// Panels delivers each refresh of the metrics panels; nil when the
@@ -75,6 +74,9 @@ const (
 	MinWidth  = 70
 	MinHeight = 20
 )
+
+// maintenanceTimeout bounds a maintenance switch from the console.
+const maintenanceTimeout = 5 * time.Minute
 
 // maxLogLines bounds the log pane's memory; the journal has everything.
 const maxLogLines = 5000
@@ -143,9 +145,6 @@ type (
 
 // New returns a console for a run.
 func New(o Options) Model {
-	if o.Context == nil {
-		o.Context = context.Background()
-	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -186,9 +185,11 @@ func (m Model) waitEvents() tea.Cmd {
 	if m.o.Events == nil {
 		return nil
 	}
-	ev, ctx := m.o.Events, m.o.Context
+	ev := m.o.Events
+	// The wait ends with an event, or when the subscription is closed:
+	// cutover closes it when the console exits.
 	return func() tea.Msg {
-		batch, err := ev.NextBatch(ctx, 512)
+		batch, err := ev.NextBatch(context.Background(), 512)
 		if err != nil {
 			return eventsEndedMsg{err}
 		}
@@ -200,17 +201,15 @@ func (m Model) waitPanels() tea.Cmd {
 	if m.o.Panels == nil {
 		return nil
 	}
-	ch, ctx := m.o.Panels, m.o.Context
+	ch := m.o.Panels
+	// The wait ends with a refresh, or when the channel is closed: cutover
+	// closes it when the panels stop.
 	return func() tea.Msg {
-		select {
-		case p, ok := <-ch:
-			if !ok {
-				return nil
-			}
-			return panelsMsg(p)
-		case <-ctx.Done():
+		p, ok := <-ch
+		if !ok {
 			return nil
 		}
+		return panelsMsg(p)
 	}
 }
 
@@ -646,8 +645,11 @@ func (m Model) maintenance() (tea.Model, tea.Cmd) {
 		}
 		on = live != engine.Color(page)
 	}
-	ctl, actor, ctx := m.o.Controller, m.o.Actor, m.o.Context
+	ctl, actor := m.o.Controller, m.o.Actor
 	do := func() tea.Msg {
+		// Bounded, as a switch back may first scale a cold color up.
+		ctx, cancel := context.WithTimeout(context.Background(), maintenanceTimeout)
+		defer cancel()
 		msg, err := ctl.Maintenance(ctx, actor, on)
 		return actionMsg{what: msg, err: err}
 	}
@@ -776,9 +778,9 @@ func (m *Model) openDetail() tea.Cmd {
 		ns, _, _ := strings.Cut(r.Service, "/")
 		m.detailPod = p.pod.Name
 		m.detail += "\n\n" + m.st.Muted.Render("reading conditions, containers and events…")
-		get, ctx := m.o.PodDetail, m.o.Context
+		get := m.o.PodDetail
 		return func() tea.Msg {
-			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			d, err := get(ctx, ns, p.pod.Name)
 			return podDetailMsg{pod: p.pod.Name, detail: d, err: err}

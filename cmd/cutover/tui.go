@@ -45,13 +45,7 @@ func runTUI(ctx context.Context, s streams, eng *engine.Engine, p *engine.Pipeli
 		every := p.Prometheus.RefreshEvery()
 		board := prom.NewBoard(c, p.PanelSpecs(rv), p.Prometheus.Span(), min(every, 10*time.Second))
 		mask := engine.NewMasker(secrets)
-		go board.Run(ctx, every, func() int { return panelPoints }, func() engine.QueryVars {
-			v := eng.QueryVars()
-			if v.Namespace == "" {
-				return rv
-			}
-			return v
-		}, func(d []engine.PanelData) {
+		publish := func(d []engine.PanelData) {
 			for i := range d {
 				if d[i].Err != nil {
 					d[i].Err = fmt.Errorf("%s", mask.String(d[i].Err.Error()))
@@ -64,13 +58,26 @@ func runTUI(ctx context.Context, s streams, eng *engine.Engine, p *engine.Pipeli
 			default:
 			}
 			panels <- d
-		})
+		}
+		vars := func() engine.QueryVars {
+			v := eng.QueryVars()
+			if v.Namespace == "" {
+				return rv
+			}
+			return v
+		}
+		// The board stops when the console does (ctx), and closing the
+		// channel then ends the console's wait on it.
+		go func() {
+			board.Run(ctx, every, func() int { return panelPoints }, vars, publish)
+			close(panels)
+		}()
 	}
 	_, _, mspec, _ := p.MaintenanceTarget()
 	sub := eng.Subscribe(1 << 14)
 	defer sub.Close()
 	m := tui.New(tui.Options{
-		Context: ctx, Controller: eng, Events: sub, Panels: panels, Actor: actor,
+		Controller: eng, Events: sub, Panels: panels, Actor: actor,
 		Image: rv.Release, KubeContext: kubeContext, Namespace: rv.Namespace,
 		ReadOnly: o.readOnly, Keys: keys, MaintenancePage: mspec.Maintenance,
 		PodDetail: func(ctx context.Context, namespace, pod string) (engine.PodDetail, error) {

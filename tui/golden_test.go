@@ -12,9 +12,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden frames in testdata/")
 
 // frame renders a console the way a terminal of the given profile gets
 // it: Lip Gloss writes truecolor, and the writer downsamples it.
@@ -25,31 +24,21 @@ func frame(m Model, p colorprofile.Profile) string {
 	return b.String()
 }
 
-// golden compares got with testdata/NAME.golden, or rewrites it with
-// -update. Next to it, NAME.txt holds the same frame without escapes, for
-// reading in review.
-func golden(t *testing.T, name, got string) {
+// goldenFrame compares a frame with testdata/TEST/NAME.golden through
+// x/exp/golden (go test ./tui -update rewrites them). With -update it also
+// writes the frame without escapes beside it, NAME.txt, to review by eye.
+func goldenFrame(t *testing.T, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
+	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
+		path := filepath.Join("testdata", t.Name()+".txt")
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+		if err := os.WriteFile(path, []byte(ansi.Strip(got)), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join("testdata", name+".txt"), []byte(ansi.Strip(got)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
 	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden (run go test ./tui -update to create it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("frame %s differs from %s (go test ./tui -update rewrites it; review the .txt diff):\n%s", name, path, ansi.Strip(got))
-	}
+	golden.RequireEqual(t, got)
 }
 
 // TestGoldenFrames draws each state at the three sizes with a fixed
@@ -58,21 +47,28 @@ func TestGoldenFrames(t *testing.T) {
 	sizes := [][2]int{{80, 24}, {120, 40}, {200, 60}}
 	for _, state := range []string{"running", "awaiting-approval", "switching", "post-promotion", "rolled-back", "failed"} {
 		for _, sz := range sizes {
-			m, _ := console(state, sz[0], sz[1], Options{})
-			golden(t, fmt.Sprintf("%s-%dx%d", state, sz[0], sz[1]), frame(m, colorprofile.ANSI))
+			t.Run(fmt.Sprintf("%s-%dx%d", state, sz[0], sz[1]), func(t *testing.T) {
+				m, _ := console(state, sz[0], sz[1], Options{})
+				goldenFrame(t, frame(m, colorprofile.ANSI))
+			})
 		}
 	}
 	for _, sz := range sizes {
-		m, _ := console("post-promotion", sz[0], sz[1], Options{})
-		m = step(m, press("r"))
-		golden(t, fmt.Sprintf("rollback-modal-%dx%d", sz[0], sz[1]), frame(m, colorprofile.ANSI))
+		t.Run(fmt.Sprintf("rollback-modal-%dx%d", sz[0], sz[1]), func(t *testing.T) {
+			m, _ := console("post-promotion", sz[0], sz[1], Options{})
+			goldenFrame(t, frame(step(m, press("r")), colorprofile.ANSI))
+		})
 	}
-	m, _ := console("running", 60, 18, Options{})
-	golden(t, "too-small-60x18", frame(m, colorprofile.ANSI))
+	t.Run("too-small-60x18", func(t *testing.T) {
+		m, _ := console("running", 60, 18, Options{})
+		goldenFrame(t, frame(m, colorprofile.ANSI))
+	})
 	// NO_COLOR: the renderer's profile drops to Ascii; blue and green are
 	// still told apart by icon and word.
-	m, _ = console("awaiting-approval", 120, 40, Options{})
-	golden(t, "no-color-120x40", frame(m, colorprofile.Ascii))
+	t.Run("no-color-120x40", func(t *testing.T) {
+		m, _ := console("awaiting-approval", 120, 40, Options{})
+		goldenFrame(t, frame(m, colorprofile.Ascii))
+	})
 }
 
 // TestFramesFitTheTerminal: every frame, at every size, is exactly the

@@ -15,7 +15,7 @@ import (
 // panels of 120 points, 1,000 log lines and 7 stages.
 func busy(b *testing.B) Model {
 	m, _ := console("running", 120, 40, Options{})
-	r := *m.release()
+	r := *m.currentRelease()
 	obs := *r.Observed
 	obs.Colors = map[engine.Color]*engine.ColorState{}
 	for _, c := range []engine.Color{engine.Blue, engine.Green} {
@@ -35,7 +35,7 @@ func busy(b *testing.B) Model {
 	msgs = append(msgs, engine.Message{Event: r})
 	m = step(m, eventsMsg(msgs))
 	m = step(m, panelsMsg(fixedPanels(120)))
-	if n := len(podsOf(m.release())); n != 60 {
+	if n := len(podsOf(m.currentRelease())); n != 60 {
 		b.Fatalf("%d pods, want 60", n)
 	}
 	return m
@@ -93,7 +93,7 @@ func BenchmarkApplyPodChanged(b *testing.B) {
 }
 
 func podChanged(m Model) engine.ReleaseProgress {
-	r := *m.release()
+	r := *m.currentRelease()
 	obs := *r.Observed
 	green := *obs.Colors[engine.Green]
 	green.Pods = append([]engine.PodState(nil), green.Pods...)

@@ -9,8 +9,6 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
-	"charm.land/bubbles/v2/textinput"
-	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/cutover-sh/cutover/engine"
@@ -78,45 +76,36 @@ const (
 // maintenanceTimeout bounds a maintenance switch from the console.
 const maintenanceTimeout = 5 * time.Minute
 
-// maxLogLines bounds the log pane's memory; the journal has everything.
-const maxLogLines = 5000
-
-// Model is the console.
+// Model is the console: the root that owns the run's state, the global
+// keys, the layout and the overlays, and hands each pane its size and the
+// keys it owns.
 type Model struct {
-	o      Options
-	keys   KeyMap
-	st     Styles
-	help   help.Model
-	spin   spinner.Model
-	logs   viewport.Model
-	search textinput.Model
+	o    Options
+	keys *KeyMap
+	st   Styles
+	help help.Model
+	spin spinner.Model
 
 	snap     engine.Snapshot
-	lines    []string
 	panels   []engine.PanelData
 	ended    bool // the event stream is over: the run has finished
 	ticking  bool // the once-a-second clock is armed
 	spinning bool // the spinner's tick is armed
 
-	w, h     int
-	focus    pane
-	stageSel int
-	// stageMoved is set once the person moves the stage selection; until
-	// then it follows the stage that is running.
-	stageMoved bool
-	podSel     int
+	stages  stagesPane
+	release releasePane
+	metrics metricsPane
+	logs    logsPane
+
+	w, h       int
+	focus      pane
 	fullLogs   bool
 	showHelp   bool
-	searching  bool
-	query      string
 	modal      *modal
-	// sparks is shared by every copy of the model: a cache, not state.
-	sparks     *sparkCache
 	detail     string // a stage's or pod's detail, shown over the body
 	detailPod  string // the pod whose detail is being read
 	detailBase string // what the release saw of it, shown if the read fails
 	flash      string
-	quitting   bool
 }
 
 // modal is a question that a destructive key asks first.
@@ -155,11 +144,12 @@ func New(o Options) Model {
 	if o.ReadOnly {
 		keys.SetReadOnly()
 	}
-	m := Model{o: o, keys: keys, help: help.New(), logs: viewport.New(), search: textinput.New(), sparks: &sparkCache{}}
+	km := &keys
+	m := Model{o: o, keys: km, help: help.New(),
+		stages: stagesPane{keys: km}, release: releasePane{keys: km}, metrics: metricsPane{sparks: &sparkCache{}}, logs: newLogsPane(km)}
 	// Five frames a second is enough to show life, and costs a third of
 	// MiniDot's twelve in redraws.
 	m.spin = spinner.New(spinner.WithSpinner(spinner.Spinner{Frames: spinner.MiniDot.Frames, FPS: time.Second / 5}))
-	m.search.Prompt = "/"
 	m.setStyles(NewStyles(true))
 	return m
 }
@@ -170,9 +160,19 @@ func (m *Model) setStyles(st Styles) {
 	m.st = st
 	m.help.Styles = help.DefaultStyles(st.Dark)
 	m.spin.Style = st.Info
-	s := textinput.DefaultStyles(st.Dark)
-	s.Cursor.Blink = false
-	m.search.SetStyles(s)
+	m.logs.setStyles(st)
+}
+
+// panes returns the panes in tab order, as components of this copy of
+// the model.
+func (m *Model) panes() []component {
+	return []component{&m.stages, &m.release, &m.metrics, &m.logs}
+}
+
+// scene is what the panes draw from now.
+func (m *Model) scene() *scene {
+	return &scene{snap: &m.snap, release: m.currentRelease(), panels: m.panels, st: m.st, keys: m.keys,
+		now: m.o.Now(), spin: m.spin.View(), narrow: m.w < wideFrom}
 }
 
 // Init starts reading the run, asks the terminal for its background, and
@@ -218,8 +218,15 @@ func (m Model) running() bool {
 	return !m.ended && !m.snap.Status.Final() && m.snap.Run != ""
 }
 
-// Update handles one message.
+// Update handles one message, then lays the panes out again: a resize,
+// new pods or new panels all change what fits.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	m, cmd := m.update(msg)
+	m.layout()
+	return m, cmd
+}
+
+func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.w, m.h = msg.Width, msg.Height
@@ -263,6 +270,15 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.detail = describe(m.st, msg.detail)
+		return m, nil
+	case detailMsg:
+		m.detail = string(msg)
+		return m, nil
+	case openPodMsg:
+		cmd := m.openPod(msg)
+		return m, cmd
+	case flashMsg:
+		m.flash = string(msg)
 		return m, nil
 	case actionMsg:
 		if msg.err != nil {
@@ -314,8 +330,7 @@ func (m Model) active() bool {
 
 // apply folds a batch of engine messages into the console's state.
 func (m *Model) apply(batch []engine.Message) {
-	follow := m.logs.AtBottom()
-	grew := false
+	var lines []string
 	for _, msg := range batch {
 		if msg.Snapshot != nil {
 			m.snap = *msg.Snapshot
@@ -323,61 +338,16 @@ func (m *Model) apply(batch []engine.Message) {
 		}
 		m.snap = engine.Apply(m.snap, msg.Event)
 		if line, ok := logLine(msg.Event); ok {
-			m.lines = append(m.lines, line)
-			grew = true
+			lines = append(lines, line)
 		}
 	}
-	if len(m.lines) > maxLogLines {
-		m.lines = append(m.lines[:0], m.lines[len(m.lines)-maxLogLines:]...)
-	}
-	if grew {
-		m.logs.SetContentLines(m.highlighted())
-		if follow {
-			m.logs.GotoBottom()
-		}
-	}
-}
-
-// logLine is what the log pane shows of an event: step output, and the
-// events a person acts on.
-func logLine(ev engine.Event) (string, bool) {
-	t := ev.Header().Time.Format("15:04:05")
-	switch e := ev.(type) {
-	case engine.StepOutput:
-		return fmt.Sprintf("%s %s/%s │ %s", t, e.Stage, e.Step, e.Line), true
-	case engine.Warning:
-		return fmt.Sprintf("%s warning: %s", t, e.Message), true
-	case engine.GateWaiting:
-		return fmt.Sprintf("%s %s/%s waits for approval: %s", t, e.Stage, e.Step, e.Instruction), true
-	case engine.GateDecided:
-		return fmt.Sprintf("%s %s %s by %s", t, e.Gate, e.Outcome, e.Actor.Name), true
-	case engine.StepFinished:
-		if e.Status == engine.StatusFailed {
-			return fmt.Sprintf("%s %s/%s failed: %s", t, e.Stage, e.Step, e.Reason), true
-		}
-	case engine.AnalysisMeasured:
-		return fmt.Sprintf("%s %s/%s %s = %g: %s", t, e.Stage, e.Step, e.Metric, e.Measurement.Value, e.Measurement.Verdict), true
-	case engine.RunFinished:
-		return fmt.Sprintf("%s run %s", t, e.Status), true
-	}
-	return "", false
-}
-
-// highlighted returns the log lines, the search matches marked.
-func (m Model) highlighted() []string {
-	if m.query == "" {
-		return m.lines
-	}
-	out := make([]string, len(m.lines))
-	for i, l := range m.lines {
-		out[i] = strings.ReplaceAll(l, m.query, m.st.Marker.Render(m.query))
-	}
-	return out
+	m.logs.append(lines)
 }
 
 // key handles a key press: the modal first, then the search box, then
-// the bindings.
-func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+// the overlays, then the global bindings, and the rest goes to the pane
+// with the focus.
+func (m Model) key(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	m.flash = ""
 	if m.modal != nil {
 		md := m.modal
@@ -388,20 +358,8 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.flash = "cancelled: " + md.title
 		return m, nil
 	}
-	if m.searching {
-		switch msg.String() {
-		case "enter":
-			m.searching = false
-			m.query = m.search.Value()
-			m.logs.SetContentLines(m.highlighted())
-			m.jumpToMatch()
-			return m, nil
-		case "esc":
-			m.searching = false
-			return m, nil
-		}
-		var cmd tea.Cmd
-		m.search, cmd = m.search.Update(msg)
+	if m.logs.searching {
+		cmd := m.logs.Update(msg, m.scene())
 		return m, cmd
 	}
 	if m.detail != "" || m.showHelp {
@@ -424,15 +382,9 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Logs):
 		m.fullLogs = !m.fullLogs
 	case key.Matches(msg, k.Search):
-		m.searching = true
-		m.search.SetValue(m.query)
-		m.search.CursorEnd()
-		cmd := m.search.Focus()
-		return m, cmd
-	case key.Matches(msg, k.Up), key.Matches(msg, k.Down):
-		m.move(key.Matches(msg, k.Up))
-	case key.Matches(msg, k.Enter):
-		cmd := m.openDetail()
+		// Search is the logs' own; from anywhere, it takes you there.
+		m.focus = paneLogs
+		cmd := m.logs.startSearch()
 		return m, cmd
 	case key.Matches(msg, k.Approve):
 		return m.approve(false)
@@ -449,11 +401,12 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case m.o.ReadOnly && isAction(msg):
 		m.flash = "read-only: actions are disabled"
 	default:
-		if m.focus == paneLogs {
-			var cmd tea.Cmd
-			m.logs, cmd = m.logs.Update(msg)
-			return m, cmd
+		focused := m.focus
+		if m.fullLogs {
+			focused = paneLogs
 		}
+		cmd := m.panes()[focused].Update(msg, m.scene())
+		return m, cmd
 	}
 	return m, nil
 }
@@ -462,73 +415,6 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 // that read-only mode can say why nothing happened.
 func isAction(msg tea.KeyPressMsg) bool {
 	return strings.Contains("aprxsm", msg.String()) && len(msg.String()) == 1
-}
-
-func (m *Model) move(up bool) {
-	d := 1
-	if up {
-		d = -1
-	}
-	switch m.focus {
-	case paneStages:
-		m.stageSel, m.stageMoved = clamp(m.selectedStage()+d, 0, len(m.snap.Stages)-1), true
-	case paneRelease:
-		if r := m.release(); r != nil {
-			m.podSel = clamp(m.podSel+d, 0, len(podsOf(r))-1)
-		}
-	case paneLogs:
-		if up {
-			m.logs.ScrollUp(1)
-		} else {
-			m.logs.ScrollDown(1)
-		}
-	}
-}
-
-// selectedStage is the stage enter opens: the one the person moved to,
-// or the one the run is at.
-func (m Model) selectedStage() int {
-	if m.stageMoved {
-		return m.stageSel
-	}
-	return m.currentStage()
-}
-
-// currentStage is the stage a person wants to see: the first that waits or
-// runs, else the first that failed, else the last that ended.
-func (m Model) currentStage() int {
-	last := 0
-	for i, st := range m.snap.Stages {
-		switch st.Status {
-		case engine.StatusRunning, engine.StatusWaiting:
-			return i
-		case engine.StatusFailed:
-			return i
-		case engine.StatusPending:
-		default:
-			last = i
-		}
-	}
-	return last
-}
-
-func clamp(v, lo, hi int) int {
-	return max(lo, min(v, hi))
-}
-
-func (m *Model) jumpToMatch() {
-	if m.query == "" {
-		return
-	}
-	start := m.logs.YOffset() + 1
-	for i := range m.lines {
-		j := (start + i) % len(m.lines)
-		if strings.Contains(m.lines[j], m.query) {
-			m.logs.SetYOffset(j)
-			return
-		}
-	}
-	m.flash = "not found: " + m.query
 }
 
 // gate returns the gate a's and p's act on: for p, only a blue-green
@@ -549,7 +435,7 @@ func (m Model) gate(promote bool) (engine.GateWaiting, bool) {
 	return engine.GateWaiting{}, false
 }
 
-func (m Model) approve(promote bool) (tea.Model, tea.Cmd) {
+func (m Model) approve(promote bool) (Model, tea.Cmd) {
 	g, ok := m.gate(promote)
 	if !ok {
 		if promote {
@@ -566,7 +452,7 @@ func (m Model) approve(promote bool) (tea.Model, tea.Cmd) {
 	if !promote {
 		return m, do
 	}
-	r := m.release()
+	r := m.currentRelease()
 	body := "Approve " + g.Gate + ": " + g.Instruction
 	if r != nil {
 		to := r.To
@@ -577,8 +463,8 @@ func (m Model) approve(promote bool) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-func (m Model) rollback() (tea.Model, tea.Cmd) {
-	r := m.release()
+func (m Model) rollback() (Model, tea.Cmd) {
+	r := m.currentRelease()
 	if r == nil || !m.running() {
 		m.flash = "no release is in flight in this run; outside a run use cutover rollback SERVICE --reason ..."
 		return m, nil
@@ -612,16 +498,9 @@ func rollbackText(r *engine.ReleaseProgress) string {
 		r.Service, r.To, r.From, r.From, back.Ready, back.Replicas, want, r.To)
 }
 
-func nonEmpty(s, alt string) string {
-	if s == "" {
-		return alt
-	}
-	return s
-}
-
 // maintenance asks to point the Service at the maintenance page, or back
 // when it serves it already.
-func (m Model) maintenance() (tea.Model, tea.Cmd) {
+func (m Model) maintenance() (Model, tea.Cmd) {
 	page := m.o.MaintenancePage
 	if page == "" {
 		m.flash = "no blueGreen step of this pipeline names a maintenance page (maintenance: ...)"
@@ -631,7 +510,7 @@ func (m Model) maintenance() (tea.Model, tea.Cmd) {
 		m.flash = "the run is over; use cutover maintenance SERVICE on|off --reason ..."
 		return m, nil
 	}
-	r := m.release()
+	r := m.currentRelease()
 	if r != nil && releaseInFlight(r.Phase) {
 		m.flash = "a release is in flight: roll it back (r) or abort it (x) before maintenance"
 		return m, nil
@@ -674,12 +553,13 @@ func releaseInFlight(p engine.Phase) bool {
 }
 
 // skip asks to skip the selected stage, in an emergency run only.
-func (m Model) skip() (tea.Model, tea.Cmd) {
+func (m Model) skip() (Model, tea.Cmd) {
 	if !m.snap.Emergency {
 		m.flash = "skip works only in emergency mode (cutover run --emergency --reason ...)"
 		return m, nil
 	}
-	i := m.selectedStage()
+	sc := m.scene()
+	i := m.stages.selected(sc)
 	if !m.running() || i >= len(m.snap.Stages) {
 		m.flash = "the run is not in flight"
 		return m, nil
@@ -698,7 +578,7 @@ func (m Model) skip() (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-func (m Model) abort() (tea.Model, tea.Cmd) {
+func (m Model) abort() (Model, tea.Cmd) {
 	if !m.running() {
 		m.flash = "the run is not in flight"
 		return m, nil
@@ -712,9 +592,8 @@ func (m Model) abort() (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-func (m Model) quit() (tea.Model, tea.Cmd) {
+func (m Model) quit() (Model, tea.Cmd) {
 	if !m.running() {
-		m.quitting = true
 		return m, tea.Quit
 	}
 	ctl, actor := m.o.Controller, m.o.Actor
@@ -729,7 +608,7 @@ func (m Model) quit() (tea.Model, tea.Cmd) {
 
 // release returns the release the console follows: the latest progress
 // of any blue-green or deploy step.
-func (m Model) release() *engine.ReleaseProgress {
+func (m *Model) currentRelease() *engine.ReleaseProgress {
 	var best *engine.ReleaseProgress
 	for _, st := range m.snap.Stages {
 		for _, step := range st.Steps {
@@ -741,50 +620,21 @@ func (m Model) release() *engine.ReleaseProgress {
 	return best
 }
 
-// colorState returns what the release last saw of color c.
-func colorState(r *engine.ReleaseProgress, c engine.Color) engine.ColorState {
-	if r.Observed != nil {
-		if cs := r.Observed.Color(c); cs.Exists || cs.Deployment != "" {
-			return cs
-		}
+// openPod shows what the release saw of a pod at once, and reads the rest
+// (conditions, container states, Warning events) from the cluster.
+func (m *Model) openPod(o openPodMsg) tea.Cmd {
+	m.detail = podDetail(o.pod)
+	if m.o.PodDetail == nil {
+		return nil
 	}
-	if r.Color == c {
-		return r.State
+	m.detailBase = m.detail
+	m.detailPod = o.pod.pod.Name
+	m.detail += "\n\n" + m.st.Muted.Render("reading conditions, containers and events…")
+	get, ns, name := m.o.PodDetail, o.namespace, o.pod.pod.Name
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		d, err := get(ctx, ns, name)
+		return podDetailMsg{pod: name, detail: d, err: err}
 	}
-	return engine.ColorState{}
-}
-
-func (m *Model) openDetail() tea.Cmd {
-	switch m.focus {
-	case paneStages:
-		if i := m.selectedStage(); i < len(m.snap.Stages) {
-			m.detail = m.stageDetail(m.snap.Stages[i])
-		}
-	case paneRelease:
-		r := m.release()
-		if r == nil {
-			return nil
-		}
-		pods := podsOf(r)
-		if m.podSel >= len(pods) {
-			return nil
-		}
-		p := pods[m.podSel]
-		m.detail = podDetail(p)
-		if m.o.PodDetail == nil {
-			return nil
-		}
-		m.detailBase = m.detail
-		ns, _, _ := strings.Cut(r.Service, "/")
-		m.detailPod = p.pod.Name
-		m.detail += "\n\n" + m.st.Muted.Render("reading conditions, containers and events…")
-		get := m.o.PodDetail
-		return func() tea.Msg {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			d, err := get(ctx, ns, p.pod.Name)
-			return podDetailMsg{pod: p.pod.Name, detail: d, err: err}
-		}
-	}
-	return nil
 }

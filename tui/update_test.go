@@ -24,14 +24,16 @@ func do(m Model, keys ...string) (Model, tea.Msg) {
 	for _, k := range keys {
 		next, cmd := m.Update(press(k))
 		m = next.(Model)
-		if cmd == nil {
-			continue
-		}
-		msg := cmd()
-		last = msg
-		switch msg.(type) {
-		case actionMsg, podDetailMsg:
-			m = step(m, msg)
+		// The console's own messages come back to it, as in a program,
+		// with whatever they start in turn.
+		for cmd != nil {
+			msg := cmd()
+			last, cmd = msg, nil
+			switch msg.(type) {
+			case actionMsg, podDetailMsg, detailMsg, openPodMsg, flashMsg:
+				next, cmd = m.Update(msg)
+				m = next.(Model)
+			}
 		}
 	}
 	return m, last
@@ -122,7 +124,7 @@ func TestKeys(t *testing.T) {
 // first when it has no Ready pods.
 func TestRollbackToAColdColor(t *testing.T) {
 	m, _ := console("post-promotion", 120, 40, Options{})
-	r := m.release()
+	r := m.currentRelease()
 	blue := r.Observed.Colors["blue"]
 	blue.Ready, blue.Replicas, blue.Pods = 0, 0, nil
 	got := rollbackText(r)

@@ -1,0 +1,187 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/cutover-sh/cutover/engine"
+)
+
+// maxLogLines bounds the log pane's memory; the journal has everything.
+const maxLogLines = 5000
+
+// logsPane is a scrollable view of step output and of the events a person
+// acts on. It follows new lines unless scrolled up, and searches with /.
+type logsPane struct {
+	w, h   int
+	keys   *KeyMap
+	lines  []string
+	vp     viewport.Model
+	search textinput.Model
+	// searching is set while the search box has the keys.
+	searching bool
+	query     string
+	marker    func(string) string
+}
+
+func newLogsPane(keys *KeyMap) logsPane {
+	p := logsPane{keys: keys, vp: viewport.New(), search: textinput.New()}
+	p.search.Prompt = "/"
+	return p
+}
+
+// setStyles follows the console's styles.
+func (p *logsPane) setStyles(st Styles) {
+	s := textinput.DefaultStyles(st.Dark)
+	s.Cursor.Blink = false
+	p.search.SetStyles(s)
+	p.marker = func(q string) string { return st.Marker.Render(q) }
+	p.vp.SetContentLines(p.highlighted())
+}
+
+func (p *logsPane) SetSize(w, h int) {
+	p.w, p.h = w, h
+	follow := p.vp.AtBottom()
+	p.vp.SetWidth(max(w-paneFrameW, 1))
+	p.vp.SetHeight(max(h-paneFrameH, 1))
+	if follow {
+		p.vp.GotoBottom()
+	}
+}
+
+func (p *logsPane) ShortHelp() []key.Binding {
+	return []key.Binding{p.keys.Up, p.keys.Down, p.keys.Search, p.keys.Logs}
+}
+
+func (p *logsPane) FullHelp() [][]key.Binding { return [][]key.Binding{p.ShortHelp()} }
+
+// append adds lines, following them when the view was at the end.
+func (p *logsPane) append(lines []string) {
+	if len(lines) == 0 {
+		return
+	}
+	follow := p.vp.AtBottom()
+	p.lines = append(p.lines, lines...)
+	if len(p.lines) > maxLogLines {
+		p.lines = append(p.lines[:0], p.lines[len(p.lines)-maxLogLines:]...)
+	}
+	p.vp.SetContentLines(p.highlighted())
+	if follow {
+		p.vp.GotoBottom()
+	}
+}
+
+// startSearch gives the search box the keys.
+func (p *logsPane) startSearch() tea.Cmd {
+	p.searching = true
+	p.search.SetValue(p.query)
+	p.search.CursorEnd()
+	return p.search.Focus()
+}
+
+func (p *logsPane) Update(msg tea.KeyPressMsg, _ *scene) tea.Cmd {
+	if p.searching {
+		switch msg.String() {
+		case "enter":
+			p.searching = false
+			p.query = p.search.Value()
+			p.vp.SetContentLines(p.highlighted())
+			if !p.jumpToMatch() {
+				return emit(flashMsg("not found: " + p.query))
+			}
+			return nil
+		case "esc":
+			p.searching = false
+			return nil
+		}
+		var cmd tea.Cmd
+		p.search, cmd = p.search.Update(msg)
+		return cmd
+	}
+	switch {
+	case key.Matches(msg, p.keys.Up):
+		p.vp.ScrollUp(1)
+	case key.Matches(msg, p.keys.Down):
+		p.vp.ScrollDown(1)
+	case key.Matches(msg, p.keys.Search):
+		return p.startSearch()
+	default:
+		var cmd tea.Cmd
+		p.vp, cmd = p.vp.Update(msg)
+		return cmd
+	}
+	return nil
+}
+
+// highlighted returns the lines with the search matches marked.
+func (p *logsPane) highlighted() []string {
+	if p.query == "" || p.marker == nil {
+		return p.lines
+	}
+	out := make([]string, len(p.lines))
+	for i, l := range p.lines {
+		out[i] = strings.ReplaceAll(l, p.query, p.marker(p.query))
+	}
+	return out
+}
+
+// jumpToMatch scrolls to the next line holding the query.
+func (p *logsPane) jumpToMatch() bool {
+	if p.query == "" || len(p.lines) == 0 {
+		return true
+	}
+	start := p.vp.YOffset() + 1
+	for i := range p.lines {
+		j := (start + i) % len(p.lines)
+		if strings.Contains(p.lines[j], p.query) {
+			p.vp.SetYOffset(j)
+			return true
+		}
+	}
+	return false
+}
+
+func (p *logsPane) View(sc *scene, focused bool) string {
+	s := sc.st
+	title := "Logs"
+	if p.query != "" {
+		title += " /" + p.query
+	}
+	if len(p.lines) == 0 {
+		return box(s, title, s.Muted.Render("no output yet"), p.w, p.h, focused)
+	}
+	if !p.vp.AtBottom() {
+		title += " (scrolled; end follows again)"
+	}
+	return box(s, title, p.vp.View(), p.w, p.h, focused)
+}
+
+// logLine is what the log pane shows of an event: step output, and the
+// events a person acts on.
+func logLine(ev engine.Event) (string, bool) {
+	t := ev.Header().Time.Format("15:04:05")
+	switch e := ev.(type) {
+	case engine.StepOutput:
+		return fmt.Sprintf("%s %s/%s │ %s", t, e.Stage, e.Step, e.Line), true
+	case engine.Warning:
+		return fmt.Sprintf("%s warning: %s", t, e.Message), true
+	case engine.GateWaiting:
+		return fmt.Sprintf("%s %s/%s waits for approval: %s", t, e.Stage, e.Step, e.Instruction), true
+	case engine.GateDecided:
+		return fmt.Sprintf("%s %s %s by %s", t, e.Gate, e.Outcome, e.Actor.Name), true
+	case engine.StepFinished:
+		if e.Status == engine.StatusFailed {
+			return fmt.Sprintf("%s %s/%s failed: %s", t, e.Stage, e.Step, e.Reason), true
+		}
+	case engine.AnalysisMeasured:
+		return fmt.Sprintf("%s %s/%s %s = %g: %s", t, e.Stage, e.Step, e.Metric, e.Measurement.Value, e.Measurement.Verdict), true
+	case engine.RunFinished:
+		return fmt.Sprintf("%s run %s", t, e.Status), true
+	}
+	return "", false
+}

@@ -1,0 +1,137 @@
+package tui
+
+import (
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/cutover-sh/cutover/engine"
+)
+
+// component is the contract every pane keeps, soft-serve's: it is told its
+// size, says which keys it takes (its help), handles the keys the root
+// passes it while it has the focus, and draws itself from the scene. The
+// root handles the global keys and the window size.
+type component interface {
+	help.KeyMap
+	SetSize(w, h int)
+	Update(msg tea.KeyPressMsg, sc *scene) tea.Cmd
+	View(sc *scene, focused bool) string
+}
+
+// scene is what the panes draw from: the run as the console last saw it.
+// The root builds it once per frame or key.
+type scene struct {
+	snap    *engine.Snapshot
+	release *engine.ReleaseProgress
+	panels  []engine.PanelData
+	st      Styles
+	keys    *KeyMap
+	now     time.Time
+	spin    string
+	// narrow is the stacked layout under 110 columns.
+	narrow bool
+}
+
+// Intents a pane sends the root, which owns the overlays.
+type (
+	// detailMsg opens a stage's detail over the body.
+	detailMsg string
+	// openPodMsg opens a pod's detail and reads the rest from the cluster.
+	openPodMsg struct {
+		namespace string
+		pod       podRow
+	}
+	// flashMsg says something in the footer.
+	flashMsg string
+)
+
+// emit wraps a message as a command.
+func emit(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
+
+// box draws a pane of exactly w×h with its title in the top border.
+func box(st Styles, title, content string, w, h int, focused bool) string {
+	style := st.Pane
+	if focused {
+		style = st.PaneFocus
+	}
+	iw, ih := w-style.GetHorizontalFrameSize(), h-style.GetVerticalFrameSize()
+	if iw < 1 || ih < 1 {
+		return ""
+	}
+	lines := strings.Split(content, "\n")
+	if len(lines) > ih {
+		lines = lines[:ih]
+	}
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, iw, "…")
+	}
+	out := style.Width(w).Height(h).Render(strings.Join(lines, "\n"))
+	// The title goes into the top border, k9s-style, to save a line.
+	rows := strings.SplitN(out, "\n", 2)
+	if len(rows) == 2 && title != "" {
+		t := " " + title + " "
+		if focused {
+			t = st.Title.Render(t)
+		} else {
+			t = st.PaneTitle.Render(t)
+		}
+		if ansi.StringWidth(rows[0]) > ansi.StringWidth(t)+3 {
+			rows[0] = ansi.Truncate(rows[0], 2, "") + t + ansi.TruncateLeft(rows[0], 2+ansi.StringWidth(t), "")
+		}
+		out = rows[0] + "\n" + rows[1]
+	}
+	return out
+}
+
+// paneFrameW and paneFrameH are what a pane's border and padding take,
+// the same in every style.
+var paneFrameW, paneFrameH = NewStyles(true).Pane.GetFrameSize()
+
+// inner is the content size of a pane of w×h.
+func inner(st Styles, w, h int) (int, int) {
+	return w - st.Pane.GetHorizontalFrameSize(), h - st.Pane.GetVerticalFrameSize()
+}
+
+// padRight pads a styled string to w cells.
+func padRight(s string, w int) string {
+	if n := ansi.StringWidth(s); n < w {
+		return s + strings.Repeat(" ", w-n)
+	}
+	return s
+}
+
+func clamp(v, lo, hi int) int {
+	return max(lo, min(v, hi))
+}
+
+func nonEmpty(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
+}
+
+// fit cuts or pads s to exactly w×h cells.
+func fit(s string, w, h int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	for len(lines) < h {
+		lines = append(lines, "")
+	}
+	for i, l := range lines {
+		lw := ansi.StringWidth(l)
+		switch {
+		case lw > w:
+			lines[i] = ansi.Truncate(l, w, "")
+		case lw < w:
+			lines[i] = l + strings.Repeat(" ", w-lw)
+		}
+	}
+	return strings.Join(lines, "\n")
+}

@@ -118,6 +118,7 @@ var states = map[string]func() (*script, time.Time){
 	},
 	"awaiting-approval": func() (*script, time.Time) {
 		s := upToProduction()
+		s.release(1670, engine.PhaseDeploying, engine.Blue, engine.ActWaitRollout, green(0, "ContainerCreating"), "")
 		s.release(1720, engine.PhaseAwaitingApproval, engine.Blue, engine.ActApprove, green(3, ""), "")
 		s.add(engine.GateWaiting{Meta: s.meta(1720), Gate: "production-deploy/blue-green", Stage: "production-deploy", Step: "blue-green",
 			Instruction: "Green is Ready. Switch production traffic?"})

@@ -106,6 +106,10 @@ type Model struct {
 	detailPod  string // the pod whose detail is being read
 	detailBase string // what the release saw of it, shown if the read fails
 	flash      string
+	// rolloutStarted and rolloutTook time the preview's rollout, which is
+	// how long a cold color takes to come back.
+	rolloutStarted time.Time
+	rolloutTook    time.Duration
 }
 
 // modal is a question that a destructive key asks first.
@@ -337,11 +341,25 @@ func (m *Model) apply(batch []engine.Message) {
 			continue
 		}
 		m.snap = engine.Apply(m.snap, msg.Event)
+		if p, ok := msg.Event.(engine.ReleaseProgress); ok {
+			m.timeRollout(p)
+		}
 		if line, ok := logLine(msg.Event); ok {
 			lines = append(lines, line)
 		}
 	}
 	m.logs.append(lines)
+}
+
+// timeRollout notes when the preview began rolling out and how long it
+// took to be ready.
+func (m *Model) timeRollout(p engine.ReleaseProgress) {
+	switch {
+	case p.Phase == engine.PhaseDeploying && m.rolloutStarted.IsZero():
+		m.rolloutStarted = p.Time
+	case p.Phase != engine.PhaseDeploying && !m.rolloutStarted.IsZero() && m.rolloutTook == 0:
+		m.rolloutTook = p.Time.Sub(m.rolloutStarted)
+	}
 }
 
 // key handles a key press: the modal first, then the search box, then
@@ -474,13 +492,13 @@ func (m Model) rollback() (Model, tea.Cmd) {
 	do := func() tea.Msg {
 		return actionMsg{what: "rollback of " + service + " asked by " + actor.Name, err: ctl.Rollback(actor, service, reason)}
 	}
-	m.modal = &modal{title: "Emergency rollback", body: rollbackText(r) + "\n\nPress y to confirm, any other key to cancel.", confirm: do}
+	m.modal = &modal{title: "Emergency rollback", body: rollbackText(r, m.rolloutTook) + "\n\nPress y to confirm, any other key to cancel.", confirm: do}
 	return m, nil
 }
 
 // rollbackText says exactly what a rollback will do from where the
 // release is.
-func rollbackText(r *engine.ReleaseProgress) string {
+func rollbackText(r *engine.ReleaseProgress, rolloutTook time.Duration) string {
 	live := r.Live
 	if r.Observed != nil {
 		live = r.Observed.Service.Live
@@ -494,8 +512,12 @@ func rollbackText(r *engine.ReleaseProgress) string {
 		return fmt.Sprintf("Switch %s from %s back to %s (%s: %d/%d Ready, warm).", r.Service, r.To, r.From, r.From, back.Ready, back.Replicas)
 	}
 	want := colorState(r, r.To).Replicas
-	return fmt.Sprintf("Switch %s from %s back to %s. %s is cold (%d/%d Ready): it is scaled up to %d first, and traffic moves once its pods are Ready, about as long as %s's rollout took.",
-		r.Service, r.To, r.From, r.From, back.Ready, back.Replicas, want, r.To)
+	took := "about as long as " + string(r.To) + "'s rollout took"
+	if rolloutTook > 0 {
+		took = "about " + dur(rolloutTook) + ", as long as " + string(r.To) + "'s rollout took"
+	}
+	return fmt.Sprintf("Switch %s from %s back to %s. %s is cold (%d/%d Ready): it is scaled up to %d first, and traffic moves once its pods are Ready, %s.",
+		r.Service, r.To, r.From, r.From, back.Ready, back.Replicas, want, took)
 }
 
 // maintenance asks to point the Service at the maintenance page, or back

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
@@ -127,8 +128,17 @@ func TestRollbackToAColdColor(t *testing.T) {
 	r := m.currentRelease()
 	blue := r.Observed.Colors["blue"]
 	blue.Ready, blue.Replicas, blue.Pods = 0, 0, nil
-	got := rollbackText(r)
+	got := rollbackText(r, 0)
 	if !strings.Contains(got, "blue is cold (0/0 Ready): it is scaled up to 3 first") {
+		t.Errorf("got %q", got)
+	}
+	// The console timed green's rollout: from deploying (1670 s) to the
+	// first phase after it (1720 s in the fixture's awaiting approval).
+	m, _ = console("awaiting-approval", 120, 40, Options{})
+	if m.rolloutTook != 50*time.Second {
+		t.Errorf("rollout timed at %s, want 50s", m.rolloutTook)
+	}
+	if got := rollbackText(r, m.rolloutTook); !strings.Contains(got, "Ready, about 50s, as long as green's rollout took") {
 		t.Errorf("got %q", got)
 	}
 }

@@ -134,8 +134,9 @@ type Release struct {
 	// PreAnalyzed and PostAnalyzed are set once those analyses passed.
 	PreAnalyzed  bool `json:"preAnalyzed,omitempty"`
 	PostAnalyzed bool `json:"postAnalyzed,omitempty"`
-	// Rollback and Abort are requests from a person.
+	// Rollback, Abort and Promote are requests from a person.
 	Rollback bool   `json:"rollback,omitempty"`
+	Promote  bool   `json:"promote,omitempty"`
 	Abort    bool   `json:"abort,omitempty"`
 	Reason   string `json:"reason,omitempty"`
 }
@@ -213,12 +214,12 @@ func NextBlueGreen(spec BlueGreenSpec, r Release, obs Observation, now time.Time
 		case PhasePreviewReady:
 			r.Phase = PhasePreAnalysis
 		case PhasePreAnalysis:
-			if spec.PrePromotion != nil && !r.PreAnalyzed {
+			if spec.PrePromotion != nil && !r.PreAnalyzed && !r.Promote {
 				return r, Action{Kind: ActAnalyze, Analysis: PrePromotion}
 			}
 			r.Phase = PhaseAwaitingApproval
 		case PhaseAwaitingApproval:
-			if spec.Approve != "" && !r.Approved {
+			if spec.Approve != "" && !r.Approved && !r.Promote {
 				return r, Action{Kind: ActApprove}
 			}
 			r.Phase = PhaseSwitching
@@ -226,7 +227,7 @@ func NextBlueGreen(spec BlueGreenSpec, r Release, obs Observation, now time.Time
 			if !switchLanded(r, obs, spec) && !previewReady(spec, obs.Color(r.To)) {
 				// The preview changed while it waited (a gate can wait an
 				// hour): deploy and judge it again, and ask again.
-				r.Phase, r.Approved = PhaseDeploying, false
+				r.Phase, r.Approved, r.Promote = PhaseDeploying, false, false
 				continue
 			}
 			if switchLanded(r, obs, spec) {

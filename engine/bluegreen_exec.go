@@ -22,6 +22,9 @@ type Request int
 const (
 	RequestRollback Request = iota + 1
 	RequestAbort
+	// RequestPromote switches as soon as the preview is Ready, skipping
+	// the pre-promotion analysis and the approval gate.
+	RequestPromote
 )
 
 // ErrPermanent marks a cluster error that retrying cannot fix: a missing
@@ -108,6 +111,8 @@ func (r *Release) request(req Request) {
 		r.Rollback = true
 	case RequestAbort:
 		r.Abort = true
+	case RequestPromote:
+		r.Promote = true
 	}
 }
 

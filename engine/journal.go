@@ -92,6 +92,9 @@ const (
 	RecReleaseSwitched   = "release.switched"
 	RecReleaseFinished   = "release.finished"
 	RecRollbackRequested = "release.rollback-requested"
+	// RecPromoteRequested is a person asking a release to switch without
+	// waiting for its analysis or gate.
+	RecPromoteRequested = "release.promote-requested"
 	// RecRollback is a rollback done from the command line, outside a run.
 	RecRollback = "release.rolled-back"
 	// RecPromote is a switch forward done from the command line.

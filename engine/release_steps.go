@@ -34,25 +34,10 @@ func (e *Engine) cluster(kctx string) (Cluster, error) {
 // journaled before it is passed on. Before the switch, a rollback is an
 // abort: the live color was never touched.
 func (e *Engine) Rollback(actor Actor, service, reason string) error {
-	e.mu.Lock()
-	var ch chan Request
-	switch active := slices.Sorted(maps.Keys(e.releases)); {
-	case len(active) == 0:
-		e.mu.Unlock()
-		return ErrNoRelease
-	case service != "":
-		ch = e.releases[service]
-		if ch == nil {
-			e.mu.Unlock()
-			return fmt.Errorf("%w on service %s (running: %s)", ErrNoRelease, service, strings.Join(active, ", "))
-		}
-	case len(active) > 1:
-		e.mu.Unlock()
-		return fmt.Errorf("several releases are running (%s); name the service", strings.Join(active, ", "))
-	default:
-		service, ch = active[0], e.releases[active[0]]
+	service, ch, err := e.releaseChannel(service)
+	if err != nil {
+		return err
 	}
-	e.mu.Unlock()
 	if err := e.record(Record{Type: RecRollbackRequested, Actor: actorPtr(actor), Service: service, Reason: reason}); err != nil {
 		return fmt.Errorf("record rollback request: %w", err)
 	}
@@ -66,6 +51,49 @@ func (e *Engine) Rollback(actor Actor, service, reason string) error {
 	default: // one is already pending
 	}
 	return nil
+}
+
+// Promote asks a running blue-green release to switch as soon as its
+// preview is Ready, skipping what is left of the pre-promotion analysis
+// and the approval gate. It never switches to pods that are not Ready: the
+// switch checks them, as always. The request is journaled first.
+func (e *Engine) Promote(actor Actor, service, reason string) error {
+	service, ch, err := e.releaseChannel(service)
+	if err != nil {
+		return err
+	}
+	if err := e.record(Record{Type: RecPromoteRequested, Actor: actorPtr(actor), Service: service, Reason: reason}); err != nil {
+		return fmt.Errorf("record promote request: %w", err)
+	}
+	// Only into an empty queue: a pending rollback or abort outranks it,
+	// and must find room.
+	if len(ch) == 0 {
+		select {
+		case ch <- RequestPromote:
+		default:
+		}
+	}
+	return nil
+}
+
+// releaseChannel finds the running release a request is for: the named
+// Service's, or the only one when none is named.
+func (e *Engine) releaseChannel(service string) (string, chan Request, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	active := slices.Sorted(maps.Keys(e.releases))
+	switch {
+	case len(active) == 0:
+		return "", nil, ErrNoRelease
+	case service != "":
+		if ch := e.releases[service]; ch != nil {
+			return service, ch, nil
+		}
+		return "", nil, fmt.Errorf("%w on service %s (running: %s)", ErrNoRelease, service, strings.Join(active, ", "))
+	case len(active) > 1:
+		return "", nil, fmt.Errorf("several releases are running (%s); name the service", strings.Join(active, ", "))
+	}
+	return active[0], e.releases[active[0]], nil
 }
 
 // ActiveReleases lists the Services (namespace/name) of running releases.
@@ -117,9 +145,9 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 		case <-ctx.Done():
 		}
 	}()
-	// One pending request is enough: a second rollback asks for what the
-	// first already did.
-	requests := make(chan Request, 1)
+	// Requests only set flags, so a few pending are as good as many; a
+	// promote is dropped rather than take a rollback's room.
+	requests := make(chan Request, 4)
 	e.mu.Lock()
 	if e.releases[t.String()] != nil {
 		e.mu.Unlock()

@@ -231,6 +231,11 @@ func (c *calls) Maintenance(_ context.Context, a engine.Actor, on bool) (string,
 	return "maintenance switched", nil
 }
 
+func (c *calls) Promote(a engine.Actor, service, reason string) error {
+	c.add("promote " + service + " by " + a.Name + ": " + reason)
+	return nil
+}
+
 func (c *calls) SkipStage(a engine.Actor, stage, reason string) error {
 	c.add("skip " + stage + " by " + a.Name + ": " + reason)
 	return nil

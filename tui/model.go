@@ -20,6 +20,7 @@ type Controller interface {
 	Approve(actor engine.Actor, gateID string) error
 	Abort(actor engine.Actor, reason string) error
 	Rollback(actor engine.Actor, service, reason string) error
+	Promote(actor engine.Actor, service, reason string) error
 	SkipStage(actor engine.Actor, stage, reason string) error
 	Maintenance(ctx context.Context, actor engine.Actor, on bool) (string, error)
 }
@@ -457,10 +458,9 @@ func (m Model) approve(promote bool) (Model, tea.Cmd) {
 	g, ok := m.gate(promote)
 	if !ok {
 		if promote {
-			m.flash = "nothing to promote: no switch is waiting for approval"
-		} else {
-			m.flash = "no gate is waiting for approval"
+			return m.promoteEarly()
 		}
+		m.flash = "no gate is waiting for approval"
 		return m, nil
 	}
 	ctl, actor := m.o.Controller, m.o.Actor
@@ -479,6 +479,36 @@ func (m Model) approve(promote bool) (Model, tea.Cmd) {
 	}
 	m.modal = &modal{title: "Promote", body: body + "\n\nPress y to confirm, any other key to cancel.", confirm: do}
 	return m, nil
+}
+
+// promoteEarly asks a release that has not reached its gate to switch as
+// soon as its preview is Ready, skipping the rest of its pre-promotion
+// analysis and its gate.
+func (m Model) promoteEarly() (Model, tea.Cmd) {
+	r := m.currentRelease()
+	if r == nil || !m.running() || !beforeSwitch(r.Phase) {
+		m.flash = "nothing to promote: no release is on its way to a switch"
+		return m, nil
+	}
+	ctl, actor, service := m.o.Controller, m.o.Actor, r.Service
+	do := func() tea.Msg {
+		return actionMsg{what: "promote of " + service + " asked by " + actor.Name, err: ctl.Promote(actor, service, "promoted from the console")}
+	}
+	cs := colorState(r, r.To)
+	body := fmt.Sprintf("Switch %s from %s to %s as soon as %s is Ready (%d/%d now), skipping what is left of the pre-promotion analysis and the approval gate.",
+		r.Service, r.From, r.To, r.To, cs.Ready, cs.Replicas)
+	m.modal = &modal{title: "Promote now", body: body + "\n\nPress y to confirm, any other key to cancel.", confirm: do}
+	return m, nil
+}
+
+// beforeSwitch reports whether a release is still on its way to the
+// switch, where a promote can hurry it.
+func beforeSwitch(p engine.Phase) bool {
+	switch p {
+	case engine.PhaseDeploying, engine.PhasePreviewReady, engine.PhasePreAnalysis, engine.PhaseAwaitingApproval:
+		return true
+	}
+	return false
 }
 
 func (m Model) rollback() (Model, tea.Cmd) {

@@ -272,10 +272,17 @@ func readDecisions(in io.Reader, errOut io.Writer, eng *engine.Engine, actor eng
 		switch strings.ToLower(word) {
 		case "":
 			continue
-		case "a", "approve", "promote":
-			// A blueGreen step's gate stands between its ready preview and
-			// the switch, so approving it is promoting.
+		case "a", "approve":
 			err = eng.Approve(actor, strings.TrimSpace(rest))
+		case "promote":
+			// A blueGreen step's gate stands between its ready preview and
+			// the switch, so approving it is promoting. Before the gate, a
+			// promote skips what is left of the pre-promotion analysis.
+			if len(eng.WaitingGates()) > 0 {
+				err = eng.Approve(actor, strings.TrimSpace(rest))
+			} else {
+				err = eng.Promote(actor, "", "promote typed on stdin")
+			}
 		case "r", "reject":
 			gate, reason := "", strings.TrimSpace(rest)
 			// "reject GATE REASON" names the gate when several wait.

@@ -338,7 +338,8 @@ func (x *executor) apply(ctx context.Context, act Action, obs Observation, r *Re
 				// Stopped during the scale-down delay: the release ends
 				// here, both colors up, rather than observe and wait again
 				// (a cluster that ignores ctx would make that a busy loop).
-				return ctx.Err()
+				// The cause says why: a lost lock names who took it.
+				return context.Cause(ctx)
 			case <-t.C():
 			}
 			return nil

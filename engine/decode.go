@@ -132,6 +132,17 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 			return
 		}
 		v.SetInt(i)
+	case reflect.Float32, reflect.Float64:
+		s, ok := d.scalar(n, path, "a number")
+		if !ok {
+			return
+		}
+		f, err := strconv.ParseFloat(s, v.Type().Bits())
+		if err != nil {
+			d.errs.add(nodePos(n), path, "expected a number, like 0.05, got %q", s)
+			return
+		}
+		v.SetFloat(f)
 	case reflect.Pointer:
 		if v.IsNil() {
 			v.Set(reflect.New(v.Type().Elem()))

@@ -62,6 +62,9 @@ type Record struct {
 	Value   string  `json:"value,omitempty"`
 	Verdict Verdict `json:"verdict,omitempty"`
 
+	// Load is a load test's summary.
+	Load *LoadSummary `json:"load,omitempty"`
+
 	// A notification: where it went (slack or teams) and which moment it
 	// told of (a NotifyTrigger). Attempt is how many attempts it took.
 	Target string `json:"target,omitempty"`
@@ -92,6 +95,8 @@ const (
 	RecReleaseSwitched   = "release.switched"
 	RecReleaseFinished   = "release.finished"
 	RecRollbackRequested = "release.rollback-requested"
+	// RecLoadTest is a load test's summary.
+	RecLoadTest = "loadtest.summary"
 	// RecPromoteRequested is a person asking a release to switch without
 	// waiting for its analysis or gate.
 	RecPromoteRequested = "release.promote-requested"

@@ -443,6 +443,8 @@ func validateStep(p *Pipeline, st *Step, path string, d *decoder, at func(string
 		}
 	case KindAnalysis:
 		validateAnalysis(st.Analysis, kpath, d, at)
+	case KindLoadTest:
+		validateLoadTest(st.LoadTest, kpath, d, at)
 	case KindNotify:
 		validateNotifyStep(p, st.Notify, kpath, d, at)
 	case KindDeploy:
@@ -732,5 +734,46 @@ func validateWebhook(p *Pipeline, webhook, fpath, example string, d *decoder, at
 	}
 	if u, err := url.Parse(webhook); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		errs.add(at(fpath), fpath, "the value of %s is not an http or https URL", from[secret])
+	}
+}
+
+// maxLoadTest bounds a load test: it is a check, not a soak.
+const maxLoadTest = time.Hour
+
+func validateLoadTest(l *LoadTestSpec, kpath string, d *decoder, at func(string) Pos) {
+	errs := d.errs
+	required := requirer(kpath, d, at)
+	required("target", l.Target, "the URL to send requests to")
+	if l.Target != "" {
+		if u, err := url.Parse(l.Target); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs.add(at(kpath+".target"), kpath+".target", "want an http or https URL, got %q", l.Target)
+		}
+	}
+	if m := l.Method; m != "" && !slices.Contains([]string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}, m) {
+		errs.add(at(kpath+".method"), kpath+".method", "unknown method %q; use GET, HEAD, POST, PUT, PATCH or DELETE", m)
+	}
+	if _, set := d.pos[kpath+".rate"]; !set && !errs.has(kpath+".rate") {
+		errs.add(at(kpath), kpath+".rate", "required: requests per second, like 50")
+	} else if (l.Rate < 1 || l.Rate > 10000) && !errs.has(kpath+".rate") {
+		errs.add(at(kpath+".rate"), kpath+".rate", "must be between 1 and 10000 requests per second, got %d", l.Rate)
+	}
+	switch {
+	case l.Duration <= 0 && !errs.has(kpath+".duration"):
+		errs.add(at(kpath+".duration"), kpath+".duration", "required: how long to send requests, like 30s")
+	case l.Duration.D() > maxLoadTest:
+		errs.add(at(kpath+".duration"), kpath+".duration", "must be at most %s, got %s", maxLoadTest, l.Duration)
+	}
+	if l.RequestTimeout < 0 {
+		errs.add(at(kpath+".requestTimeout"), kpath+".requestTimeout", "must not be negative")
+	}
+	tp := kpath + ".thresholds"
+	if l.Thresholds.P95 < 0 {
+		errs.add(at(tp+".p95"), tp+".p95", "must not be negative")
+	}
+	if r := l.Thresholds.ErrorRate; r != nil && (*r < 0 || *r > 1) {
+		errs.add(at(tp+".errorRate"), tp+".errorRate", "is a ratio between 0 and 1 (0.05 is 5%%), got %g", *r)
+	}
+	if l.Thresholds.MinRate < 0 {
+		errs.add(at(tp+".minRate"), tp+".minRate", "must not be negative")
 	}
 }

@@ -111,10 +111,9 @@ type Step struct {
 	Alerts *AlertsSpec `json:"alerts,omitempty"`
 	// Notify sends a message to Slack or Microsoft Teams now.
 	Notify *NotifyStepSpec `json:"notify,omitempty"`
-
-	// The step kind below belongs to an issue not yet built; its field is
-	// accepted as a free-form object and rejected by validation.
-	LoadTest map[string]any `json:"loadtest,omitempty"`
+	// LoadTest sends a constant rate of requests and fails on broken
+	// thresholds (the guide's stage 5).
+	LoadTest *LoadTestSpec `json:"loadtest,omitempty"`
 }
 
 // GateOutcome is the decision an approve gate takes on timeout.
@@ -129,7 +128,7 @@ const (
 // StepKind names what a step does.
 type StepKind string
 
-// The step kinds. loadtest is not implemented yet.
+// The step kinds.
 const (
 	KindRun       StepKind = "run"
 	KindApprove   StepKind = "approve"
@@ -143,7 +142,7 @@ const (
 
 // implemented lists step kinds the runner can execute.
 func (k StepKind) implemented() bool {
-	return k == KindRun || k == KindApprove || k == KindDeploy || k == KindBlueGreen || k == KindAnalysis || k == KindAlerts || k == KindNotify
+	return k == KindRun || k == KindApprove || k == KindDeploy || k == KindBlueGreen || k == KindAnalysis || k == KindAlerts || k == KindNotify || k == KindLoadTest
 }
 
 // Kinds returns every kind field that is set on the step, in a fixed order.

@@ -118,6 +118,8 @@ func (e *Engine) runStep(ctx context.Context, s *Stage, j int) (Status, string) 
 		return e.runAlerts(ctx, s, st, name)
 	case KindNotify:
 		return e.runNotify(ctx, s, st, name)
+	case KindLoadTest:
+		return e.runLoadTest(ctx, s, st, name)
 	default:
 		// Validation rejects these; this guards a Pipeline built in code.
 		reason := fmt.Sprintf("%s steps are not yet implemented", st.Kind())

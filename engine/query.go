@@ -61,17 +61,29 @@ func ParseQuery(text string) (*QueryTemplate, error) {
 	q := &QueryTemplate{text: text, t: t}
 	var walkErr error
 	walk(t.Root, func(n parse.Node) {
-		f, ok := n.(*parse.FieldNode)
-		if !ok || walkErr != nil {
+		if walkErr != nil {
 			return
 		}
-		name := f.Ident[0]
-		if !slices.Contains(queryFields, name) {
-			walkErr = fmt.Errorf("{{.%s}} is not a query variable; use %s", name, fieldList())
-			return
-		}
-		if !slices.Contains(q.fields, name) {
-			q.fields = append(q.fields, name)
+		switch x := n.(type) {
+		case *parse.FieldNode:
+			name := x.Ident[0]
+			switch {
+			case !slices.Contains(queryFields, name):
+				walkErr = fmt.Errorf("{{.%s}} is not a query variable; use %s", name, fieldList())
+			case len(x.Ident) > 1:
+				walkErr = fmt.Errorf("{{%s}}: query variables are text, with no fields of their own; use {{.%s}}", x, name)
+			case !slices.Contains(q.fields, name):
+				q.fields = append(q.fields, name)
+			}
+		case *parse.DotNode:
+			// {{.}} would write the whole set of values into the query.
+			walkErr = fmt.Errorf("{{.}} is not a query variable; use %s", fieldList())
+		case *parse.ChainNode:
+			walkErr = fmt.Errorf("{{%s}}: query variables are text, with no fields of their own", x)
+		case *parse.TemplateNode:
+			walkErr = fmt.Errorf("{{template %q}}: a query is one template; write the query out", x.Name)
+		case *parse.VariableNode:
+			walkErr = fmt.Errorf("{{%s}}: template variables are not supported; use %s", x, fieldList())
 		}
 	})
 	if walkErr != nil {
@@ -128,6 +140,10 @@ func walk(n parse.Node, fn func(parse.Node)) {
 		for _, a := range x.Args {
 			walk(a, fn)
 		}
+	case *parse.ChainNode:
+		walk(x.Node, fn)
+	case *parse.TemplateNode:
+		walk(x.Pipe, fn)
 	case *parse.IfNode:
 		walk(x.Pipe, fn)
 		walk(x.List, fn)

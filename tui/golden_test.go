@@ -59,6 +59,12 @@ func TestGoldenFrames(t *testing.T) {
 			goldenFrame(t, frame(step(m, press("r")), colorprofile.ANSI))
 		})
 	}
+	// The markers a person must not miss: a demo, a read-only console, an
+	// emergency run that skipped stages.
+	t.Run("markers-120x40", func(t *testing.T) {
+		m, _ := console("emergency", 120, 40, Options{ReadOnly: true, Demo: true})
+		goldenFrame(t, frame(m, colorprofile.ANSI))
+	})
 	t.Run("too-small-60x18", func(t *testing.T) {
 		m, _ := console("running", 60, 18, Options{})
 		goldenFrame(t, frame(m, colorprofile.ANSI))
@@ -75,14 +81,23 @@ func TestGoldenFrames(t *testing.T) {
 // terminal's size, so a resize leaves nothing of the previous frame.
 func TestFramesFitTheTerminal(t *testing.T) {
 	for state := range states {
-		for _, sz := range [][2]int{{80, 24}, {100, 30}, {120, 40}, {200, 60}, {70, 20}, {69, 20}, {300, 90}} {
+		for _, sz := range [][2]int{{80, 24}, {100, 30}, {120, 40}, {200, 60}, {70, 20}, {69, 20}, {300, 90}, {110, 21}, {120, 20}, {120, 26}} {
 			m, _ := console(state, sz[0], sz[1], Options{})
 			for _, k := range []string{"", "r", "l", "?"} {
 				mm := m
 				if k != "" {
 					mm = step(mm, press(k))
 				}
-				lines := strings.Split(frame(mm, colorprofile.NoTTY), "\n")
+				text := frame(mm, colorprofile.NoTTY)
+				lines := strings.Split(text, "\n")
+				if k == "" && sz[0] >= MinWidth && sz[1] >= MinHeight {
+					// Every pane and the footer, at every usable size.
+					for _, want := range []string{"─ Stages ", "─ Blue / Green ", "─ Metrics ", "─ Logs", "approve"} {
+						if !strings.Contains(text, want) {
+							t.Errorf("%s %dx%d: no %q on screen:\n%s", state, sz[0], sz[1], want, text)
+						}
+					}
+				}
 				if len(lines) != sz[1] {
 					t.Errorf("%s %dx%d after %q: %d lines", state, sz[0], sz[1], k, len(lines))
 				}

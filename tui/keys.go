@@ -29,9 +29,8 @@ type KeyMap struct {
 	Help       key.Binding
 	Quit       key.Binding
 
-	// Confirm and Cancel answer a modal.
+	// Confirm answers a modal yes; any other key is no.
 	Confirm key.Binding
-	Cancel  key.Binding
 }
 
 // DefaultKeyMap returns the keys as documented.
@@ -56,7 +55,6 @@ func DefaultKeyMap() KeyMap {
 		Help:        b("?", "help", "?"),
 		Quit:        b("q", "quit", "q", "ctrl+c"),
 		Confirm:     b("y", "confirm", "y"),
-		Cancel:      b("esc", "cancel", "esc", "n"),
 	}
 }
 
@@ -74,6 +72,7 @@ func (k *KeyMap) actions() map[string]*key.Binding {
 func (k *KeyMap) fixed() map[string]*key.Binding {
 	return map[string]*key.Binding{
 		"next pane": &k.Next, "previous pane": &k.Prev, "up": &k.Up, "down": &k.Down, "details": &k.Enter,
+		"confirm": &k.Confirm,
 	}
 }
 
@@ -82,6 +81,11 @@ func (k *KeyMap) SetReadOnly() {
 	for _, b := range []*key.Binding{&k.Approve, &k.Promote, &k.Rollback, &k.Abort, &k.Skip, &k.Maintenance} {
 		b.SetEnabled(false)
 	}
+}
+
+// actionBindings are copies of the keys that change something.
+func (k KeyMap) actionBindings() []key.Binding {
+	return []key.Binding{k.Approve, k.Promote, k.Rollback, k.Abort, k.Skip, k.Maintenance}
 }
 
 // ShortHelp is the footer.
@@ -157,7 +161,13 @@ func (k *KeyMap) Rebind(keys map[string][]string) error {
 		if len(keys[name]) == 0 {
 			return fmt.Errorf("keys.%s: give at least one key", name)
 		}
-		b.SetKeys(keys[name]...)
+		ks := keys[name]
+		if name == "quit" && !slices.Contains(ks, "ctrl+c") {
+			// ctrl+c always quits: it is the terminal's own way out, and
+			// cutover turns off the signal it would otherwise send.
+			ks = append(slices.Clone(ks), "ctrl+c")
+		}
+		b.SetKeys(ks...)
 		b.SetHelp(strings.Join(keys[name], "/"), b.Help().Desc)
 	}
 	owner := map[string]string{}

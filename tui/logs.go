@@ -26,11 +26,14 @@ type logsPane struct {
 	// searching is set while the search box has the keys.
 	searching bool
 	query     string
+	// lastMatch is the line the last search stopped at; the next search
+	// starts after it.
+	lastMatch int
 	marker    func(string) string
 }
 
 func newLogsPane(keys *KeyMap) logsPane {
-	p := logsPane{keys: keys, vp: viewport.New(), search: textinput.New()}
+	p := logsPane{keys: keys, vp: viewport.New(), search: textinput.New(), lastMatch: -1}
 	p.search.Prompt = "/"
 	return p
 }
@@ -67,12 +70,19 @@ func (p *logsPane) append(lines []string) {
 	}
 	follow := p.vp.AtBottom()
 	p.lines = append(p.lines, lines...)
+	dropped := 0
 	if len(p.lines) > maxLogLines {
-		p.lines = append(p.lines[:0], p.lines[len(p.lines)-maxLogLines:]...)
+		dropped = len(p.lines) - maxLogLines
+		p.lines = append(p.lines[:0], p.lines[dropped:]...)
+		p.lastMatch = max(p.lastMatch-dropped, -1)
 	}
+	off := p.vp.YOffset()
 	p.vp.SetContentLines(p.highlighted())
 	if follow {
 		p.vp.GotoBottom()
+	} else if dropped > 0 {
+		// Scrolled up, the view stays on the lines it showed.
+		p.vp.SetYOffset(max(off-dropped, 0))
 	}
 }
 
@@ -86,10 +96,14 @@ func (p *logsPane) startSearch() tea.Cmd {
 
 func (p *logsPane) Update(msg tea.KeyPressMsg, _ *scene) tea.Cmd {
 	if p.searching {
+		// The search box takes every key; only enter and esc end it, as in
+		// every text field.
 		switch msg.String() {
 		case "enter":
 			p.searching = false
-			p.query = p.search.Value()
+			if q := p.search.Value(); q != p.query {
+				p.query, p.lastMatch = q, -1
+			}
 			p.vp.SetContentLines(p.highlighted())
 			if !p.jumpToMatch() {
 				return emit(flashMsg("not found: " + p.query))
@@ -108,8 +122,6 @@ func (p *logsPane) Update(msg tea.KeyPressMsg, _ *scene) tea.Cmd {
 		p.vp.ScrollUp(1)
 	case key.Matches(msg, p.keys.Down):
 		p.vp.ScrollDown(1)
-	case key.Matches(msg, p.keys.Search):
-		return p.startSearch()
 	default:
 		var cmd tea.Cmd
 		p.vp, cmd = p.vp.Update(msg)
@@ -130,15 +142,17 @@ func (p *logsPane) highlighted() []string {
 	return out
 }
 
-// jumpToMatch scrolls to the next line holding the query.
+// jumpToMatch scrolls to the next line holding the query, after the one
+// the last search found: the view's offset cannot say, as it stops short
+// of a match on the last page.
 func (p *logsPane) jumpToMatch() bool {
 	if p.query == "" || len(p.lines) == 0 {
 		return true
 	}
-	start := p.vp.YOffset() + 1
 	for i := range p.lines {
-		j := (start + i) % len(p.lines)
+		j := (p.lastMatch + 1 + i) % len(p.lines)
 		if strings.Contains(p.lines[j], p.query) {
+			p.lastMatch = j
 			p.vp.SetYOffset(j)
 			return true
 		}
@@ -167,7 +181,9 @@ func logLine(ev engine.Event) (string, bool) {
 	t := ev.Header().Time.Format("15:04:05")
 	switch e := ev.(type) {
 	case engine.StepOutput:
-		return fmt.Sprintf("%s %s/%s │ %s", t, e.Stage, e.Step, e.Line), true
+		// A tab measures as no cell and draws as several: the pane would
+		// wrap the line and lose its last one.
+		return fmt.Sprintf("%s %s/%s │ %s", t, e.Stage, e.Step, strings.ReplaceAll(e.Line, "\t", "    ")), true
 	case engine.Warning:
 		return fmt.Sprintf("%s warning: %s", t, e.Message), true
 	case engine.GateWaiting:

@@ -39,7 +39,7 @@ func (p *metricsPane) View(sc *scene, focused bool) string {
 		lines = append(lines, s.Muted.Render("no panels: the pipeline names no Prometheus, or the first refresh is on its way"))
 	}
 	titleW := 16
-	sparkW := max(min(iw-titleW-50, 40), 0)
+	sparkW := sparkWidth(iw)
 	panels := sc.panels
 	if sc.narrow {
 		// Two lines fit at 80×24: the worst panels get them.
@@ -67,8 +67,8 @@ func verdictState(v engine.Verdict) engine.PanelState {
 	return engine.PanelWarn
 }
 
-// panelLine is one panel: its title, a sparkline of its first series, the
-// current value of each series, and its threshold, in its state's color.
+// panelLine is one panel: its title, a sparkline of its worst series, the
+// current value of each series, and its thresholds, in its state's color.
 func (p *metricsPane) panelLine(s Styles, d engine.PanelData, titleW, sparkW int) string {
 	title := fmt.Sprintf("%-*s", titleW, ansi.Truncate(d.Spec.Title, titleW, "…"))
 	switch d.State {
@@ -81,9 +81,10 @@ func (p *metricsPane) panelLine(s Styles, d engine.PanelData, titleW, sparkW int
 	}
 	spark := ""
 	if sparkW > 0 && len(d.Series) > 0 {
-		spark = p.sparks.get(d, sparkW, func() string {
+		se := worstSeries(d.Series)
+		spark = p.sparks.get(d, sparkW, s.Dark, func() string {
 			sl := sparkline.New(sparkW, 1, sparkline.WithStyle(stateStyle(s, d.State)))
-			pts := d.Series[0].Points
+			pts := se.Points
 			if len(pts) > sparkW {
 				pts = pts[len(pts)-sparkW:]
 			}
@@ -106,12 +107,28 @@ func (p *metricsPane) panelLine(s Styles, d engine.PanelData, titleW, sparkW int
 		vals = append(vals, v)
 	}
 	line := title + " " + spark + s.state(d.State, strings.Join(vals, " "))
-	if d.Spec.Crit != "" {
-		if c, err := engine.ParseCondition(d.Spec.Crit); err == nil {
-			line += s.Muted.Render(" crit " + c.Op + " " + d.Spec.Unit.Format(c.Threshold))
+	for _, t := range []struct{ name, cond string }{{"warn", d.Spec.Warn}, {"crit", d.Spec.Crit}} {
+		if c, err := engine.ParseCondition(t.cond); t.cond != "" && err == nil {
+			line += s.Muted.Render(" " + t.name + " " + c.Op + " " + d.Spec.Unit.Format(c.Threshold))
 		}
 	}
 	return line
+}
+
+// sparkWidth is how wide a panel's sparkline is in a pane iw cells wide
+// inside: what is left after the title and the values, at most 40.
+func sparkWidth(iw int) int { return max(min(iw-16-50, 40), 0) }
+
+// worstSeries is the series a panel's one sparkline draws: the one in the
+// worst state, which is what colors the panel; the first when all agree.
+func worstSeries(ss []engine.Series) engine.Series {
+	worst := ss[0]
+	for _, se := range ss[1:] {
+		if se.State.Severity() > worst.State.Severity() {
+			worst = se
+		}
+	}
+	return worst
 }
 
 // sparkCache keeps each panel's drawn sparkline until the next refresh or
@@ -127,10 +144,11 @@ type sparkKey struct {
 	title string
 	width int
 	state engine.PanelState
+	dark  bool
 }
 
-func (c *sparkCache) get(d engine.PanelData, width int, draw func() string) string {
-	k := sparkKey{at: d.At.UnixNano(), title: d.Spec.Title, width: width, state: d.State}
+func (c *sparkCache) get(d engine.PanelData, width int, dark bool, draw func() string) string {
+	k := sparkKey{at: d.At.UnixNano(), title: d.Spec.Title, width: width, state: d.State, dark: dark}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if s, ok := c.lines[k]; ok {

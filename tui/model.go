@@ -3,7 +3,6 @@ package tui
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -46,6 +45,9 @@ type Options struct {
 	// pods, or "" when it names none.
 	MaintenancePage string
 	Keys            KeyMap
+	// PanelPoints is told how many points a panel can draw whenever the
+	// layout changes, so the panels fetch no more than that.
+	PanelPoints func(int)
 	// PodDetail reads a pod's conditions, container states and Warning
 	// events when a person opens it; nil shows what the release saw.
 	PodDetail func(ctx context.Context, namespace, pod string) (engine.PodDetail, error)
@@ -83,9 +85,12 @@ const maintenanceTimeout = 5 * time.Minute
 type Model struct {
 	o    Options
 	keys *KeyMap
-	st   Styles
-	help help.Model
-	spin spinner.Model
+	// actionKeys are the action bindings as they were before read-only
+	// mode disabled them, so that pressing one can be told why.
+	actionKeys []key.Binding
+	st         Styles
+	help       help.Model
+	spin       spinner.Model
 
 	snap     engine.Snapshot
 	panels   []engine.PanelData
@@ -146,11 +151,12 @@ func New(o Options) Model {
 	if keys.Quit.Keys() == nil {
 		keys = DefaultKeyMap()
 	}
+	actions := keys.actionBindings()
 	if o.ReadOnly {
 		keys.SetReadOnly()
 	}
 	km := &keys
-	m := Model{o: o, keys: km, help: help.New(),
+	m := Model{o: o, keys: km, actionKeys: actions, help: help.New(),
 		stages: stagesPane{keys: km}, release: releasePane{keys: km}, metrics: metricsPane{sparks: &sparkCache{}}, logs: newLogsPane(km)}
 	// Five frames a second is enough to show life, and costs a third of
 	// MiniDot's twelve in redraws.
@@ -177,7 +183,7 @@ func (m *Model) panes() []component {
 // scene is what the panes draw from now.
 func (m *Model) scene() *scene {
 	return &scene{snap: &m.snap, release: m.currentRelease(), panels: m.panels, st: m.st, keys: m.keys,
-		now: m.o.Now(), spin: m.spin.View(), narrow: m.w < wideFrom}
+		now: m.o.Now(), spin: m.spin.View(), narrow: !m.wide()}
 }
 
 // Init starts reading the run, asks the terminal for its background, and
@@ -377,12 +383,17 @@ func (m Model) key(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		m.flash = "cancelled: " + md.title
 		return m, nil
 	}
+	if isInterrupt(msg) && m.detail == "" && !m.showHelp {
+		// ctrl+c is the terminal's own way out: it works from the search
+		// box too, and cannot be rebound away.
+		return m.quit()
+	}
 	if m.logs.searching {
 		cmd := m.logs.Update(msg, m.scene())
 		return m, cmd
 	}
 	if m.detail != "" || m.showHelp {
-		if key.Matches(msg, m.keys.Quit) && msg.String() == "ctrl+c" {
+		if isInterrupt(msg) {
 			return m.quit()
 		}
 		m.detail, m.detailPod, m.showHelp = "", "", false
@@ -417,7 +428,7 @@ func (m Model) key(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		return m.skip()
 	case key.Matches(msg, k.Maintenance):
 		return m.maintenance()
-	case m.o.ReadOnly && isAction(msg):
+	case m.o.ReadOnly && key.Matches(msg, m.actionKeys...):
 		m.flash = "read-only: actions are disabled"
 	default:
 		focused := m.focus
@@ -430,10 +441,12 @@ func (m Model) key(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	return m, nil
 }
 
-// isAction reports whether a key is one of the default action keys, so
-// that read-only mode can say why nothing happened.
-func isAction(msg tea.KeyPressMsg) bool {
-	return strings.Contains("aprxsm", msg.String()) && len(msg.String()) == 1
+// isInterrupt reports ctrl+c.
+func isInterrupt(msg tea.KeyPressMsg) bool { return msg.String() == "ctrl+c" }
+
+// confirmText is the last line of every modal, from the Confirm binding.
+func (m Model) confirmText() string {
+	return "Press " + m.keys.Confirm.Help().Key + " to confirm, any other key to cancel."
 }
 
 // gate returns the gate a's and p's act on: for p, only a blue-green
@@ -477,7 +490,7 @@ func (m Model) approve(promote bool) (Model, tea.Cmd) {
 		cs := colorState(r, to)
 		body = fmt.Sprintf("Switch %s from %s to %s (%s: %d/%d Ready).", r.Service, r.From, to, to, cs.Ready, cs.Replicas)
 	}
-	m.modal = &modal{title: "Promote", body: body + "\n\nPress y to confirm, any other key to cancel.", confirm: do}
+	m.modal = &modal{title: "Promote", body: body + "\n\n" + m.confirmText(), confirm: do}
 	return m, nil
 }
 
@@ -497,7 +510,7 @@ func (m Model) promoteEarly() (Model, tea.Cmd) {
 	cs := colorState(r, r.To)
 	body := fmt.Sprintf("Switch %s from %s to %s as soon as %s is Ready (%d/%d now), skipping what is left of the pre-promotion analysis and the approval gate.",
 		r.Service, r.From, r.To, r.To, cs.Ready, cs.Replicas)
-	m.modal = &modal{title: "Promote now", body: body + "\n\nPress y to confirm, any other key to cancel.", confirm: do}
+	m.modal = &modal{title: "Promote now", body: body + "\n\n" + m.confirmText(), confirm: do}
 	return m, nil
 }
 
@@ -522,7 +535,7 @@ func (m Model) rollback() (Model, tea.Cmd) {
 	do := func() tea.Msg {
 		return actionMsg{what: "rollback of " + service + " asked by " + actor.Name, err: ctl.Rollback(actor, service, reason)}
 	}
-	m.modal = &modal{title: "Emergency rollback", body: rollbackText(r, m.rolloutTook) + "\n\nPress y to confirm, any other key to cancel.", confirm: do}
+	m.modal = &modal{title: "Emergency rollback", body: rollbackText(r, m.rolloutTook) + "\n\n" + m.confirmText(), confirm: do}
 	return m, nil
 }
 
@@ -564,7 +577,7 @@ func (m Model) maintenance() (Model, tea.Cmd) {
 	}
 	r := m.currentRelease()
 	if r != nil && releaseInFlight(r.Phase) {
-		m.flash = "a release is in flight: roll it back (r) or abort it (x) before maintenance"
+		m.flash = fmt.Sprintf("a release is in flight: roll it back (%s) or abort it (%s) before maintenance", m.keys.Rollback.Help().Key, m.keys.Abort.Help().Key)
 		return m, nil
 	}
 	on, svc, live := true, "the Service", engine.Color("")
@@ -590,7 +603,7 @@ func (m Model) maintenance() (Model, tea.Cmd) {
 		title = "Maintenance off"
 		body = fmt.Sprintf("Switch %s back from the maintenance page to the color it served before, scaling that color up first if it is cold.", svc)
 	}
-	m.modal = &modal{title: title, body: body + "\n\nPress y to confirm, any other key to cancel.", confirm: do}
+	m.modal = &modal{title: title, body: body + "\n\n" + m.confirmText(), confirm: do}
 	return m, nil
 }
 
@@ -618,7 +631,7 @@ func (m Model) skip() (Model, tea.Cmd) {
 	}
 	st := m.snap.Stages[i]
 	if st.Status != engine.StatusPending {
-		m.flash = "stage " + st.Name + " is " + string(st.Status) + "; only a stage that has not started can be skipped (move with ↑↓)"
+		m.flash = "stage " + st.Name + " is " + string(st.Status) + "; only a stage that has not started can be skipped (move with " + m.keys.Up.Help().Key + ", " + m.keys.Down.Help().Key + ")"
 		return m, nil
 	}
 	ctl, actor := m.o.Controller, m.o.Actor
@@ -626,7 +639,7 @@ func (m Model) skip() (Model, tea.Cmd) {
 		return actionMsg{what: "stage " + st.Name + " skipped by " + actor.Name, err: ctl.SkipStage(actor, st.Name, "from the console")}
 	}
 	m.modal = &modal{title: "Skip stage " + st.Name, body: "Stage " + st.Name + " will not run; stages that need it run as if it had succeeded. " +
-		"The journal records that " + actor.Name + " skipped it.\n\nPress y to confirm, any other key to cancel.", confirm: do}
+		"The journal records that " + actor.Name + " skipped it.\n\n" + m.confirmText(), confirm: do}
 	return m, nil
 }
 
@@ -640,7 +653,7 @@ func (m Model) abort() (Model, tea.Cmd) {
 		return actionMsg{what: "abort asked by " + actor.Name, err: ctl.Abort(actor, "aborted from the console")}
 	}
 	m.modal = &modal{title: "Abort the run", body: "Stop every running step (SIGTERM, then SIGKILL after 10s) and cancel the stages not yet run. " +
-		"A release in flight stops where it is; the Service keeps selecting a color with Ready pods.\n\nPress y to confirm, any other key to cancel.", confirm: do}
+		"A release in flight stops where it is; the Service keeps selecting a color with Ready pods.\n\n" + m.confirmText(), confirm: do}
 	return m, nil
 }
 
@@ -649,7 +662,7 @@ func (m Model) quit() (Model, tea.Cmd) {
 		return m, tea.Quit
 	}
 	ctl, actor := m.o.Controller, m.o.Actor
-	m.modal = &modal{title: "Quit", body: "The run is still in flight. Press y to abort it and quit, any other key to stay.\n\n" +
+	m.modal = &modal{title: "Quit", body: "The run is still in flight. Press " + m.keys.Confirm.Help().Key + " to abort it and quit, any other key to stay.\n\n" +
 		"Leaving it running without this console is not offered: that needs cutover serve, which does not exist yet.",
 		confirm: func() tea.Msg {
 			_ = ctl.Abort(actor, "the console quit")
@@ -658,13 +671,14 @@ func (m Model) quit() (Model, tea.Cmd) {
 	return m, nil
 }
 
-// release returns the release the console follows: the latest progress
-// of any blue-green or deploy step.
+// currentRelease returns the release the console follows: the latest
+// progress of a blue-green step. A deploy step's progress names no Service
+// and no colors: the blue-green pane and its keys have nothing to act on.
 func (m *Model) currentRelease() *engine.ReleaseProgress {
 	var best *engine.ReleaseProgress
 	for _, st := range m.snap.Stages {
 		for _, step := range st.Steps {
-			if r := step.Release; r != nil && (best == nil || r.Seq > best.Seq) {
+			if r := step.Release; r != nil && r.Service != "" && (best == nil || r.Seq > best.Seq) {
 				best = r
 			}
 		}

@@ -16,7 +16,19 @@ import (
 type releasePane struct {
 	w, h int
 	keys *KeyMap
-	sel  int // the selected pod
+	// selPod names the selected pod: the list re-sorts as pods change
+	// health, and enter must open the pod the person chose.
+	selPod string
+}
+
+// selected is the index of the selected pod in pods, or 0.
+func (p *releasePane) selected(pods []podRow) int {
+	for i, pr := range pods {
+		if pr.pod.Name == p.selPod {
+			return i
+		}
+	}
+	return 0
 }
 
 func (p *releasePane) SetSize(w, h int) { p.w, p.h = w, h }
@@ -33,16 +45,18 @@ func (p *releasePane) Update(msg tea.KeyPressMsg, sc *scene) tea.Cmd {
 		return nil
 	}
 	pods := podsOf(r)
+	if len(pods) == 0 {
+		return nil
+	}
+	i := p.selected(pods)
 	switch {
 	case key.Matches(msg, p.keys.Up):
-		p.sel = clamp(p.sel-1, 0, len(pods)-1)
+		p.selPod = pods[clamp(i-1, 0, len(pods)-1)].pod.Name
 	case key.Matches(msg, p.keys.Down):
-		p.sel = clamp(p.sel+1, 0, len(pods)-1)
+		p.selPod = pods[clamp(i+1, 0, len(pods)-1)].pod.Name
 	case key.Matches(msg, p.keys.Enter):
-		if p.sel < len(pods) {
-			ns, _, _ := strings.Cut(r.Service, "/")
-			return emit(openPodMsg{namespace: ns, pod: pods[p.sel]})
-		}
+		ns, _, _ := strings.Cut(r.Service, "/")
+		return emit(openPodMsg{namespace: ns, pod: pods[i]})
 	}
 	return nil
 }
@@ -109,19 +123,22 @@ func (p *releasePane) View(sc *scene, focused bool) string {
 		if cs.Replicas > 0 && cs.Ready < cs.Replicas {
 			ready = s.Warn.Render(ready)
 		}
-		lines = append(lines, fmt.Sprintf("%s %s  %s  %s  %s", padRight(s.colorLabel(c), 7), padRight(role, 7), ready, nonEmpty(cs.Deployment, "-"), nonEmpty(img, "-")))
+		// The image's end is its tag, what tells the colors apart.
+		imgW := max(w-paneFrameW-len(nonEmpty(cs.Deployment, "-"))-30, 8)
+		lines = append(lines, fmt.Sprintf("%s %s  %s  %s  %s", padRight(s.colorLabel(c), 7), padRight(role, 7), ready, nonEmpty(cs.Deployment, "-"), tail(nonEmpty(img, "-"), imgW)))
 	}
 	if h >= 9 {
-		sel := make([]string, 0, len(selector))
+		pairs := make([]string, 0, len(selector))
 		for _, k := range sortedKeys(selector) {
-			sel = append(sel, k+"="+selector[k])
+			pairs = append(pairs, k+"="+selector[k])
 		}
 		sw := "never switched by cutover"
 		if !mark.SwitchedAt.IsZero() {
 			sw = fmt.Sprintf("last switch %s by %s", mark.SwitchedAt.Format("15:04:05"), nonEmpty(mark.SwitchedBy, "?"))
 		}
-		lines = append(lines, s.Muted.Render("selector ")+strings.Join(sel, ",")+s.Muted.Render("  "+sw), "")
+		lines = append(lines, s.Muted.Render("selector ")+strings.Join(pairs, ",")+s.Muted.Render("  "+sw), "")
 		pods := podsOf(r)
+		sel := p.selected(pods)
 		nw := 3
 		for _, pr := range pods {
 			nw = max(nw, len(pr.pod.Name))
@@ -133,12 +150,12 @@ func (p *releasePane) View(sc *scene, focused bool) string {
 		room := max(h-s.Pane.GetVerticalFrameSize()-len(lines), 1)
 		first := 0
 		if len(pods) > room {
-			first = clamp(p.sel-room/2, 0, len(pods)-room)
+			first = clamp(sel-room/2, 0, len(pods)-room)
 		}
 		for i := first; i < min(len(pods), first+room); i++ {
 			pr := pods[i]
 			prefix := "  "
-			if focused && i == p.sel {
+			if focused && i == sel {
 				prefix = s.Bold.Render("› ")
 			}
 			ready := s.OK.Render("yes  ")

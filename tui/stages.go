@@ -74,6 +74,9 @@ func currentStage(snap *engine.Snapshot) int {
 func (p *stagesPane) View(sc *scene, focused bool) string {
 	s := sc.st
 	iw, ih := inner(s, p.w, p.h)
+	if len(sc.snap.Stages) == 0 {
+		return box(s, "Stages", s.Muted.Render("no stages yet"), p.w, p.h, focused)
+	}
 	nameW := 0
 	for _, st := range sc.snap.Stages {
 		nameW = max(nameW, ansi.StringWidth(st.Name))
@@ -103,8 +106,16 @@ func (p *stagesPane) View(sc *scene, focused bool) string {
 		case engine.StatusFailed:
 			note = s.Crit.Render(" failed")
 		}
+		// The row is the selection mark, the icon, the name, the times, the
+		// bar and the note; the bar goes first when room runs out, then
+		// the name shortens, so the note is always whole.
+		rowNameW := nameW
 		bar := ""
-		if barW := iw - nameW - 19 - ansi.StringWidth(note); barW >= 3 {
+		barW := iw - nameW - 19 - ansi.StringWidth(note)
+		if barW < 3 {
+			rowNameW = max(min(nameW, iw-18-ansi.StringWidth(note)), 4)
+		}
+		if barW >= 3 {
 			b := progress.New(progress.WithWidth(barW), progress.WithoutPercentage(), progress.WithColors(barColor),
 				progress.WithFillCharacters('━', '─'))
 			b.EmptyColor = s.BarEmpty
@@ -114,8 +125,8 @@ func (p *stagesPane) View(sc *scene, focused bool) string {
 		if status == engine.StatusRunning && slices.ContainsFunc(st.Steps, func(x *engine.StepState) bool { return x.Status == engine.StatusWaiting }) {
 			status = engine.StatusWaiting
 		}
-		name := ansi.Truncate(st.Name, nameW, "…")
-		row := fmt.Sprintf("%s %-*s %6s/%-6s %s%s", s.status(status, sc.spin), nameW, name, dur(el), dur(st.Budget), bar, note)
+		name := ansi.Truncate(st.Name, rowNameW, "…")
+		row := fmt.Sprintf("%s %-*s %6s/%-6s %s%s", s.status(status, sc.spin), rowNameW, name, dur(el), dur(st.Budget), bar, note)
 		if focused && i == sel {
 			row = s.Bold.Render("›") + row
 		} else {

@@ -44,13 +44,14 @@ func do(m Model, keys ...string) (Model, tea.Msg) {
 // it must not, with the engine call it makes and the actor it passes.
 func TestKeys(t *testing.T) {
 	tests := []struct {
-		name   string
-		state  string
-		o      Options
-		keys   []string
-		calls  string // what the engine was asked, joined by "; "
-		screen string // text the frame must show afterwards
-		quit   bool
+		name      string
+		state     string
+		o         Options
+		keys      []string
+		calls     string // what the engine was asked, joined by "; "
+		screen    string // text the frame must show afterwards
+		notScreen string // text it must not show
+		quit      bool
 	}{
 		{name: "a approves the waiting gate", state: "awaiting-approval", keys: []string{"a"},
 			calls: "approve production-deploy/blue-green by oncall", screen: "approved production-deploy/blue-green as oncall"},
@@ -64,7 +65,7 @@ func TestKeys(t *testing.T) {
 		{name: "p before the gate, y", state: "running", keys: []string{"p", "y"},
 			calls: "promote production/claude-tiu-service by oncall: promoted from the console", screen: "promote of production/claude-tiu-service asked by oncall"},
 		{name: "p after the switch", state: "post-promotion", keys: []string{"p"}, screen: "nothing to promote: no release is on its way to a switch"},
-		{name: "read-only: p does nothing", state: "running", o: Options{ReadOnly: true}, keys: []string{"p", "y"}, screen: "READ-ONLY"},
+		{name: "read-only: p does nothing", state: "running", o: Options{ReadOnly: true}, keys: []string{"p"}, screen: "read-only: actions are disabled"},
 		{name: "r asks, y rolls back", state: "post-promotion", keys: []string{"r", "y"},
 			calls: "rollback production/claude-tiu-service by oncall: emergency rollback from the console"},
 		{name: "r says what will happen", state: "post-promotion", keys: []string{"r"},
@@ -80,7 +81,7 @@ func TestKeys(t *testing.T) {
 			calls: "skip monitoring by oncall: from the console", screen: "stage monitoring skipped by oncall"},
 		{name: "s in an emergency says what a skip does", state: "emergency", keys: []string{"down", "s"}, screen: "stages that need it run as if it had succeeded"},
 		{name: "s on a stage that has started", state: "emergency", keys: []string{"s"}, screen: "stage production-deploy is running; only a stage that has not started can be skipped"},
-		{name: "read-only: s does nothing", state: "emergency", o: Options{ReadOnly: true}, keys: []string{"down", "s", "y"}, screen: "READ-ONLY"},
+		{name: "read-only: s does nothing", state: "emergency", o: Options{ReadOnly: true}, keys: []string{"down", "s"}, screen: "read-only: actions are disabled"},
 		{name: "m without a maintenance page", state: "running", keys: []string{"m"}, screen: "names a maintenance page"},
 		{name: "m during a release", state: "running", o: Options{MaintenancePage: "maintenance"}, keys: []string{"m"}, screen: "a release is in flight"},
 		{name: "m after the release asks, y turns it on", state: "released", o: Options{MaintenancePage: "maintenance"}, keys: []string{"m", "y"},
@@ -89,16 +90,24 @@ func TestKeys(t *testing.T) {
 			screen: `Point production/claude-tiu-service at the maintenance page (the "maintenance" pods)`},
 		{name: "m in maintenance turns it off", state: "in-maintenance", o: Options{MaintenancePage: "maintenance"}, keys: []string{"m", "y"},
 			calls: "maintenance on=false by oncall"},
-		{name: "read-only: m does nothing", state: "released", o: Options{MaintenancePage: "maintenance", ReadOnly: true}, keys: []string{"m", "y"}, screen: "READ-ONLY"},
+		{name: "read-only: m does nothing", state: "released", o: Options{MaintenancePage: "maintenance", ReadOnly: true}, keys: []string{"m"}, screen: "read-only: actions are disabled"},
 		{name: "read-only: a does nothing", state: "awaiting-approval", o: Options{ReadOnly: true}, keys: []string{"a"}, screen: "read-only: actions are disabled"},
-		{name: "read-only: r does nothing", state: "post-promotion", o: Options{ReadOnly: true}, keys: []string{"r", "y"}, screen: "READ-ONLY"},
-		{name: "read-only: x does nothing", state: "running", o: Options{ReadOnly: true}, keys: []string{"x", "y"}, screen: "READ-ONLY"},
+		{name: "read-only: r does nothing", state: "post-promotion", o: Options{ReadOnly: true}, keys: []string{"r"}, screen: "read-only: actions are disabled"},
+		{name: "read-only: r then y does nothing", state: "post-promotion", o: Options{ReadOnly: true}, keys: []string{"r", "y"}},
+		{name: "read-only: x does nothing", state: "running", o: Options{ReadOnly: true}, keys: []string{"x"}, screen: "read-only: actions are disabled"},
+		{name: "read-only: p at the gate does nothing", state: "awaiting-approval", o: Options{ReadOnly: true}, keys: []string{"p", "y"}},
+		{name: "read-only hides the approve hint", state: "awaiting-approval", o: Options{ReadOnly: true}, keys: []string{"tab"}, notScreen: "(a to approve)"},
+		{name: "a after the run", state: "failed", keys: []string{"a"}, screen: "no gate is waiting for approval"},
+		{name: "j and k move like the arrows", state: "failed", keys: []string{"k", "k", "j", "enter"}, screen: "Stage performance-test"},
+		{name: "keys in a modal are its answer", state: "post-promotion", keys: []string{"r", "x"}, screen: "cancelled: Emergency rollback"},
+		{name: "ctrl+c from the search box asks to quit", state: "running", keys: []string{"/", "t", "ctrl+c"}, screen: "Press y to abort it and quit"},
 		{name: "q while running asks", state: "running", keys: []string{"q"}, screen: "Press y to abort it and quit"},
 		{name: "q, y aborts and quits", state: "running", keys: []string{"q", "y"}, calls: "abort by oncall: the console quit", quit: true},
 		{name: "ctrl+c while running asks too", state: "running", keys: []string{"ctrl+c"}, screen: "leaving it running without this console is not offered"},
 		{name: "q after the run quits", state: "failed", keys: []string{"q"}, quit: true},
 		{name: "? shows every key", state: "running", keys: []string{"?"}, screen: "maintenance"},
-		{name: "l shows the logs full-screen", state: "running", keys: []string{"l"}, screen: "03:00:01 code-quality/lint"},
+		{name: "l shows the logs full-screen", state: "running", keys: []string{"l"}, screen: "03:00:01 code-quality/lint", notScreen: "Stages"},
+		{name: "l again brings the panes back", state: "running", keys: []string{"l", "l"}, screen: "Stages"},
 		{name: "/ searches the logs", state: "running", keys: []string{"/", "t", "r", "i", "v", "y", "enter"}, screen: "Logs /trivy"},
 		{name: "enter opens the current stage", state: "failed", keys: []string{"enter"}, screen: "Stage production-deploy  failed"},
 		{name: "tab, enter opens a pod, failing first", state: "failed", keys: []string{"tab", "enter"}, screen: "reason    ImagePullBackOff"},
@@ -121,6 +130,9 @@ func TestKeys(t *testing.T) {
 			want := strings.Join(strings.Fields(strings.ReplaceAll(tc.screen, "leaving", "Leaving")), " ")
 			if !strings.Contains(screen, want) {
 				t.Errorf("screen lacks %q:\n%s", want, frame(m, colorprofile.NoTTY))
+			}
+			if tc.notScreen != "" && strings.Contains(screen, tc.notScreen) {
+				t.Errorf("screen shows %q:\n%s", tc.notScreen, frame(m, colorprofile.NoTTY))
 			}
 		})
 	}

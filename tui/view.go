@@ -30,6 +30,15 @@ func (m Model) View() tea.View {
 	return v
 }
 
+// wideMinHeight is the height from which the side-by-side layout has
+// room for every pane; below it the panes stack.
+const wideMinHeight = 26
+
+// The least each stacked pane gets: a title and border around one line
+// (two for the stages, three for blue and green). The focused pane gets
+// the rest it can use, so every pane is usable at 80×24 in turn.
+var minStacked = [paneCount]int{paneStages: 4, paneRelease: 5, paneMetrics: 3, paneLogs: 3}
+
 // layout gives each pane its size for the terminal and what it shows: a
 // resize, new pods or new panels all change what fits.
 func (m *Model) layout() {
@@ -41,31 +50,58 @@ func (m *Model) layout() {
 		m.logs.SetSize(m.w, bh)
 		return
 	}
-	if m.w >= wideFrom {
+	pods := 0
+	if r := m.currentRelease(); r != nil {
+		pods = len(colorState(r, engine.Blue).Pods) + len(colorState(r, engine.Green).Pods)
+	}
+	want := [paneCount]int{
+		paneStages:  max(len(m.snap.Stages), 1) + 2,
+		paneRelease: pods + 8,
+		paneMetrics: max(len(m.panels)+len(measurements(&m.snap)), 1) + 2,
+		paneLogs:    bh,
+	}
+	if m.w >= wideFrom && m.h >= wideMinHeight {
 		lw := min(60, m.w*2/5)
-		pods := 0
-		if r := m.currentRelease(); r != nil {
-			pods = len(colorState(r, engine.Blue).Pods) + len(colorState(r, engine.Green).Pods)
-		}
-		th := clamp(max(len(m.snap.Stages)+2, pods+8), 9, bh/2)
-		mh := clamp(len(m.panels)+len(measurements(&m.snap))+2, 4, max(bh/4, 8))
+		th := clamp(max(want[paneStages], want[paneRelease]), 9, bh/2)
+		mh := clamp(want[paneMetrics], 4, max(bh/4, 8))
 		m.stages.SetSize(lw, th)
 		m.release.SetSize(m.w-lw, th)
 		m.metrics.SetSize(m.w, mh)
 		m.logs.SetSize(m.w, bh-th-mh)
+		m.publishPoints()
 		return
 	}
-	sh := min(len(m.snap.Stages)+2, max(bh/3, 5))
-	rh, mh := 5, 4
-	lh := bh - sh - rh - mh
-	if lh < 3 {
-		mh, lh = 3, bh-sh-rh-3
+	hs := minStacked
+	spare := bh
+	for _, h := range hs {
+		spare -= h
 	}
-	m.stages.SetSize(m.w, sh)
-	m.release.SetSize(m.w, rh)
-	m.metrics.SetSize(m.w, mh)
-	m.logs.SetSize(m.w, lh)
+	grow := func(p pane) {
+		add := clamp(want[p]-hs[p], 0, spare)
+		hs[p] += add
+		spare -= add
+	}
+	grow(m.focus)
+	grow(paneStages)
+	grow(paneRelease)
+	hs[paneLogs] += spare
+	m.stages.SetSize(m.w, hs[paneStages])
+	m.release.SetSize(m.w, hs[paneRelease])
+	m.metrics.SetSize(m.w, hs[paneMetrics])
+	m.logs.SetSize(m.w, hs[paneLogs])
+	m.publishPoints()
 }
+
+// publishPoints tells the panels' source how many points fit now; two at
+// least, the current value and one before it.
+func (m *Model) publishPoints() {
+	if m.o.PanelPoints != nil {
+		m.o.PanelPoints(max(sparkWidth(m.metrics.w-paneFrameW), 2))
+	}
+}
+
+// wide reports whether the panes sit side by side.
+func (m Model) wide() bool { return m.w >= wideFrom && m.h >= wideMinHeight }
 
 // Render draws the whole screen as a string of exactly the terminal's
 // size, so that nothing is left over from a larger frame.
@@ -74,7 +110,7 @@ func (m Model) Render() string {
 		return ""
 	}
 	if m.w < MinWidth || m.h < MinHeight {
-		msg := fmt.Sprintf("The terminal is %d×%d.\ncutover needs at least %d×%d.\n\nEnlarge it, or press q to quit.", m.w, m.h, MinWidth, MinHeight)
+		msg := fmt.Sprintf("The terminal is %d×%d.\ncutover needs at least %d×%d.\n\nEnlarge it, or press %s to quit.", m.w, m.h, MinWidth, MinHeight, m.keys.Quit.Help().Key)
 		return lipgloss.Place(m.w, m.h, lipgloss.Center, lipgloss.Center, m.st.Warn.Render(msg))
 	}
 	sc := m.scene()
@@ -94,7 +130,7 @@ func (m Model) Render() string {
 		body = box(m.st, "Detail", m.detail+"\n\n"+m.st.Muted.Render("any key closes"), m.w, bh, true)
 	case m.fullLogs:
 		body = m.logs.View(sc, true)
-	case m.w >= wideFrom:
+	case m.wide():
 		top := lipgloss.JoinHorizontal(lipgloss.Top, m.stages.View(sc, m.focus == paneStages), m.release.View(sc, m.focus == paneRelease))
 		body = lipgloss.JoinVertical(lipgloss.Left, top, m.metrics.View(sc, m.focus == paneMetrics), m.logs.View(sc, m.focus == paneLogs))
 	default:
@@ -142,7 +178,9 @@ func (m Model) header() string {
 		parts = append(parts, strings.Join(markers, " "))
 	}
 	if m.o.Image != "" {
-		parts = append(parts, m.o.Image)
+		// The repository's last part and the tag: the registry path is
+		// the same from release to release.
+		parts = append(parts, m.o.Image[strings.LastIndexByte(m.o.Image, '/')+1:])
 	}
 	if m.o.KubeContext != "" || m.o.Namespace != "" {
 		parts = append(parts, s.Muted.Render("ctx ")+nonEmpty(m.o.KubeContext, "current")+s.Muted.Render(" ns ")+nonEmpty(m.o.Namespace, "-"))
@@ -163,18 +201,26 @@ func (m Model) header() string {
 		// Nothing moves until a person decides: say so, not "running".
 		status, label = engine.StatusWaiting, "waiting"
 	}
-	line2 := fmt.Sprintf("%s %s  %s / %s budget", s.status(status, m.spin.View()), strings.ToUpper(label),
-		dur(elapsed), dur(m.snap.Budget))
-	if m.snap.Run != "" {
+	line2 := fmt.Sprintf("%s %s  %s", s.status(status, m.spin.View()), strings.ToUpper(label), dur(elapsed))
+	if m.snap.Budget > 0 {
+		line2 += " / " + dur(m.snap.Budget) + " budget"
+	}
+	why := m.failure()
+	if _, waiting := m.gate(false); m.snap.Run != "" && why == "" && !waiting {
+		// The run's id matters least: it gives way to a gate or a failure.
 		line2 += s.Muted.Render("  run " + m.snap.Run)
 	}
 	if g, ok := m.gate(false); ok {
-		line2 += "  " + s.Warn.Render("⏸ waiting for approval: "+g.Gate+" (a to approve)")
+		wait := "⏸ waiting for approval: " + g.Gate
+		if m.keys.Approve.Enabled() {
+			wait += " (" + m.keys.Approve.Help().Key + " to approve)"
+		}
+		line2 += "  " + s.Warn.Render(wait)
 	}
 	if m.snap.RolledBack {
 		line2 += "  " + s.Crit.Render("ROLLED BACK")
 	}
-	if why := m.failure(); why != "" {
+	if why != "" {
 		line2 += "  " + s.Crit.Render(why)
 	}
 	return line1 + "\n" + line2
@@ -197,7 +243,8 @@ func (m Model) failure() string {
 }
 
 // footer is the search box while searching, a message after an action,
-// and otherwise the short help: the global keys, then the focused pane's.
+// and otherwise the short help of the global keys; ? adds the focused
+// pane's.
 func (m Model) footer() string {
 	if m.logs.searching {
 		return m.logs.search.View()

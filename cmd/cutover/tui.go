@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -12,10 +13,6 @@ import (
 	"github.com/cutover-sh/cutover/prom"
 	"github.com/cutover-sh/cutover/tui"
 )
-
-// panelPoints is how many points a panel fetches for the console: its
-// sparklines are at most this wide.
-const panelPoints = 60
 
 // runTUI runs the pipeline under the terminal console. The console stays
 // up after the run ends, showing how it ended, until the person quits.
@@ -36,6 +33,10 @@ func runTUI(ctx context.Context, s streams, eng *engine.Engine, p *engine.Pipeli
 		}
 	}
 	var panels chan []engine.PanelData
+	// How many points a panel can draw: the console says, as the terminal
+	// is resized; until it does, a sparkline's widest.
+	var points atomic.Int64
+	points.Store(40)
 	if p.Prometheus != nil {
 		c, err := prom.New(promConfig(*p.Prometheus))
 		if err != nil {
@@ -69,7 +70,7 @@ func runTUI(ctx context.Context, s streams, eng *engine.Engine, p *engine.Pipeli
 		// The board stops when the console does (ctx), and closing the
 		// channel then ends the console's wait on it.
 		go func() {
-			board.Run(ctx, every, func() int { return panelPoints }, vars, publish)
+			board.Run(ctx, every, func() int { return int(points.Load()) }, vars, publish)
 			close(panels)
 		}()
 	}
@@ -80,6 +81,7 @@ func runTUI(ctx context.Context, s streams, eng *engine.Engine, p *engine.Pipeli
 		Controller: eng, Events: sub, Panels: panels, Actor: actor,
 		Image: rv.Release, KubeContext: kubeContext, Namespace: rv.Namespace,
 		ReadOnly: o.readOnly, Keys: keys, MaintenancePage: mspec.Maintenance,
+		PanelPoints: func(n int) { points.Store(int64(n)) },
 		PodDetail: func(ctx context.Context, namespace, pod string) (engine.PodDetail, error) {
 			c, err := contexts.Open(kubeContext)
 			if err != nil {
@@ -89,10 +91,15 @@ func runTUI(ctx context.Context, s streams, eng *engine.Engine, p *engine.Pipeli
 		},
 	})
 
-	var prog *tea.Program
+	// Bubble Tea finds the terminal itself (stdout, and /dev/tty for keys
+	// when stdin is a pipe); cutover handles the signals. Thirty frames a
+	// second at most: events are coalesced into them, and an idle console
+	// measured 0.7-0.9% of a core at 30 against 1.1% at the default 60.
+	// The program exists before the signal handler that quits it.
+	prog := tea.NewProgram(m, tea.WithContext(ctx), tea.WithoutSignalHandler(), tea.WithFPS(30))
 	// A signal aborts the run, as in plain mode, and closes the console:
 	// after SIGHUP there is no terminal to draw on.
-	stopSignals := handleSignals(eng, actor, func() { prog.Quit() })
+	stopSignals := handleSignals(eng, actor, prog.Quit)
 	defer stopSignals()
 	type result struct {
 		final engine.Snapshot
@@ -103,17 +110,23 @@ func runTUI(ctx context.Context, s streams, eng *engine.Engine, p *engine.Pipeli
 		final, err := eng.Run(ctx)
 		done <- result{final, err}
 	}()
-	// Bubble Tea finds the terminal itself (stdout, and /dev/tty for keys
-	// when stdin is a pipe); cutover handles the signals. Thirty frames a
-	// second at most: events are coalesced into them, and an idle console
-	// measured 0.7-0.9% of a core at 30 against 1.1% at the default 60.
-	prog = tea.NewProgram(m, tea.WithContext(ctx), tea.WithoutSignalHandler(), tea.WithFPS(30))
 	if _, err := prog.Run(); err != nil {
 		// The console is gone, and nobody watches the run any more.
 		_ = eng.Abort(actor, fmt.Sprintf("the console failed: %v", err))
 		r := <-done
 		return fmt.Errorf("terminal UI: %w (run %s)", err, r.final.Status)
 	}
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return r.err
+		}
+		return exitFor(r.final, nil)
+	default:
+	}
+	// The console quit with the run in flight, after asking to abort it:
+	// say why the terminal waits.
+	_, _ = fmt.Fprintln(s.err, "cutover: stopping the run (running steps get SIGTERM, then SIGKILL after 10s)...")
 	r := <-done
 	if r.err != nil {
 		return r.err

@@ -189,6 +189,9 @@ type ReleaseProgress struct {
 	// State folded in, for views that show the pair side by side. Nil for
 	// a deploy step.
 	Observed *Observation `json:"observed,omitempty"`
+	// RolloutTook is how long the preview took from its deploy to Ready,
+	// once it is: about how long a cold color takes to come back.
+	RolloutTook time.Duration `json:"rolloutTookNs,omitempty"`
 }
 
 // AnalysisMeasured is one measurement of an analysis step: the value, the

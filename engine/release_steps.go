@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // ErrNoRelease is returned by Rollback when no blue-green step is running.
@@ -167,7 +168,18 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 	// promotedBy is who let the switch happen: the person who approved its
 	// gate, or whoever started the run.
 	promotedBy := e.cfg.Actor
+	// The preview's rollout is timed from its deploy to the first phase
+	// past it, for the views' estimate of a cold rollback.
+	var rolloutStart time.Time
+	var rolloutTook time.Duration
 	report := func(ev ReleaseProgress) {
+		switch {
+		case ev.Phase == PhaseDeploying && rolloutStart.IsZero():
+			rolloutStart = e.clock.Now()
+		case ev.Phase != PhaseDeploying && !rolloutStart.IsZero() && rolloutTook == 0:
+			rolloutTook = e.clock.Now().Sub(rolloutStart)
+		}
+		ev.RolloutTook = rolloutTook
 		ev.Stage, ev.Step, ev.Service = s.Name, name, t.String()
 		ev.Message = e.mask.String(ev.Message)
 		if sameReport(last, ev) {

@@ -24,6 +24,7 @@ func TestReleaseProgressCarriesBothColors(t *testing.T) {
 	events := append([]Event(nil), h.events...)
 	h.mu.Unlock()
 	var first, last *Observation
+	var took time.Duration
 	for _, ev := range events {
 		if p, ok := ev.(ReleaseProgress); ok {
 			if p.Observed == nil {
@@ -33,6 +34,7 @@ func TestReleaseProgressCarriesBothColors(t *testing.T) {
 				first = p.Observed
 			}
 			last = p.Observed
+			took = p.RolloutTook
 		}
 	}
 	if first == nil {
@@ -40,6 +42,9 @@ func TestReleaseProgressCarriesBothColors(t *testing.T) {
 	}
 	if first.Service.Live != Blue || first.Color(Blue).Replicas == 0 {
 		t.Errorf("first observation: %s live, blue at %d replicas; want blue live and running", first.Service.Live, first.Color(Blue).Replicas)
+	}
+	if took <= 0 {
+		t.Error("the release never reported how long the preview's rollout took")
 	}
 	if last.Service.Live != Green || last.Color(Green).Ready != spec.Replicas || last.Color(Blue).Replicas != 0 {
 		t.Errorf("last observation: %s live, green %d ready, blue at %d replicas; want green live with %d ready and blue scaled to 0",

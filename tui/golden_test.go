@@ -65,6 +65,14 @@ func TestGoldenFrames(t *testing.T) {
 		m, _ := console("emergency", 120, 40, Options{ReadOnly: true, Demo: true})
 		goldenFrame(t, frame(m, colorprofile.ANSI))
 	})
+	// The same frame in 256 colors and in truecolor: the palette degrades
+	// with the terminal, the text does not.
+	for name, p := range map[string]colorprofile.Profile{"256": colorprofile.ANSI256, "truecolor": colorprofile.TrueColor} {
+		t.Run("awaiting-approval-120x40-"+name, func(t *testing.T) {
+			m, _ := console("awaiting-approval", 120, 40, Options{})
+			goldenFrame(t, frame(m, p))
+		})
+	}
 	t.Run("too-small-60x18", func(t *testing.T) {
 		m, _ := console("running", 60, 18, Options{})
 		goldenFrame(t, frame(m, colorprofile.ANSI))

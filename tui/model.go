@@ -535,7 +535,7 @@ func (m Model) rollback() (Model, tea.Cmd) {
 	do := func() tea.Msg {
 		return actionMsg{what: "rollback of " + service + " asked by " + actor.Name, err: ctl.Rollback(actor, service, reason)}
 	}
-	m.modal = &modal{title: "Emergency rollback", body: rollbackText(r, m.rolloutTook) + "\n\n" + m.confirmText(), confirm: do}
+	m.modal = &modal{title: "Emergency rollback", body: rollbackText(r, max(r.RolloutTook, m.rolloutTook)) + "\n\n" + m.confirmText(), confirm: do}
 	return m, nil
 }
 

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/cutover-sh/cutover/testenv"
 )
 
 // TestShippedAlertRulesPassPromtool: the guide's four alerts, as shipped.
@@ -26,11 +24,6 @@ func TestShippedAlertRulesPassPromtool(t *testing.T) {
 func TestAlertsStepFailsWhileAnAlertFires(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	app, err := testenv.StartApp(ctx, testenv.AppOptions{Service: "web", Color: "green", Namespace: "prod", Pod: "web-green-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Stop()
 	// The shipped rule's shape, with a window a test can wait for.
 	rules := filepath.Join(t.TempDir(), "rules.yml")
 	if err := os.WriteFile(rules, []byte(`groups:
@@ -42,11 +35,7 @@ func TestAlertsStepFailsWhileAnAlertFires(t *testing.T) {
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p, err := testenv.StartPrometheus(ctx, t.TempDir(), []string{app.Addr}, rules)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Stop()
+	app, p := scrapedApp(ctx, t, 0, rules)
 	pipeline := writeFile(t, "alerts.yaml", `apiVersion: cutover.dev/v1alpha1
 kind: Pipeline
 metadata: {name: alerts}

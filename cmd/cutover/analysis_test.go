@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cutover-sh/cutover/engine"
-	"github.com/cutover-sh/cutover/testenv"
 )
 
 // TestRunPrintsEachMeasurement runs an analysis step from the command line
@@ -18,16 +17,7 @@ import (
 func TestRunPrintsEachMeasurement(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	app, err := testenv.StartApp(ctx, testenv.AppOptions{Service: "web", Color: "green", Namespace: "prod", Pod: "web-green-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Stop()
-	p, err := testenv.StartPrometheus(ctx, t.TempDir(), []string{app.Addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Stop()
+	app, p := scrapedApp(ctx, t, 0)
 	pipeline := writeFile(t, "analysis.yaml", `apiVersion: cutover.dev/v1alpha1
 kind: Pipeline
 metadata: {name: slo}
@@ -50,9 +40,6 @@ stages:
               query: sum(rate(http_requests_total{service="web"}[5s]))
               successCondition: ">= 10"
 `)
-	if err := p.WaitForRequests(ctx, "web"); err != nil {
-		t.Fatal(err)
-	}
 	state := t.TempDir()
 	code, out, _ := cli(t, "", nil, "run", "--plain", pipeline, "--state-dir", state)
 	if code != 0 {

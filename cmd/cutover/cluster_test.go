@@ -40,25 +40,11 @@ func sharedCluster(t *testing.T) *testenv.Cluster {
 func TestReleaseCommandsOnACluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	c := sharedCluster(t)
-	ns, err := testenv.Namespace(ctx, c.Client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := testenv.CreatePair(ctx, c.Client, ns, testenv.Pair{Name: "web", Live: "green", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 3, Green: 3}); err != nil {
-		t.Fatal(err)
-	}
+	c, ns, live := pairOnCluster(ctx, t, testenv.Pair{Name: "web", Live: "green", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 3, Green: 3})
 	state := t.TempDir()
 	env := map[string]string{"USER": "oncall"}
 	kargs := func(a ...string) []string {
 		return append(a, "--kubeconfig", c.Kubeconfig, "-n", ns, "--state-dir", state)
-	}
-	live := func() string {
-		svc, err := c.Client.CoreV1().Services(ns).Get(ctx, "web-service", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return svc.Spec.Selector["color"]
 	}
 
 	code, out, errOut := cli(t, "", env, kargs("status", "web-service")...)

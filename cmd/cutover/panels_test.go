@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/cutover-sh/cutover/testenv"
 )
 
 // TestPanelsPrintsTheGuidesSix: with no panels declared, `cutover panels`
@@ -16,19 +14,7 @@ import (
 func TestPanelsPrintsTheGuidesSix(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	app, err := testenv.StartApp(ctx, testenv.AppOptions{Service: "web", Color: "green", Namespace: "prod", Pod: "web-green-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Stop()
-	p, err := testenv.StartPrometheus(ctx, t.TempDir(), []string{app.Addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Stop()
-	if err := p.WaitForRequests(ctx, "web"); err != nil {
-		t.Fatal(err)
-	}
+	_, p := scrapedApp(ctx, t, 0)
 	pipeline := func(panels string) string {
 		return writeFile(t, "panels.yaml", `apiVersion: cutover.dev/v1alpha1
 kind: Pipeline

@@ -151,21 +151,7 @@ func TestConsoleInTmux(t *testing.T) {
 func TestConsoleRollbackInTmux(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	c := sharedCluster(t)
-	ns, err := testenv.Namespace(ctx, c.Client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := testenv.CreatePair(ctx, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0}); err != nil {
-		t.Fatal(err)
-	}
-	live := func() string {
-		svc, err := c.Client.CoreV1().Services(ns).Get(ctx, "web-service", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return svc.Spec.Selector["color"]
-	}
+	c, ns, live := pairOnCluster(ctx, t, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
 	pipeline := writeFile(t, "release.yaml", `apiVersion: cutover.dev/v1alpha1
 kind: Pipeline
 metadata: {name: web}
@@ -246,20 +232,7 @@ stages:
 func TestConsolePanelsInTmux(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	app, err := testenv.StartApp(ctx, testenv.AppOptions{Service: "web", Color: "green", Namespace: "prod", Pod: "web-green-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Stop()
-	app.Set(0.2, 50*time.Millisecond)
-	prom, err := testenv.StartPrometheus(ctx, t.TempDir(), []string{app.Addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prom.Stop()
-	if err := prom.WaitForRequests(ctx, "web"); err != nil {
-		t.Fatal(err)
-	}
+	_, prom := scrapedApp(ctx, t, 0.2)
 	pipeline := writeFile(t, "panels.yaml", `apiVersion: cutover.dev/v1alpha1
 kind: Pipeline
 metadata: {name: web}
@@ -334,26 +307,12 @@ func hasColor(screen string) bool {
 func TestConsoleMaintenanceInTmux(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	c := sharedCluster(t)
-	ns, err := testenv.Namespace(ctx, c.Client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := testenv.CreatePair(ctx, c.Client, ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 1, Green: 0}); err != nil {
-		t.Fatal(err)
-	}
+	c, ns, live := pairOnCluster(ctx, t, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 1, Green: 0})
 	if _, err := c.Client.AppsV1().Deployments(ns).Create(ctx, testenv.Deployment(ns, "web", "maintenance", "maint:1", 1), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := testenv.WaitReady(ctx, c.Client, ns, "web-maintenance", 1); err != nil {
 		t.Fatal(err)
-	}
-	live := func() string {
-		svc, err := c.Client.CoreV1().Services(ns).Get(ctx, "web-service", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return svc.Spec.Selector["color"]
 	}
 	pipeline := writeFile(t, "release.yaml", `apiVersion: cutover.dev/v1alpha1
 kind: Pipeline

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cutover-sh/cutover/testenv"
+)
+
+// scrapedApp starts the metrics app as the green pod of service web in
+// namespace prod, failing errRatio of its requests from the start, and a
+// real Prometheus scraping it with the given rule files, and waits until
+// Prometheus has a request rate for it. Both stop when the test ends.
+func scrapedApp(ctx context.Context, t *testing.T, errRatio float64, rules ...string) (*testenv.App, *testenv.Prometheus) {
+	t.Helper()
+	app, err := testenv.StartApp(ctx, testenv.AppOptions{Service: "web", Color: "green", Namespace: "prod", Pod: "web-green-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(app.Stop)
+	if errRatio > 0 {
+		app.Set(errRatio, 50*time.Millisecond)
+	}
+	p, err := testenv.StartPrometheus(ctx, t.TempDir(), []string{app.Addr}, rules...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	if err := p.WaitForRequests(ctx, "web"); err != nil {
+		t.Fatal(err)
+	}
+	return app, p
+}
+
+// pairOnCluster makes a namespace on the shared control plane with a
+// blue-green pair in it, and returns a reader of the color its Service
+// selects.
+func pairOnCluster(ctx context.Context, t *testing.T, pair testenv.Pair) (*testenv.Cluster, string, func() string) {
+	t.Helper()
+	c := sharedCluster(t)
+	ns, err := testenv.Namespace(ctx, c.Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := testenv.CreatePair(ctx, c.Client, ns, pair); err != nil {
+		t.Fatal(err)
+	}
+	live := func() string {
+		svc, err := c.Client.CoreV1().Services(ns).Get(ctx, pair.Name+"-service", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return svc.Spec.Selector["color"]
+	}
+	return c, ns, live
+}

@@ -112,10 +112,6 @@ type Model struct {
 	detailPod  string // the pod whose detail is being read
 	detailBase string // what the release saw of it, shown if the read fails
 	flash      string
-	// rolloutStarted and rolloutTook time the preview's rollout, which is
-	// how long a cold color takes to come back.
-	rolloutStarted time.Time
-	rolloutTook    time.Duration
 }
 
 // modal is a question that a destructive key asks first.
@@ -182,7 +178,7 @@ func (m *Model) panes() []component {
 
 // scene is what the panes draw from now.
 func (m *Model) scene() *scene {
-	return &scene{snap: &m.snap, release: m.currentRelease(), panels: m.panels, st: m.st, keys: m.keys,
+	return &scene{snap: &m.snap, release: m.currentRelease(), panels: m.panels, st: m.st,
 		now: m.o.Now(), spin: m.spin.View(), narrow: !m.wide()}
 }
 
@@ -348,25 +344,11 @@ func (m *Model) apply(batch []engine.Message) {
 			continue
 		}
 		m.snap = engine.Apply(m.snap, msg.Event)
-		if p, ok := msg.Event.(engine.ReleaseProgress); ok {
-			m.timeRollout(p)
-		}
 		if line, ok := logLine(msg.Event); ok {
 			lines = append(lines, line)
 		}
 	}
 	m.logs.append(lines)
-}
-
-// timeRollout notes when the preview began rolling out and how long it
-// took to be ready.
-func (m *Model) timeRollout(p engine.ReleaseProgress) {
-	switch {
-	case p.Phase == engine.PhaseDeploying && m.rolloutStarted.IsZero():
-		m.rolloutStarted = p.Time
-	case p.Phase != engine.PhaseDeploying && !m.rolloutStarted.IsZero() && m.rolloutTook == 0:
-		m.rolloutTook = p.Time.Sub(m.rolloutStarted)
-	}
 }
 
 // key handles a key press: the modal first, then the search box, then
@@ -535,13 +517,13 @@ func (m Model) rollback() (Model, tea.Cmd) {
 	do := func() tea.Msg {
 		return actionMsg{what: "rollback of " + service + " asked by " + actor.Name, err: ctl.Rollback(actor, service, reason)}
 	}
-	m.modal = &modal{title: "Emergency rollback", body: rollbackText(r, max(r.RolloutTook, m.rolloutTook)) + "\n\n" + m.confirmText(), confirm: do}
+	m.modal = &modal{title: "Emergency rollback", body: rollbackText(r) + "\n\n" + m.confirmText(), confirm: do}
 	return m, nil
 }
 
 // rollbackText says exactly what a rollback will do from where the
 // release is.
-func rollbackText(r *engine.ReleaseProgress, rolloutTook time.Duration) string {
+func rollbackText(r *engine.ReleaseProgress) string {
 	live := r.Live
 	if r.Observed != nil {
 		live = r.Observed.Service.Live
@@ -556,8 +538,8 @@ func rollbackText(r *engine.ReleaseProgress, rolloutTook time.Duration) string {
 	}
 	want := colorState(r, r.To).Replicas
 	took := "about as long as " + string(r.To) + "'s rollout took"
-	if rolloutTook > 0 {
-		took = "about " + dur(rolloutTook) + ", as long as " + string(r.To) + "'s rollout took"
+	if r.RolloutTook > 0 {
+		took = "about " + dur(r.RolloutTook) + ", as long as " + string(r.To) + "'s rollout took"
 	}
 	return fmt.Sprintf("Switch %s from %s back to %s. %s is cold (%d/%d Ready): it is scaled up to %d first, and traffic moves once its pods are Ready, %s.",
 		r.Service, r.To, r.From, r.From, back.Ready, back.Replicas, want, took)

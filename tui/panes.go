@@ -29,10 +29,9 @@ type scene struct {
 	release *engine.ReleaseProgress
 	panels  []engine.PanelData
 	st      Styles
-	keys    *KeyMap
 	now     time.Time
 	spin    string
-	// narrow is the stacked layout under 110 columns.
+	// narrow is the stacked layout, for short or narrow terminals.
 	narrow bool
 }
 

@@ -148,7 +148,11 @@ func notify(ch chan struct{}) {
 // informer builds an informer on one list/watch, with managedFields
 // stripped: cutover never reads them and they are much of an object's size.
 func (c *Cluster) informer(obj runtime.Object, list cache.ListWithContextFunc, w cache.WatchFuncWithContext) cache.SharedIndexInformer {
-	inf := cache.NewSharedIndexInformer(&cache.ListWatch{ListWithContextFunc: list, WatchFuncWithContext: w}, obj, 0, cache.Indexers{})
+	// As client-go's generated informers do: a client that cannot stream
+	// lists (the demo's simulated cluster) says so, and the reflector
+	// lists and watches instead of waiting for a bookmark that never comes.
+	lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{ListWithContextFunc: list, WatchFuncWithContext: w}, c.cs)
+	inf := cache.NewSharedIndexInformer(lw, obj, 0, cache.Indexers{})
 	_ = inf.SetTransform(stripManagedFields) // cannot fail before Run
 	return inf
 }

@@ -190,7 +190,6 @@ type reservedCommand struct {
 
 var reserved = []reservedCommand{
 	{"approve", "Approve the gate a running release waits on", "  cutover approve production/approve-release", "bastion (SSH)"},
-	{"demo", "Run the whole release story on a simulated cluster", "  cutover demo", "demo and lab"},
 	{"serve", "Serve the release console over SSH to many engineers at once", "  cutover serve pipeline.yaml --listen 127.0.0.1:2222", "bastion (SSH)"},
 }
 

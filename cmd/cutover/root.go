@@ -57,6 +57,7 @@ Every run is written to an audit journal under --state-dir.`,
 		newMaintenanceCmd(s, g),
 		newScaleDownCmd(s, g),
 		newPanelsCmd(s),
+		newDemoCmd(s, g),
 	)
 	for _, r := range reserved {
 		root.AddCommand(newReservedCmd(r))

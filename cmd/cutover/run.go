@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/kube"
 	"github.com/cutover-sh/cutover/prom"
 )
 
@@ -29,6 +30,8 @@ type runOptions struct {
 	autoApprove bool
 	resume      bool
 	readOnly    bool
+	// demo marks the console's header: the cluster is simulated.
+	demo bool
 }
 
 func newRunCmd(s streams, g *globalOptions) *cobra.Command {
@@ -141,8 +144,16 @@ func runPipeline(ctx context.Context, s streams, g *globalOptions, o *runOptions
 		return err
 	}
 
+	contexts := g.contexts()
+	return drive(ctx, s, eng, p, actor, o, contexts.Open, secrets)
+}
+
+// drive runs a built engine under the console on a terminal, else under
+// a printer, and returns what the run's exit code says. open opens the
+// cluster of a kubeconfig context, for the console's pod details.
+func drive(ctx context.Context, s streams, eng *engine.Engine, p *engine.Pipeline, actor engine.Actor, o *runOptions, open func(string) (*kube.Cluster, error), secrets []string) error {
 	if o.output != "json" && !o.plain && s.outTTY {
-		return runTUI(ctx, s, eng, p, actor, o, g.contexts(), secrets)
+		return runTUI(ctx, s, eng, p, actor, o, open, secrets)
 	}
 	var print printer
 	if o.output == "json" {

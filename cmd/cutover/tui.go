@@ -16,7 +16,7 @@ import (
 
 // runTUI runs the pipeline under the terminal console. The console stays
 // up after the run ends, showing how it ended, until the person quits.
-func runTUI(ctx context.Context, s streams, eng *engine.Engine, p *engine.Pipeline, actor engine.Actor, o *runOptions, contexts *kube.Contexts, secrets []string) error {
+func runTUI(ctx context.Context, s streams, eng *engine.Engine, p *engine.Pipeline, actor engine.Actor, o *runOptions, open func(string) (*kube.Cluster, error), secrets []string) error {
 	keys, err := tui.LoadKeyMap(tui.ConfigPath(func(k string) string { v, _ := s.lookupEnv(k); return v }))
 	if err != nil {
 		return badInput(err)
@@ -31,6 +31,9 @@ func runTUI(ctx context.Context, s streams, eng *engine.Engine, p *engine.Pipeli
 				kubeContext = b.Context
 			}
 		}
+	}
+	if o.demo {
+		kubeContext = "simulated"
 	}
 	var panels chan []engine.PanelData
 	// How many points a panel can draw: the console says, as the terminal
@@ -80,10 +83,10 @@ func runTUI(ctx context.Context, s streams, eng *engine.Engine, p *engine.Pipeli
 	m := tui.New(tui.Options{
 		Controller: eng, Events: sub, Panels: panels, Actor: actor,
 		Image: rv.Release, KubeContext: kubeContext, Namespace: rv.Namespace,
-		ReadOnly: o.readOnly, Keys: keys, MaintenancePage: mspec.Maintenance,
+		ReadOnly: o.readOnly, Demo: o.demo, Keys: keys, MaintenancePage: mspec.Maintenance,
 		PanelPoints: func(n int) { points.Store(int64(n)) },
 		PodDetail: func(ctx context.Context, namespace, pod string) (engine.PodDetail, error) {
-			c, err := contexts.Open(kubeContext)
+			c, err := open(kubeContext)
 			if err != nil {
 				return engine.PodDetail{}, err
 			}

@@ -139,7 +139,14 @@ type Release struct {
 	Promote  bool   `json:"promote,omitempty"`
 	Abort    bool   `json:"abort,omitempty"`
 	Reason   string `json:"reason,omitempty"`
+	// RollbackBy is who rolls back when it is not the run's actor: the
+	// post-promotion analysis, which the journal must not put on a person.
+	RollbackBy *Actor `json:"rollbackBy,omitempty"`
 }
+
+// AnalysisActor is the actor of a rollback the post-promotion analysis
+// decided.
+var AnalysisActor = Actor{Name: "cutover (post-promotion analysis)"}
 
 // ActionKind is what the executor must do next.
 type ActionKind string

@@ -73,7 +73,7 @@ type ReleaseHooks struct {
 // the switch is the only write that moves traffic and it checks first.
 func RunBlueGreen(ctx context.Context, cl Cluster, spec BlueGreenSpec, h ReleaseHooks) (Release, error) {
 	t := spec.Target()
-	x := executor{cl: cl, t: t, h: h}
+	x := executor{cl: cl, t: t, h: h, auto: spec.RollsBackAutomatically()}
 	var r Release
 	for {
 		obs, err := x.observe(ctx)
@@ -239,6 +239,9 @@ type executor struct {
 	// unconfirmed is a switch whose reply was an error: if the next
 	// reading shows it landed anyway, it is journaled then.
 	unconfirmed *SwitchRequest
+	// auto is set when a failed post-promotion analysis rolls back by
+	// itself; otherwise a person decided at a gate.
+	auto bool
 }
 
 // observe reads the pair, retrying through an API server outage.
@@ -391,12 +394,18 @@ func (x *executor) apply(ctx context.Context, act Action, obs Observation, r *Re
 			r.Abort, r.Reason = true, preAnalysisFailed+why
 		default:
 			r.Rollback, r.Reason = true, "post-promotion analysis failed: "+why
+			if x.auto {
+				r.RollbackBy = &AnalysisActor
+			}
 		}
 		return 0, nil
 	case ActSwitch:
 		req := SwitchRequest{
 			To: act.Color, From: obs.Service.Live, Version: obs.Service.Version, MinReady: act.MinReady, Selector: obs.Service.Selector,
 			Release: act.Image, Actor: x.h.Actor, At: x.h.Clock.Now(),
+		}
+		if r.Phase == PhaseRollingBack && r.RollbackBy != nil {
+			req.Actor = *r.RollbackBy
 		}
 		var v string
 		if v, err = x.cl.Switch(ctx, x.t, req); err == nil {

@@ -243,7 +243,15 @@ func TestAnalysesDecideTheRelease(t *testing.T) {
 				}
 				return true, "", nil
 			}
+			var switchedBy []string
+			h.Switched = func(req SwitchRequest) error {
+				switchedBy = append(switchedBy, string(req.To)+" by "+req.Actor.String())
+				return nil
+			}
 			r, err := RunBlueGreen(context.Background(), m, spec, h)
+			if tc.failing == PostPromotion && strings.Join(switchedBy, ", ") != "green by "+h.Actor.String()+", blue by "+AnalysisActor.String() {
+				t.Errorf("switches %v: the switch back must be the analysis's, not the run's actor's", switchedBy)
+			}
 			if err != nil || r.Phase != tc.phase || m.live != tc.live || m.colors[Green].Replicas != tc.greenScale {
 				t.Errorf("got %s (%v, %s) with %s live and green at %d; want %s, %s live, green at %d",
 					r.Phase, err, r.Reason, m.live, m.colors[Green].Replicas, tc.phase, tc.live, tc.greenScale)

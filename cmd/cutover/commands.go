@@ -119,7 +119,11 @@ func printHistory(s streams, h engine.History) error {
 		}
 		return dur(d)
 	}
-	_, _ = fmt.Fprintf(s.out, "Pipeline %s: %d runs (median of the last %d)\n\n", h.Pipeline, h.Runs, h.Window)
+	runs := "runs"
+	if h.Runs == 1 {
+		runs = "run"
+	}
+	_, _ = fmt.Fprintf(s.out, "Pipeline %s: %d %s (median of the last %d)\n\n", h.Pipeline, h.Runs, runs, h.Window)
 	tw := tabwriter.NewWriter(s.out, 0, 4, 2, ' ', 0)
 	_, _ = fmt.Fprintln(tw, "STAGE\tBUDGET\tLAST\tMEDIAN\tRUNS")
 	for _, r := range h.Stages {

@@ -189,7 +189,13 @@ func logLine(ev engine.Event) (string, bool) {
 	case engine.GateWaiting:
 		return fmt.Sprintf("%s %s/%s waits for approval: %s", t, e.Stage, e.Step, e.Instruction), true
 	case engine.GateDecided:
-		return fmt.Sprintf("%s %s %s by %s", t, e.Gate, e.Outcome, e.Actor.Name), true
+		// The whole actor: over SSH it carries the key's fingerprint, which
+		// tells two people with the same name apart.
+		verb := "approved"
+		if e.Outcome != engine.GateApprove {
+			verb = "rejected"
+		}
+		return fmt.Sprintf("%s %s %s by %s", t, e.Gate, verb, e.Actor), true
 	case engine.StepFinished:
 		if e.Status == engine.StatusFailed {
 			return fmt.Sprintf("%s %s/%s failed: %s", t, e.Stage, e.Step, e.Reason), true

@@ -41,6 +41,12 @@ type Options struct {
 	// Image, KubeContext and Namespace are shown in the header.
 	Image, KubeContext, Namespace string
 	ReadOnly, Demo                bool
+	// Shared is set when the run lives in a server (cutover serve) that
+	// many consoles watch: quitting leaves the run going.
+	Shared bool
+	// Watchers are who else watches a shared run, as the header lists
+	// them; WatchersMsg updates them.
+	Watchers []string
 	// MaintenancePage is the selector value of the pipeline's maintenance
 	// pods, or "" when it names none.
 	MaintenancePage string
@@ -120,6 +126,9 @@ type modal struct {
 	// confirm is what y does.
 	confirm tea.Cmd
 }
+
+// WatchersMsg tells a shared console who watches the run now.
+type WatchersMsg []string
 
 // Messages.
 type (
@@ -253,6 +262,9 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	case panelsMsg:
 		m.panels = msg
 		return m, m.waitPanels()
+	case WatchersMsg:
+		m.o.Watchers = msg
+		return m, nil
 	case tickMsg:
 		m.ticking = false
 		cmd := m.startClock()
@@ -640,12 +652,13 @@ func (m Model) abort() (Model, tea.Cmd) {
 }
 
 func (m Model) quit() (Model, tea.Cmd) {
-	if !m.running() {
+	if !m.running() || m.o.Shared {
+		// A shared run goes on in the server without this console.
 		return m, tea.Quit
 	}
 	ctl, actor := m.o.Controller, m.o.Actor
 	m.modal = &modal{title: "Quit", body: "The run is still in flight. Press " + m.keys.Confirm.Help().Key + " to abort it and quit, any other key to stay.\n\n" +
-		"Leaving it running without this console is not offered: that needs cutover serve, which does not exist yet.",
+		"To leave a run going without a console, run it under cutover serve.",
 		confirm: func() tea.Msg {
 			_ = ctl.Abort(actor, "the console quit")
 			return tea.Quit()

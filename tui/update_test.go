@@ -103,7 +103,12 @@ func TestKeys(t *testing.T) {
 		{name: "ctrl+c from the search box asks to quit", state: "running", keys: []string{"/", "t", "ctrl+c"}, screen: "Press y to abort it and quit"},
 		{name: "q while running asks", state: "running", keys: []string{"q"}, screen: "Press y to abort it and quit"},
 		{name: "q, y aborts and quits", state: "running", keys: []string{"q", "y"}, calls: "abort by oncall: the console quit", quit: true},
-		{name: "ctrl+c while running asks too", state: "running", keys: []string{"ctrl+c"}, screen: "leaving it running without this console is not offered"},
+		{name: "ctrl+c while running asks too", state: "running", keys: []string{"ctrl+c"}, screen: "To leave a run going without a console, run it under cutover serve."},
+		{name: "shared: q leaves the run going", state: "running", o: Options{Shared: true}, keys: []string{"q"}, quit: true},
+		{name: "shared: ctrl+c leaves the run going", state: "awaiting-approval", o: Options{Shared: true}, keys: []string{"ctrl+c"}, quit: true},
+		{name: "shared: x still asks before aborting", state: "running", o: Options{Shared: true}, keys: []string{"x"}, screen: "Press y to confirm"},
+		{name: "shared: the header lists who watches", state: "running", o: Options{Shared: true, Watchers: []string{"alice@laptop (operator)", "bob (viewer)"}},
+			screen: "watching alice@laptop (operator), bob (viewer)"},
 		{name: "q after the run quits", state: "failed", keys: []string{"q"}, quit: true},
 		{name: "? shows every key", state: "running", keys: []string{"?"}, screen: "maintenance"},
 		{name: "l shows the logs full-screen", state: "running", keys: []string{"l"}, screen: "03:00:01 code-quality/lint", notScreen: "Stages"},
@@ -127,7 +132,7 @@ func TestKeys(t *testing.T) {
 			// Modal text wraps inside its border: read it as one line.
 			screen := strings.NewReplacer("\n", " ", "║", " ", "│", " ").Replace(frame(m, colorprofile.NoTTY))
 			screen = strings.Join(strings.Fields(screen), " ")
-			want := strings.Join(strings.Fields(strings.ReplaceAll(tc.screen, "leaving", "Leaving")), " ")
+			want := strings.Join(strings.Fields(tc.screen), " ")
 			if !strings.Contains(screen, want) {
 				t.Errorf("screen lacks %q:\n%s", want, frame(m, colorprofile.NoTTY))
 			}
@@ -245,4 +250,32 @@ func TestPodDetail(t *testing.T) {
 
 func flatScreen(m Model) string {
 	return strings.Join(strings.Fields(strings.NewReplacer("║", " ", "│", " ").Replace(frame(m, colorprofile.NoTTY))), " ")
+}
+
+// TestWatchersUpdate: a shared console's header follows who joins and
+// leaves.
+func TestWatchersUpdate(t *testing.T) {
+	m, _ := console("running", 120, 40, Options{Shared: true, Watchers: []string{"alice (operator)"}})
+	m = step(m, WatchersMsg{"alice (operator)", "carol (viewer)"})
+	if s := flatScreen(m); !strings.Contains(s, "watching alice (operator), carol (viewer)") {
+		t.Errorf("header after carol joined:\n%s", s)
+	}
+	m = step(m, WatchersMsg{"carol (viewer)"})
+	if s := flatScreen(m); strings.Contains(s, "alice") || !strings.Contains(s, "watching carol (viewer)") {
+		t.Errorf("header after alice left:\n%s", s)
+	}
+}
+
+// TestDecisionsNameTheWholeActor: over SSH an actor is a key's comment and
+// fingerprint, and the log shows both, in the past tense.
+func TestDecisionsNameTheWholeActor(t *testing.T) {
+	line, ok := logLine(engine.GateDecided{Meta: engine.Meta{Time: time.Date(2026, 11, 26, 3, 12, 4, 0, time.UTC)}, Gate: "production/blue-green",
+		Outcome: engine.GateApprove, Actor: engine.Actor{Name: "alice@laptop", ID: "SHA256:abc"}})
+	if want := "03:12:04 production/blue-green approved by alice@laptop · SHA256:abc"; !ok || line != want {
+		t.Errorf("log line %q, want %q", line, want)
+	}
+	line, _ = logLine(engine.GateDecided{Gate: "production/blue-green", Outcome: engine.GateReject, Actor: engine.Actor{Name: "bob"}})
+	if !strings.HasSuffix(line, "production/blue-green rejected by bob") {
+		t.Errorf("log line %q: want the rejection and who", line)
+	}
 }

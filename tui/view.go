@@ -177,6 +177,13 @@ func (m Model) header() string {
 	if len(markers) > 0 {
 		parts = append(parts, strings.Join(markers, " "))
 	}
+	if w := m.o.Watchers; len(w) > 0 {
+		// Who else could act matters more than the image and context.
+		if len(w) > 4 {
+			w = append(w[:3:3], fmt.Sprintf("%d more", len(w)-3))
+		}
+		parts = append(parts, s.Muted.Render("watching ")+strings.Join(w, ", "))
+	}
 	if m.o.Image != "" {
 		// The repository's last part and the tag: the registry path is
 		// the same from release to release.

@@ -106,6 +106,8 @@ type Engine struct {
 	argvMu sync.Mutex
 	argv   map[string][]string
 
+	decisions decisionLog
+
 	mu       sync.Mutex
 	gates    map[string]*gate
 	decided  map[string]decision
@@ -240,7 +242,7 @@ func (e *Engine) emit(ev Event) {
 	e.emitMu.Lock()
 	defer e.emitMu.Unlock()
 	e.seq++
-	ev = ev.withMeta(Meta{Seq: e.seq, Time: e.clock.Now(), Run: e.runID})
+	ev = ev.withMeta(Meta{Seq: e.seq, Time: e.clock.Now(), Run: e.runID, Decisions: e.decisions.n.Load()})
 	if !e.hold(ev) {
 		e.bcast.Publish(ev)
 	}
@@ -437,6 +439,7 @@ func (e *Engine) decide(id string, outcome GateOutcome, actor Actor, reason stri
 		// ends as cancelled, never as a decision nobody can audit.
 		return fmt.Errorf("record decision on gate %s: %w", id, err)
 	}
+	e.noteDecision("%s %s %s", actor, verb(outcome), id)
 	e.emit(GateDecided{Gate: id, Outcome: outcome, Actor: actor, Reason: e.mask.String(reason)})
 	g.decided <- decision{outcome: outcome, actor: actor, reason: reason}
 	return nil
@@ -473,6 +476,7 @@ func (e *Engine) Abort(actor Actor, reason string) error {
 	if err := e.write(Record{Type: RecRunAborted, Actor: actorPtr(actor), Reason: reason}); err != nil && e.journErr == nil {
 		e.journErr = err
 	}
+	e.noteDecision("%s aborted the run", actor)
 	e.emit(RunAborted{Actor: actor, Reason: e.mask.String(reason)})
 	e.cancel(ErrAborted)
 	return nil

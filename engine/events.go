@@ -9,6 +9,9 @@ type Meta struct {
 	Seq  uint64    `json:"seq"`
 	Time time.Time `json:"time"`
 	Run  string    `json:"run"`
+	// Decisions is how many decisions people had taken in the run when
+	// the event was published (see Engine.Guard).
+	Decisions uint64 `json:"decisions,omitempty"`
 }
 
 // Event is one thing that happened in a run. Events are immutable values;

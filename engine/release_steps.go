@@ -42,6 +42,7 @@ func (e *Engine) Rollback(actor Actor, service, reason string) error {
 	if err := e.record(Record{Type: RecRollbackRequested, Actor: actorPtr(actor), Service: service, Reason: reason}); err != nil {
 		return fmt.Errorf("record rollback request: %w", err)
 	}
+	e.noteDecision("%s asked to roll back %s", actor, service)
 	e.mu.Lock()
 	if _, asked := e.rollbacks[service]; !asked {
 		e.rollbacks[service] = decision{actor: actor, reason: reason}
@@ -66,6 +67,7 @@ func (e *Engine) Promote(actor Actor, service, reason string) error {
 	if err := e.record(Record{Type: RecPromoteRequested, Actor: actorPtr(actor), Service: service, Reason: reason}); err != nil {
 		return fmt.Errorf("record promote request: %w", err)
 	}
+	e.noteDecision("%s asked to promote %s", actor, service)
 	// Only into an empty queue: a pending rollback or abort outranks it,
 	// and must find room.
 	if len(ch) == 0 {

@@ -54,6 +54,8 @@ type Snapshot struct {
 	Warnings []Warning
 	// RolledBack is set once a release in the run was rolled back.
 	RolledBack bool
+	// Decisions is the Decisions of the last event applied.
+	Decisions uint64
 }
 
 // StageState is one stage in a snapshot.
@@ -159,7 +161,7 @@ func (s *Snapshot) Stage(name string) (StageState, bool) {
 // Apply returns the snapshot that results from ev. It is a pure function.
 func Apply(s Snapshot, ev Event) Snapshot {
 	m := ev.Header()
-	s.Seq = m.Seq
+	s.Seq, s.Decisions = m.Seq, max(s.Decisions, m.Decisions)
 	switch e := ev.(type) {
 	case RunStarted:
 		s.Run, s.Actor, s.Status, s.Started = e.Run, e.Actor, StatusRunning, e.Time

@@ -1,0 +1,105 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// decisionLog counts what people decided in a run (gates decided,
+// rollbacks, promotes, aborts, skips, maintenance switches), so that an
+// action can be made conditional on having seen all of them. Two
+// operators on one release who confirm conflicting actions at the same
+// moment get exactly one applied: the second was decided on a state that
+// is gone.
+type decisionLog struct {
+	n    atomic.Uint64
+	last atomic.Pointer[string]
+	// mu makes a guarded action's check and its effect one step.
+	mu sync.Mutex
+}
+
+// noteDecision counts a decision, before the event that reports it is
+// published: that event carries the new count.
+func (e *Engine) noteDecision(format string, a ...any) {
+	what := fmt.Sprintf(format, a...)
+	e.decisions.last.Store(&what)
+	e.decisions.n.Add(1)
+}
+
+// Decisions is how many decisions the run has taken so far.
+func (e *Engine) Decisions() uint64 { return e.decisions.n.Load() }
+
+// StaleError refuses an action decided before a decision its maker had
+// not seen.
+type StaleError struct {
+	// Last is the most recent decision, as "who did what".
+	Last string
+}
+
+func (e *StaleError) Error() string {
+	return "not applied: since you looked, " + e.Last + "; look again"
+}
+
+// Guarded is the engine's actions, each applied only if no decision was
+// taken after the first seen ones: the count a console had applied when
+// its user opened the confirmation.
+type Guarded struct {
+	e    *Engine
+	seen uint64
+}
+
+// Guard returns the engine's actions conditional on seen, the Decisions a
+// person saw before acting.
+func (e *Engine) Guard(seen uint64) *Guarded { return &Guarded{e: e, seen: seen} }
+
+func (g *Guarded) do(f func() error) error {
+	d := &g.e.decisions
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.n.Load() != g.seen {
+		last := "someone decided"
+		if p := d.last.Load(); p != nil {
+			last = *p
+		}
+		return &StaleError{Last: last}
+	}
+	return f()
+}
+
+// Approve is Engine.Approve, guarded.
+func (g *Guarded) Approve(actor Actor, gateID string) error {
+	return g.do(func() error { return g.e.Approve(actor, gateID) })
+}
+
+// Abort is Engine.Abort, guarded.
+func (g *Guarded) Abort(actor Actor, reason string) error {
+	return g.do(func() error { return g.e.Abort(actor, reason) })
+}
+
+// Rollback is Engine.Rollback, guarded.
+func (g *Guarded) Rollback(actor Actor, service, reason string) error {
+	return g.do(func() error { return g.e.Rollback(actor, service, reason) })
+}
+
+// Promote is Engine.Promote, guarded.
+func (g *Guarded) Promote(actor Actor, service, reason string) error {
+	return g.do(func() error { return g.e.Promote(actor, service, reason) })
+}
+
+// SkipStage is Engine.SkipStage, guarded.
+func (g *Guarded) SkipStage(actor Actor, stage, reason string) error {
+	return g.do(func() error { return g.e.SkipStage(actor, stage, reason) })
+}
+
+// Maintenance is Engine.Maintenance, guarded.
+func (g *Guarded) Maintenance(ctx context.Context, actor Actor, on bool) (string, error) {
+	var out string
+	err := g.do(func() error {
+		var err error
+		out, err = g.e.Maintenance(ctx, actor, on)
+		return err
+	})
+	return out, err
+}

@@ -44,6 +44,11 @@ type Options struct {
 	// Shared is set when the run lives in a server (cutover serve) that
 	// many consoles watch: quitting leaves the run going.
 	Shared bool
+	// Guard, when set, makes each action conditional on the decisions the
+	// console had shown when its user asked for it (engine.Engine.Guard):
+	// of two people who confirm conflicting actions at once, one wins and
+	// the other is told what happened instead.
+	Guard func(decisions uint64) Controller
 	// Watchers are who else watches a shared run, as the header lists
 	// them; WatchersMsg updates them.
 	Watchers []string
@@ -227,6 +232,15 @@ func (m Model) waitPanels() tea.Cmd {
 		}
 		return panelsMsg(p)
 	}
+}
+
+// controller is what an action asked for now goes through: guarded on
+// the decisions this console has shown, when it can be.
+func (m Model) controller() Controller {
+	if m.o.Guard != nil {
+		return m.o.Guard(m.snap.Decisions)
+	}
+	return m.o.Controller
 }
 
 // running reports whether the run is still in flight.
@@ -470,7 +484,7 @@ func (m Model) approve(promote bool) (Model, tea.Cmd) {
 		m.flash = "no gate is waiting for approval"
 		return m, nil
 	}
-	ctl, actor := m.o.Controller, m.o.Actor
+	ctl, actor := m.controller(), m.o.Actor
 	do := func() tea.Msg {
 		return actionMsg{what: "approved " + g.Gate + " as " + actor.Name, err: ctl.Approve(actor, g.Gate)}
 	}
@@ -497,7 +511,7 @@ func (m Model) promoteEarly() (Model, tea.Cmd) {
 		m.flash = "nothing to promote: no release is on its way to a switch"
 		return m, nil
 	}
-	ctl, actor, service := m.o.Controller, m.o.Actor, r.Service
+	ctl, actor, service := m.controller(), m.o.Actor, r.Service
 	do := func() tea.Msg {
 		return actionMsg{what: "promote of " + service + " asked by " + actor.Name, err: ctl.Promote(actor, service, "promoted from the console")}
 	}
@@ -524,7 +538,7 @@ func (m Model) rollback() (Model, tea.Cmd) {
 		m.flash = "no release is in flight in this run; outside a run use cutover rollback SERVICE --reason ..."
 		return m, nil
 	}
-	ctl, actor, service := m.o.Controller, m.o.Actor, r.Service
+	ctl, actor, service := m.controller(), m.o.Actor, r.Service
 	reason := "emergency rollback from the console"
 	do := func() tea.Msg {
 		return actionMsg{what: "rollback of " + service + " asked by " + actor.Name, err: ctl.Rollback(actor, service, reason)}
@@ -583,7 +597,7 @@ func (m Model) maintenance() (Model, tea.Cmd) {
 		}
 		on = live != engine.Color(page)
 	}
-	ctl, actor := m.o.Controller, m.o.Actor
+	ctl, actor := m.controller(), m.o.Actor
 	do := func() tea.Msg {
 		// Bounded, as a switch back may first scale a cold color up.
 		ctx, cancel := context.WithTimeout(context.Background(), maintenanceTimeout)
@@ -628,7 +642,7 @@ func (m Model) skip() (Model, tea.Cmd) {
 		m.flash = "stage " + st.Name + " is " + string(st.Status) + "; only a stage that has not started can be skipped (move with " + m.keys.Up.Help().Key + ", " + m.keys.Down.Help().Key + ")"
 		return m, nil
 	}
-	ctl, actor := m.o.Controller, m.o.Actor
+	ctl, actor := m.controller(), m.o.Actor
 	do := func() tea.Msg {
 		return actionMsg{what: "stage " + st.Name + " skipped by " + actor.Name, err: ctl.SkipStage(actor, st.Name, "from the console")}
 	}
@@ -642,7 +656,7 @@ func (m Model) abort() (Model, tea.Cmd) {
 		m.flash = "the run is not in flight"
 		return m, nil
 	}
-	ctl, actor := m.o.Controller, m.o.Actor
+	ctl, actor := m.controller(), m.o.Actor
 	do := func() tea.Msg {
 		return actionMsg{what: "abort asked by " + actor.Name, err: ctl.Abort(actor, "aborted from the console")}
 	}
@@ -656,7 +670,7 @@ func (m Model) quit() (Model, tea.Cmd) {
 		// A shared run goes on in the server without this console.
 		return m, tea.Quit
 	}
-	ctl, actor := m.o.Controller, m.o.Actor
+	ctl, actor := m.controller(), m.o.Actor
 	m.modal = &modal{title: "Quit", body: "The run is still in flight. Press " + m.keys.Confirm.Help().Key + " to abort it and quit, any other key to stay.\n\n" +
 		"To leave a run going without a console, run it under cutover serve.",
 		confirm: func() tea.Msg {

@@ -279,3 +279,42 @@ func TestDecisionsNameTheWholeActor(t *testing.T) {
 		t.Errorf("log line %q: want the rejection and who", line)
 	}
 }
+
+// TestActionsAreGuardedOnWhatWasShown: with a guard, a confirmed action is
+// conditional on the decisions the console showed when its modal opened,
+// not when y was pressed; a refusal is shown as it came.
+func TestActionsAreGuardedOnWhatWasShown(t *testing.T) {
+	var guardedAt []uint64
+	var o Options
+	o.Guard = func(n uint64) Controller {
+		guardedAt = append(guardedAt, n)
+		return refusing{}
+	}
+	m, c := console("post-promotion", 120, 40, o)
+	m, _ = do(m, "r")
+	// Someone else decided while the modal was open.
+	m = step(m, eventsMsg{{Event: engine.GateDecided{Meta: engine.Meta{Seq: 999, Decisions: 7}, Gate: "x/y", Outcome: engine.GateApprove, Actor: engine.Actor{Name: "carol"}}}})
+	m, _ = do(m, "y")
+	if len(guardedAt) != 1 || guardedAt[0] != 0 || len(c.log) != 0 {
+		t.Fatalf("guarded at %v with engine calls %v; want one action guarded on the 0 decisions shown when r was pressed", guardedAt, c.log)
+	}
+	if s := flatScreen(m); !strings.Contains(s, "not applied: since you looked, carol approved x/y") {
+		t.Errorf("the refusal is not shown:\n%s", s)
+	}
+}
+
+// refusing refuses every action as the engine's guard does.
+type refusing struct{}
+
+func (refusing) Approve(engine.Actor, string) error { return stale }
+func (refusing) Abort(engine.Actor, string) error   { return stale }
+func (refusing) Rollback(engine.Actor, string, string) error {
+	return stale
+}
+func (refusing) Promote(engine.Actor, string, string) error   { return stale }
+func (refusing) SkipStage(engine.Actor, string, string) error { return stale }
+func (refusing) Maintenance(context.Context, engine.Actor, bool) (string, error) {
+	return "", stale
+}
+
+var stale = &engine.StaleError{Last: "carol approved x/y"}

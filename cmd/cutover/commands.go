@@ -194,7 +194,6 @@ type reservedCommand struct {
 
 var reserved = []reservedCommand{
 	{"approve", "Approve the gate a running release waits on", "  cutover approve production/approve-release", "bastion (SSH)"},
-	{"serve", "Serve the release console over SSH to many engineers at once", "  cutover serve pipeline.yaml --listen 127.0.0.1:2222", "bastion (SSH)"},
 }
 
 var errNotImplemented = errors.New("not yet implemented")

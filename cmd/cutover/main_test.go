@@ -205,7 +205,7 @@ stages:
 		{"emergency without reason", "", []string{"run", "--emergency", gate}, exitBadInput, "--emergency needs --reason"},
 		{"unknown skip", "", []string{"run", "--skip-stage", "x", gate}, exitBadInput, "names no stage"},
 		{"bad output format", "", []string{"run", "-o", "yaml", gate}, exitBadInput, "the only format is json"},
-		{"reserved command", "", []string{"serve"}, exitFailed, "not yet implemented"},
+		{"reserved command", "", []string{"approve"}, exitFailed, "not yet implemented"},
 		{"rollback without a reason", "", []string{"rollback", "web-service"}, exitBadInput, "--reason is required"},
 		{"unknown command", "", []string{"rollout"}, exitBadInput, "unknown command"},
 		{"no parallel slot", "", []string{"run", "--parallel", "0", gate}, exitBadInput, "--parallel 0"},

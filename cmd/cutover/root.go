@@ -58,6 +58,7 @@ Every run is written to an audit journal under --state-dir.`,
 		newScaleDownCmd(s, g),
 		newPanelsCmd(s),
 		newDemoCmd(s, g),
+		newServeCmd(s, g),
 	)
 	for _, r := range reserved {
 		root.AddCommand(newReservedCmd(r))

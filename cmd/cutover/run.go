@@ -97,55 +97,75 @@ func runPipeline(ctx context.Context, s streams, g *globalOptions, o *runOptions
 	if o.parallel < 1 {
 		return badInput(fmt.Errorf("--parallel %d: at least one stage must be able to run", o.parallel))
 	}
+	r, err := prepareRun(s, g, o, path, osActor(s.lookupEnv))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = r.journal.Close() }()
+	return drive(ctx, s, r.eng, r.p, r.actor, o, r.contexts.Open, r.secrets)
+}
+
+// preparedRun is a pipeline loaded and an engine built to run it.
+type preparedRun struct {
+	eng      *engine.Engine
+	p        *engine.Pipeline
+	actor    engine.Actor
+	secrets  []string
+	journal  *engine.Journal
+	contexts *kube.Contexts
+}
+
+// prepareRun loads the pipeline at path and builds its engine, started by
+// actor. The caller closes the journal.
+func prepareRun(s streams, g *globalOptions, o *runOptions, path string, actor engine.Actor) (*preparedRun, error) {
 	set, err := parseSet(o.set)
 	if err != nil {
-		return badInput(err)
+		return nil, badInput(err)
 	}
 	lookup := engine.Vars(set, s.lookupEnv)
 	p, err := engine.LoadFile(path, lookup)
 	if err != nil {
-		return badInput(err)
+		return nil, badInput(err)
 	}
 	vars, secrets := p.Exports(set, lookup)
 	dir, err := g.journalDir()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	journal, err := engine.OpenJournal(dir)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = journal.Close() }()
 	var resume *engine.Resume
 	if o.resume {
 		recs, _, err := engine.ReadJournal(dir)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		r, err := engine.FindResume(recs, p.Metadata.Name)
 		if err != nil {
-			return badInput(err)
+			return nil, badInput(err)
 		}
 		resume = &r
 	}
-	actor := osActor(s.lookupEnv)
+	journal, err := engine.OpenJournal(dir)
+	if err != nil {
+		return nil, err
+	}
+	contexts := g.contexts()
 	eng, err := engine.New(engine.Config{
 		Pipeline: p, Vars: vars, Secrets: secrets, Parallel: o.parallel,
 		SkipStages: o.skip, Emergency: o.emergency, Reason: o.reason,
 		Actor: actor, AutoApprove: o.autoApprove, Journal: journal,
-		Clusters: g.contexts().Clusters(), Resume: resume,
+		Clusters: contexts.Clusters(), Resume: resume,
 		Metrics: func(ps engine.PrometheusSpec) (engine.Metrics, error) {
 			return prom.New(promConfig(ps))
 		},
 	})
-	if errors.Is(err, engine.ErrBadSkip) {
-		return badInput(err)
-	} else if err != nil {
-		return err
+	if err != nil {
+		_ = journal.Close()
+		if errors.Is(err, engine.ErrBadSkip) {
+			return nil, badInput(err)
+		}
+		return nil, err
 	}
-
-	contexts := g.contexts()
-	return drive(ctx, s, eng, p, actor, o, contexts.Open, secrets)
+	return &preparedRun{eng: eng, p: p, actor: actor, secrets: secrets, journal: journal, contexts: contexts}, nil
 }
 
 // drive runs a built engine under the console on a terminal, else under

@@ -60,7 +60,6 @@ func startPaneEnv(t testing.TB, w, h int, env map[string]string, args ...string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &pane{t: t, sock: filepath.Join(t.TempDir(), "tmux.sock")}
 	var cmd strings.Builder
 	fmt.Fprintf(&cmd, "%s=1 ", beMain)
 	for k, v := range env {
@@ -70,8 +69,15 @@ func startPaneEnv(t testing.TB, w, h int, env map[string]string, args ...string)
 	for _, a := range args {
 		fmt.Fprintf(&cmd, " %q", a)
 	}
-	cmd.WriteString("; echo EXIT=$?; sleep 600")
-	p.tmux("-f", "/dev/null", "new-session", "-d", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), cmd.String())
+	return startPaneShell(t, w, h, cmd.String())
+}
+
+// startPaneShell runs a shell command line in a new w×h tmux pane of its
+// own server; the shell prints the exit code when it ends.
+func startPaneShell(t testing.TB, w, h int, line string) *pane {
+	t.Helper()
+	p := &pane{t: t, sock: filepath.Join(t.TempDir(), "tmux.sock")}
+	p.tmux("-f", "/dev/null", "new-session", "-d", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), line+"; echo EXIT=$?; sleep 600")
 	t.Cleanup(func() { _ = exec.Command("tmux", "-S", p.sock, "kill-server").Run() })
 	return p
 }

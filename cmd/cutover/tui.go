@@ -24,58 +24,17 @@ func runTUI(ctx context.Context, s streams, eng *engine.Engine, p *engine.Pipeli
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rv := p.ReleaseVars()
-	kubeContext := ""
-	for _, st := range p.Stages {
-		for _, step := range st.Steps {
-			if b := step.BlueGreen; b != nil && kubeContext == "" {
-				kubeContext = b.Context
-			}
-		}
-	}
+	kubeContext := releaseContext(p)
 	if o.demo {
 		kubeContext = "simulated"
 	}
-	var panels chan []engine.PanelData
 	// How many points a panel can draw: the console says, as the terminal
 	// is resized; until it does, a sparkline's widest.
 	var points atomic.Int64
 	points.Store(40)
-	if p.Prometheus != nil {
-		c, err := prom.New(promConfig(*p.Prometheus))
-		if err != nil {
-			return err
-		}
-		panels = make(chan []engine.PanelData, 1)
-		every := p.Prometheus.RefreshEvery()
-		board := prom.NewBoard(c, p.PanelSpecs(rv), p.Prometheus.Span(), min(every, 10*time.Second))
-		mask := engine.NewMasker(secrets)
-		publish := func(d []engine.PanelData) {
-			for i := range d {
-				if d[i].Err != nil {
-					d[i].Err = fmt.Errorf("%s", mask.String(d[i].Err.Error()))
-				}
-			}
-			// The console wants the latest refresh, not every one: a
-			// refresh it has not taken yet is replaced.
-			select {
-			case <-panels:
-			default:
-			}
-			panels <- d
-		}
-		vars := func() engine.QueryVars {
-			v := eng.QueryVars()
-			if v.Namespace == "" {
-				return rv
-			}
-			return v
-		}
-		// The board stops when the console does (ctx), and closing the
-		// channel then ends the console's wait on it.
-		go func() {
-			board.Run(ctx, every, func() int { return int(points.Load()) }, vars, publish)
-			close(panels)
-		}()
+	panels, err := panelFeed(ctx, p, eng, secrets, &points)
+	if err != nil {
+		return err
 	}
 	_, _, mspec, _ := p.MaintenanceTarget()
 	sub := eng.Subscribe(1 << 14)
@@ -135,4 +94,63 @@ func runTUI(ctx context.Context, s streams, eng *engine.Engine, p *engine.Pipeli
 		return r.err
 	}
 	return exitFor(r.final, nil)
+}
+
+// panelFeed runs the pipeline's panels board until ctx ends, and closes
+// the channel then; it is nil when the pipeline has no Prometheus. points
+// is how many points a panel can draw.
+func panelFeed(ctx context.Context, p *engine.Pipeline, eng *engine.Engine, secrets []string, points *atomic.Int64) (chan []engine.PanelData, error) {
+	if p.Prometheus == nil {
+		return nil, nil
+	}
+	c, err := prom.New(promConfig(*p.Prometheus))
+	if err != nil {
+		return nil, err
+	}
+	rv := p.ReleaseVars()
+	panels := make(chan []engine.PanelData, 1)
+	every := p.Prometheus.RefreshEvery()
+	board := prom.NewBoard(c, p.PanelSpecs(rv), p.Prometheus.Span(), min(every, 10*time.Second))
+	mask := engine.NewMasker(secrets)
+	publish := func(d []engine.PanelData) {
+		for i := range d {
+			if d[i].Err != nil {
+				d[i].Err = fmt.Errorf("%s", mask.String(d[i].Err.Error()))
+			}
+		}
+		// The console wants the latest refresh, not every one: a
+		// refresh it has not taken yet is replaced.
+		select {
+		case <-panels:
+		default:
+		}
+		panels <- d
+	}
+	vars := func() engine.QueryVars {
+		v := eng.QueryVars()
+		if v.Namespace == "" {
+			return rv
+		}
+		return v
+	}
+	// The board stops when the console does (ctx), and closing the
+	// channel then ends the console's wait on it.
+	go func() {
+		board.Run(ctx, every, func() int { return int(points.Load()) }, vars, publish)
+		close(panels)
+	}()
+	return panels, nil
+}
+
+// releaseContext is the kubeconfig context of the pipeline's first
+// blue-green step: the cluster the console's header names.
+func releaseContext(p *engine.Pipeline) string {
+	for _, st := range p.Stages {
+		for _, step := range st.Steps {
+			if b := step.BlueGreen; b != nil {
+				return b.Context
+			}
+		}
+	}
+	return ""
 }

@@ -1,0 +1,354 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/ssh"
+	"charm.land/wish/v2"
+	"charm.land/wish/v2/activeterm"
+	"charm.land/wish/v2/bubbletea"
+	"github.com/spf13/cobra"
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/tui"
+)
+
+type serveOptions struct {
+	run                            runOptions
+	listen, hostKey, authorizedKey string
+}
+
+func newServeCmd(s streams, g *globalOptions) *cobra.Command {
+	o := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve PIPELINE",
+		Short: "Serve the release console over SSH to many engineers at once",
+		Long: `Run a pipeline in this long-lived process and serve its console over SSH:
+every engineer who connects gets the live console of the same release, from
+where it stands now. A dropped SSH session, or quitting the console, leaves
+the release running.
+
+Only the keys in --authorized-keys get in (OpenSSH's authorized_keys format;
+passwords and keyboard-interactive are off). A key's role is its option:
+
+  role=operator ssh-ed25519 AAAAC3... alice@laptop   approve, promote, roll back, abort, maintenance
+  ssh-ed25519 AAAAC3... bob@desk                     a viewer: read-only
+
+Every action is journaled as the key's comment and SHA256 fingerprint. The
+file is read again at each login, so a key added or removed counts at once.
+
+SIGTERM stops the server, aborting the run, unless a blue-green release is
+in flight: then it says so and stays up; a second SIGTERM stops it anyway.`,
+		Example: `  cutover serve pipeline.yaml --authorized-keys /etc/cutover/authorized_keys
+  ssh -p 2222 bastion`,
+		Args:              args(cobra.ExactArgs(1)),
+		ValidArgsFunction: completeYAML,
+		RunE: func(cmd *cobra.Command, a []string) error {
+			return serve(cmd.Context(), s, g, o, a[0])
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", "127.0.0.1:2222", "host:port to serve SSH on")
+	f.StringVar(&o.hostKey, "host-key", "", "the server's private host key; generated once (ed25519, mode 0600) if missing (default <state-dir>/ssh_host_ed25519_key)")
+	f.StringVar(&o.authorizedKey, "authorized-keys", "", "who may connect, and each key's role (required)")
+	f.StringArrayVar(&o.run.set, "set", nil, "set a variable, KEY=VALUE (repeatable); wins over the environment")
+	f.IntVar(&o.run.parallel, "parallel", 4, "how many independent stages may run at once")
+	f.BoolVar(&o.run.resume, "resume", false, "continue this pipeline's last run, which a stopped server left unfinished")
+	_ = cmd.MarkFlagRequired("authorized-keys")
+	return cmd
+}
+
+// ctxMember is where the login puts the member a key belongs to.
+type ctxMemberKey struct{}
+
+func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, path string) error {
+	members, err := loadMembers(o.authorizedKey)
+	if err != nil {
+		return badInput(err)
+	}
+	if len(members) == 0 {
+		return badInput(fmt.Errorf("%s lists no keys: nobody could connect", o.authorizedKey))
+	}
+	if o.hostKey == "" {
+		dir, err := g.journalDir()
+		if err != nil {
+			return err
+		}
+		o.hostKey = filepath.Join(dir, "ssh_host_ed25519_key")
+	}
+	if err := os.MkdirAll(filepath.Dir(o.hostKey), 0o700); err != nil {
+		return err
+	}
+	logf := func(format string, a ...any) {
+		_, _ = fmt.Fprintf(s.err, time.Now().UTC().Format("2006-01-02T15:04:05.000Z")+" "+format+"\n", a...)
+	}
+
+	r, err := prepareRun(s, g, &o.run, path, osActor(s.lookupEnv))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = r.journal.Close() }()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var points atomic.Int64
+	points.Store(40)
+	feed, err := panelFeed(ctx, r.p, r.eng, r.secrets, &points)
+	if err != nil {
+		return err
+	}
+	room := &room{programs: map[string]*viewer{}}
+	go room.fanOut(feed)
+
+	srv, err := wish.NewServer(
+		wish.WithAddress(o.listen),
+		wish.WithHostKeyPath(o.hostKey),
+		wish.WithPublicKeyAuth(func(sctx ssh.Context, key ssh.PublicKey) bool {
+			ms, err := loadMembers(o.authorizedKey)
+			if err != nil {
+				// Fail closed: a file broken while serving admits nobody.
+				logf("rejected every key: %v", err)
+				return false
+			}
+			for _, m := range ms {
+				if ssh.KeysEqual(m.key, key) {
+					sctx.SetValue(ctxMemberKey{}, m)
+					return true
+				}
+			}
+			logf("rejected key %s (%s) for user %q from %s: not in %s",
+				gossh.FingerprintSHA256(key), key.Type(), sctx.User(), sctx.RemoteAddr(), o.authorizedKey)
+			return false
+		}),
+		wish.WithMiddleware(
+			bubbletea.MiddlewareWithProgramHandler(func(sess ssh.Session) *tea.Program {
+				return room.join(ctx, sess, r, &points)
+			}),
+			// Outermost: a session is counted in and out around its console.
+			func(next ssh.Handler) ssh.Handler {
+				return func(sess ssh.Session) {
+					m, _ := sess.Context().Value(ctxMemberKey{}).(member)
+					who := m.actor(sess.User())
+					logf("%s (%s) connected from %s", who, m.role, sess.RemoteAddr())
+					next(sess)
+					room.leave(sess.Context().SessionID())
+					logf("%s (%s) left", who, m.role)
+				}
+			},
+			activeterm.Middleware(),
+		),
+	)
+	if err != nil {
+		return fmt.Errorf("ssh server: %w", err)
+	}
+	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("ssh server: %w", err)
+	}
+	logf("serving %s over SSH on %s (host key %s)", r.p.Metadata.Name, l.Addr(), o.hostKey)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+
+	type result struct {
+		final engine.Snapshot
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		final, err := r.eng.Run(ctx)
+		logf("run %s %s", final.Run, final.Status)
+		done <- result{final, err}
+	}()
+
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var last *result
+	forced := false
+	for stop := false; !stop; {
+		select {
+		case res := <-done:
+			// The run is over; the consoles stay up to show how it ended.
+			last = &res
+			done = nil
+		case err := <-served:
+			return fmt.Errorf("ssh server: %w", err)
+		case sig := <-sigs:
+			if inFlight := r.eng.ActiveReleases(); len(inFlight) > 0 && last == nil && !forced {
+				logf("%s: not stopping: the release of %v is in flight, and stopping now would leave it half done. Send the signal again to stop anyway.", sig, inFlight)
+				forced = true
+				continue
+			}
+			logf("%s: stopping", sig)
+			stop = true
+		}
+	}
+	if last == nil {
+		_ = r.eng.Abort(r.actor, "cutover serve stopped")
+		res := <-done
+		last = &res
+	}
+	room.closeAll()
+	shut, cancelShut := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelShut()
+	if err := srv.Shutdown(shut); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
+		_ = srv.Close()
+	}
+	if last.err != nil {
+		return last.err
+	}
+	return exitFor(last.final, nil)
+}
+
+// room is everyone connected: each session's console, and who they are.
+type room struct {
+	mu       sync.Mutex
+	programs map[string]*viewer
+}
+
+type viewer struct {
+	prog   *tea.Program
+	label  string
+	panels chan []engine.PanelData
+	// watchers holds the latest list of who watches, until the console
+	// takes it: Send blocks until a program runs.
+	watchers chan []string
+	joined   time.Time
+}
+
+// join builds a session's console over the shared engine: its own
+// subscription (a late joiner starts from the current snapshot), its own
+// size, colors, focus and scroll, and the key's identity and role.
+func (rm *room) join(ctx context.Context, sess ssh.Session, r *preparedRun, points *atomic.Int64) *tea.Program {
+	m, ok := sess.Context().Value(ctxMemberKey{}).(member)
+	if !ok {
+		return nil // not through the key login: no console
+	}
+	actor := m.actor(sess.User())
+	sub := r.eng.Subscribe(1 << 14)
+	v := &viewer{label: fmt.Sprintf("%s (%s)", actor.Name, m.role), panels: make(chan []engine.PanelData, 1),
+		watchers: make(chan []string, 1), joined: time.Now()}
+	rv := r.p.ReleaseVars()
+	_, _, mspec, _ := r.p.MaintenanceTarget()
+	var panels <-chan []engine.PanelData
+	if r.p.Prometheus != nil {
+		panels = v.panels
+	}
+	model := tui.New(tui.Options{
+		Controller: r.eng, Events: sub, Panels: panels, Actor: actor,
+		Image: rv.Release, KubeContext: releaseContext(r.p), Namespace: rv.Namespace,
+		ReadOnly: m.role != roleOperator, Shared: true, Keys: tui.DefaultKeyMap(),
+		Guard:           func(seen uint64) tui.Controller { return r.eng.Guard(seen) },
+		MaintenancePage: mspec.Maintenance,
+		PanelPoints: func(n int) {
+			if int64(n) > points.Load() {
+				points.Store(int64(n))
+			}
+		},
+		PodDetail: func(ctx context.Context, namespace, pod string) (engine.PodDetail, error) {
+			c, err := r.contexts.Open(releaseContext(r.p))
+			if err != nil {
+				return engine.PodDetail{}, err
+			}
+			return c.PodDetail(ctx, namespace, pod)
+		},
+	})
+	sctx, stop := context.WithCancel(sess.Context())
+	go func() {
+		// The subscription ends with the session, or with the server.
+		select {
+		case <-sctx.Done():
+		case <-ctx.Done():
+		}
+		sub.Close()
+	}()
+	// No context of its own: when the session ends, Wish quits the
+	// program, which is a clean end, not a kill.
+	opts := append(bubbletea.MakeOptions(sess), tea.WithFPS(30))
+	v.prog = tea.NewProgram(model, opts...)
+	rm.mu.Lock()
+	rm.programs[sess.Context().SessionID()] = v
+	rm.mu.Unlock()
+	go func() {
+		<-sess.Context().Done()
+		stop()
+	}()
+	go func() {
+		for w := range v.watchers {
+			v.prog.Send(tui.WatchersMsg(w))
+		}
+	}()
+	rm.announce()
+	return v.prog
+}
+
+func (rm *room) leave(id string) {
+	rm.mu.Lock()
+	if v := rm.programs[id]; v != nil {
+		close(v.watchers)
+		delete(rm.programs, id)
+	}
+	rm.mu.Unlock()
+	rm.announce()
+}
+
+// announce tells every console who watches now, longest connected first.
+func (rm *room) announce() {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	vs := make([]*viewer, 0, len(rm.programs))
+	for _, v := range rm.programs {
+		vs = append(vs, v)
+	}
+	slices.SortFunc(vs, func(a, b *viewer) int { return a.joined.Compare(b.joined) })
+	labels := make([]string, len(vs))
+	for i, v := range vs {
+		labels[i] = v.label
+	}
+	for _, v := range vs {
+		select {
+		case <-v.watchers: // replaced: only the latest list matters
+		default:
+		}
+		v.watchers <- labels
+	}
+}
+
+// fanOut hands each panels refresh to every console, the latest only.
+func (rm *room) fanOut(feed <-chan []engine.PanelData) {
+	if feed == nil {
+		return
+	}
+	for d := range feed {
+		rm.mu.Lock()
+		for _, v := range rm.programs {
+			select {
+			case <-v.panels:
+			default:
+			}
+			v.panels <- d
+		}
+		rm.mu.Unlock()
+	}
+}
+
+func (rm *room) closeAll() {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	for _, v := range rm.programs {
+		v.prog.Quit()
+	}
+}

@@ -1,0 +1,324 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/testenv"
+)
+
+// bastion is a cutover serve process on loopback with four test keys:
+// alice and carol are operators, bob a viewer, mallory unknown.
+type bastion struct {
+	t     *testing.T
+	dir   string
+	addr  string
+	state string
+	cmd   *exec.Cmd
+	mu    sync.Mutex
+	log   bytes.Buffer
+}
+
+const bastionPipeline = `apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: bastion}
+stages:
+  - name: build
+    budget: 5m
+    steps: [{name: compile, run: "sleep 1; echo built"}]
+  - name: release
+    budget: 5m
+    needs: [build]
+    steps:
+      - {name: go, approve: "Ship it?"}
+      - {name: ship, run: "echo shipping; sleep 4; echo shipped"}
+`
+
+func startBastion(t *testing.T, pipeline string, extra ...string) *bastion {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs cutover serve and OpenSSH")
+	}
+	if _, err := exec.LookPath("ssh"); err != nil {
+		t.Fatalf("the OpenSSH client is not installed (testenv/test-all installs it): %v", err)
+	}
+	b := &bastion{t: t, dir: t.TempDir()}
+	b.state = filepath.Join(b.dir, "state")
+	for _, u := range []string{"alice", "bob", "carol", "mallory"} {
+		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", u+"@laptop", "-f", filepath.Join(b.dir, u)).CombinedOutput(); err != nil {
+			t.Fatalf("ssh-keygen: %v\n%s", err, out)
+		}
+	}
+	keys := "role=operator " + b.read("alice.pub") + b.read("bob.pub") + "role=operator " + b.read("carol.pub")
+	if err := os.WriteFile(filepath.Join(b.dir, "authorized_keys"), []byte(keys), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.start(writeFile(t, "bastion.yaml", pipeline), extra...)
+	return b
+}
+
+func (b *bastion) read(name string) string {
+	data, err := os.ReadFile(filepath.Join(b.dir, name))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return string(data)
+}
+
+func (b *bastion) start(pipeline string, extra ...string) {
+	t := b.t
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.cmd = exec.Command(exe, append([]string{"serve", pipeline, "--listen", "127.0.0.1:0",
+		"--authorized-keys", filepath.Join(b.dir, "authorized_keys"), "--state-dir", b.state}, extra...)...)
+	b.cmd.Env = append(os.Environ(), beMain+"=1")
+	stderr, err := b.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.cmd.Process.Kill(); _ = b.cmd.Wait() })
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			b.mu.Lock()
+			b.log.WriteString(sc.Text() + "\n")
+			b.mu.Unlock()
+			if m := regexp.MustCompile(`over SSH on (\S+)`).FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+	}()
+	select {
+	case b.addr = <-addr:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("cutover serve did not start:\n%s", b.logText())
+	}
+}
+
+func (b *bastion) logText() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.log.String()
+}
+
+// sshArgs are the OpenSSH client's arguments to log in as user with its
+// test key, trusting the test server's host key and nothing else.
+func (b *bastion) sshArgs(user string) []string {
+	host, port, _ := strings.Cut(b.addr, ":")
+	return []string{"-F", "/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+		"-o", "IdentitiesOnly=yes", "-o", "PreferredAuthentications=publickey", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
+		"-p", port, "-i", filepath.Join(b.dir, user), user + "@" + host}
+}
+
+// console opens user's console over ssh in a tmux pane.
+func (b *bastion) console(user string, w, h int) *pane {
+	return startPaneShell(b.t, w, h, "ssh -tt "+strings.Join(b.sshArgs(user), " "))
+}
+
+func (b *bastion) fingerprint(user string) string {
+	out, err := exec.Command("ssh-keygen", "-l", "-E", "sha256", "-f", filepath.Join(b.dir, user+".pub")).Output()
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return strings.Fields(string(out))[1]
+}
+
+// TestServeViewerAndOperator: an operator and a viewer see the same run
+// live; the viewer's a is refused as read-only, the operator's approves,
+// and both consoles say who approved, by key comment and fingerprint.
+func TestServeViewerAndOperator(t *testing.T) {
+	b := startBastion(t, bastionPipeline)
+	alice := b.console("alice", 120, 40)
+	bob := b.console("bob", 100, 30)
+	for _, p := range []*pane{alice, bob} {
+		p.waitFor("waiting for approval: release/go", time.Minute)
+		p.waitFor("✓ build", 10*time.Second)
+		// Longest connected first: the two connected at once.
+		p.waitFor("alice@laptop (operator)", 10*time.Second)
+		p.waitFor("bob@laptop (viewer)", 10*time.Second)
+	}
+	if bob.waitFor("READ-ONLY", time.Second); strings.Contains(alice.screen(), "READ-ONLY") {
+		t.Errorf("the operator's console is read-only:\n%s", alice.screen())
+	}
+	bob.keys("a")
+	bob.waitFor("read-only: actions are disabled", 10*time.Second)
+	time.Sleep(time.Second)
+	if s := alice.screen(); !strings.Contains(s, "waiting for approval: release/go") {
+		t.Fatalf("the viewer's a changed the run:\n%s", s)
+	}
+
+	alice.keys("a")
+	approved := "approved by alice@laptop · " + b.fingerprint("alice")
+	for _, p := range []*pane{alice, bob} {
+		// The viewer's pane is narrower: the fingerprint's end is cut.
+		p.waitFor(approved[:60], 10*time.Second)
+	}
+	recs, _, err := engine.ReadJournal(b.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var who []string
+	for _, r := range recs {
+		if r.Type == engine.RecGateApproved {
+			who = append(who, r.Actor.String())
+		}
+	}
+	if len(who) != 1 || who[0] != "alice@laptop · "+b.fingerprint("alice") {
+		t.Errorf("approvals journaled: %q; want one, by alice's key", who)
+	}
+	bob.waitFor("SUCCEEDED", time.Minute)
+}
+
+// TestServeRefusesAnUnknownKey: ssh with a key not in the file fails, and
+// the server logs the key's fingerprint.
+func TestServeRefusesAnUnknownKey(t *testing.T) {
+	b := startBastion(t, bastionPipeline)
+	out, err := exec.Command("ssh", append(b.sshArgs("mallory"), "true")...).CombinedOutput()
+	var exit *exec.ExitError
+	if err == nil || !errors.As(err, &exit) || exit.ExitCode() == 0 {
+		t.Fatalf("ssh with an unknown key: %v; want a non-zero exit\n%s", err, out)
+	}
+	fp := b.fingerprint("mallory")
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(b.logText(), "rejected key "+fp) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server log does not name %s:\n%s", fp, b.logText())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestServeSurvivesADroppedSession: the operator's ssh process is killed
+// after the approval, in the middle of the release. The release goes on to
+// the end, and a new session shows it finished.
+func TestServeSurvivesADroppedSession(t *testing.T) {
+	b := startBastion(t, bastionPipeline)
+	alice := b.console("alice", 120, 40)
+	alice.waitFor("waiting for approval: release/go", time.Minute)
+	alice.keys("a")
+	alice.waitFor("release/ship │ shipping", 20*time.Second)
+	pid := strings.TrimSpace(alice.tmux("display-message", "-p", "#{pane_pid}"))
+	// The pane's shell runs ssh; kill ssh itself, as a dropped connection
+	// would end it, and leave the shell.
+	out, err := exec.Command("pkill", "-KILL", "-P", pid, "-x", "ssh").CombinedOutput()
+	if err != nil {
+		t.Fatalf("kill the operator's ssh: %v %s", err, out)
+	}
+	alice.waitFor("EXIT=", 10*time.Second)
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(b.logText(), "(operator) left"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server did not see the operator leave:\n%s", b.logText())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := b.cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Fatalf("the server is gone after the session dropped: %v", err)
+	}
+	later := b.console("bob", 100, 30)
+	s := later.waitFor("SUCCEEDED", time.Minute)
+	if !strings.Contains(s, "✓ release") {
+		t.Errorf("a new session does not show the release stage done:\n%s", s)
+	}
+	if !strings.Contains(b.logText(), "succeeded") {
+		t.Errorf("server log:\n%s", b.logText())
+	}
+}
+
+// TestServeRacingOperators: at a blue-green gate, alice confirms a rollback
+// and carol a promote at the same moment. Exactly one is journaled and
+// applied; the other console says what happened instead.
+func TestServeRacingOperators(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c, ns, live := pairOnCluster(ctx, t, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
+	b := startBastion(t, `apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: race}
+stages:
+  - name: production
+    budget: 10m
+    steps:
+      - name: switch
+        blueGreen:
+          namespace: `+ns+`
+          service: web-service
+          container: app
+          image: web:v2
+          replicas: 2
+          scaleDownDelay: 10m
+          approve: Green is Ready. Switch?
+`, "--kubeconfig", c.Kubeconfig)
+	alice, carol := b.console("alice", 120, 40), b.console("carol", 120, 40)
+	for _, p := range []*pane{alice, carol} {
+		p.waitFor("waiting for approval", 2*time.Minute)
+	}
+	alice.keys("r")
+	alice.waitFor("Press y to confirm", 10*time.Second)
+	carol.keys("p")
+	carol.waitFor("Press y to confirm", 10*time.Second)
+	var wg sync.WaitGroup
+	for _, p := range []*pane{alice, carol} {
+		wg.Go(func() { p.keys("y") })
+	}
+	wg.Wait()
+
+	refused := ""
+	deadline := time.Now().Add(20 * time.Second)
+	for refused == "" {
+		for name, p := range map[string]*pane{"alice": alice, "carol": carol} {
+			if strings.Contains(flat(p.screen()), "not applied: since you looked") {
+				refused = name
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("neither console says its action was not applied:\n%s\n%s", alice.screen(), carol.screen())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	recs, _, err := engine.ReadJournal(b.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var applied []string
+	for _, r := range recs {
+		if r.Type == engine.RecGateApproved || r.Type == engine.RecRollbackRequested {
+			applied = append(applied, r.Type+" by "+r.Actor.Name)
+		}
+	}
+	if len(applied) != 1 {
+		t.Fatalf("journaled %v; want exactly one of the two actions", applied)
+	}
+	t.Logf("applied: %s; refused: %s's", applied[0], refused)
+	switch {
+	case refused == "alice" && applied[0] == engine.RecGateApproved+" by carol@laptop":
+		carol.waitFor("phase scale-down-delay", time.Minute)
+		if got := live(); got != "green" {
+			t.Errorf("carol's promote won, and the Service selects %s", got)
+		}
+	case refused == "carol" && applied[0] == engine.RecRollbackRequested+" by alice@laptop":
+		alice.waitFor("phase aborted", time.Minute)
+		if got := live(); got != "blue" {
+			t.Errorf("alice's rollback won before the switch, and the Service selects %s", got)
+		}
+	default:
+		t.Errorf("%s was refused but %s was applied", refused, applied[0])
+	}
+}

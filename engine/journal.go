@@ -73,9 +73,11 @@ type Record struct {
 
 // The record types.
 const (
-	RecRunStarted    = "run.started"
-	RecRunFinished   = "run.finished"
-	RecRunAborted    = "run.aborted"
+	RecRunStarted  = "run.started"
+	RecRunFinished = "run.finished"
+	RecRunAborted  = "run.aborted"
+	// RecRunSuspended precedes the abort of a run stopped to be resumed.
+	RecRunSuspended  = "run.suspended"
 	RecStageStarted  = "stage.started"
 	RecStageSkipped  = "stage.skipped"
 	RecStageFinished = "stage.finished"

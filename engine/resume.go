@@ -24,7 +24,8 @@ const resumeSkip = " (--resume)"
 
 // FindResume reads the journal for the newest run of pipeline and what it
 // got done. It refuses a run that ended (whatever its result: run it again
-// instead) and one whose release someone asked to roll back.
+// instead), unless it was suspended, and one whose release someone asked
+// to roll back.
 func FindResume(recs []Record, pipeline string) (Resume, error) {
 	var r Resume
 	for i := len(recs) - 1; i >= 0; i-- {
@@ -36,11 +37,14 @@ func FindResume(recs []Record, pipeline string) (Resume, error) {
 	if r.Run == "" {
 		return r, fmt.Errorf("--resume: the journal has no run of pipeline %s", pipeline)
 	}
+	suspended := false
 	for _, rec := range recs {
 		if rec.Run != r.Run {
 			continue
 		}
 		switch rec.Type {
+		case RecRunSuspended:
+			suspended = true
 		case RecStageFinished:
 			if rec.Status == StatusSucceeded {
 				r.Succeeded = append(r.Succeeded, rec.Stage)
@@ -50,6 +54,9 @@ func FindResume(recs []Record, pipeline string) (Resume, error) {
 				r.Succeeded = append(r.Succeeded, rec.Stage)
 			}
 		case RecRunFinished:
+			if suspended {
+				continue // stopped to be resumed: cutover serve's shutdown
+			}
 			return r, fmt.Errorf("--resume: run %s of pipeline %s ended (%s); --resume is for a run whose console died, so run the pipeline again", r.Run, pipeline, rec.Status)
 		case RecRollbackRequested:
 			return r, fmt.Errorf("--resume: in run %s of pipeline %s, %s asked for a rollback (%s); finish it with `cutover rollback`, not by resuming the release",
@@ -68,4 +75,14 @@ func LockHolder(actor Actor, run string) string {
 		host = "unknown host"
 	}
 	return fmt.Sprintf("%s on %s (run %s)", actor, host, run)
+}
+
+// Suspend stops the run so that it can be resumed: running steps are
+// stopped as by Abort, and the journal says the run was suspended, which
+// FindResume accepts. cutover serve suspends its run when it is stopped.
+func (e *Engine) Suspend(actor Actor, reason string) error {
+	if err := e.record(Record{Type: RecRunSuspended, Actor: actorPtr(actor), Reason: reason}); err != nil {
+		return fmt.Errorf("record the suspension: %w", err)
+	}
+	return e.Abort(actor, reason)
 }

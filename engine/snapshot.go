@@ -109,6 +109,8 @@ type OutputLine struct {
 	Stream  Stream
 	Line    string
 	Partial bool
+	// Time is when the line was printed.
+	Time time.Time
 }
 
 // Clone returns a deep copy, so that whoever receives a snapshot may keep
@@ -201,7 +203,7 @@ func Apply(s Snapshot, ev Event) Snapshot {
 			if len(tail) >= tailLines {
 				tail = tail[len(tail)-tailLines+1:]
 			}
-			st.Tail = append(slices.Clip(tail), OutputLine{Stream: e.Stream, Line: e.Line, Partial: e.Partial})
+			st.Tail = append(slices.Clip(tail), OutputLine{Stream: e.Stream, Line: e.Line, Partial: e.Partial, Time: m.Time})
 		})
 	case StepFinished:
 		s = s.withStep(e.Stage, e.Step, func(st *StepState) {

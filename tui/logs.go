@@ -2,7 +2,9 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
@@ -181,9 +183,7 @@ func logLine(ev engine.Event) (string, bool) {
 	t := ev.Header().Time.Format("15:04:05")
 	switch e := ev.(type) {
 	case engine.StepOutput:
-		// A tab measures as no cell and draws as several: the pane would
-		// wrap the line and lose its last one.
-		return fmt.Sprintf("%s %s/%s │ %s", t, e.Stage, e.Step, strings.ReplaceAll(e.Line, "\t", "    ")), true
+		return outputLine(e.Time, e.Stage, e.Step, e.Line), true
 	case engine.Warning:
 		return fmt.Sprintf("%s warning: %s", t, e.Message), true
 	case engine.GateWaiting:
@@ -206,4 +206,33 @@ func logLine(ev engine.Event) (string, bool) {
 		return fmt.Sprintf("%s run %s", t, e.Status), true
 	}
 	return "", false
+}
+
+// tailLog is the output lines a snapshot keeps (each step's last ones), in
+// the order they were printed, as the log shows them.
+func tailLog(s engine.Snapshot) []string {
+	type line struct {
+		at   time.Time
+		text string
+	}
+	var all []line
+	for _, st := range s.Stages {
+		for _, step := range st.Steps {
+			for _, l := range step.Tail {
+				all = append(all, line{l.Time, outputLine(l.Time, st.Name, step.Name, l.Line)})
+			}
+		}
+	}
+	slices.SortStableFunc(all, func(a, b line) int { return a.at.Compare(b.at) })
+	out := make([]string, len(all))
+	for i, l := range all {
+		out[i] = l.text
+	}
+	return out
+}
+
+func outputLine(at time.Time, stage, step, text string) string {
+	// A tab measures as no cell and draws as several: the pane would wrap
+	// the line and lose its last one.
+	return fmt.Sprintf("%s %s/%s │ %s", at.Format("15:04:05"), stage, step, strings.ReplaceAll(text, "\t", "    "))
 }

@@ -367,6 +367,11 @@ func (m *Model) apply(batch []engine.Message) {
 	for _, msg := range batch {
 		if msg.Snapshot != nil {
 			m.snap = *msg.Snapshot
+			if len(m.logs.lines) == 0 && len(lines) == 0 {
+				// A console that joins a run in flight (cutover serve)
+				// starts with what each step printed last.
+				lines = tailLog(m.snap)
+			}
 			continue
 		}
 		m.snap = engine.Apply(m.snap, msg.Event)

@@ -318,3 +318,22 @@ func (refusing) Maintenance(context.Context, engine.Actor, bool) (string, error)
 }
 
 var stale = &engine.StaleError{Last: "carol approved x/y"}
+
+// TestLateJoinerSeesRecentOutput: a console that starts from a snapshot of
+// a run in flight (a late SSH viewer) shows each step's last lines, in the
+// order they were printed.
+func TestLateJoinerSeesRecentOutput(t *testing.T) {
+	at := func(s int) time.Time { return time.Date(2026, 11, 26, 3, 0, s, 0, time.UTC) }
+	snap := engine.NewSnapshot(guidePipeline())
+	snap.Run, snap.Status = "r1", engine.StatusRunning
+	snap.Stages[0].Steps[0] = &engine.StepState{Name: "format", Tail: []engine.OutputLine{{Line: "black: ok", Time: at(1)}, {Line: "isort: ok", Time: at(3)}}}
+	snap.Stages[1].Steps[0] = &engine.StepState{Name: "unit", Tail: []engine.OutputLine{{Line: "412 passed", Time: at(2)}}}
+	m := New(Options{Controller: &calls{}, Now: func() time.Time { return at(10) }})
+	m = step(m, tea.WindowSizeMsg{Width: 120, Height: 40})
+	m = step(m, eventsMsg{{Snapshot: &snap}})
+	got := strings.Join(m.logs.lines, "\n")
+	want := "03:00:01 code-quality/format │ black: ok\n03:00:02 testing/unit │ 412 passed\n03:00:03 code-quality/format │ isort: ok"
+	if got != want {
+		t.Errorf("log after joining:\n%s\nwant:\n%s", got, want)
+	}
+}

@@ -70,7 +70,7 @@ func (a *afterReader) Read(p []byte) (int, error) {
 	return a.r.Read(p)
 }
 
-func writeFile(t *testing.T, name, text string) string {
+func writeFile(t testing.TB, name, text string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {

@@ -50,8 +50,9 @@ passwords and keyboard-interactive are off). A key's role is its option:
 Every action is journaled as the key's comment and SHA256 fingerprint. The
 file is read again at each login, so a key added or removed counts at once.
 
-SIGTERM stops the server, aborting the run, unless a blue-green release is
-in flight: then it says so and stays up; a second SIGTERM stops it anyway.`,
+SIGTERM stops the server and suspends its run; started again with --resume,
+it takes the run up where it stopped. While a blue-green release is in
+flight, SIGTERM is refused with the reason; a second one stops it anyway.`,
 		Example: `  cutover serve pipeline.yaml --authorized-keys /etc/cutover/authorized_keys
   ssh -p 2222 bastion`,
 		Args:              args(cobra.ExactArgs(1)),
@@ -197,9 +198,14 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 		}
 	}
 	if last == nil {
-		_ = r.eng.Abort(r.actor, "cutover serve stopped")
+		// Suspended, not aborted: a server restarted with --resume takes
+		// the run up where it stopped.
+		if err := r.eng.Suspend(r.actor, "cutover serve stopped"); err != nil {
+			logf("suspend the run: %v", err)
+		}
 		res := <-done
 		last = &res
+		logf("run %s suspended; start cutover serve again with --resume to continue it", last.final.Run)
 	}
 	room.closeAll()
 	shut, cancelShut := context.WithTimeout(context.Background(), 5*time.Second)
@@ -207,10 +213,9 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 	if err := srv.Shutdown(shut); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
 		_ = srv.Close()
 	}
-	if last.err != nil {
-		return last.err
-	}
-	return exitFor(last.final, nil)
+	// A server that stopped when asked exits 0 whatever its run did: the
+	// journal and the log say how the run ended.
+	return last.err
 }
 
 // room is everyone connected: each session's console, and who they are.

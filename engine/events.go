@@ -210,6 +210,17 @@ type AnalysisMeasured struct {
 	Count       int         `json:"count"`
 }
 
+// ReleaseRequested says someone asked a running release to roll back or
+// to promote: every console shows who, as the journal keeps it.
+type ReleaseRequested struct {
+	Meta
+	// Action is "rollback" or "promote".
+	Action  string `json:"action"`
+	Service string `json:"service"`
+	Actor   Actor  `json:"actor"`
+	Reason  string `json:"reason,omitempty"`
+}
+
 // RunAborted says someone stopped the run.
 type RunAborted struct {
 	Meta
@@ -227,6 +238,9 @@ type RunFinished struct {
 
 // Header implements Event for every type that embeds Meta.
 func (m Meta) Header() Meta { return m }
+
+// Type implements Event: release.requested.
+func (ReleaseRequested) Type() string { return "release.requested" }
 
 // Type implements Event: run.started.
 func (RunStarted) Type() string { return "run.started" }
@@ -281,6 +295,10 @@ func (e GateWaiting) withMeta(m Meta) Event   { e.Meta = m; return e }
 func (e GateDecided) withMeta(m Meta) Event   { e.Meta = m; return e }
 func (e Warning) withMeta(m Meta) Event       { e.Meta = m; return e }
 func (e RunAborted) withMeta(m Meta) Event    { e.Meta = m; return e }
+func (e ReleaseRequested) withMeta(m Meta) Event {
+	e.Meta = m
+	return e
+}
 func (e AnalysisMeasured) withMeta(m Meta) Event {
 	e.Meta = m
 	return e

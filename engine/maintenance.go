@@ -82,7 +82,7 @@ func (e *Engine) Maintenance(ctx context.Context, actor Actor, on bool) (string,
 	e.noteDecision("%s switched %s to %s", actor, t, to)
 	if now, oerr := cl.Observe(ctx, t); oerr == nil {
 		e.emit(ReleaseProgress{Stage: stage, Step: step, Service: t.String(), Phase: e.phaseOf(stage, step), Live: now.Service.Live,
-			Message: fmt.Sprintf("maintenance %s by %s", map[bool]string{true: "on", false: "off"}[on], actor.Name), Observed: &now})
+			Message: fmt.Sprintf("maintenance %s by %s", map[bool]string{true: "on", false: "off"}[on], actor), Observed: &now})
 	}
 	return fmt.Sprintf("service %s now serves %s (was %s)", t, to, from), nil
 }

@@ -43,6 +43,7 @@ func (e *Engine) Rollback(actor Actor, service, reason string) error {
 		return fmt.Errorf("record rollback request: %w", err)
 	}
 	e.noteDecision("%s asked to roll back %s", actor, service)
+	e.emit(ReleaseRequested{Action: "rollback", Service: service, Actor: actor, Reason: e.mask.String(reason)})
 	e.mu.Lock()
 	if _, asked := e.rollbacks[service]; !asked {
 		e.rollbacks[service] = decision{actor: actor, reason: reason}
@@ -68,6 +69,7 @@ func (e *Engine) Promote(actor Actor, service, reason string) error {
 		return fmt.Errorf("record promote request: %w", err)
 	}
 	e.noteDecision("%s asked to promote %s", actor, service)
+	e.emit(ReleaseRequested{Action: "promote", Service: service, Actor: actor, Reason: e.mask.String(reason)})
 	// Only into an empty queue: a pending rollback or abort outranks it,
 	// and must find room.
 	if len(ch) == 0 {

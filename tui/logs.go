@@ -196,6 +196,12 @@ func logLine(ev engine.Event) (string, bool) {
 			verb = "rejected"
 		}
 		return fmt.Sprintf("%s %s %s by %s", t, e.Gate, verb, e.Actor), true
+	case engine.ReleaseRequested:
+		return fmt.Sprintf("%s %s of %s asked by %s: %s", t, e.Action, e.Service, e.Actor, e.Reason), true
+	case engine.RunAborted:
+		return fmt.Sprintf("%s run aborted by %s: %s", t, e.Actor, e.Reason), true
+	case engine.StageSkipped:
+		return fmt.Sprintf("%s stage %s skipped by %s", t, e.Stage, e.Actor), true
 	case engine.StepFinished:
 		if e.Status == engine.StatusFailed {
 			return fmt.Sprintf("%s %s/%s failed: %s", t, e.Stage, e.Step, e.Reason), true

@@ -337,3 +337,21 @@ func TestLateJoinerSeesRecentOutput(t *testing.T) {
 		t.Errorf("log after joining:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestOtherPeoplesActionsAreLogged: what someone else asked for shows in
+// every console's log, with their whole identity.
+func TestOtherPeoplesActionsAreLogged(t *testing.T) {
+	alice := engine.Actor{Name: "alice@laptop", ID: "SHA256:abc"}
+	for _, tc := range []struct {
+		ev   engine.Event
+		want string
+	}{
+		{engine.ReleaseRequested{Action: "rollback", Service: "production/web", Actor: alice, Reason: "5xx"}, "rollback of production/web asked by alice@laptop · SHA256:abc: 5xx"},
+		{engine.RunAborted{Actor: alice, Reason: "wrong tag"}, "run aborted by alice@laptop · SHA256:abc: wrong tag"},
+		{engine.StageSkipped{Stage: "testing", Actor: alice}, "stage testing skipped by alice@laptop · SHA256:abc"},
+	} {
+		if line, ok := logLine(tc.ev); !ok || !strings.HasSuffix(line, tc.want) {
+			t.Errorf("log line %q, want it to end %q", line, tc.want)
+		}
+	}
+}

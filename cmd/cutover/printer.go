@@ -127,6 +127,8 @@ func (p *plainPrinter) event(ev engine.Event) error {
 		p.line(t, "WARNING %s", e.Message)
 	case engine.RunAborted:
 		p.line(t, "run aborted by %s: %s", e.Actor, e.Reason)
+	case engine.ReleaseRequested:
+		p.line(t, "%s of %s asked by %s: %s", e.Action, e.Service, e.Actor, e.Reason)
 	case engine.RunFinished:
 		msg := fmt.Sprintf("run %s %s in %s", e.Run, e.Status, dur(e.Elapsed))
 		if e.Reason != "" {

@@ -197,14 +197,19 @@ func TestServeViewerAndOperator(t *testing.T) {
 	bob.waitFor("SUCCEEDED", time.Minute)
 }
 
-// TestServeRefusesAnUnknownKey: ssh with a key not in the file fails, and
-// the server logs the key's fingerprint.
+// TestServeRefusesAnUnknownKey: ssh with a key not in the file fails, the
+// server offers no other way in, and it logs the key's fingerprint.
 func TestServeRefusesAnUnknownKey(t *testing.T) {
 	b := startBastion(t, bastionPipeline)
 	out, err := exec.Command("ssh", append(b.sshArgs("mallory"), "true")...).CombinedOutput()
 	var exit *exec.ExitError
 	if err == nil || !errors.As(err, &exit) || exit.ExitCode() == 0 {
 		t.Fatalf("ssh with an unknown key: %v; want a non-zero exit\n%s", err, out)
+	}
+	// The methods in parentheses are the ones the server offers: public
+	// keys alone, no password and no keyboard-interactive.
+	if !strings.Contains(string(out), "Permission denied (publickey).") {
+		t.Errorf("ssh said %q; want the server to offer publickey alone", out)
 	}
 	fp := b.fingerprint("mallory")
 	deadline := time.Now().Add(10 * time.Second)

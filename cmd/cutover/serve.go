@@ -282,7 +282,9 @@ func (rm *room) join(ctx context.Context, sess ssh.Session, r *preparedRun, poin
 	}()
 	// No context of its own: when the session ends, Wish quits the
 	// program, which is a clean end, not a kill.
-	opts := append(bubbletea.MakeOptions(sess), tea.WithFPS(30))
+	// The server handles its own signals: a SIGTERM refused mid-release
+	// must not close every console.
+	opts := append(bubbletea.MakeOptions(sess), tea.WithFPS(30), tea.WithoutSignalHandler())
 	v.prog = tea.NewProgram(model, opts...)
 	rm.mu.Lock()
 	rm.programs[sess.Context().SessionID()] = v

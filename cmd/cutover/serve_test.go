@@ -384,7 +384,18 @@ stages:
 	}
 	bob.waitFor("EXIT=", 10*time.Second)
 
+	hostKey := filepath.Join(b.state, "ssh_host_ed25519_key")
+	before, err := os.ReadFile(hostKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(hostKey); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the generated host key: %v, mode %v; want 0600", err, fi.Mode().Perm())
+	}
 	b.start("--resume")
+	if after, err := os.ReadFile(hostKey); err != nil || !bytes.Equal(before, after) {
+		t.Errorf("the host key changed across the restart (%v): clients would see a new host", err)
+	}
 	again := b.console("bob", 100, 30)
 	again.waitFor("soak/wait │ soaking", time.Minute)
 	if err := os.WriteFile(mark, nil, 0o600); err != nil {
@@ -406,5 +417,46 @@ stages:
 	}
 	if runs != 2 || builds != 1 {
 		t.Errorf("%d runs started and build ran %d times; want 2 runs, the build once: the resumed run keeps it", runs, builds)
+	}
+}
+
+// TestServeWillNotStopMidRelease: SIGTERM while a blue-green release is in
+// flight is refused, with the reason in the log, and the server stays up;
+// a second SIGTERM stops it, suspending the run.
+func TestServeWillNotStopMidRelease(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c, ns, _ := pairOnCluster(ctx, t, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
+	b := startBastion(t, `apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: midflight}
+stages:
+  - name: production
+    budget: 10m
+    steps:
+      - name: switch
+        blueGreen: {namespace: `+ns+`, service: web-service, container: app, image: "web:v2", replicas: 2, scaleDownDelay: 10m}
+`, "--kubeconfig", c.Kubeconfig)
+	bob := b.console("bob", 120, 40)
+	bob.waitFor("phase scale-down-delay", 2*time.Minute)
+	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(b.logText(), "not stopping: the release of ["+ns+"/web-service] is in flight"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no refusal in the log:\n%s", b.logText())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	if err := b.cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Fatalf("the server stopped on the first SIGTERM mid-release: %v", err)
+	}
+	bob.waitFor("phase scale-down-delay", time.Second)
+	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := waitExit(t, b.cmd); code != 0 || !strings.Contains(b.logText(), "suspended") {
+		t.Fatalf("second SIGTERM: exit %d, want 0 and the run suspended:\n%s", code, b.logText())
 	}
 }

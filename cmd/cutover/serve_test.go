@@ -168,6 +168,21 @@ func TestServeViewerAndOperator(t *testing.T) {
 	if ra, rb := alice.tmux("capture-pane", "-p", "-e"), bob.tmux("capture-pane", "-p", "-e"); !hasColor(ra) || hasColor(rb) {
 		t.Errorf("colors: alice's console %v, bob's (NO_COLOR) %v; want only alice's in color", hasColor(ra), hasColor(rb))
 	}
+	// Each console has a view of its own: bob's full-screen log leaves
+	// alice's panes where they are.
+	bob.keys("l")
+	for deadline := time.Now().Add(10 * time.Second); strings.Contains(bob.screen(), "Stages"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("l did not show bob's log full-screen:\n%s", bob.screen())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if s := alice.screen(); !strings.Contains(s, "Stages") {
+		t.Errorf("bob's l changed alice's console:\n%s", s)
+	}
+	bob.keys("l")
+	bob.waitFor("Stages", 10*time.Second)
+
 	bob.keys("a")
 	bob.waitFor("read-only: actions are disabled", 10*time.Second)
 	time.Sleep(time.Second)

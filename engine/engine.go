@@ -241,6 +241,19 @@ func (e *Engine) Snapshot() Snapshot { return e.bcast.Snapshot() }
 func (e *Engine) emit(ev Event) {
 	e.emitMu.Lock()
 	defer e.emitMu.Unlock()
+	e.emitLocked(ev)
+}
+
+// emitDecision counts a decision and publishes the event that reports it
+// as one step: no other event can carry the new count before it.
+func (e *Engine) emitDecision(ev Event, format string, a ...any) {
+	e.emitMu.Lock()
+	defer e.emitMu.Unlock()
+	e.noteDecision(format, a...)
+	e.emitLocked(ev)
+}
+
+func (e *Engine) emitLocked(ev Event) {
 	e.seq++
 	ev = ev.withMeta(Meta{Seq: e.seq, Time: e.clock.Now(), Run: e.runID, Decisions: e.decisions.n.Load()})
 	if !e.hold(ev) {
@@ -439,8 +452,7 @@ func (e *Engine) decide(id string, outcome GateOutcome, actor Actor, reason stri
 		// ends as cancelled, never as a decision nobody can audit.
 		return fmt.Errorf("record decision on gate %s: %w", id, err)
 	}
-	e.noteDecision("%s %s %s", actor, verb(outcome), id)
-	e.emit(GateDecided{Gate: id, Outcome: outcome, Actor: actor, Reason: e.mask.String(reason)})
+	e.emitDecision(GateDecided{Gate: id, Outcome: outcome, Actor: actor, Reason: e.mask.String(reason)}, "%s %s %s", actor, verb(outcome), id)
 	g.decided <- decision{outcome: outcome, actor: actor, reason: reason}
 	return nil
 }
@@ -476,8 +488,7 @@ func (e *Engine) Abort(actor Actor, reason string) error {
 	if err := e.write(Record{Type: RecRunAborted, Actor: actorPtr(actor), Reason: reason}); err != nil && e.journErr == nil {
 		e.journErr = err
 	}
-	e.noteDecision("%s aborted the run", actor)
-	e.emit(RunAborted{Actor: actor, Reason: e.mask.String(reason)})
+	e.emitDecision(RunAborted{Actor: actor, Reason: e.mask.String(reason)}, "%s aborted the run", actor)
 	e.cancel(ErrAborted)
 	return nil
 }

@@ -93,13 +93,16 @@ func (g *Guarded) SkipStage(actor Actor, stage, reason string) error {
 	return g.do(func() error { return g.e.SkipStage(actor, stage, reason) })
 }
 
-// Maintenance is Engine.Maintenance, guarded.
+// Maintenance is Engine.Maintenance, guarded. A maintenance switch can
+// take minutes (a cold color is scaled up first), so it claims its turn,
+// counted as a decision, and runs outside the lock: a conflicting action
+// meanwhile is refused at once rather than left waiting.
 func (g *Guarded) Maintenance(ctx context.Context, actor Actor, on bool) (string, error) {
-	var out string
-	err := g.do(func() error {
-		var err error
-		out, err = g.e.Maintenance(ctx, actor, on)
-		return err
-	})
-	return out, err
+	if err := g.do(func() error {
+		g.e.noteDecision("%s is switching maintenance %s", actor, map[bool]string{true: "on", false: "off"}[on])
+		return nil
+	}); err != nil {
+		return "", err
+	}
+	return g.e.Maintenance(ctx, actor, on)
 }

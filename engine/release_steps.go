@@ -42,8 +42,8 @@ func (e *Engine) Rollback(actor Actor, service, reason string) error {
 	if err := e.record(Record{Type: RecRollbackRequested, Actor: actorPtr(actor), Service: service, Reason: reason}); err != nil {
 		return fmt.Errorf("record rollback request: %w", err)
 	}
-	e.noteDecision("%s asked to roll back %s", actor, service)
-	e.emit(ReleaseRequested{Action: "rollback", Service: service, Actor: actor, Reason: e.mask.String(reason)})
+	e.emitDecision(ReleaseRequested{Action: "rollback", Service: service, Actor: actor, Reason: e.mask.String(reason)},
+		"%s asked to roll back %s", actor, service)
 	e.mu.Lock()
 	if _, asked := e.rollbacks[service]; !asked {
 		e.rollbacks[service] = decision{actor: actor, reason: reason}
@@ -65,19 +65,22 @@ func (e *Engine) Promote(actor Actor, service, reason string) error {
 	if err != nil {
 		return err
 	}
+	// Only into an empty queue: a pending rollback or abort outranks it,
+	// and must find room. A promote that is not sent is not journaled.
+	busy := fmt.Errorf("promote %s: a rollback or an abort is already on its way to the release; the promote is not sent", service)
+	if len(ch) > 0 {
+		return busy
+	}
 	if err := e.record(Record{Type: RecPromoteRequested, Actor: actorPtr(actor), Service: service, Reason: reason}); err != nil {
 		return fmt.Errorf("record promote request: %w", err)
 	}
-	e.noteDecision("%s asked to promote %s", actor, service)
-	e.emit(ReleaseRequested{Action: "promote", Service: service, Actor: actor, Reason: e.mask.String(reason)})
-	// Only into an empty queue: a pending rollback or abort outranks it,
-	// and must find room.
-	if len(ch) == 0 {
-		select {
-		case ch <- RequestPromote:
-		default:
-		}
+	select {
+	case ch <- RequestPromote:
+	default:
+		return busy // taken by a rollback in the meantime
 	}
+	e.emitDecision(ReleaseRequested{Action: "promote", Service: service, Actor: actor, Reason: e.mask.String(reason)},
+		"%s asked to promote %s", actor, service)
 	return nil
 }
 

@@ -172,7 +172,6 @@ func (e *Engine) skipNow(req skipRequest, status []Status, index map[string]int)
 		reason += ": " + req.reason
 	}
 	_ = e.record(Record{Type: RecStageSkipped, Stage: req.stage, Actor: actorPtr(req.actor), Reason: reason})
-	e.noteDecision("%s skipped stage %s", req.actor, req.stage)
-	e.emit(StageSkipped{Stage: req.stage, Actor: req.actor, Reason: e.mask.String(reason)})
+	e.emitDecision(StageSkipped{Stage: req.stage, Actor: req.actor, Reason: e.mask.String(reason)}, "%s skipped stage %s", req.actor, req.stage)
 	return nil
 }

@@ -144,6 +144,9 @@ func (s *Sim) Run(done <-chan struct{}) {
 			// An error here is the fake store refusing a write of the
 			// simulator's own; the next tick tries again from fresh state.
 			_ = s.Step(now)
+			// The fake keeps a copy of every call for tests to inspect;
+			// the demo's traffic would grow it for as long as it runs.
+			s.cs.ClearActions()
 		}
 	}
 }

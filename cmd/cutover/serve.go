@@ -72,8 +72,23 @@ flight, SIGTERM is refused with the reason; a second one stops it anyway.`,
 	return cmd
 }
 
-// ctxMember is where the login puts the member a key belongs to.
-type ctxMemberKey struct{}
+// memberOf finds the member whose key a session proved. It reads the
+// file again, so that a key removed meanwhile gets nothing.
+func memberOf(path string, key ssh.PublicKey) (member, bool) {
+	if key == nil {
+		return member{}, false
+	}
+	ms, err := loadMembers(path)
+	if err != nil {
+		return member{}, false
+	}
+	for _, m := range ms {
+		if ssh.KeysEqual(m.key, key) {
+			return m, true
+		}
+	}
+	return member{}, false
+}
 
 func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, path string) error {
 	members, err := loadMembers(o.authorizedKey)
@@ -111,7 +126,7 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 	if err != nil {
 		return err
 	}
-	room := &room{programs: map[string]*viewer{}}
+	room := &room{programs: map[ssh.Session]*viewer{}}
 	go room.fanOut(feed)
 
 	srv, err := wish.NewServer(
@@ -124,9 +139,11 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 				logf("rejected every key: %v", err)
 				return false
 			}
+			// Who the session is comes from the key it proved
+			// (sess.PublicKey), never from this callback, which also
+			// answers keys a client only asks about.
 			for _, m := range ms {
 				if ssh.KeysEqual(m.key, key) {
-					sctx.SetValue(ctxMemberKey{}, m)
 					return true
 				}
 			}
@@ -136,16 +153,20 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 		}),
 		wish.WithMiddleware(
 			bubbletea.MiddlewareWithProgramHandler(func(sess ssh.Session) *tea.Program {
-				return room.join(ctx, sess, r, &points)
+				return room.join(ctx, sess, r, o.authorizedKey, &points)
 			}),
 			// Outermost: a session is counted in and out around its console.
 			func(next ssh.Handler) ssh.Handler {
 				return func(sess ssh.Session) {
-					m, _ := sess.Context().Value(ctxMemberKey{}).(member)
+					m, ok := memberOf(o.authorizedKey, sess.PublicKey())
+					if !ok {
+						logf("refused a session from %s: its key is no longer in %s", sess.RemoteAddr(), o.authorizedKey)
+						return
+					}
 					who := m.actor(sess.User())
 					logf("%s (%s) connected from %s", who, m.role, sess.RemoteAddr())
 					next(sess)
-					room.leave(sess.Context().SessionID())
+					room.leave(sess)
 					logf("%s (%s) left", who, m.role)
 				}
 			},
@@ -186,6 +207,10 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 			last = &res
 			done = nil
 		case err := <-served:
+			if last == nil {
+				_ = r.eng.Suspend(r.actor, fmt.Sprintf("the SSH server failed: %v", err))
+				<-done
+			}
 			return fmt.Errorf("ssh server: %w", err)
 		case sig := <-sigs:
 			if inFlight := r.eng.ActiveReleases(); len(inFlight) > 0 && last == nil && !forced {
@@ -207,7 +232,10 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 		last = &res
 		logf("run %s suspended; start cutover serve again with --resume to continue it", last.final.Run)
 	}
+	signal.Stop(sigs)
 	room.closeAll()
+	// A console whose client stopped reading cannot take its quit; closing
+	// the connections after a grace period unblocks it.
 	shut, cancelShut := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancelShut()
 	if err := srv.Shutdown(shut); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
@@ -220,12 +248,14 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 
 // room is everyone connected: each session's console, and who they are.
 type room struct {
-	mu       sync.Mutex
-	programs map[string]*viewer
+	mu sync.Mutex
+	// programs is keyed by the session: one connection may carry several.
+	programs map[ssh.Session]*viewer
 }
 
 type viewer struct {
 	prog   *tea.Program
+	sub    *engine.Subscription
 	label  string
 	panels chan []engine.PanelData
 	// watchers holds the latest list of who watches, until the console
@@ -237,8 +267,8 @@ type viewer struct {
 // join builds a session's console over the shared engine: its own
 // subscription (a late joiner starts from the current snapshot), its own
 // size, colors, focus and scroll, and the key's identity and role.
-func (rm *room) join(ctx context.Context, sess ssh.Session, r *preparedRun, points *atomic.Int64) *tea.Program {
-	m, ok := sess.Context().Value(ctxMemberKey{}).(member)
+func (rm *room) join(ctx context.Context, sess ssh.Session, r *preparedRun, keys string, points *atomic.Int64) *tea.Program {
+	m, ok := memberOf(keys, sess.PublicKey())
 	if !ok {
 		return nil // not through the key login: no console
 	}
@@ -259,8 +289,8 @@ func (rm *room) join(ctx context.Context, sess ssh.Session, r *preparedRun, poin
 		Guard:           func(seen uint64) tui.Controller { return r.eng.Guard(seen) },
 		MaintenancePage: mspec.Maintenance,
 		PanelPoints: func(n int) {
-			if int64(n) > points.Load() {
-				points.Store(int64(n))
+			// The widest console decides how many points are fetched.
+			for cur := points.Load(); int64(n) > cur && !points.CompareAndSwap(cur, int64(n)); cur = points.Load() {
 			}
 		},
 		PodDetail: func(ctx context.Context, namespace, pod string) (engine.PodDetail, error) {
@@ -271,27 +301,20 @@ func (rm *room) join(ctx context.Context, sess ssh.Session, r *preparedRun, poin
 			return c.PodDetail(ctx, namespace, pod)
 		},
 	})
-	sctx, stop := context.WithCancel(sess.Context())
-	go func() {
-		// The subscription ends with the session, or with the server.
-		select {
-		case <-sctx.Done():
-		case <-ctx.Done():
-		}
-		sub.Close()
-	}()
 	// No context of its own: when the session ends, Wish quits the
-	// program, which is a clean end, not a kill.
-	// The server handles its own signals: a SIGTERM refused mid-release
-	// must not close every console.
+	// program, which is a clean end, not a kill. The server handles its
+	// own signals: a SIGTERM refused mid-release must not close every
+	// console.
 	opts := append(bubbletea.MakeOptions(sess), tea.WithFPS(30), tea.WithoutSignalHandler())
-	v.prog = tea.NewProgram(model, opts...)
+	v.prog, v.sub = tea.NewProgram(model, opts...), sub
 	rm.mu.Lock()
-	rm.programs[sess.Context().SessionID()] = v
+	rm.programs[sess] = v
 	rm.mu.Unlock()
 	go func() {
-		<-sess.Context().Done()
-		stop()
+		// The server stopping ends every subscription; a session ending
+		// ends its own, in leave.
+		<-ctx.Done()
+		sub.Close()
 	}()
 	go func() {
 		for w := range v.watchers {
@@ -302,11 +325,12 @@ func (rm *room) join(ctx context.Context, sess ssh.Session, r *preparedRun, poin
 	return v.prog
 }
 
-func (rm *room) leave(id string) {
+func (rm *room) leave(sess ssh.Session) {
 	rm.mu.Lock()
-	if v := rm.programs[id]; v != nil {
+	if v := rm.programs[sess]; v != nil {
 		close(v.watchers)
-		delete(rm.programs, id)
+		v.sub.Close()
+		delete(rm.programs, sess)
 	}
 	rm.mu.Unlock()
 	rm.announce()
@@ -352,10 +376,16 @@ func (rm *room) fanOut(feed <-chan []engine.PanelData) {
 	}
 }
 
+// closeAll asks every console to quit. Quit waits for the console to take
+// it, so each is asked on its own, outside the lock.
 func (rm *room) closeAll() {
 	rm.mu.Lock()
-	defer rm.mu.Unlock()
+	vs := make([]*viewer, 0, len(rm.programs))
 	for _, v := range rm.programs {
-		v.prog.Quit()
+		vs = append(vs, v)
+	}
+	rm.mu.Unlock()
+	for _, v := range vs {
+		go v.prog.Quit()
 	}
 }

@@ -475,3 +475,25 @@ stages:
 		t.Fatalf("second SIGTERM: exit %d, want 0 and the run suspended:\n%s", code, b.logText())
 	}
 }
+
+// TestServeRoleComesFromTheProvenKey: a client that offers an operator's
+// public key without its private key, then logs in with a viewer's key,
+// gets the viewer's console: who a session is comes from the key it
+// proved, not from the keys it asked about.
+func TestServeRoleComesFromTheProvenKey(t *testing.T) {
+	b := startBastion(t, bastionPipeline)
+	stolen := filepath.Join(t.TempDir(), "stolen")
+	if err := os.WriteFile(stolen+".pub", []byte(b.read("alice.pub")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := strings.Cut(b.addr, ":")
+	p := startPaneShell(t, 120, 40, strings.Join([]string{"ssh -tt -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+		"-o IdentitiesOnly=yes -o PreferredAuthentications=publickey -o BatchMode=yes -o LogLevel=ERROR",
+		"-p", port, "-i", stolen, "-i", filepath.Join(b.dir, "bob"), "mallory@" + host}, " "))
+	s := p.waitFor("waiting for approval", time.Minute)
+	if !strings.Contains(s, "READ-ONLY") || !strings.Contains(s, "bob@laptop (viewer)") || strings.Contains(s, "alice@laptop") {
+		t.Fatalf("the session is not bob's read-only one:\n%s", s)
+	}
+	p.keys("a")
+	p.waitFor("read-only: actions are disabled", 10*time.Second)
+}

@@ -160,6 +160,8 @@ type Warning struct {
 const (
 	WarnOverBudget = "over-budget"
 	WarnRetry      = "retry"
+	// WarnRollbackLate is a rollback that came as its release ended.
+	WarnRollbackLate = "rollback-late"
 	// WarnLockTakenOver: a release lock whose holder stopped renewing
 	// it was taken over.
 	WarnLockTakenOver = "lock-taken-over"

@@ -44,11 +44,17 @@ func (e *Engine) Rollback(actor Actor, service, reason string) error {
 	}
 	e.emitDecision(ReleaseRequested{Action: "rollback", Service: service, Actor: actor, Reason: e.mask.String(reason)},
 		"%s asked to roll back %s", actor, service)
+	// Delivered under the lock that ends a release, and only to a release
+	// still registered: a request that came too late is an error, never a
+	// success that nothing acts on.
 	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.releases[service] != ch {
+		return fmt.Errorf("rollback %s: the release ended before the request reached it; run `cutover rollback %s`", service, service)
+	}
 	if _, asked := e.rollbacks[service]; !asked {
 		e.rollbacks[service] = decision{actor: actor, reason: reason}
 	}
-	e.mu.Unlock()
 	select {
 	case ch <- RequestRollback:
 	default: // one is already pending
@@ -73,6 +79,11 @@ func (e *Engine) Promote(actor Actor, service, reason string) error {
 	}
 	if err := e.record(Record{Type: RecPromoteRequested, Actor: actorPtr(actor), Service: service, Reason: reason}); err != nil {
 		return fmt.Errorf("record promote request: %w", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.releases[service] != ch {
+		return fmt.Errorf("promote %s: the release ended before the request reached it", service)
 	}
 	select {
 	case ch <- RequestPromote:
@@ -165,9 +176,19 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 	e.mu.Unlock()
 	defer func() {
 		e.mu.Lock()
+		asked, wasAsked := e.rollbacks[t.String()]
 		delete(e.releases, t.String())
 		delete(e.rollbacks, t.String())
 		e.mu.Unlock()
+		// A rollback still queued when the release ended reached no one:
+		// say so, where everyone looks, rather than leave it acknowledged.
+		for len(requests) > 0 {
+			if <-requests == RequestRollback && wasAsked {
+				msg := fmt.Sprintf("the rollback of %s asked by %s came as the release ended and was not applied; run `cutover rollback %s`", t, asked.actor, t)
+				_ = e.record(Record{Type: RecWarning, Stage: s.Name, Step: name, Reason: msg})
+				e.emit(Warning{Code: WarnRollbackLate, Stage: s.Name, Step: name, Message: msg})
+			}
+		}
 	}()
 
 	var last ReleaseProgress

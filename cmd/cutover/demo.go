@@ -15,10 +15,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/cutover-sh/cutover/engine"
 	"github.com/cutover-sh/cutover/kube"
@@ -154,6 +150,7 @@ func runDemo(ctx context.Context, s streams, g *globalOptions, o *demoOptions) e
 type demoWorld struct {
 	sim     *kube.Sim
 	cluster *kube.Cluster
+	target  engine.Target
 	apps    map[string]*sampleApp // blue, green, maintenance
 	staging *sampleApp
 	prom    *prom.Local
@@ -180,12 +177,15 @@ func startDemoWorld(ctx context.Context, speed float64, bad bool) (w *demoWorld,
 			w.stop()
 		}
 	}()
-	w.sim, err = kube.NewSim(speed, uint64(time.Now().UnixNano()), demoObjects()...) //nolint:gosec // a seed, not a secret
+	w.sim, err = kube.NewSim(speed, uint64(time.Now().UnixNano()), kube.DemoObjects()...) //nolint:gosec // a seed, not a secret
 	if err != nil {
 		return w, err
 	}
 	w.cluster = kube.New(w.sim.Client())
 	w.wg.Go(func() { w.sim.Run(w.stopSim) })
+	if w.target, err = w.cluster.Resolve(ctx, engine.Target{Namespace: demoNS, Service: demoService, SelectorKey: "color"}); err != nil {
+		return w, err
+	}
 
 	greenErrors := 0.0
 	if bad {
@@ -221,57 +221,19 @@ func startDemoWorld(ctx context.Context, speed float64, bad bool) (w *demoWorld,
 	return w, nil
 }
 
-// demoObjects is production as the demo finds it: blue live with three
-// pods of v1.4.1, green scaled to zero, a maintenance page, and staging.
-func demoObjects() []runtime.Object {
-	dep := func(ns, name string, labels map[string]string, image string, replicas int32) *appsv1.Deployment {
-		deadline := int32(120)
-		return &appsv1.Deployment{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
-			Spec: appsv1.DeploymentSpec{
-				Replicas: &replicas, ProgressDeadlineSeconds: &deadline,
-				Selector: &metav1.LabelSelector{MatchLabels: labels},
-				Template: corev1.PodTemplateSpec{
-					ObjectMeta: metav1.ObjectMeta{Labels: labels},
-					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "claude-tiu", Image: image}}},
-				},
-			},
-		}
-	}
-	color := func(c string) map[string]string { return map[string]string{"app": "claude-tiu", "color": c} }
-	const image = "ghcr.io/claude-tiu/claude-tiu:"
-	return []runtime.Object{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: demoNS}},
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "staging"}},
-		dep(demoNS, "claude-tiu-blue", color("blue"), image+"v1.4.1", 3),
-		dep(demoNS, "claude-tiu-green", color("green"), image+"v1.4.1", 0),
-		dep(demoNS, "claude-tiu-maintenance", color("maintenance"), "ghcr.io/claude-tiu/maintenance-page:1", 1),
-		dep("staging", "claude-tiu-app", map[string]string{"app": "claude-tiu"}, image+"v1.4.1", 2),
-		&corev1.Service{
-			ObjectMeta: metav1.ObjectMeta{Name: demoService, Namespace: demoNS},
-			Spec: corev1.ServiceSpec{
-				Selector: color("blue"),
-				Ports:    []corev1.ServicePort{{Port: 80}},
-			},
-		},
-	}
-}
-
 // restarts sums the container restarts of a color's pods, as
 // kube-state-metrics would export them.
 func (w *demoWorld) restarts(color string) func() float64 {
 	return func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		pods, err := w.sim.Client().CoreV1().Pods(demoNS).List(ctx, metav1.ListOptions{LabelSelector: "app=claude-tiu,color=" + color})
+		obs, err := w.cluster.Observe(ctx, w.target)
 		if err != nil {
 			return 0
 		}
 		n := 0.0
-		for _, p := range pods.Items {
-			for _, c := range p.Status.ContainerStatuses {
-				n += float64(c.RestartCount)
-			}
+		for _, p := range obs.Color(engine.Color(color)).Pods {
+			n += float64(p.Restarts)
 		}
 		return n
 	}
@@ -294,14 +256,16 @@ func (w *demoWorld) traffic(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		svc, err := w.sim.Client().CoreV1().Services(demoNS).Get(ctx, demoService, metav1.GetOptions{})
+		obs, err := w.cluster.Observe(ctx, w.target)
 		if err != nil {
 			continue
 		}
-		live := svc.Spec.Selector["color"]
+		live := string(obs.Service.Live)
 		colors := []string{live}
-		if other := map[string]string{"blue": "green", "green": "blue"}[live]; other != "" && n%5 == 0 && w.ready(ctx, other) {
-			colors = append(colors, other)
+		if other := obs.Service.Live.Other(); other.Valid() && n%5 == 0 {
+			if c := obs.Color(other); c.Replicas > 0 && c.Ready > 0 {
+				colors = append(colors, string(other))
+			}
 		}
 		for _, c := range colors {
 			a := w.apps[c]
@@ -328,12 +292,6 @@ func (w *demoWorld) traffic(ctx context.Context) {
 			})
 		}
 	}
-}
-
-// ready reports whether color's Deployment has Ready pods to send to.
-func (w *demoWorld) ready(ctx context.Context, color string) bool {
-	d, err := w.sim.Client().AppsV1().Deployments(demoNS).Get(ctx, "claude-tiu-"+color, metav1.GetOptions{})
-	return err == nil && d.Spec.Replicas != nil && *d.Spec.Replicas > 0 && d.Status.ReadyReplicas > 0
 }
 
 func (w *demoWorld) summary() string {

@@ -57,3 +57,25 @@ func pairOnCluster(ctx context.Context, t *testing.T, pair testenv.Pair) (*teste
 	}
 	return c, ns, live
 }
+
+// webRelease is a pipeline of one blue-green step that releases web:v2 to
+// the pair pairOnCluster made in ns, with a 10-minute scale-down delay;
+// more adds fields to the step, such as an approve gate.
+func webRelease(name, ns, more string) string {
+	return `apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: ` + name + `}
+stages:
+  - name: production
+    budget: 10m
+    steps:
+      - name: switch
+        blueGreen:
+          namespace: ` + ns + `
+          service: web-service
+          container: app
+          image: web:v2
+          replicas: 2
+          scaleDownDelay: 10m
+` + more
+}

@@ -292,23 +292,7 @@ func TestServeRacingOperators(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	c, ns, live := pairOnCluster(ctx, t, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
-	b := startBastion(t, `apiVersion: cutover.dev/v1alpha1
-kind: Pipeline
-metadata: {name: race}
-stages:
-  - name: production
-    budget: 10m
-    steps:
-      - name: switch
-        blueGreen:
-          namespace: `+ns+`
-          service: web-service
-          container: app
-          image: web:v2
-          replicas: 2
-          scaleDownDelay: 10m
-          approve: Green is Ready. Switch?
-`, "--kubeconfig", c.Kubeconfig)
+	b := startBastion(t, webRelease("race", ns, "          approve: Green is Ready. Switch?\n"), "--kubeconfig", c.Kubeconfig)
 	alice, carol := b.console("alice", 120, 40), b.console("carol", 120, 40)
 	for _, p := range []*pane{alice, carol} {
 		p.waitFor("waiting for approval", 2*time.Minute)
@@ -442,16 +426,7 @@ func TestServeWillNotStopMidRelease(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	c, ns, _ := pairOnCluster(ctx, t, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
-	b := startBastion(t, `apiVersion: cutover.dev/v1alpha1
-kind: Pipeline
-metadata: {name: midflight}
-stages:
-  - name: production
-    budget: 10m
-    steps:
-      - name: switch
-        blueGreen: {namespace: `+ns+`, service: web-service, container: app, image: "web:v2", replicas: 2, scaleDownDelay: 10m}
-`, "--kubeconfig", c.Kubeconfig)
+	b := startBastion(t, webRelease("midflight", ns, ""), "--kubeconfig", c.Kubeconfig)
 	bob := b.console("bob", 120, 40)
 	bob.waitFor("phase scale-down-delay", 2*time.Minute)
 	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {

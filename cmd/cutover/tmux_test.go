@@ -158,23 +158,7 @@ func TestConsoleRollbackInTmux(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	c, ns, live := pairOnCluster(ctx, t, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
-	pipeline := writeFile(t, "release.yaml", `apiVersion: cutover.dev/v1alpha1
-kind: Pipeline
-metadata: {name: web}
-stages:
-  - name: production
-    budget: 10m
-    steps:
-      - name: switch
-        blueGreen:
-          namespace: `+ns+`
-          service: web-service
-          container: app
-          image: web:v2
-          replicas: 2
-          scaleDownDelay: 10m
-          approve: Green is Ready. Switch?
-`)
+	pipeline := writeFile(t, "release.yaml", webRelease("web", ns, "          approve: Green is Ready. Switch?\n"))
 	p := startPane(t, 120, 40, nil, "run", pipeline, "--kubeconfig", c.Kubeconfig, "--state-dir", t.TempDir())
 	p.waitFor("waiting for approval", 2*time.Minute)
 

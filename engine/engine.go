@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cutover-sh/cutover/sanitize"
 )
 
 // Recorder is where the engine writes its audit records. *Journal is the
@@ -255,7 +257,9 @@ func (e *Engine) emitDecision(ev Event, format string, a ...any) {
 
 func (e *Engine) emitLocked(ev Event) {
 	e.seq++
-	ev = ev.withMeta(Meta{Seq: e.seq, Time: e.clock.Now(), Run: e.runID, Decisions: e.decisions.n.Load()})
+	// Every view of a run reads these events: each string in them is made
+	// safe for a terminal here, once, whatever it came from.
+	ev = sanitize.Deep(ev).withMeta(Meta{Seq: e.seq, Time: e.clock.Now(), Run: e.runID, Decisions: e.decisions.n.Load()})
 	if !e.hold(ev) {
 		e.bcast.Publish(ev)
 	}

@@ -131,7 +131,7 @@ type GateWaiting struct {
 	Gate        string        `json:"gate"`
 	Stage       string        `json:"stage"`
 	Step        string        `json:"step"`
-	Instruction string        `json:"instruction"`
+	Instruction string        `json:"instruction" sanitize:"text"`
 	Timeout     time.Duration `json:"timeoutNs,omitempty"`
 	OnTimeout   GateOutcome   `json:"onTimeout,omitempty"`
 }

@@ -2,11 +2,8 @@ package engine
 
 import (
 	"cmp"
-	"regexp"
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 )
 
 // Mask is what a secret value is replaced with.
@@ -52,35 +49,4 @@ func (m *Masker) Map(vars map[string]string) map[string]string {
 		out[k] = m.String(v)
 	}
 	return out
-}
-
-// ansi matches terminal escape sequences (CSI and OSC), which step output
-// often carries for colour but which must not reach another terminal raw.
-var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)?`)
-
-// Sanitize makes one line of process output safe to print and to encode:
-// invalid UTF-8 and control characters become U+FFFD, escape sequences are
-// dropped, and a trailing carriage return is removed.
-func Sanitize(line string) string {
-	line = strings.TrimSuffix(line, "\r")
-	if strings.IndexByte(line, 0x1b) >= 0 {
-		line = ansi.ReplaceAllString(line, "")
-	}
-	clean := true
-	for i := 0; i < len(line); i++ {
-		if c := line[i]; c < 0x20 && c != '\t' || c == 0x7f || c >= utf8.RuneSelf {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return line
-	}
-	line = strings.ToValidUTF8(line, "\uFFFD")
-	return strings.Map(func(r rune) rune {
-		if r != '\t' && unicode.IsControl(r) {
-			return '\uFFFD'
-		}
-		return r
-	}, line)
 }

@@ -28,22 +28,6 @@ func TestMasker(t *testing.T) {
 	}
 }
 
-func TestSanitize(t *testing.T) {
-	for _, c := range []struct{ in, want string }{
-		{"plain\ttext", "plain\ttext"},
-		{"crlf\r", "crlf"},
-		{"\x1b[1;31mred\x1b[0m", "red"},
-		{"title\x1b]0;x\x07done", "titledone"},
-		{"bell\x07nul\x00", "bell\uFFFDnul\uFFFD"},
-		{"bad \xff\xfe utf8", "bad \uFFFD utf8"},
-		{"ünïcödé", "ünïcödé"},
-	} {
-		if got := Sanitize(c.in); got != c.want {
-			t.Errorf("Sanitize(%q): got %q, want %q", c.in, got, c.want)
-		}
-	}
-}
-
 func TestSplitLineKeepsRunes(t *testing.T) {
 	s := strings.Repeat("é", 10) // 20 bytes
 	parts := splitLine(s, 5)

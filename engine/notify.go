@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/cutover-sh/cutover/sanitize"
 )
 
 // NotifyTrigger names a moment of a run that the pipeline's notify: tells
@@ -573,7 +575,7 @@ func (e *Engine) post(ctx context.Context, t notifyTarget, body []byte, timeout 
 		return false, 0, nil
 	}
 	msg := fmt.Sprintf("%s webhook answered %s", t.kind, resp.Status)
-	if s := clip(strings.TrimSpace(Sanitize(string(said))), 200); s != "" {
+	if s := clip(strings.TrimSpace(sanitize.Line(string(said))), 200); s != "" {
 		msg += ": " + s
 	}
 	return retryable(resp.StatusCode), retryAfter(resp.Header.Get("Retry-After"), e.clock.Now()), errors.New(msg)

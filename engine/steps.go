@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/cutover-sh/cutover/sanitize"
 )
 
 // runStage runs one stage's steps in order and returns its status.
@@ -160,7 +162,7 @@ func (e *Engine) argvFor(st *Step) []string {
 // to print first, so that a secret split by an escape sequence is whole
 // again when it is masked, then cut into event-sized pieces.
 func (e *Engine) emitOutput(s *Stage, name string, stream Stream, text string, partial bool) {
-	parts := splitLine(e.mask.String(Sanitize(text)), maxEventLine)
+	parts := splitLine(e.mask.String(sanitize.Line(text)), maxEventLine)
 	for k, piece := range parts {
 		e.emit(StepOutput{Stage: s.Name, Step: name, Stream: stream, Line: piece, Partial: partial || k < len(parts)-1})
 	}

@@ -97,3 +97,19 @@ func FuzzSanitize(f *testing.F) {
 		}
 	})
 }
+
+func TestWriter(t *testing.T) {
+	var out strings.Builder
+	w := NewWriter(&out)
+	for _, chunk := range []string{"prompt: ", "✓"[:1], "✓"[1:], " ok\r", "\nnext\x1b]0;evil\x07 line\n"} {
+		if n, err := w.Write([]byte(chunk)); err != nil || n != len(chunk) {
+			t.Fatalf("Write(%q) = %d, %v", chunk, n, err)
+		}
+		if chunk == "prompt: " && out.String() != "prompt: " {
+			t.Fatalf("a write without a newline waits: got %q", out.String())
+		}
+	}
+	if want := "prompt: ✓ ok\nnext line\n"; out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
+	}
+}

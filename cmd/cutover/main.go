@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/sanitize"
 )
 
 // Exit codes. They are part of cutover's interface: scripts depend on them,
@@ -66,6 +67,10 @@ func main() {
 
 // execute runs the command line args and returns the exit code.
 func execute(ctx context.Context, args []string, s streams) int {
+	// Whatever a command prints passes the sanitizer on its way out: names,
+	// reasons, errors and what a cluster says cannot drive the terminal.
+	// The console draws on the terminal itself, not through these.
+	s.out, s.err = sanitize.NewWriter(s.out), sanitize.NewWriter(s.err)
 	root := newRootCmd(s, displayName(args[0]))
 	root.SetArgs(args[1:])
 	root.SetIn(s.in)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/sanitize"
 )
 
 // printer writes a run's events to a stream. Each is an ordinary
@@ -36,7 +37,8 @@ const plainTime = "2006-01-02T15:04:05.000Z07:00"
 func (p *plainPrinter) line(t time.Time, format string, args ...any) {
 	_, _ = p.w.WriteString(t.UTC().Format(plainTime))
 	_ = p.w.WriteByte(' ')
-	_, _ = fmt.Fprintf(p.w, format, args...)
+	// One line per event, whatever a name or a step's output holds.
+	_, _ = p.w.WriteString(sanitize.Line(fmt.Sprintf(format, args...)))
 	_ = p.w.WriteByte('\n')
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/sanitize"
 )
 
 // metricsPane draws the panels and the analysis measurements.
@@ -186,7 +187,7 @@ func errText(err error) string {
 	if err == nil {
 		return ""
 	}
-	return err.Error()
+	return sanitize.Line(err.Error())
 }
 
 // measurements are the latest analysis measurements of the run, the most

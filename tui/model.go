@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/sanitize"
 )
 
 // Controller is what the console asks of the engine. *engine.Engine
@@ -157,6 +158,11 @@ func New(o Options) Model {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	// What the console shows that is not an engine event (which the
+	// engine made safe) comes from a pipeline file, a key or a flag.
+	o.Watchers = sanitize.Deep(o.Watchers)
+	o.Image, o.KubeContext = sanitize.Line(o.Image), sanitize.Line(o.KubeContext)
+	o.Namespace, o.MaintenancePage = sanitize.Line(o.Namespace), sanitize.Line(o.MaintenancePage)
 	keys := o.Keys
 	if keys.Quit.Keys() == nil {
 		keys = DefaultKeyMap()
@@ -274,10 +280,10 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m.ended = true
 		return m, nil
 	case panelsMsg:
-		m.panels = msg
+		m.panels = sanitize.Deep([]engine.PanelData(msg))
 		return m, m.waitPanels()
 	case WatchersMsg:
-		m.o.Watchers = msg
+		m.o.Watchers = sanitize.Deep([]string(msg))
 		return m, nil
 	case tickMsg:
 		m.ticking = false
@@ -299,10 +305,10 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		}
 		if msg.err != nil {
 			// What the release saw still helps; say why there is no more.
-			m.detail = m.detailBase + "\n\n" + m.st.Crit.Render("could not read the pod: "+msg.err.Error())
+			m.detail = m.detailBase + "\n\n" + m.st.Crit.Render("could not read the pod: "+sanitize.Line(msg.err.Error()))
 			return m, nil
 		}
-		m.detail = describe(m.st, msg.detail)
+		m.detail = describe(m.st, sanitize.Deep(msg.detail))
 		return m, nil
 	case detailMsg:
 		m.detail = string(msg)
@@ -315,7 +321,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		return m, nil
 	case actionMsg:
 		if msg.err != nil {
-			m.flash = msg.what + ": " + msg.err.Error()
+			m.flash = msg.what + ": " + sanitize.Line(msg.err.Error())
 		} else {
 			m.flash = msg.what
 		}

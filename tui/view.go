@@ -10,6 +10,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/sanitize"
 )
 
 // wideFrom is the width from which stages and the release sit side by
@@ -26,7 +27,9 @@ const (
 func (m Model) View() tea.View {
 	v := tea.NewView(m.Render())
 	v.AltScreen = true
-	v.WindowTitle = "cutover " + m.snap.Pipeline
+	// The title is where a hostile name would do the most harm (OSC 52
+	// writes the clipboard), so it passes the sanitizer here too.
+	v.WindowTitle = sanitize.Line("cutover " + m.snap.Pipeline)
 	return v
 }
 

@@ -256,8 +256,12 @@ func validate(p *Pipeline, d *decoder, root *yaml.Node) {
 	case p.Kind != KindPipeline:
 		errs.add(at("kind"), "kind", "must be %s, got %q", KindPipeline, p.Kind)
 	}
-	if p.Metadata.Name == "" {
+	switch {
+	case p.Metadata.Name == "":
 		errs.add(at("metadata.name"), "metadata.name", "required: the pipeline needs a name")
+	case !stageName.MatchString(p.Metadata.Name) && !errs.unset["metadata.name"]:
+		// It titles every console and keys the history.
+		errs.add(at("metadata.name"), "metadata.name", "%q is not a valid pipeline name (use letters, digits, '-', '_' and '.')", p.Metadata.Name)
 	}
 	for name := range p.Vars {
 		if !ValidName(name) {
@@ -361,6 +365,12 @@ func validateStage(p *Pipeline, i int, d *decoder, at func(string) Pos, byName m
 	stepNames := map[string]int{}
 	for j := range s.Steps {
 		name := s.Steps[j].StepName(j)
+		if n := s.Steps[j].Name; n != "" && !stageName.MatchString(n) {
+			// Step names are printed and typed (approve STAGE/STEP) like
+			// stage names, and follow their rule.
+			npath := fmt.Sprintf("%s.steps[%d].name", path, j)
+			errs.add(at(npath), npath, "%q is not a valid step name (use letters, digits, '-', '_' and '.')", n)
+		}
 		if first, dup := stepNames[name]; dup {
 			npath := fmt.Sprintf("%s.steps[%d].name", path, j)
 			if s.Steps[j].Name == "" {

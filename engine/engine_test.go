@@ -809,3 +809,71 @@ stages:
 
 // fmtEvent renders every field of an event for leak checks.
 func fmtEvent(ev Event) string { return fmt.Sprintf("%+v", ev) }
+
+// TestMultiLineSecretIsMaskedLineByLine prints a PEM key the way steps
+// do: whole, line by line, and a line written in two chunks with a pause
+// between them (two reads of the pipe).
+func TestMultiLineSecretIsMaskedLineByLine(t *testing.T) {
+	doc := `
+apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: secrets}
+secretEnv: [KEY]
+stages:
+  - name: s
+    budget: 1m
+    steps:
+      - name: leak
+        run: |
+          printf '%s\n' "$KEY"
+          printf 'MIIEvQIBADAN'; sleep 0.2; printf 'BgkqhkiG9w0BAQEFAASC\n'
+          printf '%s' "$KEY" | tr '\n' ' ' >&2; exit 3
+`
+	set := map[string]string{"KEY": pemKey}
+	p, err := Load("test.yaml", []byte(doc), Vars(set, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars, secrets := p.Exports(set, Vars(nil, nil))
+	h := newHarness(t, Config{Pipeline: p, Vars: vars, Secrets: secrets})
+	if final := h.run(); final.Status != StatusFailed {
+		t.Fatalf("run: got %s, want failed (the step exits 3)", final.Status)
+	}
+	lines := strings.Split(pemKey, "\n")
+	out := strings.Join(h.output("s", "leak"), "\n")
+	raw, err := os.ReadFile(filepath.Join(h.dir, JournalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secretLine := range lines[1:3] {
+		if strings.Contains(out, secretLine[:12]) {
+			t.Errorf("output shows a line of the key %q:\n%s", secretLine, out)
+		}
+		if strings.Contains(string(raw), secretLine[:12]) {
+			t.Errorf("journal shows a line of the key %q:\n%s", secretLine, raw)
+		}
+	}
+	if n := strings.Count(out, "***"); n < 5 {
+		t.Errorf("output: got %d masks, want at least 5 (two lines, the chunked line, the whole key):\n%s", n, out)
+	}
+}
+
+func TestShortSecretIsRefused(t *testing.T) {
+	doc := `
+apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: secrets}
+secretEnv: [PIN]
+stages:
+  - name: s
+    budget: 1m
+    steps: [{run: "true"}]
+`
+	_, err := Load("short.yaml", []byte(doc), Vars(map[string]string{"PIN": "123"}, nil))
+	if err == nil || !strings.Contains(err.Error(), "short.yaml:5:13: secretEnv[0]: the value of PIN is 3 characters long") {
+		t.Errorf("got %v, want the file, line and PIN named", err)
+	}
+	if _, err := Load("short.yaml", []byte(doc), Vars(map[string]string{"PIN": "1234"}, nil)); err != nil {
+		t.Errorf("a 4-character secret: %v", err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	goyaml "github.com/goccy/go-yaml"
 	goparser "github.com/goccy/go-yaml/parser"
@@ -78,7 +79,7 @@ func Load(name string, data []byte, lookup Lookup) (*Pipeline, error) {
 	d := &decoder{errs: errs, pos: map[string]Pos{}, suggested: map[string]bool{}, used: used}
 	p := &Pipeline{}
 	d.decode(root, reflect.ValueOf(p).Elem(), "", 0)
-	validate(p, d, root)
+	validate(p, d, root, withDefaults)
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
@@ -232,7 +233,7 @@ var stepKindFields = []StepKind{KindRun, KindApprove, KindDeploy, KindBlueGreen,
 
 // validate checks what the decoder cannot: required fields, references
 // between stages, and rules that span fields.
-func validate(p *Pipeline, d *decoder, root *yaml.Node) {
+func validate(p *Pipeline, d *decoder, root *yaml.Node, lookup Lookup) {
 	errs := d.errs
 	at := func(path string) Pos {
 		// Fall back to the nearest enclosing field that was written, so a
@@ -275,6 +276,10 @@ func validate(p *Pipeline, d *decoder, root *yaml.Node) {
 		}
 		if first := slices.Index(p.SecretEnv, name); first < i {
 			errs.add(at(path), path, "%s is listed twice (also secretEnv[%d])", name, first)
+		}
+		if v, ok := lookup(name); ok && v != "" && utf8.RuneCountInString(v) < MinSecret {
+			errs.add(at(path), path, "the value of %s is %d characters long: a secret shorter than %d cannot be masked without revealing it "+
+				"(every occurrence of it in the output would be masked); use a longer one", name, utf8.RuneCountInString(v), MinSecret)
 		}
 	}
 	validatePanels(p, d, at)

@@ -86,3 +86,40 @@ func TestExpand(t *testing.T) {
 		}
 	}
 }
+
+// pemKey is a multi-line secret of the shape people keep in secretEnv.
+const pemKey = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n}\n-----END PRIVATE KEY-----"
+
+func TestMaskerMultiLineSecret(t *testing.T) {
+	m := NewMasker([]string{pemKey})
+	for _, c := range []struct{ name, in, want string }{
+		{"whole", "key=" + pemKey + ";", "key=***;"},
+		{"whole, CRLF", "key=" + strings.ReplaceAll(pemKey, "\n", "\r\n"), "key=***"},
+		{"one line", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "***"},
+		{"a line indented", "    BKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj", "    ***"},
+		{"a short line alone is not masked", "}", "}"},
+	} {
+		if got := m.String(c.in); got != c.want {
+			t.Errorf("%s: mask %q: got %q, want %q", c.name, c.in, got, c.want)
+		}
+	}
+}
+
+func TestMaskerCutKeepsSecretsWhole(t *testing.T) {
+	m := NewMasker([]string{"s3cr3t-value"})
+	b := []byte("xxxxxxxs3cr3t-valuexxxx")
+	for n := 1; n < len(b); n++ {
+		cut := m.Cut(b, n)
+		if cut > n {
+			t.Fatalf("Cut(%d) = %d: past n", n, cut)
+		}
+		left, right := m.String(string(b[:cut])), m.String(string(b[cut:]))
+		if strings.Contains(left+right, "s3cr3t") {
+			t.Errorf("cut at %d (asked %d) splits the secret: %q | %q", cut, n, left, right)
+		}
+	}
+	var none *Masker
+	if got := none.Cut(b, 5); got != 5 {
+		t.Errorf("nil masker: Cut = %d, want 5", got)
+	}
+}

@@ -73,6 +73,8 @@ type command struct {
 	kill <-chan struct{}
 	// line receives each output line (or piece of a very long one).
 	line func(stream Stream, text string, partial bool)
+	// mask says where a line too long to mask whole may be cut.
+	mask *Masker
 	// stdin is the step's standard input: /dev/null, opened once per run
 	// rather than once per step. Nil means os/exec opens it.
 	stdin *os.File
@@ -112,7 +114,7 @@ func runCommand(ctx context.Context, c command) (int, error) {
 		closeFds(fds[0], fds[2])
 		return -1, fmt.Errorf("start %q: %w", args[0], err)
 	}
-	out, errs := &lineWriter{stream: Stdout, emit: c.line}, &lineWriter{stream: Stderr, emit: c.line}
+	out, errs := &lineWriter{stream: Stdout, emit: c.line, mask: c.mask}, &lineWriter{stream: Stderr, emit: c.line, mask: c.mask}
 	var polled bool
 	var waitErr error
 	if !c.portable {
@@ -252,6 +254,7 @@ func closeFds(fds ...int) {
 type lineWriter struct {
 	stream Stream
 	emit   func(Stream, string, bool)
+	mask   *Masker
 	buf    []byte
 }
 
@@ -275,11 +278,13 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 
 // cutWindows emits full windows of an overlong line as partial lines. Only
 // a window that is strictly full is cut, so a line of exactly maskWindow
-// bytes still ends as one line.
+// bytes still ends as one line, and never through a secret, which the
+// next window then holds whole.
 func (w *lineWriter) cutWindows() {
 	for len(w.buf) > maskWindow {
-		w.emit(w.stream, string(w.buf[:maskWindow]), true)
-		w.buf = append(w.buf[:0], w.buf[maskWindow:]...)
+		cut := w.mask.Cut(w.buf, maskWindow)
+		w.emit(w.stream, string(w.buf[:cut]), true)
+		w.buf = append(w.buf[:0], w.buf[cut:]...)
 	}
 }
 

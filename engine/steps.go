@@ -194,7 +194,7 @@ func (e *Engine) runRun(ctx context.Context, s *Stage, st *Step, name string) (S
 			})
 		}
 		code, err := runCommand(actx, command{
-			args: args, env: env, dir: st.Dir, grace: e.cfg.KillGrace, kill: e.killCh, stdin: e.devNull,
+			args: args, env: env, dir: st.Dir, grace: e.cfg.KillGrace, kill: e.killCh, stdin: e.devNull, mask: e.mask,
 			line: func(stream Stream, text string, partial bool) { e.emitOutput(s, name, stream, text, partial) },
 		})
 		cause := context.Cause(actx)

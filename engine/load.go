@@ -49,6 +49,10 @@ func Load(name string, data []byte, lookup Lookup) (*Pipeline, error) {
 		errs.add(Pos{}, "", "file is larger than %d bytes", maxFileSize)
 		return nil, errs.err()
 	}
+	if pos, deep := deepNesting(data, maxNesting); deep {
+		errs.add(pos, "", "nested more than %d levels deep, which no pipeline needs; check the brackets and indentation here", maxNesting)
+		return nil, errs.err()
+	}
 	root, err := parseYAML(data)
 	if err != nil {
 		errs.errs = append(errs.errs, syntaxError(name, data, err))

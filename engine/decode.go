@@ -34,6 +34,8 @@ type decoder struct {
 	// used holds the variables the file referenced, with their values,
 	// so that validation can tell where a value came from.
 	used map[string]string
+	// capped is the error that said the file expands to too many values.
+	capped *FieldError
 }
 
 // maxNodes bounds how many values a pipeline file may expand to.
@@ -85,6 +87,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 	if d.nodes++; d.nodes > maxNodes {
 		if d.nodes == maxNodes+1 {
 			d.errs.add(nodePos(n), path, "the file expands to more than %d values (through aliases?)", maxNodes)
+			d.capped = d.errs.errs[len(d.errs.errs)-1]
 		}
 		return
 	}

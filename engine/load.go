@@ -83,6 +83,12 @@ func Load(name string, data []byte, lookup Lookup) (*Pipeline, error) {
 	d := &decoder{errs: errs, pos: map[string]Pos{}, suggested: map[string]bool{}, used: used}
 	p := &Pipeline{}
 	d.decode(root, reflect.ValueOf(p).Elem(), "", 0)
+	if d.capped != nil {
+		// What was not decoded would be reported missing thousands of
+		// times over: the cap is the one thing to say.
+		errs.errs = []*FieldError{d.capped}
+		return nil, errs.err()
+	}
 	validate(p, d, root, withDefaults)
 	if err := errs.err(); err != nil {
 		return nil, err

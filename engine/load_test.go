@@ -257,8 +257,13 @@ func TestLoadRejectsAliasExpansion(t *testing.T) {
 	}
 	b.WriteString("]\n")
 	_, err := engine.Load("bomb.yaml", []byte(b.String()), noVars)
-	if err == nil || !strings.Contains(err.Error(), "expands to more than") {
+	if err == nil || !strings.HasPrefix(err.Error(), "bomb.yaml:") || !strings.Contains(err.Error(), "expands to more than") {
 		t.Fatalf("got %v, want an error about expansion", err)
+	}
+	// The cap is said once, and the cascade of what was never decoded
+	// is not.
+	if n := strings.Count(err.Error(), "\n"); n != 0 {
+		t.Errorf("got %d more lines after the cap:\n%.500s", n, err)
 	}
 }
 

@@ -153,11 +153,18 @@ func OpenJournal(dir string) (*Journal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create state directory %s: %w", dir, err)
 	}
+	if err := notWritableByOthers("state directory", dir); err != nil {
+		return nil, err
+	}
 	path := filepath.Join(dir, JournalFile)
-	_, statErr := os.Stat(path)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o600)
+	_, statErr := os.Lstat(path)
+	f, err := openJournal(path, os.O_CREATE|os.O_RDWR|os.O_APPEND)
 	if err != nil {
-		return nil, fmt.Errorf("open journal: %w", err)
+		return nil, err
+	}
+	if err := notWritableByOthers("journal", path); err != nil {
+		_ = f.Close()
+		return nil, err
 	}
 	if errors.Is(statErr, os.ErrNotExist) {
 		// A new file's name is durable only once its directory is.
@@ -167,6 +174,34 @@ func OpenJournal(dir string) (*Journal, error) {
 		}
 	}
 	return &Journal{f: f, path: path}, nil
+}
+
+// openJournal opens the journal without following a symbolic link: one
+// planted in the state directory would have cutover append to, or read,
+// whatever file it points at.
+func openJournal(path string, flag int) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|unix.O_NOFOLLOW, 0o600)
+	if errors.Is(err, unix.ELOOP) {
+		return nil, fmt.Errorf("open journal %s: it is a symbolic link, which cutover does not follow; remove it, or point --state-dir at the directory it is in", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	return f, nil
+}
+
+// notWritableByOthers refuses a state directory or journal that any user
+// of the host may write: a release's audit trail would then be theirs to
+// rewrite.
+func notWritableByOthers(what, path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	if mode := fi.Mode().Perm(); mode&0o002 != 0 {
+		return fmt.Errorf("%s %s is writable by every user of this host (mode %04o), who could rewrite the audit journal; run chmod o-w %s", what, path, mode, path)
+	}
+	return nil
 }
 
 func syncDir(dir string) error {
@@ -305,12 +340,12 @@ type Skipped struct {
 // not valid records are skipped and listed, never trusted. A missing
 // journal is an empty one.
 func ReadJournal(dir string) ([]Record, []Skipped, error) {
-	f, err := os.Open(filepath.Join(dir, JournalFile))
+	f, err := openJournal(filepath.Join(dir, JournalFile), os.O_RDONLY)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("open journal: %w", err)
+		return nil, nil, err
 	}
 	defer func() { _ = f.Close() }()
 	return readRecords(f)

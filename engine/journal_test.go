@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -133,4 +134,50 @@ func TestJournalTwoProcessesAppend(t *testing.T) {
 		t.Skip("the two writers did not overlap; nothing about concurrent appends was shown")
 	}
 	t.Logf("the two writers alternated %d times", switches)
+}
+
+func TestJournalRefusesSymlinkAndWorldWritable(t *testing.T) {
+	t.Run("symlink", func(t *testing.T) {
+		dir := t.TempDir()
+		target := filepath.Join(t.TempDir(), "elsewhere")
+		if err := os.WriteFile(target, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, filepath.Join(dir, JournalFile)); err != nil {
+			t.Fatal(err)
+		}
+		if j, err := OpenJournal(dir); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+			if j != nil {
+				_ = j.Close()
+			}
+			t.Fatalf("OpenJournal: got %v, want a refusal of the symbolic link", err)
+		}
+		if _, _, err := ReadJournal(dir); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+			t.Errorf("ReadJournal: got %v, want a refusal of the symbolic link", err)
+		}
+	})
+	t.Run("world-writable state directory", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.Chmod(dir, 0o777); err != nil {
+			t.Fatal(err)
+		}
+		_, err := OpenJournal(dir)
+		if err == nil || !strings.Contains(err.Error(), "state directory "+dir+" is writable by every user") || !strings.Contains(err.Error(), "chmod o-w "+dir) {
+			t.Fatalf("got %v, want the directory named with the fix", err)
+		}
+	})
+	t.Run("world-writable journal", func(t *testing.T) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, JournalFile)
+		if err := os.WriteFile(path, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, 0o666); err != nil {
+			t.Fatal(err)
+		}
+		_, err := OpenJournal(dir)
+		if err == nil || !strings.Contains(err.Error(), "journal "+path+" is writable by every user") {
+			t.Fatalf("got %v, want the journal named", err)
+		}
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"strings"
@@ -112,6 +113,11 @@ func runCommand(ctx context.Context, c command) (int, error) {
 	_ = errW.Close()
 	if err != nil {
 		closeFds(fds[0], fds[2])
+		if derr := checkDir(c.dir); derr != nil {
+			// The kernel says the program is missing when the directory
+			// it was to start in is.
+			return -1, derr
+		}
 		return -1, fmt.Errorf("start %q: %w", args[0], err)
 	}
 	out, errs := &lineWriter{stream: Stdout, emit: c.line, mask: c.mask}, &lineWriter{stream: Stderr, emit: c.line, mask: c.mask}
@@ -136,6 +142,23 @@ func runCommand(ctx context.Context, c command) (int, error) {
 		return exitErr.ExitCode(), nil
 	}
 	return -1, fmt.Errorf("wait for %q: %w", args[0], waitErr)
+}
+
+// checkDir says what is wrong with a step's working directory, if anything.
+func checkDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("dir %s: no such directory", dir)
+	case err != nil:
+		return fmt.Errorf("dir %s: %w", dir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("dir %s: not a directory", dir)
+	}
+	return nil
 }
 
 // goroutineWait is the portable way to run a started command: a goroutine

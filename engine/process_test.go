@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -106,5 +107,22 @@ func TestRunCommandPaths(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+func TestRunCommandMissingDir(t *testing.T) {
+	file := t.TempDir() + "/file"
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ dir, want string }{
+		{"/nonexistent", "dir /nonexistent: no such directory"},
+		{file, "dir " + file + ": not a directory"},
+	} {
+		var out captured
+		_, err := runCommand(context.Background(), command{args: shell("true"), dir: c.dir, line: out.line})
+		if err == nil || err.Error() != c.want {
+			t.Errorf("dir %s: got %v, want %q", c.dir, err, c.want)
+		}
 	}
 }

@@ -69,7 +69,8 @@ func pollWait(ctx context.Context, c command, cmd *exec.Cmd, outFd, errFd int, o
 		if leaderDone && !groupDone {
 			switch {
 			case !groupAlive(pgid):
-				groupDone, drainBy = true, now.Add(pipeDrain)
+				stopEscaped(c.marker, c.grace, c.kill)
+				groupDone, drainBy = true, time.Now().Add(pipeDrain)
 			case !killed && !now.Before(reapBy):
 				_ = unix.Kill(-pgid, unix.SIGKILL)
 				killed = true

@@ -76,6 +76,9 @@ type command struct {
 	line func(stream Stream, text string, partial bool)
 	// mask says where a line too long to mask whole may be cut.
 	mask *Masker
+	// marker are environment entries only this step's processes carry:
+	// those that left its process group are found by them.
+	marker []string
 	// stdin is the step's standard input: /dev/null, opened once per run
 	// rather than once per step. Nil means os/exec opens it.
 	stdin *os.File
@@ -205,6 +208,7 @@ func goroutineWait(ctx context.Context, c command, cmd *exec.Cmd, outFd, errFd i
 		grace = time.Until(deadline)
 	}
 	terminate(pgid, grace, c.kill)
+	stopEscaped(c.marker, c.grace, c.kill)
 	// Everything in the group is gone, so the pipes are at EOF, unless a
 	// process escaped the group (setsid) and still holds one: the deadline
 	// ends the readers then, and what it writes afterwards is lost.

@@ -1,6 +1,15 @@
 package engine
 
-import "golang.org/x/sys/unix"
+import (
+	"bytes"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
 
 // EnableReaping makes this process the reaper of orphaned step processes.
 // When a step is killed, its grandchildren are re-parented; if init reaps
@@ -22,4 +31,147 @@ func reapGroup(pgid int) {
 			return
 		}
 	}
+}
+
+// stopEscaped stops what a step left running outside its process group:
+// a daemon that called setsid, or a double fork into a session of its
+// own. Killing the group does not reach them; but cutover is their child
+// subreaper, so once their parents in the group are gone they are
+// cutover's children. They are told from other steps' processes by the
+// step's variables in their environment (marker), as Jenkins's
+// ProcessTreeKiller and the GitHub Actions runner tell a job's processes.
+// They and their descendants get SIGTERM, then SIGKILL after grace, or at
+// once when kill closes. A process that cleared its environment, or that
+// cutover may not read, is not recognised.
+func stopEscaped(marker []string, grace time.Duration, kill <-chan struct{}) {
+	if len(marker) == 0 {
+		return
+	}
+	var found []int
+	for _, pid := range children() {
+		if hasEnv(pid, marker) {
+			found = append(found, pid)
+		}
+	}
+	if len(found) == 0 {
+		return
+	}
+	tree := descendants(found)
+	signal := func(sig unix.Signal) {
+		for _, pid := range tree {
+			_ = unix.Kill(pid, sig)
+		}
+	}
+	signal(unix.SIGTERM)
+	signal(unix.SIGCONT)
+	deadline := time.NewTimer(grace)
+	defer deadline.Stop()
+	poll := time.NewTicker(groupPoll)
+	defer poll.Stop()
+	var killed <-chan time.Time // after SIGKILL, how long to wait for the kernel
+	for anyAlive(tree) {
+		select {
+		case <-deadline.C:
+			signal(unix.SIGKILL)
+			killed = time.After(pipeDrain)
+		case <-kill:
+			signal(unix.SIGKILL)
+			kill, killed = nil, time.After(pipeDrain)
+		case <-killed:
+			return // stuck in the kernel: nothing more to do
+		case <-poll.C:
+		}
+	}
+}
+
+// children lists this process's children, from every thread's list:
+// an orphan is re-parented to one of the subreaper's threads.
+func children() []int {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, t := range tasks {
+		data, err := os.ReadFile("/proc/self/task/" + t.Name() + "/children")
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(data)) {
+			if pid, err := strconv.Atoi(f); err == nil {
+				out = append(out, pid)
+			}
+		}
+	}
+	return out
+}
+
+// hasEnv reports whether every entry of marker is in pid's environment.
+func hasEnv(pid int, marker []string) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil {
+		return false
+	}
+	env := strings.Split(string(data), "\x00")
+	for _, m := range marker {
+		if !slices.Contains(env, m) {
+			return false
+		}
+	}
+	return true
+}
+
+// descendants returns roots and every process below them, read from each
+// process's parent in /proc.
+func descendants(roots []int) []int {
+	parent := map[int][]int{}
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, _, ok := procStat(pid); ok {
+			parent[ppid] = append(parent[ppid], pid)
+		}
+	}
+	out := slices.Clone(roots)
+	for i := 0; i < len(out); i++ {
+		out = append(out, parent[out[i]]...)
+	}
+	return out
+}
+
+// anyAlive reaps those of pids that are this process's exited children,
+// and reports whether any of them still runs.
+func anyAlive(pids []int) bool {
+	alive := false
+	for _, pid := range pids {
+		var ws unix.WaitStatus
+		_, _ = unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+		if _, state, ok := procStat(pid); ok && state != 'Z' {
+			alive = true
+		}
+	}
+	return alive
+}
+
+// procStat reads a process's parent and state from /proc/PID/stat.
+func procStat(pid int) (ppid int, state byte, ok bool) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	// The command name is in parentheses and may hold any byte: the
+	// fields that follow start after the last ")".
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, 0, false
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 2 || len(f[0]) != 1 {
+		return 0, 0, false
+	}
+	ppid, err = strconv.Atoi(f[1])
+	return ppid, f[0][0], err == nil
 }

@@ -135,7 +135,13 @@ func (e *Engine) stepEnv(s *Stage, st *Step, name string) []string {
 	for _, k := range slices.Sorted(maps.Keys(st.Env)) {
 		env = append(env, k+"="+st.Env[k])
 	}
-	return append(env, "CUTOVER_RUN="+e.runID, "CUTOVER_STAGE="+s.Name, "CUTOVER_STEP="+name)
+	return append(env, stepMarker(e.runID, s.Name, name)...)
+}
+
+// stepMarker are the environment entries that name a step's processes,
+// wherever they go.
+func stepMarker(run, stage, step string) []string {
+	return []string{"CUTOVER_RUN=" + run, "CUTOVER_STAGE=" + stage, "CUTOVER_STEP=" + step}
 }
 
 // argvFor returns how to execute a run step. A step with its own PATH or
@@ -195,7 +201,8 @@ func (e *Engine) runRun(ctx context.Context, s *Stage, st *Step, name string) (S
 		}
 		code, err := runCommand(actx, command{
 			args: args, env: env, dir: st.Dir, grace: e.cfg.KillGrace, kill: e.killCh, stdin: e.devNull, mask: e.mask,
-			line: func(stream Stream, text string, partial bool) { e.emitOutput(s, name, stream, text, partial) },
+			marker: stepMarker(e.runID, s.Name, name),
+			line:   func(stream Stream, text string, partial bool) { e.emitOutput(s, name, stream, text, partial) },
 		})
 		cause := context.Cause(actx)
 		cancel(nil)

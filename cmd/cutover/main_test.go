@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -327,11 +328,13 @@ func waitExit(t *testing.T, cmd *exec.Cmd) int {
 }
 
 // TestSignalsAbortTheRun sends real signals to a built cutover process:
-// Ctrl-C, and the hang-up an SSH session sends when it drops.
+// Ctrl-C, the hang-up an SSH session sends when it drops, a stop, and
+// Ctrl-\ (SIGQUIT), which must not leave steps running behind a goroutine
+// dump.
 func TestSignalsAbortTheRun(t *testing.T) {
 	bin := buildCutover(t)
 	pipeline := writeFile(t, "slow.yaml", slowPipeline)
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGHUP} {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGQUIT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			state := t.TempDir()
 			cmd, stdout := startUntil(t, "| waiting", bin, "run", "--plain", "--state-dir", state, pipeline)
@@ -344,6 +347,13 @@ func TestSignalsAbortTheRun(t *testing.T) {
 			}
 			if r := abortReason(t, state); !strings.Contains(r, "interrupted") {
 				t.Errorf("journal abort reason: got %q, want it to name the signal", r)
+			}
+			recs, _, err := engine.ReadJournal(state)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(recs, func(r engine.Record) bool { return r.Type == engine.RecRunFinished }) {
+				t.Errorf("the journal has no %s record", engine.RecRunFinished)
 			}
 		})
 	}

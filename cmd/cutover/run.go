@@ -255,8 +255,8 @@ func follow(ctx context.Context, sub *engine.Subscription, p printer) error {
 	}
 }
 
-// handleSignals turns SIGINT, SIGTERM and SIGHUP (the SSH session to the
-// bastion dropped) into Abort, so that no step is left running unwatched
+// handleSignals turns SIGINT, SIGTERM, SIGQUIT and SIGHUP (the SSH session
+// to the bastion dropped) into Abort, so that no step is left running unwatched
 // and the journal says why the run ended. A second signal skips the grace
 // period. SIGPIPE is caught so that a closed stdout surfaces as a write
 // error, which aborts the run the same way, instead of killing cutover
@@ -266,7 +266,10 @@ func handleSignals(eng *engine.Engine, actor engine.Actor, also ...func()) func(
 	ch := make(chan os.Signal, 2)
 	// Caught, not ignored: an ignored SIGPIPE would be inherited by every
 	// step, and `yes | head` in a script would change behaviour.
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
+	// SIGQUIT (Ctrl-\) too: Go's default, a goroutine dump and exit 2,
+	// would leave every step running and the run unfinished in the
+	// journal.
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGPIPE)
 	done := make(chan struct{})
 	ended := make(chan struct{})
 	go func() {

@@ -23,12 +23,43 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/sanitize"
 	"github.com/cutover-sh/cutover/tui"
 )
 
 type serveOptions struct {
 	run                            runOptions
 	listen, hostKey, authorizedKey string
+
+	loginGrace, aliveInterval, unused time.Duration
+	maxStartups                       string
+	sessions, sessionsPerKey          int
+	aliveCountMax                     int
+}
+
+// limits checks the limit flags.
+func (o *serveOptions) limits() (limits, error) {
+	ms, err := parseMaxStartups(o.maxStartups)
+	if err != nil {
+		return limits{}, err
+	}
+	l := limits{loginGrace: o.loginGrace, startups: ms, sessions: o.sessions, sessionsPerKey: o.sessionsPerKey,
+		aliveInterval: o.aliveInterval, aliveCountMax: o.aliveCountMax, unused: o.unused}
+	switch {
+	case l.loginGrace <= 0:
+		return l, fmt.Errorf("--login-grace-time %s: want a positive duration: an unauthenticated connection may not stay forever", l.loginGrace)
+	case l.sessions < 1:
+		return l, fmt.Errorf("--max-sessions %d: want at least 1", l.sessions)
+	case l.sessionsPerKey < 1:
+		return l, fmt.Errorf("--max-sessions-per-key %d: want at least 1", l.sessionsPerKey)
+	case l.aliveInterval < 0:
+		return l, fmt.Errorf("--client-alive-interval %s: want 0 (no keepalives) or a positive duration", l.aliveInterval)
+	case l.aliveCountMax < 1:
+		return l, fmt.Errorf("--client-alive-count-max %d: want at least 1", l.aliveCountMax)
+	case l.unused < 0:
+		return l, fmt.Errorf("--unused-connection-timeout %s: want 0 (never) or a positive duration", l.unused)
+	}
+	return l, nil
 }
 
 func newServeCmd(s streams, g *globalOptions) *cobra.Command {
@@ -49,6 +80,16 @@ passwords and keyboard-interactive are off). A key's role is its option:
 
 Every action is journaled as the key's comment and SHA256 fingerprint. The
 file is read again at each login, so a key added or removed counts at once.
+Like sshd's StrictModes, it is refused if anyone but its owner (root or the
+user cutover serve runs as) could change it, or its directory; the host key
+is refused if anyone else could read it.
+
+Connections are held to sshd's bounds (see the flags): a login grace time,
+MaxStartups, sessions per key and in all, keepalives, and a timeout for a
+connection with no session. The connections together never take the file
+descriptors the release's steps need: with a small open-files limit, the
+caps are lowered, and the log says so. Agent, X11 and port forwarding are
+refused.
 
 SIGTERM stops the server and suspends its run; started again with --resume,
 it takes the run up where it stopped. While a blue-green release is in
@@ -68,6 +109,13 @@ flight, SIGTERM is refused with the reason; a second one stops it anyway.`,
 	f.StringArrayVar(&o.run.set, "set", nil, "set a variable, KEY=VALUE (repeatable); wins over the environment")
 	f.IntVar(&o.run.parallel, "parallel", 4, "how many independent stages may run at once")
 	f.BoolVar(&o.run.resume, "resume", false, "continue this pipeline's last run, which a stopped server left unfinished")
+	f.DurationVar(&o.loginGrace, "login-grace-time", 30*time.Second, "close a connection not authenticated within this time (sshd's LoginGraceTime)")
+	f.StringVar(&o.maxStartups, "max-startups", "10:30:100", "unauthenticated connections, start:rate:full: from start on, refuse rate% of new ones, rising to all at full (sshd's MaxStartups)")
+	f.IntVar(&o.sessions, "max-sessions", 100, "sessions open at once, in all")
+	f.IntVar(&o.sessionsPerKey, "max-sessions-per-key", 10, "sessions open at once with one key")
+	f.DurationVar(&o.aliveInterval, "client-alive-interval", 15*time.Second, "ask each client for an answer this often; 0 asks none (sshd's ClientAliveInterval)")
+	f.IntVar(&o.aliveCountMax, "client-alive-count-max", 3, "drop a client that answered none of this many (sshd's ClientAliveCountMax)")
+	f.DurationVar(&o.unused, "unused-connection-timeout", time.Minute, "close an authenticated connection with no session for this long; 0 never (sshd's UnusedConnectionTimeout)")
 	_ = cmd.MarkFlagRequired("authorized-keys")
 	return cmd
 }
@@ -91,6 +139,10 @@ func memberOf(path string, key ssh.PublicKey) (member, bool) {
 }
 
 func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, path string) error {
+	lim, err := o.limits()
+	if err != nil {
+		return badInput(err)
+	}
 	members, err := loadMembers(o.authorizedKey)
 	if err != nil {
 		return badInput(err)
@@ -108,8 +160,18 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 	if err := os.MkdirAll(filepath.Dir(o.hostKey), 0o700); err != nil {
 		return err
 	}
+	signer, err := hostKey(o.hostKey)
+	if err != nil {
+		return badInput(err)
+	}
+	// Key comments, the user name a client chose, addresses and error
+	// texts all reach the log: each line passes the one sanitizer.
+	var logMu sync.Mutex
 	logf := func(format string, a ...any) {
-		_, _ = fmt.Fprintf(s.err, time.Now().UTC().Format("2006-01-02T15:04:05.000Z")+" "+format+"\n", a...)
+		line := sanitize.Line(fmt.Sprintf(format, a...))
+		logMu.Lock()
+		defer logMu.Unlock()
+		_, _ = fmt.Fprintln(s.err, time.Now().UTC().Format("2006-01-02T15:04:05.000Z")+" "+line)
 	}
 
 	r, err := prepareRun(s, g, &o.run, path, osActor(s.lookupEnv))
@@ -129,9 +191,32 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 	room := &room{programs: map[ssh.Session]*viewer{}}
 	go room.fanOut(feed)
 
+	// What is open now (the journal, the panels' clients) is counted in;
+	// what the steps will open is in the reserve.
+	fdLimit, inUse, err := openFilesLimit()
+	if err != nil {
+		return err
+	}
+	budget, reserve := connectionBudget(fdLimit, inUse)
+	lowered, err := lim.fit(budget)
+	if err != nil {
+		return fmt.Errorf("%w (open-files limit %d, %d open, %d kept for the release's steps)", err, fdLimit, inUse, reserve)
+	}
+	if lowered != "" {
+		logf("the open-files limit is %d: %s, so that its connections leave %d descriptors for the release's steps", fdLimit, lowered, reserve)
+	}
+	gate := newGate(lim, logf)
+
 	srv, err := wish.NewServer(
 		wish.WithAddress(o.listen),
-		wish.WithHostKeyPath(o.hostKey),
+		func(srv *ssh.Server) error {
+			srv.AddHostKey(signer)
+			srv.ConnCallback = gate.track
+			srv.ServerConfigCallback = gate.config
+			srv.ChannelHandlers = gate.channels()
+			srv.RequestHandlers = gate.requests()
+			return nil
+		},
 		wish.WithPublicKeyAuth(func(sctx ssh.Context, key ssh.PublicKey) bool {
 			ms, err := loadMembers(o.authorizedKey)
 			if err != nil {
@@ -181,8 +266,10 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 		return fmt.Errorf("ssh server: %w", err)
 	}
 	logf("serving %s over SSH on %s (host key %s)", r.p.Metadata.Name, l.Addr(), o.hostKey)
+	logf("limits: login grace %s, max startups %s, %d sessions (%d per key), keepalive every %s (%d unanswered drop), unused connections closed after %s, at most %d connections (open-files limit %d)",
+		lim.loginGrace, lim.startups, lim.sessions, lim.sessionsPerKey, lim.aliveInterval, lim.aliveCountMax, lim.unused, lim.conns, fdLimit)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
+	go func() { served <- srv.Serve(gate.listener(l)) }()
 
 	type result struct {
 		final engine.Snapshot

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/cutover-sh/cutover/engine"
 	"github.com/cutover-sh/cutover/testenv"
@@ -29,8 +33,10 @@ type bastion struct {
 	addr     string
 	state    string
 	cmd      *exec.Cmd
-	mu       sync.Mutex
-	log      bytes.Buffer
+	// nofile, if set, is the server's open-files limit, soft and hard.
+	nofile int
+	mu     sync.Mutex
+	log    bytes.Buffer
 }
 
 const bastionPipeline = `apiVersion: cutover.dev/v1alpha1
@@ -50,13 +56,20 @@ stages:
 
 func startBastion(t testing.TB, pipeline string, extra ...string) *bastion {
 	t.Helper()
+	return startBastionFiles(t, pipeline, 0, extra...)
+}
+
+// startBastionFiles is startBastion with the server's open-files limit
+// set to nofile, soft and hard, so that the Go runtime cannot raise it.
+func startBastionFiles(t testing.TB, pipeline string, nofile int, extra ...string) *bastion {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("runs cutover serve and OpenSSH")
 	}
 	if _, err := exec.LookPath("ssh"); err != nil {
 		t.Fatalf("the OpenSSH client is not installed (testenv/test-all installs it): %v", err)
 	}
-	b := &bastion{t: t, dir: t.TempDir()}
+	b := &bastion{t: t, dir: t.TempDir(), nofile: nofile}
 	b.state = filepath.Join(b.dir, "state")
 	for _, u := range []string{"alice", "bob", "carol", "mallory"} {
 		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", u+"@laptop", "-f", filepath.Join(b.dir, u)).CombinedOutput(); err != nil {
@@ -87,8 +100,13 @@ func (b *bastion) start(more ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.cmd = exec.Command(exe, append([]string{"serve", pipeline, "--listen", "127.0.0.1:0",
-		"--authorized-keys", filepath.Join(b.dir, "authorized_keys"), "--state-dir", b.state}, extra...)...)
+	args := append([]string{exe, "serve", pipeline, "--listen", "127.0.0.1:0",
+		"--authorized-keys", filepath.Join(b.dir, "authorized_keys"), "--state-dir", b.state}, extra...)
+	if b.nofile > 0 {
+		// The shell sets both limits and execs the server in its place.
+		args = append([]string{"sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, b.nofile)}, args...)
+	}
+	b.cmd = exec.Command(args[0], args[1:]...)
 	b.cmd.Env = append(os.Environ(), beMain+"=1")
 	stderr, err := b.cmd.StderrPipe()
 	if err != nil {
@@ -122,6 +140,17 @@ func (b *bastion) logText() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.log.String()
+}
+
+// waitLog waits until the server's log says text.
+func (b *bastion) waitLog(text string, within time.Duration) {
+	b.t.Helper()
+	for deadline := time.Now().Add(within); !strings.Contains(b.logText(), text); {
+		if time.Now().After(deadline) {
+			b.t.Fatalf("the server's log never said %q in %s:\n%s", text, within, b.logText())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // sshArgs are the OpenSSH client's arguments to log in as user with its
@@ -471,4 +500,149 @@ func TestServeRoleComesFromTheProvenKey(t *testing.T) {
 	}
 	p.keys("a")
 	p.waitFor("read-only: actions are disabled", 10*time.Second)
+}
+
+// serveExit runs cutover serve with args and returns its exit code and
+// what it printed, failing the test if it is still serving after 30s.
+func serveExit(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), beMain+"=1")
+	out, _ := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("cutover serve %s was still serving after 30s:\n%s", strings.Join(args, " "), out)
+	}
+	return cmd.ProcessState.ExitCode(), string(out)
+}
+
+// TestServeRefusesUnsafeFiles: as sshd's StrictModes, cutover serve will
+// not start with an authorized-keys file or a directory of it that others
+// may write, nor with a host key others may read, and says how to fix
+// each; an authorized-keys file made world-writable while serving admits
+// nobody until it is fixed.
+func TestServeRefusesUnsafeFiles(t *testing.T) {
+	b := startBastion(t, bastionPipeline)
+	keys := filepath.Join(b.dir, "authorized_keys")
+	copyMode := func(from, to string, mode os.FileMode) {
+		t.Helper()
+		data, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(to, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(to, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	open := filepath.Join(t.TempDir(), "authorized_keys")
+	copyMode(keys, open, 0o666)
+	shared := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(shared, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	copyMode(keys, filepath.Join(shared, "authorized_keys"), 0o600)
+	if err := os.Chmod(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	hostKey := filepath.Join(t.TempDir(), "host_key")
+	copyMode(filepath.Join(b.state, "ssh_host_ed25519_key"), hostKey, 0o640)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"world-writable keys", []string{"--authorized-keys", open},
+			fmt.Sprintf("authorized keys %s: writable by group or others (mode 0666); run chmod go-w %s", open, open)},
+		{"keys in a world-writable directory", []string{"--authorized-keys", filepath.Join(shared, "authorized_keys")},
+			fmt.Sprintf("directory %s is writable by group or others (mode 0777); run chmod go-w %s", shared, shared)},
+		{"group-readable host key", []string{"--authorized-keys", keys, "--host-key", hostKey},
+			fmt.Sprintf("host key %s: readable by group or others (mode 0640), and it is a private key; run chmod go-rw %s", hostKey, hostKey)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out := serveExit(t, append([]string{b.pipeline, "--state-dir", t.TempDir()}, tc.args...)...)
+			if code != exitBadInput || !strings.Contains(out, tc.want) {
+				t.Errorf("exit %d, %q; want %d and %q", code, out, exitBadInput, tc.want)
+			}
+		})
+	}
+
+	if err := os.Chmod(keys, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := sshRun(t, nil, append(b.sshArgs("alice"), "true")...); code != 255 || !strings.Contains(out, "Permission denied (publickey)") {
+		t.Errorf("alice's login with the keys file world-writable: exit %d, %q; want it refused", code, out)
+	}
+	b.waitLog("rejected every key: authorized keys "+keys+": writable by group or others (mode 0666); run chmod go-w "+keys, 10*time.Second)
+	if err := os.Chmod(keys, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Without a terminal the console is refused, after the login.
+	if code, out := sshRun(t, nil, append(b.sshArgs("alice"), "true")...); !strings.Contains(out, "Requires an active PTY") {
+		t.Errorf("alice's login with the keys file fixed: exit %d, %q; want her in", code, out)
+	}
+}
+
+// TestServeLogIsSanitized: a key comment with escape sequences and a bidi
+// control, and an SSH user name with a line break that would forge a log
+// line, reach the server's log made safe by the one sanitizer: one line
+// per event, and nothing a terminal showing the log would obey.
+func TestServeLogIsSanitized(t *testing.T) {
+	b := startBastion(t, bastionPipeline)
+	alice, bob := strings.Fields(b.read("alice.pub")), strings.Fields(b.read("bob.pub"))
+	evil := "\x1b]0;owned\x07alice\x1b[2J\u202etpircs"
+	// bob's key has no comment: his console and the log name him by the
+	// user name his client chose.
+	keys := "role=operator " + alice[0] + " " + alice[1] + " " + evil + "\n" + bob[0] + " " + bob[1] + "\n"
+	if err := os.WriteFile(filepath.Join(b.dir, "authorized_keys"), []byte(keys), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.console("alice", 100, 30)
+	b.waitLog("alice⟨U+202E⟩tpircs · "+b.fingerprint("alice")+" (operator) connected", 30*time.Second)
+
+	// OpenSSH's client will not send such a name; an attacker's will.
+	signer, err := gossh.ParsePrivateKey([]byte(b.read("bob")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := gossh.Dial("tcp", b.addr, &gossh.ClientConfig{
+		User: "bob\n2026-01-01T00:00:00.000Z carol@laptop (operator) connected from 10.0.0.1:22",
+		Auth: []gossh.AuthMethod{gossh.PublicKeys(signer)}, HostKeyCallback: gossh.InsecureIgnoreHostKey(), //nolint:gosec // the test's own server
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = client.Close() }()
+	sess, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.RequestPty("xterm", 30, 100, gossh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	sess.Stdout, sess.Stderr = io.Discard, io.Discard
+	if err := sess.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	b.waitLog("bob␤2026-01-01T00:00:00.000Z carol@laptop (operator) connected from 10.0.0.1:22 · "+b.fingerprint("bob")+" (viewer) connected", 30*time.Second)
+
+	host := strings.Split(b.addr, ":")[0]
+	args := b.sshArgs("mallory")
+	args[len(args)-1] = "\x1b[31m\u202eyrollam@" + host
+	sshRun(t, nil, append(args, "true")...)
+	b.waitLog("rejected key "+b.fingerprint("mallory"), 10*time.Second)
+	log := b.logText()
+	if strings.ContainsAny(log, "\x1b\x07\u202e") {
+		t.Errorf("the log carries raw control characters: %q", log)
+	}
+	if strings.Contains(log, "\n2026-01-01T00:00:00.000Z carol@laptop") {
+		t.Errorf("a user name forged a line of the log:\n%s", log)
+	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"strings"
 
 	gossh "golang.org/x/crypto/ssh"
@@ -47,11 +46,13 @@ func (m member) actor(user string) engine.Actor {
 //	ssh-ed25519 AAAAC3... bob@desk
 //
 // Any other option is refused rather than ignored: from="..." or
-// command="..." would look enforced and not be.
+// command="..." would look enforced and not be; so is a second role=,
+// which would leave a reader to guess which one counts. The file is
+// refused as sshd's StrictModes refuses it (see strictModes).
 func loadMembers(path string) ([]member, error) {
-	data, err := os.ReadFile(path)
+	data, err := readTrusted("authorized keys", path, false)
 	if err != nil {
-		return nil, fmt.Errorf("authorized keys: %w", err)
+		return nil, err
 	}
 	var out []member
 	for i, line := range bytes.Split(data, []byte("\n")) {
@@ -65,10 +66,14 @@ func loadMembers(path string) ([]member, error) {
 			return nil, fmt.Errorf("%s: not an authorized_keys line: %w", at, err)
 		}
 		m := member{key: key, comment: comment, role: roleViewer}
+		roles := 0
 		for _, o := range options {
 			name, value, _ := strings.Cut(o, "=")
 			if name != "role" {
 				return nil, fmt.Errorf("%s: option %q: cutover serve knows only role=operator and role=viewer", at, o)
+			}
+			if roles++; roles > 1 {
+				return nil, fmt.Errorf("%s: option %q: a second role; a key has one role=", at, o)
 			}
 			switch r := role(strings.Trim(value, `"`)); r {
 			case roleViewer, roleOperator:

@@ -28,6 +28,8 @@ func TestLoadMembers(t *testing.T) {
 		{"from= would look enforced", "from=\"10.0.0.0/8\" " + testKey, `keys:1: option "from=\"10.0.0.0/8\"": cutover serve knows only role=operator and role=viewer`},
 		{"unknown role", "\nrole=admin " + testKey, `keys:2: role "admin": want operator or viewer`},
 		{"not a key", "role=operator ssh-ed25519 nope", "keys:1: not an authorized_keys line"},
+		{"two roles", "\n\nrole=viewer,role=operator " + testKey, `keys:3: option "role=operator": a second role; a key has one role=`},
+		{"the same role twice", "role=viewer,role=viewer " + testKey, `keys:1: option "role=viewer": a second role`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := loadMembers(writeFile(t, "keys", tc.file))

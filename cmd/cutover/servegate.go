@@ -1,0 +1,439 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"time"
+
+	"charm.land/ssh"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// gate holds cutover serve's SSH connections to its limits from the
+// accept on: it admits a connection or closes it there, before any
+// handshake work; closes one not authenticated within the login grace
+// time; counts sessions in total and per key; drops a peer that answers no
+// keepalive and a connection left without a session; and refuses every
+// kind of forwarding.
+type gate struct {
+	lim  limits
+	logf func(format string, a ...any)
+	// noisy logs what a flood makes many of: the first of each kind at
+	// once, then how many more every ten seconds.
+	noisy *tally
+	// roll is a uniform random number in [0, 100), for MaxStartups.
+	roll func() int
+
+	mu       sync.Mutex
+	conns    int // open, authenticated or not
+	startups int // open and not authenticated yet
+	sessions int
+	perKey   map[string]int // open sessions by key fingerprint
+}
+
+func newGate(lim limits, logf func(string, ...any)) *gate {
+	return &gate{
+		lim: lim, logf: logf, noisy: &tally{logf: logf, every: 10 * time.Second, pending: map[string]int{}},
+		// Who is refused needs no secret, only no pattern a client could
+		// steer by; sshd uses arc4random the same way.
+		roll:   func() int { return rand.IntN(100) }, //nolint:gosec // see above
+		perKey: map[string]int{},
+	}
+}
+
+// listener admits each connection through the gate, and closes the others
+// as soon as they are accepted.
+func (g *gate) listener(l net.Listener) net.Listener { return gateListener{l, g} }
+
+type gateListener struct {
+	net.Listener
+	g *gate
+}
+
+func (l gateListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if p := l.g.admit(c); p != nil {
+			return p, nil
+		}
+	}
+}
+
+func (g *gate) admit(c net.Conn) *peer {
+	g.mu.Lock()
+	var kind string
+	switch {
+	case g.conns >= g.lim.conns:
+		kind = fmt.Sprintf("refused connections past the cap of %d open at once (--max-startups full + --max-sessions, within the open-files limit)", g.lim.conns)
+	case g.lim.startups.refuse(g.startups, g.roll()):
+		kind = fmt.Sprintf("refused connections past --max-startups %s", g.lim.startups)
+	default:
+		g.conns++
+		g.startups++
+	}
+	startups := g.startups
+	g.mu.Unlock()
+	if kind != "" {
+		_ = c.Close()
+		g.noisy.add(kind, fmt.Sprintf("%s, with %d not authenticated", c.RemoteAddr(), startups))
+		return nil
+	}
+	p := &peer{Conn: c, g: g, done: make(chan struct{})}
+	p.mu.Lock()
+	p.grace = time.AfterFunc(g.lim.loginGrace, p.graceOver)
+	p.mu.Unlock()
+	return p
+}
+
+// peer is one admitted connection, counted until it closes.
+type peer struct {
+	net.Conn
+	g *gate
+	// done is closed with the connection.
+	done chan struct{}
+
+	mu       sync.Mutex
+	closed   bool
+	authed   bool
+	key      string // the proven key's fingerprint, once authenticated
+	sessions int
+	alive    bool // keepalives started
+	grace    *time.Timer
+	unused   *time.Timer
+}
+
+// peerKey is where a connection's context keeps its peer.
+type peerKey struct{}
+
+func (p *peer) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	p.grace.Stop()
+	if p.unused != nil {
+		p.unused.Stop()
+	}
+	close(p.done)
+	authed := p.authed
+	p.mu.Unlock()
+
+	p.g.mu.Lock()
+	p.g.conns--
+	if !authed {
+		p.g.startups--
+	}
+	p.g.mu.Unlock()
+	return p.Conn.Close()
+}
+
+func (p *peer) graceOver() {
+	p.mu.Lock()
+	late := !p.authed && !p.closed
+	p.mu.Unlock()
+	if late {
+		p.g.noisy.add(fmt.Sprintf("closed connections not authenticated within %s (--login-grace-time)", p.g.lim.loginGrace), p.RemoteAddr().String())
+		_ = p.Close()
+	}
+}
+
+// authenticated counts the peer out of the unauthenticated ones, once it
+// has proved key. It reports false if the connection is closing.
+func (p *peer) authenticated(key string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	if p.authed {
+		return true
+	}
+	p.authed, p.key = true, key
+	p.grace.Stop()
+	p.g.mu.Lock()
+	p.g.startups--
+	p.g.mu.Unlock()
+	p.idleLocked()
+	return true
+}
+
+// idleLocked starts counting the time the connection has no session.
+func (p *peer) idleLocked() {
+	switch {
+	case p.g.lim.unused <= 0:
+	case p.unused == nil:
+		p.unused = time.AfterFunc(p.g.lim.unused, p.unusedOver)
+	default:
+		p.unused.Reset(p.g.lim.unused)
+	}
+}
+
+func (p *peer) unusedOver() {
+	p.mu.Lock()
+	unused := p.sessions == 0 && !p.closed
+	p.mu.Unlock()
+	if unused {
+		p.g.logf("closed the connection of key %s from %s: no session for %s (--unused-connection-timeout)", p.key, p.RemoteAddr(), p.g.lim.unused)
+		_ = p.Close()
+	}
+}
+
+// openSession counts a session in, if the caps allow it, and starts the
+// connection's keepalives with its first.
+func (p *peer) openSession(conn gossh.Conn) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || !p.authed {
+		return errors.New("the connection is closing")
+	}
+	g := p.g
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch {
+	case g.perKey[p.key] >= g.lim.sessionsPerKey:
+		return fmt.Errorf("too many sessions: %d open with this key, the most one key may have (--max-sessions-per-key)", g.perKey[p.key])
+	case g.sessions >= g.lim.sessions:
+		return fmt.Errorf("too many sessions: %d open, the most this server serves (--max-sessions)", g.sessions)
+	}
+	g.sessions++
+	g.perKey[p.key]++
+	p.sessions++
+	if p.unused != nil {
+		p.unused.Stop()
+	}
+	if !p.alive && g.lim.aliveInterval > 0 {
+		p.alive = true
+		go p.keepAlive(conn)
+	}
+	return nil
+}
+
+func (p *peer) closeSession() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.g.mu.Lock()
+	p.g.sessions--
+	if p.g.perKey[p.key]--; p.g.perKey[p.key] <= 0 {
+		delete(p.g.perKey, p.key)
+	}
+	p.g.mu.Unlock()
+	if p.sessions--; p.sessions == 0 && !p.closed {
+		p.idleLocked()
+	}
+}
+
+// keepAlive asks the peer for an answer every interval, and drops it when
+// it has answered none of count, as sshd's ClientAliveInterval and
+// ClientAliveCountMax do: a peer that vanished without closing its TCP
+// connection would otherwise hold its session, and its console, forever.
+// It ends when the connection closes.
+func (p *peer) keepAlive(conn gossh.Conn) {
+	every, count := p.g.lim.aliveInterval, p.g.lim.aliveCountMax
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var answered chan struct{}
+	missed := 0
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-t.C:
+		}
+		if answered != nil {
+			select {
+			case <-answered:
+			default:
+				// One request at a time: the last is still unanswered.
+				if missed++; missed >= count {
+					p.g.logf("closed the connection of key %s from %s: it answered none of %d keepalives %s apart (--client-alive-interval, --client-alive-count-max)",
+						p.key, p.RemoteAddr(), count, every)
+					_ = p.Close()
+					return
+				}
+				continue
+			}
+		}
+		missed = 0
+		answered = make(chan struct{})
+		// It returns when the peer answers or the connection closes.
+		go func(answered chan struct{}) {
+			// A client answers a request it does not know with a failure,
+			// which is an answer all the same.
+			if _, _, err := conn.SendRequest("keepalive@openssh.com", true, nil); err == nil {
+				close(answered)
+			}
+		}(answered)
+	}
+}
+
+// track keeps the peer in the connection's context, for the callbacks
+// that only get the context.
+func (g *gate) track(ctx ssh.Context, c net.Conn) net.Conn {
+	if p, ok := c.(*peer); ok {
+		ctx.SetValue(peerKey{}, p)
+	}
+	return c
+}
+
+// config is the connection's SSH configuration: a connection counts as
+// authenticated once it has proved a key that was accepted, which is when
+// the handshake succeeds.
+func (g *gate) config(ctx ssh.Context) *gossh.ServerConfig {
+	return &gossh.ServerConfig{
+		VerifiedPublicKeyCallback: func(_ gossh.ConnMetadata, key gossh.PublicKey, perms *gossh.Permissions, _ string) (*gossh.Permissions, error) {
+			p, _ := ctx.Value(peerKey{}).(*peer)
+			if p == nil || !p.authenticated(gossh.FingerprintSHA256(key)) {
+				return nil, errors.New("the connection is closing")
+			}
+			return perms, nil
+		},
+	}
+}
+
+// channels are the channels a client may open: sessions. Wish would
+// refuse the others too, as unknown; here each is refused as forwarding,
+// and logged.
+func (g *gate) channels() map[string]ssh.ChannelHandler {
+	return map[string]ssh.ChannelHandler{
+		"session": g.session,
+		// direct-tcpip (ssh -L, -D, -W), direct-streamlocal@openssh.com
+		// and any other.
+		"default": func(_ *ssh.Server, conn *gossh.ServerConn, nc gossh.NewChannel, _ ssh.Context) {
+			to := ""
+			var d struct {
+				DestAddr   string
+				DestPort   uint32
+				OriginAddr string
+				OriginPort uint32
+			}
+			if nc.ChannelType() == "direct-tcpip" && gossh.Unmarshal(nc.ExtraData(), &d) == nil {
+				to = " to " + net.JoinHostPort(d.DestAddr, fmt.Sprint(d.DestPort))
+			}
+			g.logf("refused a %s channel%s for user %q from %s: forwarding is off", nc.ChannelType(), to, conn.User(), conn.RemoteAddr())
+			_ = nc.Reject(gossh.Prohibited, "cutover serve: forwarding is off")
+		},
+	}
+}
+
+// requests answers a client's global requests: no to each, and to a
+// remote forwarding (ssh -R) with a line in the log.
+func (g *gate) requests() map[string]ssh.RequestHandler {
+	forward := func(ctx ssh.Context, _ *ssh.Server, req *gossh.Request) (bool, []byte) {
+		g.logf("refused %s (ssh -R) for user %q from %s: forwarding is off", req.Type, ctx.User(), ctx.RemoteAddr())
+		return false, nil
+	}
+	return map[string]ssh.RequestHandler{
+		"tcpip-forward":                          forward,
+		"cancel-tcpip-forward":                   forward,
+		"streamlocal-forward@openssh.com":        forward,
+		"cancel-streamlocal-forward@openssh.com": forward,
+		"default":                                func(ssh.Context, *ssh.Server, *gossh.Request) (bool, []byte) { return false, nil },
+	}
+}
+
+// session serves a session channel within the caps, with agent and X11
+// forwarding refused: Wish answers an agent request yes.
+func (g *gate) session(srv *ssh.Server, conn *gossh.ServerConn, nc gossh.NewChannel, ctx ssh.Context) {
+	p, _ := ctx.Value(peerKey{}).(*peer)
+	if p == nil {
+		_ = nc.Reject(gossh.Prohibited, "cutover serve: no session without a key login")
+		return
+	}
+	if err := p.openSession(conn); err != nil {
+		g.logf("refused a session for key %s (user %q) from %s: %v", p.key, conn.User(), conn.RemoteAddr(), err)
+		_ = nc.Reject(gossh.ResourceShortage, "cutover serve: "+err.Error())
+		return
+	}
+	defer p.closeSession()
+	ssh.DefaultSessionHandler(srv, conn, refusingChannel{nc, func(req *gossh.Request) bool {
+		what := forwardingRequest(req.Type)
+		if what != "" {
+			g.logf("refused %s (%s) for key %s (user %q) from %s", what, req.Type, p.key, conn.User(), conn.RemoteAddr())
+		}
+		return what != ""
+	}}, ctx)
+}
+
+// forwardingRequest names the session requests that ask for forwarding.
+func forwardingRequest(typ string) string {
+	switch typ {
+	case "auth-agent-req@openssh.com":
+		return "agent forwarding"
+	case "x11-req":
+		return "X11 forwarding"
+	}
+	return ""
+}
+
+// refusingChannel is a new channel whose requests are answered no, when
+// refuse says so, before Wish's session sees them.
+type refusingChannel struct {
+	gossh.NewChannel
+	refuse func(*gossh.Request) bool
+}
+
+func (c refusingChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error) {
+	ch, in, err := c.NewChannel.Accept()
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make(chan *gossh.Request)
+	// It ends when the channel closes; the session reads out until then.
+	go func() {
+		defer close(out)
+		for req := range in {
+			if c.refuse(req) {
+				_ = req.Reply(false, nil)
+				continue
+			}
+			out <- req
+		}
+	}()
+	return ch, out, nil
+}
+
+// tally logs the first event of each kind at once, and then how many more
+// came every interval while they keep coming, so that a flood of
+// connections cannot flood the log.
+type tally struct {
+	logf  func(format string, a ...any)
+	every time.Duration
+
+	mu sync.Mutex
+	// pending counts the events of each kind since the last line; a kind
+	// absent has had none for an interval.
+	pending map[string]int
+}
+
+func (t *tally) add(kind, detail string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.pending[kind]; ok {
+		t.pending[kind]++
+		return
+	}
+	t.pending[kind] = 0
+	t.logf("%s: %s", kind, detail)
+	time.AfterFunc(t.every, func() { t.flush(kind) })
+}
+
+func (t *tally) flush(kind string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := t.pending[kind]
+	if n == 0 {
+		delete(t.pending, kind)
+		return
+	}
+	t.logf("%s: %d more in the last %s", kind, n, t.every)
+	t.pending[kind] = 0
+	time.AfterFunc(t.every, func() { t.flush(kind) })
+}

@@ -1,15 +1,20 @@
 package main
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -202,5 +207,376 @@ func rssOf(tb testing.TB, pid int) int64 {
 		}
 	}
 	tb.Fatalf("no VmRSS for pid %d", pid)
+	return 0
+}
+
+// floodScale is how big BenchmarkServeFlood's flood is. The full one is
+// the issue's: 3,000 idle TCP connections and 200 half-finished SSH
+// handshakes against the server's defaults. CI runs a tenth of it, with a
+// 5s login grace time, to stay under a minute.
+type floodScale struct {
+	name             string
+	idle, handshakes int
+	grace            time.Duration
+	serverArgs       []string
+	releaseSteps     int
+}
+
+func floodScaleFromEnv() floodScale {
+	if os.Getenv("CUTOVER_BENCH_FLOOD") == "full" {
+		return floodScale{name: "full", idle: 3000, handshakes: 200, grace: 30 * time.Second, releaseSteps: 140}
+	}
+	return floodScale{name: "ci", idle: 300, handshakes: 20, grace: 5 * time.Second,
+		serverArgs: []string{"--login-grace-time", "5s"}, releaseSteps: 40}
+}
+
+// BenchmarkServeFlood floods cutover serve, while it runs a release of
+// short steps, with idle TCP connections and SSH handshakes left after
+// the client's KEXINIT, and measures how long the server keeps each kind
+// open, its peak open files and resident memory, the release's outcome,
+// and an operator's login (OpenSSH to the first console frame) during the
+// flood against the same login before it.
+//
+//	go test -run '^$' -bench ServeFlood -benchtime 1x ./cmd/cutover
+//	CUTOVER_BENCH_FLOOD=full go test -run '^$' -bench ServeFlood -benchtime 1x -timeout 30m ./cmd/cutover
+func BenchmarkServeFlood(b *testing.B) {
+	sc := floodScaleFromEnv()
+	for range b.N {
+		f := measureFlood(b, sc)
+		b.ReportMetric(ms(f.idle.p50), "idle-open-p50-ms")
+		b.ReportMetric(ms(f.idle.max), "idle-open-max-ms")
+		b.ReportMetric(ms(f.hs.p50), "handshake-open-p50-ms")
+		b.ReportMetric(ms(f.hs.max), "handshake-open-max-ms")
+		b.ReportMetric(float64(f.peakFDs), "server-peak-fds")
+		b.ReportMetric(float64(f.peakRSS)/(1<<20), "server-peak-rss-MiB")
+		b.ReportMetric(ms(f.loginQuiet), "login-ms-no-flood")
+		b.ReportMetric(ms(f.loginFlood), "login-ms-flood")
+		b.ReportMetric(float64(f.loginFlood)/float64(f.loginQuiet), "login-ratio-flood/no-flood")
+		b.ReportMetric(float64(f.attempts), "login-attempts-flood")
+		fmt.Print(f.table(sc))
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
+
+// openTimes are how long the connections of one kind stayed open, from
+// the client's connect to the server's close.
+type openTimes struct {
+	n, admitted, dialFailed int
+	p50, max, admittedP50   time.Duration
+}
+
+func summarize(all []floodConn) openTimes {
+	var o openTimes
+	var open, admitted []time.Duration
+	for _, c := range all {
+		o.n++
+		if c.dialErr != nil {
+			o.dialFailed++
+			continue
+		}
+		open = append(open, c.open)
+		if c.admitted {
+			o.admitted++
+			admitted = append(admitted, c.open)
+		}
+	}
+	slices.Sort(open)
+	slices.Sort(admitted)
+	if len(open) > 0 {
+		o.p50, o.max = open[len(open)/2], open[len(open)-1]
+	}
+	if len(admitted) > 0 {
+		o.admittedP50 = admitted[len(admitted)/2]
+	}
+	return o
+}
+
+type floodFigures struct {
+	idle, hs               openTimes
+	peakFDs                int
+	peakRSS                int64
+	fdLimit, clientLimit   uint64
+	loginQuiet, loginFlood time.Duration
+	attempts               int
+	outcome                string
+	release                time.Duration
+	floodOver              time.Duration // from the flood's start to its last connection's close
+	serverLimits           string
+}
+
+func (f floodFigures) table(sc floodScale) string {
+	var s strings.Builder
+	fmt.Fprintf(&s, "\nServeFlood (%s): %d idle TCP connections, %d SSH handshakes stopped after KEXINIT; server open-files limit %d, client's %d\n",
+		sc.name, f.idle.n, f.hs.n, f.fdLimit, f.clientLimit)
+	fmt.Fprintf(&s, "  %s\n", f.serverLimits)
+	fmt.Fprintf(&s, "  %-22s %7s %9s %12s %12s %12s %14s\n", "connections", "opened", "admitted", "dial failed", "open p50", "open max", "admitted p50")
+	for _, r := range []struct {
+		name string
+		o    openTimes
+	}{{"idle TCP", f.idle}, {"handshake to KEXINIT", f.hs}} {
+		fmt.Fprintf(&s, "  %-22s %7d %9d %12d %12s %12s %14s\n", r.name, r.o.n, r.o.admitted, r.o.dialFailed,
+			r.o.p50.Round(time.Millisecond), r.o.max.Round(time.Millisecond), r.o.admittedP50.Round(time.Millisecond))
+	}
+	fmt.Fprintf(&s, "  server: peak open files %d, peak RSS %.1f MiB\n", f.peakFDs, float64(f.peakRSS)/(1<<20))
+	fmt.Fprintf(&s, "  release: %s in %s (%d steps); the flood's last connection closed %s after it started\n",
+		f.outcome, f.release.Round(100*time.Millisecond), sc.releaseSteps, f.floodOver.Round(100*time.Millisecond))
+	fmt.Fprintf(&s, "  operator login (OpenSSH to the first console frame): %s with no flood, %s during it (%d attempts), ratio %.1f\n",
+		f.loginQuiet.Round(time.Millisecond), f.loginFlood.Round(time.Millisecond), f.attempts, float64(f.loginFlood)/float64(f.loginQuiet))
+	return s.String()
+}
+
+type floodConn struct {
+	dialErr  error
+	admitted bool // the server sent its version line
+	open     time.Duration
+}
+
+// kexInit is a client's SSH_MSG_KEXINIT packet, unencrypted, as the first
+// packet of a handshake is.
+func kexInit() []byte {
+	var p bytes.Buffer
+	p.WriteByte(20)
+	p.Write(make([]byte, 16)) // cookie
+	for _, list := range []string{"curve25519-sha256", "ssh-ed25519", "aes128-ctr", "aes128-ctr",
+		"hmac-sha2-256", "hmac-sha2-256", "none", "none", "", ""} {
+		_ = binary.Write(&p, binary.BigEndian, uint32(len(list))) //nolint:gosec // short constants
+		p.WriteString(list)
+	}
+	p.WriteByte(0)           // first_kex_packet_follows
+	p.Write(make([]byte, 4)) // reserved
+	pad := 8 - (5+p.Len())%8
+	if pad < 4 {
+		pad += 8
+	}
+	var pkt bytes.Buffer
+	_ = binary.Write(&pkt, binary.BigEndian, uint32(1+p.Len()+pad)) //nolint:gosec // a few hundred bytes
+	pkt.WriteByte(byte(pad))
+	pkt.Write(p.Bytes())
+	pkt.Write(make([]byte, pad))
+	return pkt.Bytes()
+}
+
+// floodOne opens one connection, for a handshake sends the client's
+// version and KEXINIT and nothing more, and reads until the server closes
+// it.
+func floodOne(addr string, handshake bool, out *floodConn, wg *sync.WaitGroup) net.Conn {
+	start := time.Now()
+	c, err := net.DialTimeout("tcp", addr, 30*time.Second)
+	if err != nil {
+		out.dialErr = err
+		wg.Done()
+		return nil
+	}
+	if handshake {
+		_, _ = c.Write(append([]byte("SSH-2.0-flood\r\n"), kexInit()...))
+	}
+	go func() {
+		defer wg.Done()
+		buf := make([]byte, 4096)
+		for {
+			n, err := c.Read(buf)
+			if n > 0 && !out.admitted && bytes.HasPrefix(buf[:n], []byte("SSH-2.0-")) {
+				out.admitted = true
+			}
+			if err != nil {
+				out.open = time.Since(start)
+				return
+			}
+		}
+	}()
+	return c
+}
+
+// raiseClientFiles raises this process's soft open-files limit to its hard
+// one, for the flood's connections, and returns it.
+func raiseClientFiles(tb testing.TB) uint64 {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		tb.Fatal(err)
+	}
+	if rl.Cur < rl.Max {
+		rl.Cur = rl.Max
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+			tb.Logf("raise the open-files limit to %d: %v", rl.Max, err)
+			_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl)
+		}
+	}
+	return rl.Cur
+}
+
+// firstFrame logs in as user with OpenSSH on a pty, and returns how long
+// it took until the console's first frame showed, or false if ssh ended
+// first (the server refused the connection).
+func firstFrame(tb testing.TB, bs *bastion, user string) (time.Duration, bool) {
+	tb.Helper()
+	start := time.Now()
+	cmd := exec.Command("ssh", append([]string{"-tt", "-o", "ConnectTimeout=30"}, bs.sshArgs(user)...)...)
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); _ = ptmx.Close() }()
+	em := vt.NewEmulator(120, 40)
+	go func() { _, _ = io.Copy(ptmx, em) }()
+	shown := make(chan time.Duration, 1)
+	go func() {
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := ptmx.Read(buf)
+			if n > 0 {
+				_, _ = em.Write(buf[:n])
+				if strings.Contains(em.String(), "cutover ▸") {
+					shown <- time.Since(start)
+					return
+				}
+			}
+			if err != nil {
+				close(shown)
+				return
+			}
+		}
+	}()
+	select {
+	case d, ok := <-shown:
+		return d, ok
+	case <-time.After(time.Minute):
+		tb.Fatalf("no console frame and no end of ssh in a minute")
+		return 0, false
+	}
+}
+
+func measureFlood(tb testing.TB, sc floodScale) floodFigures {
+	tb.Helper()
+	var f floodFigures
+	f.clientLimit = raiseClientFiles(tb)
+	if need := uint64(sc.idle + sc.handshakes + 256); f.clientLimit < need {
+		tb.Logf("this process may open %d files, fewer than the %d the flood needs: the flood is cut to fit", f.clientLimit, need)
+		sc.idle = max(0, int(f.clientLimit)-256-sc.handshakes)
+	}
+	mark := filepath.Join(tb.TempDir(), "flooded")
+	bs := startBastion(tb, fmt.Sprintf(floodPipeline, floodSteps(sc.releaseSteps, "sleep 0.2; echo ok")),
+		append([]string{"--set", "MARK=" + mark}, sc.serverArgs...)...)
+	pid := bs.cmd.Process.Pid
+	bs.waitLog("limits: ", 10*time.Second)
+	if m := regexp.MustCompile(`limits: .*`).FindString(bs.logText()); m != "" {
+		f.serverLimits = m
+	}
+	if m := regexp.MustCompile(`open-files limit (\d+)\)`).FindStringSubmatch(f.serverLimits); m != nil {
+		f.fdLimit, _ = strconv.ParseUint(m[1], 10, 64)
+	}
+
+	// The server's open files, sampled until the end.
+	stop := make(chan struct{})
+	sampled := make(chan int, 1)
+	go func() {
+		peak := 0
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); err == nil {
+				peak = max(peak, len(fds))
+			}
+			select {
+			case <-stop:
+				sampled <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+
+	var ok bool
+	if f.loginQuiet, ok = firstFrame(tb, bs, "alice"); !ok {
+		tb.Fatalf("alice could not log in before the flood:\n%s", bs.logText())
+	}
+
+	idle, hs := make([]floodConn, sc.idle), make([]floodConn, sc.handshakes)
+	var wg sync.WaitGroup
+	var conns []net.Conn
+	floodStart := time.Now()
+	// Handshakes are spread among the idle connections, so that both kinds
+	// meet the server's caps.
+	every := max(1, (sc.idle+sc.handshakes)/max(1, sc.handshakes))
+	for k, i, h := 0, 0, 0; k < sc.idle+sc.handshakes; k++ {
+		wg.Add(1)
+		var c net.Conn
+		if h < sc.handshakes && (k%every == 0 || i == sc.idle) {
+			c = floodOne(bs.addr, true, &hs[h], &wg)
+			h++
+		} else {
+			c = floodOne(bs.addr, false, &idle[i], &wg)
+			i++
+		}
+		if c != nil {
+			conns = append(conns, c)
+		}
+	}
+	defer func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}()
+	if err := os.WriteFile(mark, nil, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	releaseStart := time.Now()
+
+	// The operator tries again, as a person would, until the console shows.
+	loginStart := time.Now()
+	for {
+		f.attempts++
+		if _, ok := firstFrame(tb, bs, "alice"); ok {
+			break
+		}
+		if time.Since(loginStart) > sc.grace+time.Minute {
+			tb.Fatalf("alice could not log in during the flood in %d attempts:\n%s", f.attempts, bs.logText())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	f.loginFlood = time.Since(loginStart)
+
+	flooded := make(chan struct{})
+	go func() { wg.Wait(); close(flooded) }()
+	select {
+	case <-flooded:
+		f.floodOver = time.Since(floodStart)
+	case <-time.After(sc.grace + 2*time.Minute):
+		tb.Fatalf("the server kept flood connections open past the login grace time")
+	}
+	f.outcome = bs.runEnded(time.Duration(sc.releaseSteps)*time.Second + time.Minute)
+	f.release = time.Since(releaseStart)
+	close(stop)
+	f.peakFDs = <-sampled
+	f.peakRSS = peakRSSOf(tb, pid)
+	f.idle, f.hs = summarize(idle), summarize(hs)
+	if f.outcome != "succeeded" {
+		tb.Errorf("the release %s under the flood, want succeeded:\n%s", f.outcome, bs.logText())
+	}
+	for _, line := range strings.Split(bs.logText(), "\n") {
+		if strings.Contains(line, "refused connections") || strings.Contains(line, "closed connections") || strings.Contains(line, "open-files limit is") {
+			tb.Log(line)
+		}
+	}
+	return f
+}
+
+// peakRSSOf is a process's peak resident memory (VmHWM), from /proc.
+func peakRSSOf(tb testing.TB, pid int) int64 {
+	tb.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	tb.Fatalf("no VmHWM for pid %d", pid)
 	return 0
 }

@@ -319,7 +319,7 @@ func TestServeFloodCannotFailAStep(t *testing.T) {
 	mark := filepath.Join(t.TempDir(), "flooded")
 	b := startBastionFiles(t, fmt.Sprintf(floodPipeline, floodSteps(10, "sleep 0.1; echo ok")), 128,
 		"--max-startups", "1000", "--login-grace-time", "5m", "--set", "MARK="+mark)
-	b.waitLog("the open-files limit is 128: --max-startups lowered from 1000:100:1000", 10*time.Second)
+	b.waitLog("the open-files limit is 128: lowered --max-startups from 1000:100:1000", 10*time.Second)
 	var flood []net.Conn
 	defer func() {
 		for _, c := range flood {

@@ -122,8 +122,17 @@ func (l *limits) fit(budget int) (string, error) {
 	l.startups.start = min(l.startups.start, l.startups.full)
 	l.sessionsPerKey = min(l.sessionsPerKey, l.sessions)
 	l.conns = budget
-	return fmt.Sprintf("--max-startups lowered from %s to %s, --max-sessions from %d to %d, --max-sessions-per-key from %d to %d",
-		was.startups, l.startups, was.sessions, l.sessions, was.sessionsPerKey, l.sessionsPerKey), nil
+	var said []string
+	if l.startups != was.startups {
+		said = append(said, fmt.Sprintf("--max-startups from %s to %s", was.startups, l.startups))
+	}
+	if l.sessions != was.sessions {
+		said = append(said, fmt.Sprintf("--max-sessions from %d to %d", was.sessions, l.sessions))
+	}
+	if l.sessionsPerKey != was.sessionsPerKey {
+		said = append(said, fmt.Sprintf("--max-sessions-per-key from %d to %d", was.sessionsPerKey, l.sessionsPerKey))
+	}
+	return "lowered " + strings.Join(said, ", "), nil
 }
 
 // openFilesLimit is the soft RLIMIT_NOFILE, which the Go runtime raised

@@ -95,7 +95,7 @@ func TestServeConnectionBudget(t *testing.T) {
 	if err != nil || l.conns != 44 || l.startups != (maxStartups{10, 30, 22}) || l.sessions != 22 || l.sessionsPerKey != 10 {
 		t.Errorf("a budget of 44: got %+v, %v; want 44 connections, 22 unauthenticated and 22 sessions", l, err)
 	}
-	if !strings.Contains(said, "--max-startups lowered from 10:30:100 to 10:30:22") || !strings.Contains(said, "--max-sessions from 100 to 22") {
+	if said != "lowered --max-startups from 10:30:100 to 10:30:22, --max-sessions from 100 to 22" {
 		t.Errorf("a budget of 44 says %q; want it to say what it lowered", said)
 	}
 	l = limits{startups: maxStartups{1000, 100, 1000}, sessions: 100, sessionsPerKey: 10}

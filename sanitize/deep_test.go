@@ -38,7 +38,7 @@ func TestDeep(t *testing.T) {
 	if in, ok := got.Any.(inner); !ok || in.Name != "ab" {
 		t.Errorf("interface: got %#v", got.Any)
 	}
-	if got.Count != 3 || got.Err != orig.Err || got.private != evil {
+	if got.Count != 3 || !errors.Is(got.Err, orig.Err) || got.private != evil {
 		t.Errorf("what holds no exported string must be kept: got %+v", got)
 	}
 	// The original is untouched: others read it too.

@@ -205,16 +205,16 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 	if lowered != "" {
 		logf("the open-files limit is %d: %s, so that its connections leave %d descriptors for the release's steps", fdLimit, lowered, reserve)
 	}
-	gate := newGate(lim, logf)
+	adm := newAdmission(lim, logf)
 
 	srv, err := wish.NewServer(
 		wish.WithAddress(o.listen),
 		func(srv *ssh.Server) error {
 			srv.AddHostKey(signer)
-			srv.ConnCallback = gate.track
-			srv.ServerConfigCallback = gate.config
-			srv.ChannelHandlers = gate.channels()
-			srv.RequestHandlers = gate.requests()
+			srv.ConnCallback = adm.track
+			srv.ServerConfigCallback = adm.config
+			srv.ChannelHandlers = adm.channels()
+			srv.RequestHandlers = adm.requests()
 			return nil
 		},
 		wish.WithPublicKeyAuth(func(sctx ssh.Context, key ssh.PublicKey) bool {
@@ -269,7 +269,7 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 	logf("limits: login grace %s, max startups %s, %d sessions (%d per key), keepalive every %s (%d unanswered drop), unused connections closed after %s, at most %d connections (open-files limit %d)",
 		lim.loginGrace, lim.startups, lim.sessions, lim.sessionsPerKey, lim.aliveInterval, lim.aliveCountMax, lim.unused, lim.conns, fdLimit)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(gate.listener(l)) }()
+	go func() { served <- srv.Serve(adm.listener(l)) }()
 
 	type result struct {
 		final engine.Snapshot

@@ -12,13 +12,13 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 )
 
-// gate holds cutover serve's SSH connections to its limits from the
+// admission holds cutover serve's SSH connections to its limits from the
 // accept on: it admits a connection or closes it there, before any
 // handshake work; closes one not authenticated within the login grace
 // time; counts sessions in total and per key; drops a peer that answers no
 // keepalive and a connection left without a session; and refuses every
 // kind of forwarding.
-type gate struct {
+type admission struct {
 	lim  limits
 	logf func(format string, a ...any)
 	// noisy logs what a flood makes many of: the first of each kind at
@@ -34,8 +34,8 @@ type gate struct {
 	perKey   map[string]int // open sessions by key fingerprint
 }
 
-func newGate(lim limits, logf func(string, ...any)) *gate {
-	return &gate{
+func newAdmission(lim limits, logf func(string, ...any)) *admission {
+	return &admission{
 		lim: lim, logf: logf, noisy: &tally{logf: logf, every: 10 * time.Second, pending: map[string]int{}},
 		// Who is refused needs no secret, only no pattern a client could
 		// steer by; sshd uses arc4random the same way.
@@ -44,49 +44,49 @@ func newGate(lim limits, logf func(string, ...any)) *gate {
 	}
 }
 
-// listener admits each connection through the gate, and closes the others
+// listener hands on each connection admit lets in, and closes the others
 // as soon as they are accepted.
-func (g *gate) listener(l net.Listener) net.Listener { return gateListener{l, g} }
+func (a *admission) listener(l net.Listener) net.Listener { return admissionListener{l, a} }
 
-type gateListener struct {
+type admissionListener struct {
 	net.Listener
-	g *gate
+	a *admission
 }
 
-func (l gateListener) Accept() (net.Conn, error) {
+func (l admissionListener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
 			return nil, err
 		}
-		if p := l.g.admit(c); p != nil {
+		if p := l.a.admit(c); p != nil {
 			return p, nil
 		}
 	}
 }
 
-func (g *gate) admit(c net.Conn) *peer {
-	g.mu.Lock()
+func (a *admission) admit(c net.Conn) *peer {
+	a.mu.Lock()
 	var kind string
 	switch {
-	case g.conns >= g.lim.conns:
-		kind = fmt.Sprintf("refused connections past the cap of %d open at once (--max-startups full + --max-sessions, within the open-files limit)", g.lim.conns)
-	case g.lim.startups.refuse(g.startups, g.roll()):
-		kind = fmt.Sprintf("refused connections past --max-startups %s", g.lim.startups)
+	case a.conns >= a.lim.conns:
+		kind = fmt.Sprintf("refused connections past the cap of %d open at once (--max-startups full + --max-sessions, within the open-files limit)", a.lim.conns)
+	case a.lim.startups.refuse(a.startups, a.roll()):
+		kind = fmt.Sprintf("refused connections past --max-startups %s", a.lim.startups)
 	default:
-		g.conns++
-		g.startups++
+		a.conns++
+		a.startups++
 	}
-	startups := g.startups
-	g.mu.Unlock()
+	startups := a.startups
+	a.mu.Unlock()
 	if kind != "" {
 		_ = c.Close()
-		g.noisy.add(kind, fmt.Sprintf("%s, with %d not authenticated", c.RemoteAddr(), startups))
+		a.noisy.add(kind, fmt.Sprintf("%s, with %d not authenticated", c.RemoteAddr(), startups))
 		return nil
 	}
-	p := &peer{Conn: c, g: g, done: make(chan struct{})}
+	p := &peer{Conn: c, a: a, done: make(chan struct{})}
 	p.mu.Lock()
-	p.grace = time.AfterFunc(g.lim.loginGrace, p.graceOver)
+	p.grace = time.AfterFunc(a.lim.loginGrace, p.graceOver)
 	p.mu.Unlock()
 	return p
 }
@@ -94,7 +94,7 @@ func (g *gate) admit(c net.Conn) *peer {
 // peer is one admitted connection, counted until it closes.
 type peer struct {
 	net.Conn
-	g *gate
+	a *admission
 	// done is closed with the connection.
 	done chan struct{}
 
@@ -126,12 +126,12 @@ func (p *peer) Close() error {
 	authed := p.authed
 	p.mu.Unlock()
 
-	p.g.mu.Lock()
-	p.g.conns--
+	p.a.mu.Lock()
+	p.a.conns--
 	if !authed {
-		p.g.startups--
+		p.a.startups--
 	}
-	p.g.mu.Unlock()
+	p.a.mu.Unlock()
 	return p.Conn.Close()
 }
 
@@ -140,7 +140,7 @@ func (p *peer) graceOver() {
 	late := !p.authed && !p.closed
 	p.mu.Unlock()
 	if late {
-		p.g.noisy.add(fmt.Sprintf("closed connections not authenticated within %s (--login-grace-time)", p.g.lim.loginGrace), p.RemoteAddr().String())
+		p.a.noisy.add(fmt.Sprintf("closed connections not authenticated within %s (--login-grace-time)", p.a.lim.loginGrace), p.RemoteAddr().String())
 		_ = p.Close()
 	}
 }
@@ -158,9 +158,9 @@ func (p *peer) authenticated(key string) bool {
 	}
 	p.authed, p.key = true, key
 	p.grace.Stop()
-	p.g.mu.Lock()
-	p.g.startups--
-	p.g.mu.Unlock()
+	p.a.mu.Lock()
+	p.a.startups--
+	p.a.mu.Unlock()
 	p.idleLocked()
 	return true
 }
@@ -168,11 +168,11 @@ func (p *peer) authenticated(key string) bool {
 // idleLocked starts counting the time the connection has no session.
 func (p *peer) idleLocked() {
 	switch {
-	case p.g.lim.unused <= 0:
+	case p.a.lim.unused <= 0:
 	case p.unused == nil:
-		p.unused = time.AfterFunc(p.g.lim.unused, p.unusedOver)
+		p.unused = time.AfterFunc(p.a.lim.unused, p.unusedOver)
 	default:
-		p.unused.Reset(p.g.lim.unused)
+		p.unused.Reset(p.a.lim.unused)
 	}
 }
 
@@ -181,7 +181,7 @@ func (p *peer) unusedOver() {
 	unused := p.sessions == 0 && !p.closed
 	p.mu.Unlock()
 	if unused {
-		p.g.logf("closed the connection of key %s from %s: no session for %s (--unused-connection-timeout)", p.key, p.RemoteAddr(), p.g.lim.unused)
+		p.a.logf("closed the connection of key %s from %s: no session for %s (--unused-connection-timeout)", p.key, p.RemoteAddr(), p.a.lim.unused)
 		_ = p.Close()
 	}
 }
@@ -194,22 +194,22 @@ func (p *peer) openSession(conn gossh.Conn) error {
 	if p.closed || !p.authed {
 		return errors.New("the connection is closing")
 	}
-	g := p.g
-	g.mu.Lock()
-	defer g.mu.Unlock()
+	a := p.a
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	switch {
-	case g.perKey[p.key] >= g.lim.sessionsPerKey:
-		return fmt.Errorf("too many sessions: %d open with this key, the most one key may have (--max-sessions-per-key)", g.perKey[p.key])
-	case g.sessions >= g.lim.sessions:
-		return fmt.Errorf("too many sessions: %d open, the most this server serves (--max-sessions)", g.sessions)
+	case a.perKey[p.key] >= a.lim.sessionsPerKey:
+		return fmt.Errorf("too many sessions: %d open with this key, the most one key may have (--max-sessions-per-key)", a.perKey[p.key])
+	case a.sessions >= a.lim.sessions:
+		return fmt.Errorf("too many sessions: %d open, the most this server serves (--max-sessions)", a.sessions)
 	}
-	g.sessions++
-	g.perKey[p.key]++
+	a.sessions++
+	a.perKey[p.key]++
 	p.sessions++
 	if p.unused != nil {
 		p.unused.Stop()
 	}
-	if !p.alive && g.lim.aliveInterval > 0 {
+	if !p.alive && a.lim.aliveInterval > 0 {
 		p.alive = true
 		go p.keepAlive(conn)
 	}
@@ -219,12 +219,12 @@ func (p *peer) openSession(conn gossh.Conn) error {
 func (p *peer) closeSession() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.g.mu.Lock()
-	p.g.sessions--
-	if p.g.perKey[p.key]--; p.g.perKey[p.key] <= 0 {
-		delete(p.g.perKey, p.key)
+	p.a.mu.Lock()
+	p.a.sessions--
+	if p.a.perKey[p.key]--; p.a.perKey[p.key] <= 0 {
+		delete(p.a.perKey, p.key)
 	}
-	p.g.mu.Unlock()
+	p.a.mu.Unlock()
 	if p.sessions--; p.sessions == 0 && !p.closed {
 		p.idleLocked()
 	}
@@ -236,7 +236,7 @@ func (p *peer) closeSession() {
 // connection would otherwise hold its session, and its console, forever.
 // It ends when the connection closes.
 func (p *peer) keepAlive(conn gossh.Conn) {
-	every, count := p.g.lim.aliveInterval, p.g.lim.aliveCountMax
+	every, count := p.a.lim.aliveInterval, p.a.lim.aliveCountMax
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var answered chan struct{}
@@ -253,7 +253,7 @@ func (p *peer) keepAlive(conn gossh.Conn) {
 			default:
 				// One request at a time: the last is still unanswered.
 				if missed++; missed >= count {
-					p.g.logf("closed the connection of key %s from %s: it answered none of %d keepalives %s apart (--client-alive-interval, --client-alive-count-max)",
+					p.a.logf("closed the connection of key %s from %s: it answered none of %d keepalives %s apart (--client-alive-interval, --client-alive-count-max)",
 						p.key, p.RemoteAddr(), count, every)
 					_ = p.Close()
 					return
@@ -276,7 +276,7 @@ func (p *peer) keepAlive(conn gossh.Conn) {
 
 // track keeps the peer in the connection's context, for the callbacks
 // that only get the context.
-func (g *gate) track(ctx ssh.Context, c net.Conn) net.Conn {
+func (a *admission) track(ctx ssh.Context, c net.Conn) net.Conn {
 	if p, ok := c.(*peer); ok {
 		ctx.SetValue(peerKey{}, p)
 	}
@@ -286,7 +286,7 @@ func (g *gate) track(ctx ssh.Context, c net.Conn) net.Conn {
 // config is the connection's SSH configuration: a connection counts as
 // authenticated once it has proved a key that was accepted, which is when
 // the handshake succeeds.
-func (g *gate) config(ctx ssh.Context) *gossh.ServerConfig {
+func (a *admission) config(ctx ssh.Context) *gossh.ServerConfig {
 	return &gossh.ServerConfig{
 		VerifiedPublicKeyCallback: func(_ gossh.ConnMetadata, key gossh.PublicKey, perms *gossh.Permissions, _ string) (*gossh.Permissions, error) {
 			p, _ := ctx.Value(peerKey{}).(*peer)
@@ -301,9 +301,9 @@ func (g *gate) config(ctx ssh.Context) *gossh.ServerConfig {
 // channels are the channels a client may open: sessions. Wish would
 // refuse the others too, as unknown; here each is refused as forwarding,
 // and logged.
-func (g *gate) channels() map[string]ssh.ChannelHandler {
+func (a *admission) channels() map[string]ssh.ChannelHandler {
 	return map[string]ssh.ChannelHandler{
-		"session": g.session,
+		"session": a.session,
 		// direct-tcpip (ssh -L, -D, -W), direct-streamlocal@openssh.com
 		// and any other.
 		"default": func(_ *ssh.Server, conn *gossh.ServerConn, nc gossh.NewChannel, _ ssh.Context) {
@@ -317,7 +317,7 @@ func (g *gate) channels() map[string]ssh.ChannelHandler {
 			if nc.ChannelType() == "direct-tcpip" && gossh.Unmarshal(nc.ExtraData(), &d) == nil {
 				to = " to " + net.JoinHostPort(d.DestAddr, fmt.Sprint(d.DestPort))
 			}
-			g.logf("refused a %s channel%s for user %q from %s: forwarding is off", nc.ChannelType(), to, conn.User(), conn.RemoteAddr())
+			a.logf("refused a %s channel%s for user %q from %s: forwarding is off", nc.ChannelType(), to, conn.User(), conn.RemoteAddr())
 			_ = nc.Reject(gossh.Prohibited, "cutover serve: forwarding is off")
 		},
 	}
@@ -325,9 +325,9 @@ func (g *gate) channels() map[string]ssh.ChannelHandler {
 
 // requests answers a client's global requests: no to each, and to a
 // remote forwarding (ssh -R) with a line in the log.
-func (g *gate) requests() map[string]ssh.RequestHandler {
+func (a *admission) requests() map[string]ssh.RequestHandler {
 	forward := func(ctx ssh.Context, _ *ssh.Server, req *gossh.Request) (bool, []byte) {
-		g.logf("refused %s (ssh -R) for user %q from %s: forwarding is off", req.Type, ctx.User(), ctx.RemoteAddr())
+		a.logf("refused %s (ssh -R) for user %q from %s: forwarding is off", req.Type, ctx.User(), ctx.RemoteAddr())
 		return false, nil
 	}
 	return map[string]ssh.RequestHandler{
@@ -341,14 +341,14 @@ func (g *gate) requests() map[string]ssh.RequestHandler {
 
 // session serves a session channel within the caps, with agent and X11
 // forwarding refused: Wish answers an agent request yes.
-func (g *gate) session(srv *ssh.Server, conn *gossh.ServerConn, nc gossh.NewChannel, ctx ssh.Context) {
+func (a *admission) session(srv *ssh.Server, conn *gossh.ServerConn, nc gossh.NewChannel, ctx ssh.Context) {
 	p, _ := ctx.Value(peerKey{}).(*peer)
 	if p == nil {
 		_ = nc.Reject(gossh.Prohibited, "cutover serve: no session without a key login")
 		return
 	}
 	if err := p.openSession(conn); err != nil {
-		g.logf("refused a session for key %s (user %q) from %s: %v", p.key, conn.User(), conn.RemoteAddr(), err)
+		a.logf("refused a session for key %s (user %q) from %s: %v", p.key, conn.User(), conn.RemoteAddr(), err)
 		_ = nc.Reject(gossh.ResourceShortage, "cutover serve: "+err.Error())
 		return
 	}
@@ -356,7 +356,7 @@ func (g *gate) session(srv *ssh.Server, conn *gossh.ServerConn, nc gossh.NewChan
 	ssh.DefaultSessionHandler(srv, conn, refusingChannel{nc, func(req *gossh.Request) bool {
 		what := forwardingRequest(req.Type)
 		if what != "" {
-			g.logf("refused %s (%s) for key %s (user %q) from %s", what, req.Type, p.key, conn.User(), conn.RemoteAddr())
+			a.logf("refused %s (%s) for key %s (user %q) from %s", what, req.Type, p.key, conn.User(), conn.RemoteAddr())
 		}
 		return what != ""
 	}}, ctx)

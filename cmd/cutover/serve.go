@@ -91,9 +91,10 @@ descriptors the release's steps need: with a small open-files limit, the
 caps are lowered, and the log says so. Agent, X11 and port forwarding are
 refused.
 
-SIGTERM stops the server and suspends its run; started again with --resume,
-it takes the run up where it stopped. While a blue-green release is in
-flight, SIGTERM is refused with the reason; a second one stops it anyway.`,
+SIGTERM (or SIGQUIT, Ctrl-\) stops the server and suspends its run; started
+again with --resume, it takes the run up where it stopped. While a blue-green
+release is in flight, the signal is refused with the reason; a second one
+stops it anyway.`,
 		Example: `  cutover serve pipeline.yaml --authorized-keys /etc/cutover/authorized_keys
   ssh -p 2222 bastion`,
 		Args:              args(cobra.ExactArgs(1)),
@@ -283,7 +284,10 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 	}()
 
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	// SIGQUIT (Ctrl-\ in the terminal that started it) as SIGTERM: Go's
+	// default for it, a goroutine dump and exit 2, would leave the run's
+	// steps running and the journal with no word of the stop.
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGQUIT)
 	defer signal.Stop(sigs)
 	var last *result
 	forced := false

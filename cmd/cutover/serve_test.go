@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -379,11 +381,17 @@ func TestServeRacingOperators(t *testing.T) {
 	}
 }
 
-// TestServeRestartResumes: cutover serve is stopped (SIGTERM) in the middle
-// of a stage. It suspends the run and exits 0; started again with
-// --resume, it takes the run up with the finished stage kept, and a viewer
-// who reconnects follows it to the end.
+// TestServeRestartResumes: cutover serve is stopped (SIGTERM, or SIGQUIT
+// as Ctrl-\ sends it) in the middle of a stage. It suspends the run and
+// exits 0; started again with --resume, it takes the run up with the
+// finished stage kept, and a viewer who reconnects follows it to the end.
 func TestServeRestartResumes(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGQUIT} {
+		t.Run(sig.String(), func(t *testing.T) { testServeRestartResumes(t, sig) })
+	}
+}
+
+func testServeRestartResumes(t *testing.T, sig syscall.Signal) {
 	mark := filepath.Join(t.TempDir(), "soaked")
 	b := startBastion(t, `apiVersion: cutover.dev/v1alpha1
 kind: Pipeline
@@ -401,11 +409,15 @@ stages:
 `, "--set", "MARK="+mark)
 	bob := b.console("bob", 100, 30)
 	bob.waitFor("soak/wait │ soaking", time.Minute)
-	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := b.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
-	if code := waitExit(t, b.cmd); code != 0 {
-		t.Fatalf("cutover serve exited %d after SIGTERM, want 0:\n%s", code, b.logText())
+	code := waitExit(t, b.cmd)
+	if left := processesWithEnv(t, "MARK="+mark); len(left) > 0 {
+		t.Errorf("the step's processes %v still run after cutover serve exited on %s", left, sig)
+	}
+	if code != 0 {
+		t.Fatalf("cutover serve exited %d after %s, want 0:\n%s", code, sig, b.logText())
 	}
 	if !strings.Contains(b.logText(), "suspended; start cutover serve again with --resume") {
 		t.Errorf("the server did not say how to resume:\n%s", b.logText())
@@ -448,17 +460,49 @@ stages:
 	}
 }
 
-// TestServeWillNotStopMidRelease: SIGTERM while a blue-green release is in
-// flight is refused, with the reason in the log, and the server stays up;
-// a second SIGTERM stops it, suspending the run.
+// processesWithEnv are the processes whose environment holds kv, such as
+// a step's variable: what a stopped server left running. They are killed,
+// so that a failing test leaves none behind.
+func processesWithEnv(t *testing.T, kv string) []int {
+	t.Helper()
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil {
+			continue
+		}
+		// Gone, a zombie, or another user's: none is left running here.
+		env, err := os.ReadFile(filepath.Join("/proc", p.Name(), "environ"))
+		if err != nil || !slices.Contains(strings.Split(string(env), "\x00"), kv) {
+			continue
+		}
+		pids = append(pids, pid)
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	return pids
+}
+
+// TestServeWillNotStopMidRelease: SIGTERM, or SIGQUIT, while a blue-green
+// release is in flight is refused, with the reason in the log, and the
+// server stays up; a second one stops it, suspending the run.
 func TestServeWillNotStopMidRelease(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGQUIT} {
+		t.Run(sig.String(), func(t *testing.T) { testServeWillNotStopMidRelease(t, sig) })
+	}
+}
+
+func testServeWillNotStopMidRelease(t *testing.T, sig syscall.Signal) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	c, ns, _ := pairOnCluster(ctx, t, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
 	b := startBastion(t, webRelease("midflight", ns, ""), "--kubeconfig", c.Kubeconfig)
 	bob := b.console("bob", 120, 40)
 	bob.waitFor("phase scale-down-delay", 2*time.Minute)
-	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := b.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(b.logText(), "not stopping: the release of ["+ns+"/web-service] is in flight"); {
@@ -469,14 +513,14 @@ func TestServeWillNotStopMidRelease(t *testing.T) {
 	}
 	time.Sleep(time.Second)
 	if err := b.cmd.Process.Signal(syscall.Signal(0)); err != nil {
-		t.Fatalf("the server stopped on the first SIGTERM mid-release: %v", err)
+		t.Fatalf("the server stopped on the first %s mid-release: %v", sig, err)
 	}
 	bob.waitFor("phase scale-down-delay", time.Second)
-	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := b.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	if code := waitExit(t, b.cmd); code != 0 || !strings.Contains(b.logText(), "suspended") {
-		t.Fatalf("second SIGTERM: exit %d, want 0 and the run suspended:\n%s", code, b.logText())
+		t.Fatalf("second %s: exit %d, want 0 and the run suspended:\n%s", sig, code, b.logText())
 	}
 }
 

@@ -38,7 +38,7 @@ func checkAlerts(spec AlertsSpec, firing []FiringAlert) []string {
 
 func (e *Engine) runAlerts(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
 	spec := *st.Alerts
-	e.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindAlerts, Attempt: 1})
+	e.out.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindAlerts, Attempt: 1})
 	start := e.clock.Now()
 	finish := func(status Status, reason string, actor *Actor) (Status, string) {
 		e.finishStep(s, name, stepEnd{status: status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason, actor: actor})

@@ -118,7 +118,7 @@ func judgeAnalysis(spec AnalysisSpec, names []string, tallies map[string]MetricT
 }
 
 func (e *Engine) runAnalysis(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
-	e.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindAnalysis, Attempt: 1})
+	e.out.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindAnalysis, Attempt: 1})
 	start := e.clock.Now()
 	res := e.analyze(ctx, s, name, "", *st.Analysis, e.queryVarsNow())
 	e.finishStep(s, name, stepEnd{status: res.status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: res.reason, actor: res.actor})
@@ -224,11 +224,11 @@ func (e *Engine) analyze(ctx context.Context, s *Stage, name, prefix string, spe
 				t.Inconclusive, t.Consecutive = t.Inconclusive+1, 0
 			}
 			tallies[x.Name] = t
-			_ = e.record(Record{
+			_ = e.out.record(Record{
 				Type: RecMeasurement, Stage: s.Name, Step: name, Metric: x.Name, Query: r.Query,
 				Value: fmtValue(r.Value), Verdict: r.Verdict, Reason: r.Reason,
 			})
-			e.emit(AnalysisMeasured{Stage: s.Name, Step: name, Metric: x.Name, Measurement: r, Condition: x.SuccessCondition, Round: round + 1, Count: max(spec.Count, 1)})
+			e.out.emit(AnalysisMeasured{Stage: s.Name, Step: name, Metric: x.Name, Measurement: r, Condition: x.SuccessCondition, Round: round + 1, Count: max(spec.Count, 1)})
 		}
 		switch outcome, reason := judgeAnalysis(spec, names, tallies); outcome {
 		case analysisPassed:

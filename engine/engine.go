@@ -13,8 +13,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/cutover-sh/cutover/sanitize"
 )
 
 // Recorder is where the engine writes its audit records. *Journal is the
@@ -96,12 +94,8 @@ type Engine struct {
 	baseEnv []string
 	devNull *os.File
 
-	emitMu sync.Mutex
-	seq    uint64
-	// syncer and commit are set when the journal fsyncs progress in
-	// groups; see commit.go.
-	syncer GroupSyncer
-	commit *committer
+	// out journals records and publishes events.
+	out *publisher
 
 	// argv caches how each run command is executed, so that PATH is
 	// searched once per command rather than once per attempt.
@@ -219,6 +213,7 @@ func New(cfg Config) (*Engine, error) {
 		e.baseEnv = append(e.baseEnv, k+"="+cfg.Vars[k])
 	}
 	e.bcast = NewBroadcaster(NewSnapshot(p))
+	e.out = &publisher{clock: e.clock, runID: e.runID, mask: e.mask, journal: cfg.Journal, bcast: e.bcast, decisions: &e.decisions, failed: e.journalFailed}
 	return e, nil
 }
 
@@ -236,59 +231,6 @@ func (e *Engine) Subscribe(buffer int) *Subscription { return e.bcast.Subscribe(
 
 // Snapshot returns the run's current state.
 func (e *Engine) Snapshot() Snapshot { return e.bcast.Snapshot() }
-
-// emit stamps ev and publishes it, or holds it until the journal records
-// written before it are durable. The lock makes sequence numbers follow
-// publication order.
-func (e *Engine) emit(ev Event) {
-	e.emitMu.Lock()
-	defer e.emitMu.Unlock()
-	e.emitLocked(ev)
-}
-
-// emitDecision counts a decision and publishes the event that reports it
-// as one step: no other event can carry the new count before it.
-func (e *Engine) emitDecision(ev Event, format string, a ...any) {
-	e.emitMu.Lock()
-	defer e.emitMu.Unlock()
-	e.noteDecision(format, a...)
-	e.emitLocked(ev)
-}
-
-func (e *Engine) emitLocked(ev Event) {
-	e.seq++
-	// Every view of a run reads these events: each string in them is made
-	// safe for a terminal here, once, whatever it came from.
-	ev = sanitize.Deep(ev).withMeta(Meta{Seq: e.seq, Time: e.clock.Now(), Run: e.runID, Decisions: e.decisions.n.Load()})
-	if !e.hold(ev) {
-		e.bcast.Publish(ev)
-	}
-}
-
-// write stamps, masks and appends rec to the journal.
-func (e *Engine) write(rec Record) error {
-	if e.cfg.Journal == nil {
-		return nil
-	}
-	rec.Time, rec.Run = e.clock.Now(), e.runID
-	rec.Reason = e.mask.String(rec.Reason)
-	rec.Vars = e.mask.Map(rec.Vars)
-	for i, l := range rec.Output {
-		rec.Output[i] = e.mask.String(l)
-	}
-	return e.cfg.Journal.Append(rec)
-}
-
-// record writes rec to the journal. A journal that cannot be written stops
-// the run: an unaudited release is not one we allow.
-func (e *Engine) record(rec Record) error {
-	err := e.write(rec)
-	if err == nil {
-		return nil
-	}
-	e.journalFailed(err)
-	return err
-}
 
 // journalFailed stops the run on the first journal error.
 func (e *Engine) journalFailed(err error) {
@@ -320,7 +262,7 @@ func (e *Engine) Run(ctx context.Context) (Snapshot, error) {
 	e.mu.Unlock()
 
 	p := e.p
-	if err := e.record(Record{
+	if err := e.out.record(Record{
 		Type: RecRunStarted, Actor: actorPtr(e.cfg.Actor), Pipeline: p.Metadata.Name, Holder: LockHolder(e.cfg.Actor, e.runID),
 		Path: p.Source.Path, Hash: p.Source.Hash, Vars: e.cfg.Vars, Stages: stageNames(p),
 		Emergency: e.cfg.Emergency, Skips: slices.Sorted(maps.Keys(e.skips)), Reason: e.cfg.Reason,
@@ -328,14 +270,9 @@ func (e *Engine) Run(ctx context.Context) (Snapshot, error) {
 		e.bcast.Close()
 		return e.Snapshot(), fmt.Errorf("start run of %s: %w", p.Metadata.Name, err)
 	}
-	if s, ok := e.cfg.Journal.(GroupSyncer); ok {
-		e.emitMu.Lock() // an Abort may emit already
-		e.syncer, e.commit = s, newCommitter()
-		e.emitMu.Unlock()
-		go e.runCommitter()
-	}
+	e.out.startCommits()
 	start := e.clock.Now()
-	e.emit(RunStarted{
+	e.out.emit(RunStarted{
 		Pipeline: p.Metadata.Name, Path: p.Source.Path, Hash: p.Source.Hash,
 		Vars: e.mask.Map(e.cfg.Vars), Actor: e.cfg.Actor, Stages: stageNames(p), // both fresh copies
 		Budget: e.Snapshot().Budget, Emergency: e.cfg.Emergency, Reason: e.mask.String(e.cfg.Reason),
@@ -385,13 +322,9 @@ func (e *Engine) Run(ctx context.Context) (Snapshot, error) {
 	e.drainNotifications()
 	// The final record is attempted even if the journal failed earlier, so
 	// the failure itself leaves a trace if the disk recovers.
-	_ = e.record(Record{Type: RecRunFinished, Status: status, Duration: elapsed, Reason: reason})
-	e.emit(RunFinished{Status: status, Elapsed: elapsed, Reason: e.mask.String(reason)})
-	if e.commit != nil {
-		close(e.commit.stop)
-		<-e.commit.done
-	}
-	e.bcast.Close()
+	_ = e.out.record(Record{Type: RecRunFinished, Status: status, Duration: elapsed, Reason: reason})
+	e.out.emit(RunFinished{Status: status, Elapsed: elapsed, Reason: e.mask.String(reason)})
+	e.out.close()
 	return e.Snapshot(), nil
 }
 
@@ -451,12 +384,12 @@ func (e *Engine) decide(id string, outcome GateOutcome, actor Actor, reason stri
 		typ = RecGateRejected
 	}
 	stage, step, _ := strings.Cut(id, "/")
-	if err := e.record(Record{Type: typ, Gate: id, Stage: stage, Step: step, Actor: actorPtr(actor), Reason: reason}); err != nil {
+	if err := e.out.record(Record{Type: typ, Gate: id, Stage: stage, Step: step, Actor: actorPtr(actor), Reason: reason}); err != nil {
 		// The run is stopping (a journal failure cancels it); the gate
 		// ends as cancelled, never as a decision nobody can audit.
 		return fmt.Errorf("record decision on gate %s: %w", id, err)
 	}
-	e.emitDecision(GateDecided{Gate: id, Outcome: outcome, Actor: actor, Reason: e.mask.String(reason)}, "%s %s %s", actor, verb(outcome), id)
+	e.out.emitDecision(GateDecided{Gate: id, Outcome: outcome, Actor: actor, Reason: e.mask.String(reason)}, "%s %s %s", actor, verb(outcome), id)
 	g.decided <- decision{outcome: outcome, actor: actor, reason: reason}
 	return nil
 }
@@ -489,10 +422,10 @@ func (e *Engine) Abort(actor Actor, reason string) error {
 		return nil
 	}
 	e.aborted = &RunAborted{Actor: actor, Reason: reason}
-	if err := e.write(Record{Type: RecRunAborted, Actor: actorPtr(actor), Reason: reason}); err != nil && e.journErr == nil {
+	if err := e.out.write(Record{Type: RecRunAborted, Actor: actorPtr(actor), Reason: reason}); err != nil && e.journErr == nil {
 		e.journErr = err
 	}
-	e.emitDecision(RunAborted{Actor: actor, Reason: e.mask.String(reason)}, "%s aborted the run", actor)
+	e.out.emitDecision(RunAborted{Actor: actor, Reason: e.mask.String(reason)}, "%s aborted the run", actor)
 	e.cancel(ErrAborted)
 	return nil
 }

@@ -20,15 +20,14 @@ type decisionLog struct {
 	mu sync.Mutex
 }
 
-// noteDecision counts a decision, before the event that reports it is
-// published: that event carries the new count.
-func (e *Engine) noteDecision(format string, a ...any) {
+// note counts a decision, before the event that reports it is
+// published, and keeps what it was for a stale action's refusal.
+func (d *decisionLog) note(format string, a ...any) {
 	what := fmt.Sprintf(format, a...)
-	e.decisions.last.Store(&what)
-	e.decisions.n.Add(1)
+	d.last.Store(&what)
+	d.n.Add(1)
 }
 
-// Decisions is how many decisions the run has taken so far.
 func (e *Engine) Decisions() uint64 { return e.decisions.n.Load() }
 
 // StaleError refuses an action decided before a decision its maker had
@@ -99,7 +98,7 @@ func (g *Guarded) SkipStage(actor Actor, stage, reason string) error {
 // meanwhile is refused at once rather than left waiting.
 func (g *Guarded) Maintenance(ctx context.Context, actor Actor, on bool) (string, error) {
 	if err := g.do(func() error {
-		g.e.noteDecision("%s is switching maintenance %s", actor, map[bool]string{true: "on", false: "off"}[on])
+		g.e.decisions.note("%s is switching maintenance %s", actor, map[bool]string{true: "on", false: "off"}[on])
 		return nil
 	}); err != nil {
 		return "", err

@@ -140,14 +140,14 @@ func summarise(m *vegeta.Metrics) LoadSummary {
 
 func (e *Engine) runLoadTest(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
 	spec := *st.LoadTest
-	e.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindLoadTest, Attempt: 1})
+	e.out.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindLoadTest, Attempt: 1})
 	start := e.clock.Now()
 	finish := func(status Status, reason string) (Status, string) {
 		e.finishStep(s, name, stepEnd{status: status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason})
 		return status, reason
 	}
 	out := func(line string) {
-		e.emit(StepOutput{Stage: s.Name, Step: name, Stream: Stdout, Line: e.mask.String(line)})
+		e.out.emit(StepOutput{Stage: s.Name, Step: name, Stream: Stdout, Line: e.mask.String(line)})
 	}
 	out(fmt.Sprintf("%s %s at %d/s for %s", nonEmptyStr(spec.Method, http.MethodGet), e.mask.String(spec.Target), spec.Rate, spec.Duration))
 	sum := loadTest(ctx, spec)
@@ -158,7 +158,7 @@ func (e *Engine) runLoadTest(ctx context.Context, s *Stage, st *Step, name strin
 	for _, err := range sum.Errors {
 		out("error: " + err)
 	}
-	_ = e.record(Record{Type: RecLoadTest, Stage: s.Name, Step: name, Load: &sum, Reason: e.mask.String(sum.String())})
+	_ = e.out.record(Record{Type: RecLoadTest, Stage: s.Name, Step: name, Load: &sum, Reason: e.mask.String(sum.String())})
 	if b := spec.Thresholds.breaches(sum); len(b) > 0 {
 		return finish(StatusFailed, "load test broke its thresholds: "+strings.Join(b, ", "))
 	}

@@ -75,16 +75,16 @@ func (e *Engine) Maintenance(ctx context.Context, actor Actor, on bool) (string,
 	if err != nil {
 		rec.Status, rec.Reason = StatusFailed, err.Error()
 	}
-	_ = e.record(rec)
+	_ = e.out.record(rec)
 	if err != nil {
 		return "", fmt.Errorf("maintenance: switch service %s to %s: %w", t, nonEmptyColor(to, page), err)
 	}
 	what := fmt.Sprintf("%s switched %s to %s", actor, t, to)
 	if now, oerr := cl.Observe(ctx, t); oerr == nil {
-		e.emitDecision(ReleaseProgress{Stage: stage, Step: step, Service: t.String(), Phase: e.phaseOf(stage, step), Live: now.Service.Live,
+		e.out.emitDecision(ReleaseProgress{Stage: stage, Step: step, Service: t.String(), Phase: e.phaseOf(stage, step), Live: now.Service.Live,
 			Message: fmt.Sprintf("maintenance %s by %s", map[bool]string{true: "on", false: "off"}[on], actor), Observed: &now}, "%s", what)
 	} else {
-		e.noteDecision("%s", what)
+		e.decisions.note("%s", what)
 	}
 	return fmt.Sprintf("service %s now serves %s (was %s)", t, to, from), nil
 }

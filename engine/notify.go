@@ -464,7 +464,7 @@ func (e *Engine) drainNotifications() {
 func (e *Engine) reportDelivery(t notifyTarget, n notice, attempts int, err error) {
 	rec := Record{Type: RecNotifySent, Stage: n.stage, Step: n.step, Target: t.kind, Event: string(n.trigger), Attempt: attempts}
 	if err == nil {
-		_ = e.record(rec)
+		_ = e.out.record(rec)
 		return
 	}
 	msg := fmt.Sprintf("%s notification (%s) not delivered: %v", t.kind, n.trigger, err)
@@ -473,8 +473,8 @@ func (e *Engine) reportDelivery(t notifyTarget, n notice, attempts int, err erro
 	}
 	msg = e.mask.String(msg) + "; the release is not affected"
 	rec.Type, rec.Reason = RecNotifyFailed, msg
-	_ = e.record(rec)
-	e.emit(Warning{Code: WarnNotifyFailed, Stage: n.stage, Step: n.step, Message: msg})
+	_ = e.out.record(rec)
+	e.out.emit(Warning{Code: WarnNotifyFailed, Stage: n.stage, Step: n.step, Message: msg})
 }
 
 func plural(n int, word string) string {
@@ -728,7 +728,7 @@ func teamsPayload(n notice) teamsMessage {
 // and succeeds whether or not the message was delivered.
 func (e *Engine) runNotify(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
 	spec := *st.Notify
-	e.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindNotify, Attempt: 1})
+	e.out.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindNotify, Attempt: 1})
 	start := e.clock.Now()
 	finish := func(status Status, reason string) (Status, string) {
 		e.finishStep(s, name, stepEnd{status: status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason})

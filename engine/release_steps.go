@@ -39,10 +39,10 @@ func (e *Engine) Rollback(actor Actor, service, reason string) error {
 	if err != nil {
 		return err
 	}
-	if err := e.record(Record{Type: RecRollbackRequested, Actor: actorPtr(actor), Service: service, Reason: reason}); err != nil {
+	if err := e.out.record(Record{Type: RecRollbackRequested, Actor: actorPtr(actor), Service: service, Reason: reason}); err != nil {
 		return fmt.Errorf("record rollback request: %w", err)
 	}
-	e.emitDecision(ReleaseRequested{Action: "rollback", Service: service, Actor: actor, Reason: e.mask.String(reason)},
+	e.out.emitDecision(ReleaseRequested{Action: "rollback", Service: service, Actor: actor, Reason: e.mask.String(reason)},
 		"%s asked to roll back %s", actor, service)
 	// Delivered under the lock that ends a release, and only to a release
 	// still registered: a request that came too late is an error, never a
@@ -77,7 +77,7 @@ func (e *Engine) Promote(actor Actor, service, reason string) error {
 	if len(ch) > 0 {
 		return busy
 	}
-	if err := e.record(Record{Type: RecPromoteRequested, Actor: actorPtr(actor), Service: service, Reason: reason}); err != nil {
+	if err := e.out.record(Record{Type: RecPromoteRequested, Actor: actorPtr(actor), Service: service, Reason: reason}); err != nil {
 		return fmt.Errorf("record promote request: %w", err)
 	}
 	e.mu.Lock()
@@ -90,7 +90,7 @@ func (e *Engine) Promote(actor Actor, service, reason string) error {
 	default:
 		return busy // taken by a rollback in the meantime
 	}
-	e.emitDecision(ReleaseRequested{Action: "promote", Service: service, Actor: actor, Reason: e.mask.String(reason)},
+	e.out.emitDecision(ReleaseRequested{Action: "promote", Service: service, Actor: actor, Reason: e.mask.String(reason)},
 		"%s asked to promote %s", actor, service)
 	return nil
 }
@@ -125,7 +125,7 @@ func (e *Engine) ActiveReleases() []string {
 func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
 	spec := *st.BlueGreen
 	t := spec.Target()
-	e.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindBlueGreen, Attempt: 1})
+	e.out.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindBlueGreen, Attempt: 1})
 	start := e.clock.Now()
 	finish := func(status Status, reason string) (Status, string) {
 		e.finishStep(s, name, stepEnd{status: status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason})
@@ -152,8 +152,8 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 	defer func() { _ = lock.Release(context.WithoutCancel(ctx)) }() // Release bounds its own wait
 	if from := lock.TakenFrom(); from != "" {
 		msg := fmt.Sprintf("took over the release lock of service %s from %s", t, from)
-		_ = e.record(Record{Type: RecLeaseTakenOver, Stage: s.Name, Step: name, Actor: actorPtr(e.cfg.Actor), Service: t.String(), Reason: msg})
-		e.emit(Warning{Code: WarnLockTakenOver, Stage: s.Name, Step: name, Message: msg})
+		_ = e.out.record(Record{Type: RecLeaseTakenOver, Stage: s.Name, Step: name, Actor: actorPtr(e.cfg.Actor), Service: t.String(), Reason: msg})
+		e.out.emit(Warning{Code: WarnLockTakenOver, Stage: s.Name, Step: name, Message: msg})
 	}
 	ctx, stopLost := context.WithCancelCause(ctx)
 	defer stopLost(nil)
@@ -185,8 +185,8 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 		for len(requests) > 0 {
 			if <-requests == RequestRollback && wasAsked {
 				msg := fmt.Sprintf("the rollback of %s asked by %s came as the release ended and was not applied; run `cutover rollback %s`", t, asked.actor, t)
-				_ = e.record(Record{Type: RecWarning, Stage: s.Name, Step: name, Reason: msg})
-				e.emit(Warning{Code: WarnRollbackLate, Stage: s.Name, Step: name, Message: msg})
+				_ = e.out.record(Record{Type: RecWarning, Stage: s.Name, Step: name, Reason: msg})
+				e.out.emit(Warning{Code: WarnRollbackLate, Stage: s.Name, Step: name, Message: msg})
 			}
 		}
 	}()
@@ -214,7 +214,7 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 			return
 		}
 		last = ev
-		e.emit(ev)
+		e.out.emit(ev)
 	}
 	h := ReleaseHooks{
 		Actor: e.cfg.Actor, Clock: e.clock, Requests: requests,
@@ -287,7 +287,7 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 			return false, res.reason, nil
 		},
 		Switched: func(req SwitchRequest) error {
-			if err := e.record(Record{
+			if err := e.out.record(Record{
 				Type: RecReleaseSwitched, Stage: s.Name, Step: name, Actor: actorPtr(req.Actor),
 				Service: t.String(), From: req.From, To: req.To, Release: req.Release,
 			}); err != nil {
@@ -301,7 +301,7 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 			return nil
 		},
 		Retrying: func(err error) {
-			e.emit(Warning{Code: WarnRetry, Stage: s.Name, Step: name, Message: e.mask.String(err.Error())})
+			e.out.emit(Warning{Code: WarnRetry, Stage: s.Name, Step: name, Message: e.mask.String(err.Error())})
 		},
 	}
 	r, err := RunBlueGreen(ctx, cl, spec, h)
@@ -309,7 +309,7 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 	if err != nil {
 		reason = err.Error()
 	}
-	_ = e.record(Record{
+	_ = e.out.record(Record{
 		Type: RecReleaseFinished, Stage: s.Name, Step: name, Service: t.String(), From: r.From, To: r.To,
 		Release: spec.Image, Phase: r.Phase, Reason: reason,
 	})
@@ -383,7 +383,7 @@ func samePods(a, b []PodState) bool {
 // image, and wait for the rollout.
 func (e *Engine) runDeploy(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
 	spec := *st.Deploy
-	e.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindDeploy, Attempt: 1})
+	e.out.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindDeploy, Attempt: 1})
 	start := e.clock.Now()
 	finish := func(status Status, reason string) (Status, string) {
 		e.finishStep(s, name, stepEnd{status: status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason})
@@ -412,7 +412,7 @@ func (e *Engine) runDeploy(ctx context.Context, s *Stage, st *Step, name string)
 	target := spec.Namespace + "/" + spec.Deployment
 	e.setQueryVars(QueryVars{Namespace: spec.Namespace, Deployment: spec.Deployment, Release: spec.Image})
 	report := func(phase Phase, cs ColorState, msg string) {
-		e.emit(ReleaseProgress{Stage: s.Name, Step: name, Phase: phase, State: cs, Message: e.mask.String(msg)})
+		e.out.emit(ReleaseProgress{Stage: s.Name, Step: name, Phase: phase, State: cs, Message: e.mask.String(msg)})
 	}
 	if spec.Manifests != "" {
 		dir := spec.Manifests

@@ -81,7 +81,7 @@ func LockHolder(actor Actor, run string) string {
 // stopped as by Abort, and the journal says the run was suspended, which
 // FindResume accepts. cutover serve suspends its run when it is stopped.
 func (e *Engine) Suspend(actor Actor, reason string) error {
-	if err := e.record(Record{Type: RecRunSuspended, Actor: actorPtr(actor), Reason: reason}); err != nil {
+	if err := e.out.record(Record{Type: RecRunSuspended, Actor: actorPtr(actor), Reason: reason}); err != nil {
 		return fmt.Errorf("record the suspension: %w", err)
 	}
 	return e.Abort(actor, reason)

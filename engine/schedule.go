@@ -87,8 +87,8 @@ func (e *Engine) schedule(ctx context.Context) Status {
 	for _, name := range slices.Sorted(maps.Keys(e.skips)) {
 		reason := e.skips[name]
 		status[index[name]] = StatusSkipped
-		_ = e.record(Record{Type: RecStageSkipped, Stage: name, Actor: actorPtr(e.cfg.Actor), Reason: reason})
-		e.emit(StageSkipped{Stage: name, Actor: e.cfg.Actor, Reason: e.mask.String(reason)})
+		_ = e.out.record(Record{Type: RecStageSkipped, Stage: name, Actor: actorPtr(e.cfg.Actor), Reason: reason})
+		e.out.emit(StageSkipped{Stage: name, Actor: e.cfg.Actor, Reason: e.mask.String(reason)})
 	}
 	results := make(chan stageResult)
 	running := 0
@@ -128,8 +128,8 @@ func (e *Engine) schedule(ctx context.Context) Status {
 }
 
 func (e *Engine) finishUnrun(s Stage, reason string) {
-	_ = e.record(Record{Type: RecStageFinished, Stage: s.Name, Status: StatusCancelled, Budget: s.Budget.D(), Reason: reason})
-	e.emit(StageFinished{Stage: s.Name, Status: StatusCancelled, Budget: s.Budget.D(), Reason: reason})
+	_ = e.out.record(Record{Type: RecStageFinished, Stage: s.Name, Status: StatusCancelled, Budget: s.Budget.D(), Reason: reason})
+	e.out.emit(StageFinished{Stage: s.Name, Status: StatusCancelled, Budget: s.Budget.D(), Reason: reason})
 }
 
 // skipRequest is SkipStage's question to the scheduler.
@@ -171,7 +171,7 @@ func (e *Engine) skipNow(req skipRequest, status []Status, index map[string]int)
 	if req.reason != "" {
 		reason += ": " + req.reason
 	}
-	_ = e.record(Record{Type: RecStageSkipped, Stage: req.stage, Actor: actorPtr(req.actor), Reason: reason})
-	e.emitDecision(StageSkipped{Stage: req.stage, Actor: req.actor, Reason: e.mask.String(reason)}, "%s skipped stage %s", req.actor, req.stage)
+	_ = e.out.record(Record{Type: RecStageSkipped, Stage: req.stage, Actor: actorPtr(req.actor), Reason: reason})
+	e.out.emitDecision(StageSkipped{Stage: req.stage, Actor: req.actor, Reason: e.mask.String(reason)}, "%s skipped stage %s", req.actor, req.stage)
 	return nil
 }

@@ -17,8 +17,8 @@ func (e *Engine) runStage(ctx context.Context, i int) Status {
 	s := &e.p.Stages[i]
 	budget := s.Budget.D()
 	start := e.clock.Now()
-	_ = e.record(Record{Type: RecStageStarted, Stage: s.Name, Budget: budget})
-	e.emit(StageStarted{Stage: s.Name, Budget: budget})
+	_ = e.out.record(Record{Type: RecStageStarted, Stage: s.Name, Budget: budget})
+	e.out.emit(StageStarted{Stage: s.Name, Budget: budget})
 
 	sctx, cancel := context.WithCancelCause(ctx)
 	var watch sync.WaitGroup
@@ -47,8 +47,8 @@ func (e *Engine) runStage(ctx context.Context, i int) Status {
 	if status == StatusFailed {
 		e.notifyFailed(s, last, reason)
 	}
-	_ = e.record(Record{Type: RecStageFinished, Stage: s.Name, Status: status, Duration: elapsed, Budget: budget, Reason: reason})
-	e.emit(StageFinished{Stage: s.Name, Status: status, Elapsed: elapsed, Budget: budget, Reason: e.mask.String(reason)})
+	_ = e.out.record(Record{Type: RecStageFinished, Stage: s.Name, Status: status, Duration: elapsed, Budget: budget, Reason: reason})
+	e.out.emit(StageFinished{Stage: s.Name, Status: status, Elapsed: elapsed, Budget: budget, Reason: e.mask.String(reason)})
 	return status
 }
 
@@ -66,8 +66,8 @@ func (e *Engine) watchBudget(ctx context.Context, s *Stage, cancel context.Cance
 	if s.OnOverBudget == OverBudgetFail {
 		msg += "; stopping it (onOverBudget: fail)"
 	}
-	_ = e.record(Record{Type: RecWarning, Stage: s.Name, Budget: s.Budget.D(), Reason: msg})
-	e.emit(Warning{Code: WarnOverBudget, Stage: s.Name, Message: msg})
+	_ = e.out.record(Record{Type: RecWarning, Stage: s.Name, Budget: s.Budget.D(), Reason: msg})
+	e.out.emit(Warning{Code: WarnOverBudget, Stage: s.Name, Message: msg})
 	if s.OnOverBudget == OverBudgetFail {
 		cancel(errOverBudget)
 	}
@@ -92,12 +92,12 @@ func (e *Engine) finishStep(s *Stage, name string, end stepEnd) {
 	if end.status == StatusFailed && end.exitCode != nil {
 		rec.Output = e.outputTail(s.Name, name)
 	}
-	_ = e.record(rec)
+	_ = e.out.record(rec)
 	ev := StepFinished{Stage: s.Name, Step: name, Status: end.status, Attempt: end.attempt, Elapsed: end.elapsed, Reason: e.mask.String(end.reason)}
 	if end.exitCode != nil {
 		ev.ExitCode = *end.exitCode
 	}
-	e.emit(ev)
+	e.out.emit(ev)
 }
 
 // runStep runs one step to completion and returns its status and, if it did
@@ -170,7 +170,7 @@ func (e *Engine) argvFor(st *Step) []string {
 func (e *Engine) emitOutput(s *Stage, name string, stream Stream, text string, partial bool) {
 	parts := splitLine(e.mask.String(sanitize.Line(text)), maxEventLine)
 	for k, piece := range parts {
-		e.emit(StepOutput{Stage: s.Name, Step: name, Stream: stream, Line: piece, Partial: partial || k < len(parts)-1})
+		e.out.emit(StepOutput{Stage: s.Name, Step: name, Stream: stream, Line: piece, Partial: partial || k < len(parts)-1})
 	}
 }
 
@@ -184,7 +184,7 @@ func (e *Engine) runRun(ctx context.Context, s *Stage, st *Step, name string) (S
 			e.finishStep(s, name, stepEnd{status: StatusCancelled, attempt: attempt, reason: reason})
 			return StatusCancelled, reason
 		}
-		e.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindRun, Attempt: attempt})
+		e.out.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindRun, Attempt: attempt})
 		start := e.clock.Now()
 		actx, cancel := context.WithCancelCause(ctx)
 		var watch sync.WaitGroup
@@ -228,16 +228,14 @@ func (e *Engine) runRun(ctx context.Context, s *Stage, st *Step, name string) (S
 			return status, reason
 		}
 		msg := fmt.Sprintf("step %s/%s failed (%s); retrying, attempt %d of %d", s.Name, name, reason, attempt+1, attempts)
-		e.emit(Warning{Code: WarnRetry, Stage: s.Name, Step: name, Message: e.mask.String(msg)})
+		e.out.emit(Warning{Code: WarnRetry, Stage: s.Name, Step: name, Message: e.mask.String(msg)})
 	}
 }
 
 // outputTail returns the last lines a step printed, for the journal. Every
 // line was published before the step's result is recorded.
 func (e *Engine) outputTail(stage, step string) []string {
-	if e.commit != nil {
-		e.publishHeld() // the step's last lines may still be held
-	}
+	e.out.publishHeld() // the step's last lines may still be held
 	snap := e.Snapshot()
 	st, _ := snap.Stage(stage)
 	for _, x := range st.Steps {
@@ -255,7 +253,7 @@ func (e *Engine) outputTail(stage, step string) []string {
 func gateID(stage, step string) string { return stage + "/" + step }
 
 func (e *Engine) runApprove(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
-	e.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindApprove, Attempt: 1})
+	e.out.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindApprove, Attempt: 1})
 	start := e.clock.Now()
 	d, ok := e.awaitGate(ctx, s, name, st.Approve, st.Timeout.D(), st.OnTimeout)
 	if !ok {
@@ -283,14 +281,14 @@ func rejection(d decision) string {
 // false when ctx ended first.
 func (e *Engine) awaitGate(ctx context.Context, s *Stage, name, instruction string, timeout time.Duration, onTimeout GateOutcome) (d decision, ok bool) {
 	id := gateID(s.Name, name)
-	_ = e.record(Record{Type: RecGateWaiting, Stage: s.Name, Step: name, Gate: id, Reason: instruction})
+	_ = e.out.record(Record{Type: RecGateWaiting, Stage: s.Name, Step: name, Gate: id, Reason: instruction})
 	// The gate opens only once it is journaled, and is announced under the
 	// lock decide takes: whoever sees it waiting can decide it, and no
 	// decision is recorded or published before the gate itself.
 	g := &gate{decided: make(chan decision, 1)}
 	e.mu.Lock()
 	e.gates[id] = g
-	e.emit(GateWaiting{Gate: id, Stage: s.Name, Step: name, Instruction: e.mask.String(instruction), Timeout: timeout, OnTimeout: onTimeout})
+	e.out.emit(GateWaiting{Gate: id, Stage: s.Name, Step: name, Instruction: e.mask.String(instruction), Timeout: timeout, OnTimeout: onTimeout})
 	e.mu.Unlock()
 	if !e.cfg.AutoApprove { // with it, nobody is needed: the gate is decided below
 		e.notifyApproval(s, name, instruction)

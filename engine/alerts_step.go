@@ -60,7 +60,7 @@ func (e *Engine) runAlerts(ctx context.Context, s *Stage, st *Step, name string)
 	if err != nil {
 		// Alerts that cannot be checked are not "no alerts": a person
 		// decides.
-		d, ok := e.awaitGate(ctx, s, name, fmt.Sprintf("cannot check alerts: %v. Approve to go on regardless, reject to fail.", err), 0, "")
+		d, ok := e.gates.await(ctx, s, name, fmt.Sprintf("cannot check alerts: %v. Approve to go on regardless, reject to fail.", err), 0, "")
 		if !ok {
 			return finish(StatusCancelled, "stopped while waiting for a person", nil)
 		}

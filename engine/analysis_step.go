@@ -237,7 +237,7 @@ func (e *Engine) analyze(ctx context.Context, s *Stage, name, prefix string, spe
 			return done(StatusFailed, reason, nil)
 		case analysisPaused:
 			// Never promote on missing data: a person decides.
-			d, ok := e.awaitGate(ctx, s, name, "analysis cannot tell: "+reason+". Approve to go on regardless, reject to fail.", 0, "")
+			d, ok := e.gates.await(ctx, s, name, "analysis cannot tell: "+reason+". Approve to go on regardless, reject to fail.", 0, "")
 			if !ok {
 				return done(StatusCancelled, "stopped while the analysis waited for a person", nil)
 			}

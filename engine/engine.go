@@ -104,9 +104,10 @@ type Engine struct {
 
 	decisions decisionLog
 
+	// gates are the run's approve gates.
+	gates *gateBook
+
 	mu       sync.Mutex
-	gates    map[string]*gate
-	decided  map[string]decision
 	cancel   context.CancelCauseFunc
 	aborted  *RunAborted
 	finished bool
@@ -127,16 +128,6 @@ type Engine struct {
 	notifier *notifier
 	// webhookClient posts notifications; it follows no redirect.
 	webhookClient *http.Client
-}
-
-type gate struct {
-	decided chan decision
-}
-
-type decision struct {
-	outcome GateOutcome
-	actor   Actor
-	reason  string
 }
 
 // New checks cfg and prepares a run. Bad skips and an emergency without a
@@ -202,8 +193,6 @@ func New(cfg Config) (*Engine, error) {
 		killCh:        make(chan struct{}),
 		skipCh:        make(chan skipRequest),
 		scheduled:     make(chan struct{}),
-		gates:         map[string]*gate{},
-		decided:       map[string]decision{},
 		releases:      map[string]chan Request{},
 		rollbacks:     map[string]decision{},
 		webhookClient: &http.Client{CheckRedirect: noRedirect},
@@ -214,6 +203,8 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e.bcast = NewBroadcaster(NewSnapshot(p))
 	e.out = &publisher{clock: e.clock, runID: e.runID, mask: e.mask, journal: cfg.Journal, bcast: e.bcast, decisions: &e.decisions, failed: e.journalFailed}
+	e.gates = &gateBook{out: e.out, mask: e.mask, clock: e.clock, autoApprove: cfg.AutoApprove, asked: e.notifyApproval,
+		waiting: map[string]*gate{}, decided: map[string]decision{}}
 	return e, nil
 }
 
@@ -331,75 +322,16 @@ func (e *Engine) Run(ctx context.Context) (Snapshot, error) {
 // Approve approves a waiting gate. gateID may be empty when exactly one
 // gate waits.
 func (e *Engine) Approve(actor Actor, gateID string) error {
-	return e.decideNamed(gateID, GateApprove, actor, "")
+	return e.gates.decideNamed(gateID, GateApprove, actor, "")
 }
 
 // Reject rejects a waiting gate, which fails its stage.
 func (e *Engine) Reject(actor Actor, gateID, reason string) error {
-	return e.decideNamed(gateID, GateReject, actor, reason)
+	return e.gates.decideNamed(gateID, GateReject, actor, reason)
 }
 
 // WaitingGates lists the gates that wait for a decision, sorted.
-func (e *Engine) WaitingGates() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return slices.Sorted(maps.Keys(e.gates))
-}
-
-func (e *Engine) decideNamed(id string, outcome GateOutcome, actor Actor, reason string) error {
-	if id == "" {
-		waiting := e.WaitingGates()
-		switch len(waiting) {
-		case 0:
-			return ErrNoGate
-		case 1:
-			id = waiting[0]
-		default:
-			return fmt.Errorf("several gates are waiting (%s); name one", strings.Join(waiting, ", "))
-		}
-	}
-	return e.decide(id, outcome, actor, reason)
-}
-
-// decide applies the first decision for a gate; any later one gets
-// ErrGateDecided, saying who decided. The decision is journaled before it
-// is reported or acted on; if it cannot be, it is not applied.
-func (e *Engine) decide(id string, outcome GateOutcome, actor Actor, reason string) error {
-	e.mu.Lock()
-	g, ok := e.gates[id]
-	if ok {
-		delete(e.gates, id)
-		e.decided[id] = decision{outcome: outcome, actor: actor, reason: reason}
-	}
-	prior, wasDecided := e.decided[id]
-	e.mu.Unlock()
-	switch {
-	case !ok && wasDecided:
-		return fmt.Errorf("gate %s: %w (%s by %s)", id, ErrGateDecided, verb(prior.outcome), prior.actor)
-	case !ok:
-		return fmt.Errorf("gate %s: %w", id, ErrNoGate)
-	}
-	typ := RecGateApproved
-	if outcome != GateApprove {
-		typ = RecGateRejected
-	}
-	stage, step, _ := strings.Cut(id, "/")
-	if err := e.out.record(Record{Type: typ, Gate: id, Stage: stage, Step: step, Actor: actorPtr(actor), Reason: reason}); err != nil {
-		// The run is stopping (a journal failure cancels it); the gate
-		// ends as cancelled, never as a decision nobody can audit.
-		return fmt.Errorf("record decision on gate %s: %w", id, err)
-	}
-	e.out.emitDecision(GateDecided{Gate: id, Outcome: outcome, Actor: actor, Reason: e.mask.String(reason)}, "%s %s %s", actor, verb(outcome), id)
-	g.decided <- decision{outcome: outcome, actor: actor, reason: reason}
-	return nil
-}
-
-func verb(o GateOutcome) string {
-	if o == GateApprove {
-		return "approved"
-	}
-	return "rejected"
-}
+func (e *Engine) WaitingGates() []string { return e.gates.names() }
 
 // Abort stops the run: running steps get SIGTERM then SIGKILL, and stages
 // not yet run are cancelled. A second Abort skips the grace period.

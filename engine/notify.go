@@ -849,9 +849,7 @@ func (e *Engine) notifyFailed(s *Stage, j int, reason string) {
 	n.headline = fmt.Sprintf("%s failed in stage %s", e.p.Metadata.Name, s.Name)
 	n.detail = reason
 	// A rejected gate failed the stage because a person said so.
-	e.mu.Lock()
-	d, decided := e.decided[gateID(s.Name, name)]
-	e.mu.Unlock()
+	d, decided := e.gates.decisionOf(gateID(s.Name, name))
 	if decided && d.outcome != GateApprove {
 		n.actor = d.actor.String()
 	}

@@ -248,7 +248,7 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 			report(ReleaseProgress{Phase: last.Phase, From: last.From, To: last.To, Live: last.Live, Action: ActWaitRollout, Color: c, State: cs, Message: msg, Observed: new(obs.clone())})
 		},
 		Approve: func(ctx context.Context) (bool, error) {
-			d, ok := e.awaitGate(ctx, s, name, spec.Approve, 0, "")
+			d, ok := e.gates.await(ctx, s, name, spec.Approve, 0, "")
 			if !ok {
 				return false, context.Cause(ctx)
 			}
@@ -274,7 +274,7 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 			case which == PostPromotion && !spec.RollsBackAutomatically():
 				// autoRollback: false: a person decides, as the new color
 				// keeps serving meanwhile.
-				d, ok := e.awaitGate(ctx, s, name, "post-promotion analysis failed: "+res.reason+
+				d, ok := e.gates.await(ctx, s, name, "post-promotion analysis failed: "+res.reason+
 					". Approve to keep the release, reject to roll back.", 0, "")
 				if !ok {
 					return false, res.reason, context.Cause(ctx)

@@ -250,12 +250,10 @@ func (e *Engine) outputTail(stage, step string) []string {
 	return nil
 }
 
-func gateID(stage, step string) string { return stage + "/" + step }
-
 func (e *Engine) runApprove(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
 	e.out.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindApprove, Attempt: 1})
 	start := e.clock.Now()
-	d, ok := e.awaitGate(ctx, s, name, st.Approve, st.Timeout.D(), st.OnTimeout)
+	d, ok := e.gates.await(ctx, s, name, st.Approve, st.Timeout.D(), st.OnTimeout)
 	if !ok {
 		const reason = "stopped while waiting for approval"
 		e.finishStep(s, name, stepEnd{status: StatusCancelled, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason})
@@ -275,59 +273,4 @@ func rejection(d decision) string {
 		reason += ": " + d.reason
 	}
 	return reason
-}
-
-// awaitGate opens the gate of step name and waits for its decision. ok is
-// false when ctx ended first.
-func (e *Engine) awaitGate(ctx context.Context, s *Stage, name, instruction string, timeout time.Duration, onTimeout GateOutcome) (d decision, ok bool) {
-	id := gateID(s.Name, name)
-	_ = e.out.record(Record{Type: RecGateWaiting, Stage: s.Name, Step: name, Gate: id, Reason: instruction})
-	// The gate opens only once it is journaled, and is announced under the
-	// lock decide takes: whoever sees it waiting can decide it, and no
-	// decision is recorded or published before the gate itself.
-	g := &gate{decided: make(chan decision, 1)}
-	e.mu.Lock()
-	e.gates[id] = g
-	e.out.emit(GateWaiting{Gate: id, Stage: s.Name, Step: name, Instruction: e.mask.String(instruction), Timeout: timeout, OnTimeout: onTimeout})
-	e.mu.Unlock()
-	if !e.cfg.AutoApprove { // with it, nobody is needed: the gate is decided below
-		e.notifyApproval(s, name, instruction)
-	}
-	stopped := func() (decision, bool) {
-		e.mu.Lock()
-		delete(e.gates, id)
-		e.mu.Unlock()
-		return decision{}, false
-	}
-	if e.cfg.AutoApprove {
-		_ = e.decide(id, GateApprove, Actor{Name: AutoApproveActor}, "--auto-approve")
-	}
-	var expired <-chan time.Time
-	if timeout > 0 {
-		t := e.clock.NewTimer(timeout)
-		defer t.Stop()
-		expired = t.C()
-	}
-	select {
-	case d = <-g.decided:
-		return d, true
-	case <-expired:
-		outcome := onTimeout
-		if outcome == "" {
-			outcome = GateReject
-		}
-		// If a person decided at the same instant, this fails and their
-		// decision, already in the channel, stands.
-		if err := e.decide(id, outcome, Actor{Name: "timeout"}, fmt.Sprintf("no decision within %s", timeout)); err != nil && ctx.Err() != nil {
-			return stopped()
-		}
-		select {
-		case d = <-g.decided:
-			return d, true
-		case <-ctx.Done():
-			return stopped()
-		}
-	case <-ctx.Done():
-		return stopped()
-	}
 }

@@ -1,0 +1,168 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// gateBook holds a run's approve gates: those that wait for a person, and
+// how each was decided. Every decision is journaled before it is reported
+// or acted on, and the first one for a gate is the only one applied.
+type gateBook struct {
+	out         *publisher
+	mask        *Masker
+	clock       Clock
+	autoApprove bool
+	// asked tells people that a gate of a step waits for one of them.
+	asked func(s *Stage, step, instruction string)
+
+	mu      sync.Mutex
+	waiting map[string]*gate
+	decided map[string]decision
+}
+
+// gate is one that waits: its decision arrives on decided.
+type gate struct {
+	decided chan decision
+}
+
+// decision is how a gate was decided, and by whom.
+type decision struct {
+	outcome GateOutcome
+	actor   Actor
+	reason  string
+}
+
+// gateID names the gate of a step, as people type it: STAGE/STEP.
+func gateID(stage, step string) string { return stage + "/" + step }
+
+// names lists the gates that wait for a decision, sorted.
+func (b *gateBook) names() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Sorted(maps.Keys(b.waiting))
+}
+
+// decisionOf returns how the gate id was decided, if it was.
+func (b *gateBook) decisionOf(id string) (decision, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	d, ok := b.decided[id]
+	return d, ok
+}
+
+// decideNamed decides gate id, or the only gate waiting when id is empty.
+func (b *gateBook) decideNamed(id string, outcome GateOutcome, actor Actor, reason string) error {
+	if id == "" {
+		waiting := b.names()
+		switch len(waiting) {
+		case 0:
+			return ErrNoGate
+		case 1:
+			id = waiting[0]
+		default:
+			return fmt.Errorf("several gates are waiting (%s); name one", strings.Join(waiting, ", "))
+		}
+	}
+	return b.decide(id, outcome, actor, reason)
+}
+
+// decide applies the first decision for a gate; any later one gets
+// ErrGateDecided, saying who decided. The decision is journaled before it
+// is reported or acted on; if it cannot be, it is not applied.
+func (b *gateBook) decide(id string, outcome GateOutcome, actor Actor, reason string) error {
+	b.mu.Lock()
+	g, ok := b.waiting[id]
+	if ok {
+		delete(b.waiting, id)
+		b.decided[id] = decision{outcome: outcome, actor: actor, reason: reason}
+	}
+	prior, wasDecided := b.decided[id]
+	b.mu.Unlock()
+	switch {
+	case !ok && wasDecided:
+		return fmt.Errorf("gate %s: %w (%s by %s)", id, ErrGateDecided, verb(prior.outcome), prior.actor)
+	case !ok:
+		return fmt.Errorf("gate %s: %w", id, ErrNoGate)
+	}
+	typ := RecGateApproved
+	if outcome != GateApprove {
+		typ = RecGateRejected
+	}
+	stage, step, _ := strings.Cut(id, "/")
+	if err := b.out.record(Record{Type: typ, Gate: id, Stage: stage, Step: step, Actor: actorPtr(actor), Reason: reason}); err != nil {
+		// The run is stopping (a journal failure cancels it); the gate
+		// ends as cancelled, never as a decision nobody can audit.
+		return fmt.Errorf("record decision on gate %s: %w", id, err)
+	}
+	b.out.emitDecision(GateDecided{Gate: id, Outcome: outcome, Actor: actor, Reason: b.mask.String(reason)}, "%s %s %s", actor, verb(outcome), id)
+	g.decided <- decision{outcome: outcome, actor: actor, reason: reason}
+	return nil
+}
+
+func verb(o GateOutcome) string {
+	if o == GateApprove {
+		return "approved"
+	}
+	return "rejected"
+}
+
+// awaitGate opens the gate of step name and waits for its decision. ok is
+// false when ctx ended first.
+func (b *gateBook) await(ctx context.Context, s *Stage, name, instruction string, timeout time.Duration, onTimeout GateOutcome) (d decision, ok bool) {
+	id := gateID(s.Name, name)
+	_ = b.out.record(Record{Type: RecGateWaiting, Stage: s.Name, Step: name, Gate: id, Reason: instruction})
+	// The gate opens only once it is journaled, and is announced under the
+	// lock decide takes: whoever sees it waiting can decide it, and no
+	// decision is recorded or published before the gate itself.
+	g := &gate{decided: make(chan decision, 1)}
+	b.mu.Lock()
+	b.waiting[id] = g
+	b.out.emit(GateWaiting{Gate: id, Stage: s.Name, Step: name, Instruction: b.mask.String(instruction), Timeout: timeout, OnTimeout: onTimeout})
+	b.mu.Unlock()
+	if !b.autoApprove { // with it, nobody is needed: the gate is decided below
+		b.asked(s, name, instruction)
+	}
+	stopped := func() (decision, bool) {
+		b.mu.Lock()
+		delete(b.waiting, id)
+		b.mu.Unlock()
+		return decision{}, false
+	}
+	if b.autoApprove {
+		_ = b.decide(id, GateApprove, Actor{Name: AutoApproveActor}, "--auto-approve")
+	}
+	var expired <-chan time.Time
+	if timeout > 0 {
+		t := b.clock.NewTimer(timeout)
+		defer t.Stop()
+		expired = t.C()
+	}
+	select {
+	case d = <-g.decided:
+		return d, true
+	case <-expired:
+		outcome := onTimeout
+		if outcome == "" {
+			outcome = GateReject
+		}
+		// If a person decided at the same instant, this fails and their
+		// decision, already in the channel, stands.
+		if err := b.decide(id, outcome, Actor{Name: "timeout"}, fmt.Sprintf("no decision within %s", timeout)); err != nil && ctx.Err() != nil {
+			return stopped()
+		}
+		select {
+		case d = <-g.decided:
+			return d, true
+		case <-ctx.Done():
+			return stopped()
+		}
+	case <-ctx.Done():
+		return stopped()
+	}
+}

@@ -113,15 +113,11 @@ type Engine struct {
 	finished bool
 	killOnce sync.Once
 	journErr error
-	// releases maps the Service of each running blueGreen step to the
-	// channel that carries a rollback to it.
-	releases map[string]chan Request
+	// releases are the run's blue-green releases in flight.
+	releases *releaseBook
 	// queryVars are the query template values of the release this run
 	// touched last, for analysis steps that follow it.
 	queryVars QueryVars
-	// rollbacks maps the Service of a running release to the person who
-	// asked to roll it back, for the notification that it was.
-	rollbacks map[string]decision
 
 	// notifier sends the pipeline's notifications; nil without notify:.
 	// It is set before the run starts and read-only after.
@@ -193,8 +189,6 @@ func New(cfg Config) (*Engine, error) {
 		killCh:        make(chan struct{}),
 		skipCh:        make(chan skipRequest),
 		scheduled:     make(chan struct{}),
-		releases:      map[string]chan Request{},
-		rollbacks:     map[string]decision{},
 		webhookClient: &http.Client{CheckRedirect: noRedirect},
 	}
 	e.baseEnv = slices.Clone(cfg.Env)
@@ -203,6 +197,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e.bcast = NewBroadcaster(NewSnapshot(p))
 	e.out = &publisher{clock: e.clock, runID: e.runID, mask: e.mask, journal: cfg.Journal, bcast: e.bcast, decisions: &e.decisions, failed: e.journalFailed}
+	e.releases = &releaseBook{out: e.out, mask: e.mask, running: map[string]chan Request{}, rollbacks: map[string]decision{}}
 	e.gates = &gateBook{out: e.out, mask: e.mask, clock: e.clock, autoApprove: cfg.AutoApprove, asked: e.notifyApproval,
 		waiting: map[string]*gate{}, decided: map[string]decision{}}
 	return e, nil

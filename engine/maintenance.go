@@ -32,10 +32,7 @@ func (e *Engine) Maintenance(ctx context.Context, actor Actor, on bool) (string,
 		return "", errors.New("maintenance: no blueGreen step of this pipeline names a maintenance page (maintenance: ...)")
 	}
 	t := spec.Target()
-	e.mu.Lock()
-	_, busy := e.releases[t.String()]
-	e.mu.Unlock()
-	if busy {
+	if e.releases.inFlight(t.String()) {
 		return "", fmt.Errorf("maintenance: a release of service %s is in flight in this run; roll it back or abort it first", t)
 	}
 	cl, err := e.cluster(spec.Context)

@@ -825,9 +825,7 @@ func (e *Engine) notifyRolledBack(s *Stage, st *Step, name string, t Target, r R
 	n := e.newNotice(NotifyRolledBack, s, st, name)
 	n.headline = fmt.Sprintf("Rolled back %s in %s to %s", t.Service, t.Namespace, r.From)
 	n.detail = r.Reason
-	e.mu.Lock()
-	asked, ok := e.rollbacks[t.String()]
-	e.mu.Unlock()
+	asked, ok := e.releases.rollbackAsked(t.String())
 	if ok {
 		n.actor = asked.actor.String()
 		n.detail = fmt.Sprintf("%s, as %s asked: %s", r.Reason, asked.actor, asked.reason)

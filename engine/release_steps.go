@@ -4,15 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 )
-
-// ErrNoRelease is returned by Rollback when no blue-green step is running.
-var ErrNoRelease = errors.New("no release is in progress")
 
 // cluster returns the Cluster for a kubeconfig context.
 func (e *Engine) cluster(kctx string) (Cluster, error) {
@@ -35,31 +30,7 @@ func (e *Engine) cluster(kctx string) (Cluster, error) {
 // journaled before it is passed on. Before the switch, a rollback is an
 // abort: the live color was never touched.
 func (e *Engine) Rollback(actor Actor, service, reason string) error {
-	service, ch, err := e.releaseChannel(service)
-	if err != nil {
-		return err
-	}
-	if err := e.out.record(Record{Type: RecRollbackRequested, Actor: actorPtr(actor), Service: service, Reason: reason}); err != nil {
-		return fmt.Errorf("record rollback request: %w", err)
-	}
-	e.out.emitDecision(ReleaseRequested{Action: "rollback", Service: service, Actor: actor, Reason: e.mask.String(reason)},
-		"%s asked to roll back %s", actor, service)
-	// Delivered under the lock that ends a release, and only to a release
-	// still registered: a request that came too late is an error, never a
-	// success that nothing acts on.
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.releases[service] != ch {
-		return fmt.Errorf("rollback %s: the release ended before the request reached it; run `cutover rollback %s`", service, service)
-	}
-	if _, asked := e.rollbacks[service]; !asked {
-		e.rollbacks[service] = decision{actor: actor, reason: reason}
-	}
-	select {
-	case ch <- RequestRollback:
-	default: // one is already pending
-	}
-	return nil
+	return e.releases.rollback(actor, service, reason)
 }
 
 // Promote asks a running blue-green release to switch as soon as its
@@ -67,60 +38,11 @@ func (e *Engine) Rollback(actor Actor, service, reason string) error {
 // and the approval gate. It never switches to pods that are not Ready: the
 // switch checks them, as always. The request is journaled first.
 func (e *Engine) Promote(actor Actor, service, reason string) error {
-	service, ch, err := e.releaseChannel(service)
-	if err != nil {
-		return err
-	}
-	// Only into an empty queue: a pending rollback or abort outranks it,
-	// and must find room. A promote that is not sent is not journaled.
-	busy := fmt.Errorf("promote %s: a rollback or an abort is already on its way to the release; the promote is not sent", service)
-	if len(ch) > 0 {
-		return busy
-	}
-	if err := e.out.record(Record{Type: RecPromoteRequested, Actor: actorPtr(actor), Service: service, Reason: reason}); err != nil {
-		return fmt.Errorf("record promote request: %w", err)
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.releases[service] != ch {
-		return fmt.Errorf("promote %s: the release ended before the request reached it", service)
-	}
-	select {
-	case ch <- RequestPromote:
-	default:
-		return busy // taken by a rollback in the meantime
-	}
-	e.out.emitDecision(ReleaseRequested{Action: "promote", Service: service, Actor: actor, Reason: e.mask.String(reason)},
-		"%s asked to promote %s", actor, service)
-	return nil
-}
-
-// releaseChannel finds the running release a request is for: the named
-// Service's, or the only one when none is named.
-func (e *Engine) releaseChannel(service string) (string, chan Request, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	active := slices.Sorted(maps.Keys(e.releases))
-	switch {
-	case len(active) == 0:
-		return "", nil, ErrNoRelease
-	case service != "":
-		if ch := e.releases[service]; ch != nil {
-			return service, ch, nil
-		}
-		return "", nil, fmt.Errorf("%w on service %s (running: %s)", ErrNoRelease, service, strings.Join(active, ", "))
-	case len(active) > 1:
-		return "", nil, fmt.Errorf("several releases are running (%s); name the service", strings.Join(active, ", "))
-	}
-	return active[0], e.releases[active[0]], nil
+	return e.releases.promote(actor, service, reason)
 }
 
 // ActiveReleases lists the Services (namespace/name) of running releases.
-func (e *Engine) ActiveReleases() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return slices.Sorted(maps.Keys(e.releases))
-}
+func (e *Engine) ActiveReleases() []string { return e.releases.active() }
 
 func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
 	spec := *st.BlueGreen
@@ -167,19 +89,11 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 	// Requests only set flags, so a few pending are as good as many; a
 	// promote is dropped rather than take a rollback's room.
 	requests := make(chan Request, 4)
-	e.mu.Lock()
-	if e.releases[t.String()] != nil {
-		e.mu.Unlock()
+	if !e.releases.open(t.String(), requests) {
 		return finish(StatusFailed, fmt.Sprintf("another step of this run is releasing service %s", t))
 	}
-	e.releases[t.String()] = requests
-	e.mu.Unlock()
 	defer func() {
-		e.mu.Lock()
-		asked, wasAsked := e.rollbacks[t.String()]
-		delete(e.releases, t.String())
-		delete(e.rollbacks, t.String())
-		e.mu.Unlock()
+		asked, wasAsked := e.releases.close(t.String())
 		// A rollback still queued when the release ended reached no one:
 		// say so, where everyone looks, rather than leave it acknowledged.
 		for len(requests) > 0 {

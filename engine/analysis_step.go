@@ -120,7 +120,7 @@ func judgeAnalysis(spec AnalysisSpec, names []string, tallies map[string]MetricT
 func (e *Engine) runAnalysis(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
 	e.out.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindAnalysis, Attempt: 1})
 	start := e.clock.Now()
-	res := e.analyze(ctx, s, name, "", *st.Analysis, e.queryVarsNow())
+	res := e.analyze(ctx, s, name, "", *st.Analysis, e.query.get())
 	e.finishStep(s, name, stepEnd{status: res.status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: res.reason, actor: res.actor})
 	return res.status, res.reason
 }

@@ -115,9 +115,8 @@ type Engine struct {
 	journErr error
 	// releases are the run's blue-green releases in flight.
 	releases *releaseBook
-	// queryVars are the query template values of the release this run
-	// touched last, for analysis steps that follow it.
-	queryVars QueryVars
+	// query is what the release in flight measures.
+	query latestQuery
 
 	// notifier sends the pipeline's notifications; nil without notify:.
 	// It is set before the run starts and read-only after.

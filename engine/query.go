@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"text/template"
 	"text/template/parse"
 )
@@ -182,20 +183,26 @@ func (q *QueryTemplate) Render(v QueryVars) (string, error) {
 // String returns the template as written.
 func (q *QueryTemplate) String() string { return q.text }
 
-// setQueryVars remembers the release a step of this run is working on, so
-// that the analysis and alert steps after it measure the same thing.
-func (e *Engine) setQueryVars(v QueryVars) {
-	e.mu.Lock()
-	e.queryVars = v
-	e.mu.Unlock()
+// latestQuery is the release a step of this run works on now, so that
+// the analysis and alert steps after it, and the panels, measure the same
+// thing.
+type latestQuery struct {
+	mu sync.Mutex
+	v  QueryVars
 }
 
-func (e *Engine) queryVarsNow() QueryVars {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.queryVars
+func (l *latestQuery) set(v QueryVars) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.v = v
+}
+
+func (l *latestQuery) get() QueryVars {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.v
 }
 
 // QueryVars returns the query template values of the release this run
 // touched last, so that panels follow the color being released.
-func (e *Engine) QueryVars() QueryVars { return e.queryVarsNow() }
+func (e *Engine) QueryVars() QueryVars { return e.query.get() }

@@ -138,7 +138,7 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 				c = r.To
 			}
 			if r.To != "" {
-				e.setQueryVars(QueryVars{Color: string(r.To), Namespace: t.Namespace, Service: t.Service, Deployment: t.Deployment(r.To), Release: spec.Image})
+				e.query.set(QueryVars{Color: string(r.To), Namespace: t.Namespace, Service: t.Service, Deployment: t.Deployment(r.To), Release: spec.Image})
 			}
 			lastObs = obs.clone()
 			report(ReleaseProgress{
@@ -178,7 +178,7 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 				a = spec.PostPromotion
 			}
 			vars := QueryVars{Color: string(r.To), Namespace: t.Namespace, Service: t.Service, Deployment: t.Deployment(r.To), Release: spec.Image}
-			e.setQueryVars(vars)
+			e.query.set(vars)
 			res := e.analyze(ctx, s, name, which+"/", *a, vars)
 			switch {
 			case res.status == StatusSucceeded:
@@ -324,7 +324,7 @@ func (e *Engine) runDeploy(ctx context.Context, s *Stage, st *Step, name string)
 		defer cancel()
 	}
 	target := spec.Namespace + "/" + spec.Deployment
-	e.setQueryVars(QueryVars{Namespace: spec.Namespace, Deployment: spec.Deployment, Release: spec.Image})
+	e.query.set(QueryVars{Namespace: spec.Namespace, Deployment: spec.Deployment, Release: spec.Image})
 	report := func(phase Phase, cs ColorState, msg string) {
 		e.out.emit(ReleaseProgress{Stage: s.Name, Step: name, Phase: phase, State: cs, Message: e.mask.String(msg)})
 	}

@@ -33,6 +33,7 @@ type serveOptions struct {
 
 	loginGrace, aliveInterval, unused time.Duration
 	maxStartups                       string
+	perSource                         int
 	sessions, sessionsPerKey          int
 	aliveCountMax                     int
 }
@@ -43,11 +44,13 @@ func (o *serveOptions) limits() (limits, error) {
 	if err != nil {
 		return limits{}, err
 	}
-	l := limits{loginGrace: o.loginGrace, startups: ms, sessions: o.sessions, sessionsPerKey: o.sessionsPerKey,
+	l := limits{loginGrace: o.loginGrace, startups: ms, perSource: o.perSource, sessions: o.sessions, sessionsPerKey: o.sessionsPerKey,
 		aliveInterval: o.aliveInterval, aliveCountMax: o.aliveCountMax, unused: o.unused}
 	switch {
 	case l.loginGrace <= 0:
 		return l, fmt.Errorf("--login-grace-time %s: want a positive duration: an unauthenticated connection may not stay forever", l.loginGrace)
+	case l.perSource < 0:
+		return l, fmt.Errorf("--per-source-max-startups %d: want 0 (no cap) or more", l.perSource)
 	case l.sessions < 1:
 		return l, fmt.Errorf("--max-sessions %d: want at least 1", l.sessions)
 	case l.sessionsPerKey < 1:
@@ -85,7 +88,8 @@ user cutover serve runs as) could change it, or its directory; the host key
 is refused if anyone else could read it.
 
 Connections are held to sshd's bounds (see the flags): a login grace time,
-MaxStartups, sessions per key and in all, keepalives, and a timeout for a
+MaxStartups, PerSourceMaxStartups (one IPv4 address, or one IPv6 /64, may
+not take every unauthenticated slot), sessions per key and in all, keepalives, and a timeout for a
 connection with no session. The connections together never take the file
 descriptors the release's steps need: with a small open-files limit, the
 caps are lowered, and the log says so. Agent, X11 and port forwarding are
@@ -112,6 +116,7 @@ stops it anyway.`,
 	f.BoolVar(&o.run.resume, "resume", false, "continue this pipeline's last run, which a stopped server left unfinished")
 	f.DurationVar(&o.loginGrace, "login-grace-time", 30*time.Second, "close a connection not authenticated within this time (sshd's LoginGraceTime)")
 	f.StringVar(&o.maxStartups, "max-startups", "10:30:100", "unauthenticated connections, start:rate:full: from start on, refuse rate% of new ones, rising to all at full (sshd's MaxStartups)")
+	f.IntVar(&o.perSource, "per-source-max-startups", 10, "unauthenticated connections from one address block, an IPv4 address or an IPv6 /64; 0: no cap (sshd's PerSourceMaxStartups)")
 	f.IntVar(&o.sessions, "max-sessions", 100, "sessions open at once, in all")
 	f.IntVar(&o.sessionsPerKey, "max-sessions-per-key", 10, "sessions open at once with one key")
 	f.DurationVar(&o.aliveInterval, "client-alive-interval", 15*time.Second, "ask each client for an answer this often; 0 asks none (sshd's ClientAliveInterval)")
@@ -267,8 +272,8 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 		return fmt.Errorf("ssh server: %w", err)
 	}
 	logf("serving %s over SSH on %s (host key %s)", r.p.Metadata.Name, l.Addr(), o.hostKey)
-	logf("limits: login grace %s, max startups %s, %d sessions (%d per key), keepalive every %s (%d unanswered drop), unused connections closed after %s, at most %d connections (open-files limit %d)",
-		lim.loginGrace, lim.startups, lim.sessions, lim.sessionsPerKey, lim.aliveInterval, lim.aliveCountMax, lim.unused, lim.conns, fdLimit)
+	logf("limits: login grace %s, max startups %s (%s), %d sessions (%d per key), keepalive every %s (%d unanswered drop), unused connections closed after %s, at most %d connections (open-files limit %d)",
+		lim.loginGrace, lim.startups, lim.perSourceText(), lim.sessions, lim.sessionsPerKey, lim.aliveInterval, lim.aliveCountMax, lim.unused, lim.conns, fdLimit)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(adm.listener(l)) }()
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -14,7 +15,8 @@ import (
 
 // admission holds cutover serve's SSH connections to its limits from the
 // accept on: it admits a connection or closes it there, before any
-// handshake work; closes one not authenticated within the login grace
+// handshake work, counting the unauthenticated ones in all and by source
+// address block; closes one not authenticated within the login grace
 // time; counts sessions in total and per key; drops a peer that answers no
 // keepalive and a connection left without a session; and refuses every
 // kind of forwarding.
@@ -30,8 +32,12 @@ type admission struct {
 	mu       sync.Mutex
 	conns    int // open, authenticated or not
 	startups int // open and not authenticated yet
-	sessions int
-	perKey   map[string]int // open sessions by key fingerprint
+	// perSource counts the startups by source address block (see
+	// sourceBlock); a block with none has no entry, so that a flood from
+	// many addresses leaves nothing behind.
+	perSource map[netip.Prefix]int
+	sessions  int
+	perKey    map[string]int // open sessions by key fingerprint
 }
 
 func newAdmission(lim limits, logf func(string, ...any)) *admission {
@@ -40,7 +46,7 @@ func newAdmission(lim limits, logf func(string, ...any)) *admission {
 		// Who is refused needs no secret, only no pattern a client could
 		// steer by; sshd uses arc4random the same way.
 		roll:   func() int { return rand.IntN(100) }, //nolint:gosec // see above
-		perKey: map[string]int{},
+		perKey: map[string]int{}, perSource: map[netip.Prefix]int{},
 	}
 }
 
@@ -66,25 +72,37 @@ func (l admissionListener) Accept() (net.Conn, error) {
 }
 
 func (a *admission) admit(c net.Conn) *peer {
+	block, _ := sourceBlock(c.RemoteAddr())
 	a.mu.Lock()
-	var kind string
+	var kind, detail string
 	switch {
 	case a.conns >= a.lim.conns:
 		kind = fmt.Sprintf("refused connections past the cap of %d open at once (--max-startups full + --max-sessions, within the open-files limit)", a.lim.conns)
+		detail = fmt.Sprintf("%s, with %d not authenticated", c.RemoteAddr(), a.startups)
+	// Before MaxStartups, so that the log blames one source's excess on
+	// that source, not on the server being full.
+	case a.lim.perSource > 0 && block.IsValid() && a.perSource[block] >= a.lim.perSource:
+		// One kind for every source: a flood from many addresses is one
+		// line every ten seconds, not one for each.
+		kind = fmt.Sprintf("refused connections past --per-source-max-startups %d from one address block", a.lim.perSource)
+		detail = fmt.Sprintf("%s, with %d not authenticated from %s", c.RemoteAddr(), a.perSource[block], block)
 	case a.lim.startups.refuse(a.startups, a.roll()):
 		kind = fmt.Sprintf("refused connections past --max-startups %s", a.lim.startups)
+		detail = fmt.Sprintf("%s, with %d not authenticated", c.RemoteAddr(), a.startups)
 	default:
 		a.conns++
 		a.startups++
+		if block.IsValid() {
+			a.perSource[block]++
+		}
 	}
-	startups := a.startups
 	a.mu.Unlock()
 	if kind != "" {
 		_ = c.Close()
-		a.noisy.add(kind, fmt.Sprintf("%s, with %d not authenticated", c.RemoteAddr(), startups))
+		a.noisy.add(kind, detail)
 		return nil
 	}
-	p := &peer{Conn: c, a: a, done: make(chan struct{})}
+	p := &peer{Conn: c, a: a, block: block, done: make(chan struct{})}
 	p.mu.Lock()
 	p.grace = time.AfterFunc(a.lim.loginGrace, p.graceOver)
 	p.mu.Unlock()
@@ -97,6 +115,10 @@ type peer struct {
 	a *admission
 	// done is closed with the connection.
 	done chan struct{}
+
+	// block is the source address block the peer counts in until it
+	// authenticates; the zero Prefix counts in none.
+	block netip.Prefix
 
 	mu       sync.Mutex
 	closed   bool
@@ -129,7 +151,7 @@ func (p *peer) Close() error {
 	p.a.mu.Lock()
 	p.a.conns--
 	if !authed {
-		p.a.startups--
+		p.a.startupEndedLocked(p.block)
 	}
 	p.a.mu.Unlock()
 	return p.Conn.Close()
@@ -159,10 +181,23 @@ func (p *peer) authenticated(key string) bool {
 	p.authed, p.key = true, key
 	p.grace.Stop()
 	p.a.mu.Lock()
-	p.a.startups--
+	p.a.startupEndedLocked(p.block)
 	p.a.mu.Unlock()
 	p.idleLocked()
 	return true
+}
+
+// startupEndedLocked counts a connection from block out of the
+// unauthenticated ones, when it authenticates or closes first. a.mu is
+// held.
+func (a *admission) startupEndedLocked(block netip.Prefix) {
+	a.startups--
+	if !block.IsValid() {
+		return
+	}
+	if a.perSource[block]--; a.perSource[block] <= 0 {
+		delete(a.perSource, block)
+	}
 }
 
 // idleLocked starts counting the time the connection has no session.

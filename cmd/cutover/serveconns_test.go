@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,12 +23,120 @@ import (
 	"github.com/creack/pty"
 )
 
+// fakeConn is an accepted connection from remote, for admission alone.
+type fakeConn struct {
+	net.Conn
+	remote net.Addr
+}
+
+func (c fakeConn) RemoteAddr() net.Addr { return c.remote }
+func (c fakeConn) Close() error         { return nil }
+
+// TestServePerSourceCounting: unauthenticated connections are counted by
+// source address block as they are admitted, authenticate and close, and
+// one past --per-source-max-startups is refused at accept. Each event is
+// "open ADDR" (+ admitted, - refused), "auth N" or "close N", N the
+// connection's place among those opened.
+func TestServePerSourceCounting(t *testing.T) {
+	const perSource = "refused connections past --per-source-max-startups "
+	for _, tc := range []struct {
+		name      string
+		perSource int
+		full      int // --max-startups N: all refused from N on
+		events    []string
+		log       string // the first refusal's line
+	}{
+		{"one address's 4th is refused, another's is not", 3, 100,
+			[]string{"+ 127.0.0.2:1", "+ 127.0.0.2:2", "+ 127.0.0.2:3", "- 127.0.0.2:4", "+ 127.0.0.3:1"},
+			perSource + "3 from one address block: 127.0.0.2:4, with 3 not authenticated from 127.0.0.2/32"},
+		{"one that authenticates no longer counts", 3, 100,
+			[]string{"+ 127.0.0.2:1", "+ 127.0.0.2:2", "+ 127.0.0.2:3", "auth 0", "+ 127.0.0.2:4", "- 127.0.0.2:5"},
+			perSource + "3 from one address block: 127.0.0.2:5, with 3 not authenticated from 127.0.0.2/32"},
+		{"one that closes unauthenticated no longer counts", 3, 100,
+			[]string{"+ 127.0.0.2:1", "+ 127.0.0.2:2", "+ 127.0.0.2:3", "close 1", "+ 127.0.0.2:4", "- 127.0.0.2:5"},
+			perSource + "3 from one address block: 127.0.0.2:5, with 3 not authenticated from 127.0.0.2/32"},
+		{"one closed after it authenticated is not counted out twice", 2, 100,
+			[]string{"+ 127.0.0.2:1", "+ 127.0.0.2:2", "auth 0", "close 0", "+ 127.0.0.2:3", "- 127.0.0.2:4"},
+			perSource + "2 from one address block: 127.0.0.2:4, with 2 not authenticated from 127.0.0.2/32"},
+		{"a refused connection is not counted", 1, 100,
+			[]string{"+ 127.0.0.2:1", "- 127.0.0.2:2", "- 127.0.0.2:3", "close 0", "+ 127.0.0.2:4"},
+			perSource + "1 from one address block: 127.0.0.2:2, with 1 not authenticated from 127.0.0.2/32"},
+		{"IPv6: one /64 shares the cap, the next /64 does not", 3, 100,
+			[]string{"+ [2001:db8::1]:1", "+ [2001:db8::ffff:2]:1", "+ [2001:db8::8000:0:0:3]:1", "- [2001:db8::4]:1", "+ [2001:db8:0:1::1]:1"},
+			perSource + "3 from one address block: [2001:db8::4]:1, with 3 not authenticated from 2001:db8::/64"},
+		{"IPv4 on a dual-stack listener counts as the IPv4 address", 2, 100,
+			[]string{"+ [::ffff:127.0.0.2]:1", "+ 127.0.0.2:2", "- [::ffff:127.0.0.2]:3", "+ [::ffff:127.0.0.3]:1"},
+			perSource + "2 from one address block: 127.0.0.2:3, with 2 not authenticated from 127.0.0.2/32"},
+		{"0: no cap per source, only MaxStartups", 0, 4,
+			[]string{"+ 127.0.0.2:1", "+ 127.0.0.2:2", "+ 127.0.0.2:3", "+ 127.0.0.2:4", "- 127.0.0.2:5"},
+			"refused connections past --max-startups 4:100:4: 127.0.0.2:5, with 4 not authenticated"},
+		{"MaxStartups still holds many sources under their caps", 3, 3,
+			[]string{"+ 127.0.0.2:1", "+ 127.0.0.3:1", "+ 127.0.0.4:1", "- 127.0.0.5:1", "close 0", "+ 127.0.0.5:2"},
+			"refused connections past --max-startups 3:100:3: 127.0.0.5:1, with 3 not authenticated"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logMu sync.Mutex
+			var logged []string
+			lim := limits{loginGrace: time.Hour, startups: maxStartups{tc.full, 100, tc.full}, perSource: tc.perSource, conns: 1000}
+			a := newAdmission(lim, func(f string, v ...any) {
+				logMu.Lock()
+				defer logMu.Unlock()
+				logged = append(logged, fmt.Sprintf(f, v...))
+			})
+			var opened []*peer
+			for _, e := range tc.events {
+				verb, arg, _ := strings.Cut(e, " ")
+				switch verb {
+				case "+", "-":
+					p := a.admit(fakeConn{remote: net.TCPAddrFromAddrPort(netip.MustParseAddrPort(arg))})
+					if got := p != nil; got != (verb == "+") {
+						t.Fatalf("%s: admitted %v, want %v; %d unauthenticated, by block %v", e, got, verb == "+", a.startups, a.perSource)
+					}
+					if p != nil {
+						opened = append(opened, p)
+					}
+				case "auth":
+					i, _ := strconv.Atoi(arg)
+					if !opened[i].authenticated("SHA256:key") {
+						t.Fatalf("%s: the connection is closing", e)
+					}
+				case "close":
+					i, _ := strconv.Atoi(arg)
+					_ = opened[i].Close()
+				}
+			}
+			logMu.Lock()
+			if len(logged) == 0 || logged[0] != tc.log {
+				t.Errorf("logged %q; want first %q", logged, tc.log)
+			}
+			logMu.Unlock()
+			for _, p := range opened {
+				_ = p.Close()
+			}
+			if a.startups != 0 || len(a.perSource) != 0 || a.conns != 0 {
+				t.Errorf("all closed: got %d unauthenticated, by block %v, %d open; want none", a.startups, a.perSource, a.conns)
+			}
+		})
+	}
+}
+
 // dialServer opens a TCP connection to the server that sends nothing, and
 // reads the server's version line, as sshd's and Go's SSH servers send it
 // first. ok is false if the server closed the connection instead.
 func dialServer(t *testing.T, addr string) (c net.Conn, version string, ok bool) {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
+	return dialServerFrom(t, "", addr)
+}
+
+// dialServerFrom is dialServer from the loopback address from, such as
+// 127.0.0.2: all of 127.0.0.0/8 is this host's.
+func dialServerFrom(t *testing.T, from, addr string) (c net.Conn, version string, ok bool) {
+	t.Helper()
+	var d net.Dialer
+	if from != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
+	}
+	c, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,6 +199,39 @@ func TestServeMaxStartups(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestServePerSourceMaxStartups: one address, 127.0.0.2, opens eight
+// connections and holds them unauthenticated; three, its
+// --per-source-max-startups, are served and the others closed at accept.
+// Meanwhile an operator from 127.0.0.1 logs in with OpenSSH: with
+// --max-startups 4, the one address would otherwise have taken every
+// unauthenticated slot, and the operator's connection would be closed.
+func TestServePerSourceMaxStartups(t *testing.T) {
+	b := startBastion(t, bastionPipeline, "--per-source-max-startups", "3", "--max-startups", "4", "--login-grace-time", "5m")
+	served := 0
+	for range 8 {
+		if _, _, ok := dialServerFrom(t, "127.0.0.2", b.addr); ok {
+			served++
+		}
+	}
+	if served != 3 {
+		t.Errorf("127.0.0.2 had %d of its 8 connections served; want 3, its --per-source-max-startups", served)
+	} else {
+		b.waitLog("refused connections past --per-source-max-startups 3 from one address block: 127.0.0.2:", 10*time.Second)
+	}
+
+	alice := b.console("alice", 100, 30, "-o", "BindAddress=127.0.0.1")
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		s := alice.screen()
+		if strings.Contains(s, "waiting for approval") {
+			break
+		}
+		if strings.Contains(s, "EXIT=") || time.Now().After(deadline) {
+			t.Fatalf("alice, from 127.0.0.1, got no console while 127.0.0.2 held its connections:\n%s\n%s", s, b.logText())
+		}
+	}
+	b.waitLog("alice@laptop · "+b.fingerprint("alice")+" (operator) connected from 127.0.0.1:", 10*time.Second)
 }
 
 // sshRun runs the OpenSSH client with args and returns its exit code and
@@ -315,10 +458,12 @@ func floodSteps(n int, run string) string {
 // of 300 connections that never authenticate (and --max-startups set
 // higher than that) cannot take the descriptors the release's steps need:
 // the server lowers its caps to fit, says so, and the release succeeds.
+// The flood comes from one address, so the per-source cap is off: it would
+// otherwise keep the flood far below the caps this test is about.
 func TestServeFloodCannotFailAStep(t *testing.T) {
 	mark := filepath.Join(t.TempDir(), "flooded")
 	b := startBastionFiles(t, fmt.Sprintf(floodPipeline, floodSteps(10, "sleep 0.1; echo ok")), 128,
-		"--max-startups", "1000", "--login-grace-time", "5m", "--set", "MARK="+mark)
+		"--max-startups", "1000", "--per-source-max-startups", "0", "--login-grace-time", "5m", "--set", "MARK="+mark)
 	b.waitLog("the open-files limit is 128: lowered --max-startups from 1000:100:1000", 10*time.Second)
 	var flood []net.Conn
 	defer func() {

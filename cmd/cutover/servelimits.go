@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -19,6 +21,9 @@ type limits struct {
 	// startups is sshd's MaxStartups: how many connections may be
 	// unauthenticated at once.
 	startups maxStartups
+	// perSource is sshd's PerSourceMaxStartups: how many of those may
+	// come from one source address block (see sourceBlock). 0 is no cap.
+	perSource int
 	// sessions caps the sessions open at once, in total and per key.
 	sessions, sessionsPerKey int
 	// aliveInterval and aliveCountMax are sshd's ClientAliveInterval and
@@ -32,6 +37,14 @@ type limits struct {
 	// conns caps the connections open at once, authenticated or not;
 	// each holds a file descriptor from the accept on.
 	conns int
+}
+
+// perSourceText says the per-source cap, for the log.
+func (l limits) perSourceText() string {
+	if l.perSource == 0 {
+		return "no cap per source"
+	}
+	return fmt.Sprintf("%d per source", l.perSource)
 }
 
 // maxStartups is sshd's start:rate:full: from start unauthenticated
@@ -89,6 +102,32 @@ func (m maxStartups) refuse(startups, roll int) bool {
 	}
 	p := m.rate + (100-m.rate)*(startups-m.start)/(m.full-m.start)
 	return roll < p
+}
+
+// sourceBlock is the address block whose unauthenticated connections
+// count together against --per-source-max-startups: an IPv4 address on its
+// own (/32), and an IPv6 address's /64. sshd's PerSourceNetBlockSize
+// defaults to 32:128, each IPv6 address on its own; but an IPv6 host has a
+// whole /64 to itself (SLAAC and temporary addresses are made in one, and
+// a /64 is the least a provider assigns), and may take a new address in it
+// for each connection: at /128, one client is 2^64 sources. Hosts that
+// share a /64 share its cap, as hosts behind one IPv4 NAT share theirs.
+// An IPv4 client of a dual-stack listener (::ffff:a.b.c.d) counts as its
+// IPv4 address, not in ::ffff:0:0/64 with every other. ok is false for an
+// address that is not IP, which counts in no block.
+func sourceBlock(addr net.Addr) (block netip.Prefix, ok bool) {
+	tcp, isTCP := addr.(*net.TCPAddr)
+	if !isTCP {
+		return netip.Prefix{}, false
+	}
+	ip := tcp.AddrPort().Addr().Unmap()
+	bits := 64
+	if ip.Is4() {
+		bits = 32
+	}
+	// Prefix fails only for an invalid address, which has no block.
+	block, err := ip.Prefix(bits)
+	return block, err == nil && block.IsValid()
 }
 
 // connectionBudget is how many connections a server may hold with a limit

@@ -2,6 +2,8 @@ package main
 
 import (
 	"io/fs"
+	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +63,29 @@ func TestServeMaxStartupsRefuses(t *testing.T) {
 	}
 	if one := (maxStartups{3, 100, 3}); one.refuse(2, 99) || !one.refuse(3, 0) {
 		t.Errorf("a single number: want all admitted below it and all refused from it on")
+	}
+}
+
+// TestServeSourceBlock: the block a connection's address counts in for
+// --per-source-max-startups.
+func TestServeSourceBlock(t *testing.T) {
+	tcp := func(s string) net.Addr { return net.TCPAddrFromAddrPort(netip.MustParseAddrPort(s)) }
+	for _, tc := range []struct {
+		name string
+		addr net.Addr
+		want string // "" for none
+	}{
+		{"IPv4: the address", tcp("192.0.2.7:40000"), "192.0.2.7/32"},
+		{"IPv4 loopback", &net.TCPAddr{IP: net.ParseIP("127.0.0.2"), Port: 1}, "127.0.0.2/32"},
+		{"IPv4 on a dual-stack listener: the IPv4 address, not ::ffff:0:0/64", tcp("[::ffff:192.0.2.7]:40000"), "192.0.2.7/32"},
+		{"IPv6: its /64", tcp("[2001:db8:1:2:3:4:5:6]:40000"), "2001:db8:1:2::/64"},
+		{"IPv6 with a zone", tcp("[fe80::1%eth0]:40000"), "fe80::/64"},
+		{"not IP", &net.UnixAddr{Name: "/run/x.sock", Net: "unix"}, ""},
+	} {
+		got, ok := sourceBlock(tc.addr)
+		if want, _ := netip.ParsePrefix(tc.want); ok != (tc.want != "") || got != want {
+			t.Errorf("%s: sourceBlock(%s) = %v, %v; want %q", tc.name, tc.addr, got, ok, tc.want)
+		}
 	}
 }
 
@@ -181,6 +206,7 @@ func TestServeLimitFlags(t *testing.T) {
 	}{
 		{func(o *serveOptions) { o.loginGrace = 0 }, "--login-grace-time 0s: want a positive duration"},
 		{func(o *serveOptions) { o.maxStartups = "1:2" }, `--max-startups "1:2"`},
+		{func(o *serveOptions) { o.perSource = -1 }, "--per-source-max-startups -1: want 0 (no cap) or more"},
 		{func(o *serveOptions) { o.sessions = 0 }, "--max-sessions 0: want at least 1"},
 		{func(o *serveOptions) { o.sessionsPerKey = 0 }, "--max-sessions-per-key 0: want at least 1"},
 		{func(o *serveOptions) { o.aliveInterval = -time.Second }, "--client-alive-interval -1s"},

@@ -1,0 +1,13 @@
+// Package demo is the world `cutover demo` releases into, in one process
+// and on loopback only: a simulated cluster, an in-process Prometheus, the
+// sample apps that play the released service, its users' traffic, a
+// recorder that stands in for Slack's webhook, and the guide's tools.
+//
+// kube and prom drive this world exactly as they drive a real cluster and
+// a real Prometheus, so the demo shows the code that ships. That is why
+// the simulation lives here and not beside them: this is the one package
+// that may import client-go's fake clientset and testing packages and
+// Prometheus's own storage and query engine (github.com/prometheus/prometheus),
+// and only cmd/cutover and tests may import it. It may import engine,
+// kube and prom, never tui.
+package demo

@@ -118,11 +118,8 @@ type Engine struct {
 	// query is what the release in flight measures.
 	query latestQuery
 
-	// notifier sends the pipeline's notifications; nil without notify:.
-	// It is set before the run starts and read-only after.
-	notifier *notifier
-	// webhookClient posts notifications; it follows no redirect.
-	webhookClient *http.Client
+	// notes tells people about the run.
+	notes *notifications
 }
 
 // New checks cfg and prepares a run. Bad skips and an emergency without a
@@ -182,13 +179,12 @@ func New(cfg Config) (*Engine, error) {
 		p:     p,
 		clock: cfg.Clock,
 		// A webhook URL is a credential wherever it came from.
-		mask:          NewMasker(append(slices.Clone(cfg.Secrets), webhooks(p)...)),
-		runID:         newRunID(cfg.Clock.Now()),
-		skips:         skips,
-		killCh:        make(chan struct{}),
-		skipCh:        make(chan skipRequest),
-		scheduled:     make(chan struct{}),
-		webhookClient: &http.Client{CheckRedirect: noRedirect},
+		mask:      NewMasker(append(slices.Clone(cfg.Secrets), webhooks(p)...)),
+		runID:     newRunID(cfg.Clock.Now()),
+		skips:     skips,
+		killCh:    make(chan struct{}),
+		skipCh:    make(chan skipRequest),
+		scheduled: make(chan struct{}),
 	}
 	e.baseEnv = slices.Clone(cfg.Env)
 	for _, k := range slices.Sorted(maps.Keys(cfg.Vars)) {
@@ -197,8 +193,11 @@ func New(cfg Config) (*Engine, error) {
 	e.bcast = NewBroadcaster(NewSnapshot(p))
 	e.out = &publisher{clock: e.clock, runID: e.runID, mask: e.mask, journal: cfg.Journal, bcast: e.bcast, decisions: &e.decisions, failed: e.journalFailed}
 	e.releases = &releaseBook{out: e.out, mask: e.mask, running: map[string]chan Request{}, rollbacks: map[string]decision{}}
-	e.gates = &gateBook{out: e.out, mask: e.mask, clock: e.clock, autoApprove: cfg.AutoApprove, asked: e.notifyApproval,
+	e.notes = &notifications{p: p, runID: e.runID, actor: cfg.Actor, mask: e.mask, clock: e.clock, out: e.out, releases: e.releases,
+		backoff: cfg.NotifyBackoff, kill: e.killCh, client: &http.Client{CheckRedirect: noRedirect}}
+	e.gates = &gateBook{out: e.out, mask: e.mask, clock: e.clock, autoApprove: cfg.AutoApprove, asked: e.notes.approval,
 		waiting: map[string]*gate{}, decided: map[string]decision{}}
+	e.notes.gates = e.gates
 	return e, nil
 }
 
@@ -263,13 +262,13 @@ func (e *Engine) Run(ctx context.Context) (Snapshot, error) {
 		Budget: e.Snapshot().Budget, Emergency: e.cfg.Emergency, Reason: e.mask.String(e.cfg.Reason),
 		AutoApprove: e.cfg.AutoApprove,
 	})
-	e.startNotifier(ctx)
-	started := e.newNotice(NotifyStarted, nil, nil, "")
+	e.notes.start(ctx)
+	started := e.notes.newNotice(NotifyStarted, nil, nil, "")
 	started.headline = "Started " + p.Metadata.Name
 	if e.cfg.Emergency {
 		started.detail = "EMERGENCY run: " + e.cfg.Reason
 	}
-	e.notify(started)
+	e.notes.notify(started)
 
 	// Steps read no input; one /dev/null serves them all.
 	if devNull, err := os.Open(os.DevNull); err == nil {
@@ -295,16 +294,16 @@ func (e *Engine) Run(ctx context.Context) (Snapshot, error) {
 		status, reason = StatusAborted, "cancelled"
 	}
 	elapsed := e.clock.Now().Sub(start)
-	finished := e.newNotice(NotifyFinished, nil, nil, "")
+	finished := e.notes.newNotice(NotifyFinished, nil, nil, "")
 	finished.headline = fmt.Sprintf("%s %s in %s", p.Metadata.Name, status, roundElapsed(elapsed))
 	finished.detail = reason
 	if aborted != nil {
 		finished.actor = aborted.Actor.String()
 	}
-	e.notify(finished)
+	e.notes.notify(finished)
 	// Before run.finished, so that it stays the run's last record and
 	// event.
-	e.drainNotifications()
+	e.notes.drain()
 	// The final record is attempted even if the journal failed earlier, so
 	// the failure itself leaves a trace if the disk recovers.
 	_ = e.out.record(Record{Type: RecRunFinished, Status: status, Duration: elapsed, Reason: reason})

@@ -122,6 +122,29 @@ func (n *NotifySpec) enabled(t NotifyTrigger) bool {
 	return len(n.On) == 0 || slices.Contains(n.On, t)
 }
 
+// notifications tells people about a run: it decides which moments of
+// it the pipeline's notify: asks for, words them, and delivers them to its
+// Slack and Teams webhooks in the background, journaling how each went.
+type notifications struct {
+	p        *Pipeline
+	runID    string
+	actor    Actor
+	mask     *Masker
+	clock    Clock
+	out      *publisher
+	gates    *gateBook
+	releases *releaseBook
+	backoff  time.Duration
+	// kill closes when someone insists on stopping: the last
+	// notifications are not waited for.
+	kill <-chan struct{}
+	// client posts notifications; it follows no redirect.
+	client *http.Client
+	// sender sends the pipeline's notifications; nil without notify:.
+	// It is set before the run starts and read-only after.
+	sender *notifier
+}
+
 // notifyPolicy is how hard a delivery is tried.
 type notifyPolicy struct {
 	retries int
@@ -129,9 +152,10 @@ type notifyPolicy struct {
 	backoff time.Duration
 }
 
-func (e *Engine) notifyPolicy() notifyPolicy {
-	pol := notifyPolicy{retries: defaultNotifyRetries, timeout: defaultNotifyTimeout, backoff: e.cfg.NotifyBackoff}
-	if n := e.p.Notify; n != nil {
+// policy is how hard this pipeline's deliveries are tried.
+func (nt *notifications) policy() notifyPolicy {
+	pol := notifyPolicy{retries: defaultNotifyRetries, timeout: defaultNotifyTimeout, backoff: nt.backoff}
+	if n := nt.p.Notify; n != nil {
 		if n.Retries != nil {
 			pol.retries = *n.Retries
 		}
@@ -277,7 +301,7 @@ func mergeWhere(ws []where) where {
 // for the whole run) is about: the step's own release, else its stage's,
 // else every release of the pipeline. An approval before a blueGreen step
 // thus names the image it lets through.
-func (e *Engine) whereFor(s *Stage, st *Step) where {
+func (nt *notifications) whereFor(s *Stage, st *Step) where {
 	if st != nil {
 		if w, ok := whereOf(st); ok {
 			return w
@@ -298,16 +322,16 @@ func (e *Engine) whereFor(s *Stage, st *Step) where {
 		}
 	}
 	var ws []where
-	for i := range e.p.Stages {
-		ws = append(ws, collect(e.p.Stages[i].Steps)...)
+	for i := range nt.p.Stages {
+		ws = append(ws, collect(nt.p.Stages[i].Steps)...)
 	}
 	return mergeWhere(ws)
 }
 
 // newNotice starts a notice about st in s (either may be nil), acted on by
 // the run's actor unless the caller says otherwise.
-func (e *Engine) newNotice(trigger NotifyTrigger, s *Stage, st *Step, stepName string) notice {
-	n := notice{trigger: trigger, pipeline: e.p.Metadata.Name, run: e.runID, actor: e.cfg.Actor.String(), where: e.whereFor(s, st)}
+func (nt *notifications) newNotice(trigger NotifyTrigger, s *Stage, st *Step, stepName string) notice {
+	n := notice{trigger: trigger, pipeline: nt.p.Metadata.Name, run: nt.runID, actor: nt.actor.String(), where: nt.whereFor(s, st)}
 	if s != nil {
 		n.stage, n.step = s.Name, stepName
 	}
@@ -384,11 +408,11 @@ type notifier struct {
 	done chan struct{}
 }
 
-// startNotifier starts one sender per target of the pipeline's notify:.
-// Each ends once drainNotifications closes its outbox and it has sent
+// start starts one sender per target of the pipeline's notify:.
+// Each ends once drain closes its outbox and it has sent
 // everything, or when the notifier is stopped.
-func (e *Engine) startNotifier(ctx context.Context) {
-	n := e.p.Notify
+func (nt *notifications) start(ctx context.Context) {
+	n := nt.p.Notify
 	if n == nil || n.Slack == nil && n.Teams == nil {
 		return
 	}
@@ -397,7 +421,7 @@ func (e *Engine) startNotifier(ctx context.Context) {
 	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	nf := &notifier{stop: stop, done: make(chan struct{})}
 	var wg sync.WaitGroup
-	pol := e.notifyPolicy()
+	pol := nt.policy()
 	for _, t := range targetsOf(n.Slack, n.Teams) {
 		b := &outbox{target: t, wake: make(chan struct{}, 1)}
 		nf.boxes = append(nf.boxes, b)
@@ -407,11 +431,11 @@ func (e *Engine) startNotifier(ctx context.Context) {
 				if !ok {
 					break
 				}
-				attempts, err := e.deliver(sctx, t, msg, pol)
-				e.reportDelivery(t, msg, attempts, err)
+				attempts, err := nt.deliver(sctx, t, msg, pol)
+				nt.reportDelivery(t, msg, attempts, err)
 			}
 			for _, msg := range b.rest() {
-				e.reportDelivery(t, msg, 0, fmt.Errorf("not sent: the run ended and its notifications were given up after %s", notifyDrain))
+				nt.reportDelivery(t, msg, 0, fmt.Errorf("not sent: the run ended and its notifications were given up after %s", notifyDrain))
 			}
 		})
 	}
@@ -419,26 +443,26 @@ func (e *Engine) startNotifier(ctx context.Context) {
 		wg.Wait()
 		close(nf.done)
 	}()
-	e.notifier = nf
+	nt.sender = nf
 }
 
 // notify queues a notice for the pipeline's targets, if its notify: asks
 // for this trigger. It never blocks.
-func (e *Engine) notify(n notice) {
-	if e.notifier == nil || !e.p.Notify.enabled(n.trigger) {
+func (nt *notifications) notify(n notice) {
+	if nt.sender == nil || !nt.p.Notify.enabled(n.trigger) {
 		return
 	}
-	n = n.masked(e.mask)
-	for _, b := range e.notifier.boxes {
+	n = n.masked(nt.mask)
+	for _, b := range nt.sender.boxes {
 		b.push(n)
 	}
 }
 
-// drainNotifications waits for the queued notifications to be sent: at
+// drain waits for the queued notifications to be sent: at
 // most notifyDrain, and no longer once someone insists on stopping (a
 // second Abort, or one after the run finished).
-func (e *Engine) drainNotifications() {
-	nf := e.notifier
+func (nt *notifications) drain() {
+	nf := nt.sender
 	if nf == nil {
 		return
 	}
@@ -453,7 +477,7 @@ func (e *Engine) drainNotifications() {
 	select {
 	case <-nf.done:
 	case <-t.C:
-	case <-e.killCh:
+	case <-nt.kill:
 	}
 	nf.stop()
 	<-nf.done
@@ -461,20 +485,20 @@ func (e *Engine) drainNotifications() {
 
 // reportDelivery journals how a delivery went; a failure is also a
 // warning. Neither changes the run's outcome.
-func (e *Engine) reportDelivery(t notifyTarget, n notice, attempts int, err error) {
+func (nt *notifications) reportDelivery(t notifyTarget, n notice, attempts int, err error) {
 	rec := Record{Type: RecNotifySent, Stage: n.stage, Step: n.step, Target: t.kind, Event: string(n.trigger), Attempt: attempts}
 	if err == nil {
-		_ = e.out.record(rec)
+		_ = nt.out.record(rec)
 		return
 	}
 	msg := fmt.Sprintf("%s notification (%s) not delivered: %v", t.kind, n.trigger, err)
 	if attempts > 0 {
 		msg = fmt.Sprintf("%s notification (%s) not delivered after %s: %v", t.kind, n.trigger, plural(attempts, "attempt"), err)
 	}
-	msg = e.mask.String(msg) + "; the release is not affected"
+	msg = nt.mask.String(msg) + "; the release is not affected"
 	rec.Type, rec.Reason = RecNotifyFailed, msg
-	_ = e.out.record(rec)
-	e.out.emit(Warning{Code: WarnNotifyFailed, Stage: n.stage, Step: n.step, Message: msg})
+	_ = nt.out.record(rec)
+	nt.out.emit(Warning{Code: WarnNotifyFailed, Stage: n.stage, Step: n.step, Message: msg})
 }
 
 func plural(n int, word string) string {
@@ -487,20 +511,20 @@ func plural(n int, word string) string {
 // deliver sends n to t, trying again after network errors, 5xx and 429
 // answers, and returns how many attempts it made. Its errors never carry
 // the webhook URL.
-func (e *Engine) deliver(ctx context.Context, t notifyTarget, n notice, pol notifyPolicy) (int, error) {
+func (nt *notifications) deliver(ctx context.Context, t notifyTarget, n notice, pol notifyPolicy) (int, error) {
 	body, err := payload(t, n)
 	if err != nil {
 		return 0, err
 	}
 	for attempt := 1; ; attempt++ {
-		retry, after, err := e.post(ctx, t, body, pol.timeout)
+		retry, after, err := nt.post(ctx, t, body, pol.timeout)
 		if err == nil {
 			return attempt, nil
 		}
 		if !retry || attempt > pol.retries || ctx.Err() != nil {
 			return attempt, err
 		}
-		wait := e.clock.NewTimer(notifyDelay(pol.backoff, attempt, after))
+		wait := nt.clock.NewTimer(notifyDelay(pol.backoff, attempt, after))
 		select {
 		case <-ctx.Done():
 			wait.Stop()
@@ -544,7 +568,7 @@ func retryable(status int) bool {
 
 // post makes one attempt. retry says whether another attempt may succeed,
 // and after is how long the webhook asked to wait first.
-func (e *Engine) post(ctx context.Context, t notifyTarget, body []byte, timeout time.Duration) (retry bool, after time.Duration, err error) {
+func (nt *notifications) post(ctx context.Context, t notifyTarget, body []byte, timeout time.Duration) (retry bool, after time.Duration, err error) {
 	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodPost, t.webhook, bytes.NewReader(body))
@@ -554,7 +578,7 @@ func (e *Engine) post(ctx context.Context, t notifyTarget, body []byte, timeout 
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "cutover")
-	resp, err := e.webhookClient.Do(req)
+	resp, err := nt.client.Do(req)
 	if err != nil {
 		if uerr, ok := errors.AsType[*url.Error](err); ok {
 			err = uerr.Err // without the URL it quotes
@@ -578,7 +602,7 @@ func (e *Engine) post(ctx context.Context, t notifyTarget, body []byte, timeout 
 	if s := clip(strings.TrimSpace(sanitize.Line(string(said))), 200); s != "" {
 		msg += ": " + s
 	}
-	return retryable(resp.StatusCode), retryAfter(resp.Header.Get("Retry-After"), e.clock.Now()), errors.New(msg)
+	return retryable(resp.StatusCode), retryAfter(resp.Header.Get("Retry-After"), nt.clock.Now()), errors.New(msg)
 }
 
 // noRedirect keeps a webhook's redirect from being followed: a webhook
@@ -724,59 +748,6 @@ func teamsPayload(n notice) teamsMessage {
 	}}}
 }
 
-// runNotify is the notify step: it sends its message to every target now
-// and succeeds whether or not the message was delivered.
-func (e *Engine) runNotify(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
-	spec := *st.Notify
-	e.out.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindNotify, Attempt: 1})
-	start := e.clock.Now()
-	finish := func(status Status, reason string) (Status, string) {
-		e.finishStep(s, name, stepEnd{status: status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason})
-		return status, reason
-	}
-	targets := targetsOf(spec.Slack, spec.Teams)
-	if len(targets) == 0 && e.p.Notify != nil {
-		targets = targetsOf(e.p.Notify.Slack, e.p.Notify.Teams)
-	}
-	if len(targets) == 0 {
-		// Validation rejects this; it guards a Pipeline built in code.
-		return finish(StatusSucceeded, "nothing sent: the step names no slack or teams webhook, and the pipeline has no notify: to use")
-	}
-	stageCtx := ctx
-	if st.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, st.Timeout.D())
-		defer cancel()
-	}
-	n := e.newNotice(NotifyMessage, s, st, name)
-	n.headline = spec.Message
-	n = n.masked(e.mask)
-	pol := e.notifyPolicy()
-	errs := make([]error, len(targets))
-	var wg sync.WaitGroup
-	for i, t := range targets {
-		wg.Go(func() {
-			var attempts int
-			attempts, errs[i] = e.deliver(ctx, t, n, pol)
-			e.reportDelivery(t, n, attempts, errs[i])
-		})
-	}
-	wg.Wait()
-	if stageCtx.Err() != nil {
-		return finish(StatusCancelled, "stopped while sending the notification")
-	}
-	var failed []string
-	for i, err := range errs {
-		if err != nil {
-			failed = append(failed, fmt.Sprintf("%s (%v)", targets[i].kind, err))
-		}
-	}
-	if len(failed) > 0 {
-		return finish(StatusSucceeded, "not delivered to "+strings.Join(failed, ", ")+"; a notification never fails a release")
-	}
-	return finish(StatusSucceeded, "")
-}
-
 // roundElapsed rounds a duration to what a person reads: seconds for
 // minutes, tenths for seconds.
 func roundElapsed(d time.Duration) time.Duration {
@@ -799,57 +770,57 @@ func stepNamed(s *Stage, name string) *Step {
 	return nil
 }
 
-// notifyApproval tells people that a gate of step name waits for one of
+// approval tells people that a gate of step name waits for one of
 // them.
-func (e *Engine) notifyApproval(s *Stage, name, instruction string) {
-	n := e.newNotice(NotifyApproval, s, stepNamed(s, name), name)
-	n.headline = fmt.Sprintf("Approval needed in %s at %s/%s", e.p.Metadata.Name, s.Name, name)
+func (nt *notifications) approval(s *Stage, name, instruction string) {
+	n := nt.newNotice(NotifyApproval, s, stepNamed(s, name), name)
+	n.headline = fmt.Sprintf("Approval needed in %s at %s/%s", nt.p.Metadata.Name, s.Name, name)
 	n.detail = instruction
 	n.actor = "" // nobody has acted yet; the person who will is the point
-	e.notify(n)
+	nt.notify(n)
 }
 
-// notifyPromoted tells people that a blue-green release switched traffic
+// promoted tells people that a blue-green release switched traffic
 // to its new color.
-func (e *Engine) notifyPromoted(s *Stage, st *Step, name string, t Target, req SwitchRequest, by Actor) {
-	n := e.newNotice(NotifyPromoted, s, st, name)
+func (nt *notifications) promoted(s *Stage, st *Step, name string, t Target, req SwitchRequest, by Actor) {
+	n := nt.newNotice(NotifyPromoted, s, st, name)
 	n.headline = fmt.Sprintf("Promoted %s in %s to %s", t.Service, t.Namespace, req.To)
 	n.detail = fmt.Sprintf("Traffic moved from %s to %s.", req.From, req.To)
 	n.actor = by.String()
-	e.notify(n)
+	nt.notify(n)
 }
 
-// notifyRolledBack tells people that a blue-green release sent traffic
+// rolledBack tells people that a blue-green release sent traffic
 // back, and at whose request.
-func (e *Engine) notifyRolledBack(s *Stage, st *Step, name string, t Target, r Release) {
-	n := e.newNotice(NotifyRolledBack, s, st, name)
+func (nt *notifications) rolledBack(s *Stage, st *Step, name string, t Target, r Release) {
+	n := nt.newNotice(NotifyRolledBack, s, st, name)
 	n.headline = fmt.Sprintf("Rolled back %s in %s to %s", t.Service, t.Namespace, r.From)
 	n.detail = r.Reason
-	asked, ok := e.releases.rollbackAsked(t.String())
+	asked, ok := nt.releases.rollbackAsked(t.String())
 	if ok {
 		n.actor = asked.actor.String()
 		n.detail = fmt.Sprintf("%s, as %s asked: %s", r.Reason, asked.actor, asked.reason)
 	} else {
 		n.actor = "cutover (automatic)"
 	}
-	e.notify(n)
+	nt.notify(n)
 }
 
-// notifyFailed tells people that stage s failed, at its step j (-1 when
+// failed tells people that stage s failed, at its step j (-1 when
 // none ran).
-func (e *Engine) notifyFailed(s *Stage, j int, reason string) {
+func (nt *notifications) failed(s *Stage, j int, reason string) {
 	var st *Step
 	name := ""
 	if j >= 0 {
 		st, name = &s.Steps[j], s.Steps[j].StepName(j)
 	}
-	n := e.newNotice(NotifyFailed, s, st, name)
-	n.headline = fmt.Sprintf("%s failed in stage %s", e.p.Metadata.Name, s.Name)
+	n := nt.newNotice(NotifyFailed, s, st, name)
+	n.headline = fmt.Sprintf("%s failed in stage %s", nt.p.Metadata.Name, s.Name)
 	n.detail = reason
 	// A rejected gate failed the stage because a person said so.
-	d, decided := e.gates.decisionOf(gateID(s.Name, name))
+	d, decided := nt.gates.decisionOf(gateID(s.Name, name))
 	if decided && d.outcome != GateApprove {
 		n.actor = d.actor.String()
 	}
-	e.notify(n)
+	nt.notify(n)
 }

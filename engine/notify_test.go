@@ -617,7 +617,7 @@ func TestPostErrorsDoNotQuoteTheURL(t *testing.T) {
 		{"http://[::1/secretpath4410", "slack webhook is not a valid URL"},
 	}
 	for _, tc := range tests {
-		_, _, err := e.post(context.Background(), notifyTarget{kind: "slack", webhook: tc.url}, []byte("{}"), time.Second)
+		_, _, err := e.notes.post(context.Background(), notifyTarget{kind: "slack", webhook: tc.url}, []byte("{}"), time.Second)
 		if err == nil || strings.Contains(err.Error(), "secretpath4410") || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("post to %s: got %v, want an error saying %q without the URL", tc.url, err, tc.want)
 		}

@@ -210,7 +210,7 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 			// A switch back to the color live before the release is the
 			// rollback's, told of once the release has ended.
 			if req.To != last.From {
-				e.notifyPromoted(s, st, name, t, req, promotedBy)
+				e.notes.promoted(s, st, name, t, req, promotedBy)
 			}
 			return nil
 		},
@@ -228,7 +228,7 @@ func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name stri
 		Release: spec.Image, Phase: r.Phase, Reason: reason,
 	})
 	if r.Phase == PhaseRolledBack {
-		e.notifyRolledBack(s, st, name, t, r)
+		e.notes.rolledBack(s, st, name, t, r)
 	}
 	switch {
 	case err != nil && timedOut(stageCtx, ctx):

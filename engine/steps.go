@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,7 +46,7 @@ func (e *Engine) runStage(ctx context.Context, i int) Status {
 	watch.Wait()
 	elapsed := e.clock.Now().Sub(start)
 	if status == StatusFailed {
-		e.notifyFailed(s, last, reason)
+		e.notes.failed(s, last, reason)
 	}
 	_ = e.out.record(Record{Type: RecStageFinished, Stage: s.Name, Status: status, Duration: elapsed, Budget: budget, Reason: reason})
 	e.out.emit(StageFinished{Stage: s.Name, Status: status, Elapsed: elapsed, Budget: budget, Reason: e.mask.String(reason)})
@@ -273,4 +274,57 @@ func rejection(d decision) string {
 		reason += ": " + d.reason
 	}
 	return reason
+}
+
+// runNotify is the notify step: it sends its message to every target now
+// and succeeds whether or not the message was delivered.
+func (e *Engine) runNotify(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
+	spec := *st.Notify
+	e.out.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindNotify, Attempt: 1})
+	start := e.clock.Now()
+	finish := func(status Status, reason string) (Status, string) {
+		e.finishStep(s, name, stepEnd{status: status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason})
+		return status, reason
+	}
+	targets := targetsOf(spec.Slack, spec.Teams)
+	if len(targets) == 0 && e.p.Notify != nil {
+		targets = targetsOf(e.p.Notify.Slack, e.p.Notify.Teams)
+	}
+	if len(targets) == 0 {
+		// Validation rejects this; it guards a Pipeline built in code.
+		return finish(StatusSucceeded, "nothing sent: the step names no slack or teams webhook, and the pipeline has no notify: to use")
+	}
+	stageCtx := ctx
+	if st.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, st.Timeout.D())
+		defer cancel()
+	}
+	n := e.notes.newNotice(NotifyMessage, s, st, name)
+	n.headline = spec.Message
+	n = n.masked(e.mask)
+	pol := e.notes.policy()
+	errs := make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Go(func() {
+			var attempts int
+			attempts, errs[i] = e.notes.deliver(ctx, t, n, pol)
+			e.notes.reportDelivery(t, n, attempts, errs[i])
+		})
+	}
+	wg.Wait()
+	if stageCtx.Err() != nil {
+		return finish(StatusCancelled, "stopped while sending the notification")
+	}
+	var failed []string
+	for i, err := range errs {
+		if err != nil {
+			failed = append(failed, fmt.Sprintf("%s (%v)", targets[i].kind, err))
+		}
+	}
+	if len(failed) > 0 {
+		return finish(StatusSucceeded, "not delivered to "+strings.Join(failed, ", ")+"; a notification never fails a release")
+	}
+	return finish(StatusSucceeded, "")
 }

@@ -70,6 +70,12 @@ var (
 	simBackOff  = 10 * time.Second                                           // first CrashLoopBackOff delay
 )
 
+// simRevisionAnnotation is the Deployment controller's own annotation,
+// which the simulator writes as the controller does. It is not kube's
+// constant: kube reads it from a real cluster, and the simulator is no
+// part of kube.
+const simRevisionAnnotation = "deployment.kubernetes.io/revision"
+
 var (
 	deploymentsGVR = appsv1.SchemeGroupVersion.WithResource("deployments")
 	podsGVR        = corev1.SchemeGroupVersion.WithResource("pods")
@@ -235,7 +241,7 @@ func (s *Sim) reconcile(d *appsv1.Deployment, now time.Time) error {
 	if next.Annotations == nil {
 		next.Annotations = map[string]string{}
 	}
-	next.Annotations[revisionAnnotation] = strconv.Itoa(s.revision(key, hash))
+	next.Annotations[simRevisionAnnotation] = strconv.Itoa(s.revision(key, hash))
 	ready := readyNew + countReady(old)
 	// Both counts are bounded by spec.replicas, an int32, by now.
 	next.Status = appsv1.DeploymentStatus{

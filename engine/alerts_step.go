@@ -36,14 +36,14 @@ func checkAlerts(spec AlertsSpec, firing []FiringAlert) []string {
 	return slices.Compact(hit)
 }
 
-func (e *Engine) runAlerts(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
+// alertsRunner runs an alerts step: it fails while an alert it names fires.
+type alertsRunner struct{ e *Engine }
+
+func (r alertsRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
+	e, s, st, name := r.e, sc.stage, sc.step, sc.name
 	spec := *st.Alerts
-	e.out.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindAlerts, Attempt: 1})
-	start := e.clock.Now()
-	finish := func(status Status, reason string, actor *Actor) (Status, string) {
-		e.finishStep(s, name, stepEnd{status: status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason, actor: actor})
-		return status, reason
-	}
+	sc.begin(KindAlerts)
+	finish := sc.finishBy
 	if e.cfg.Metrics == nil || e.p.Prometheus == nil {
 		return finish(StatusFailed, "this run has no Prometheus configured (prometheus: in the pipeline file)", nil)
 	}

@@ -117,12 +117,15 @@ func judgeAnalysis(spec AnalysisSpec, names []string, tallies map[string]MetricT
 	return analysisGoOn, ""
 }
 
-func (e *Engine) runAnalysis(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
-	e.out.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindAnalysis, Attempt: 1})
-	start := e.clock.Now()
+// analysisRunner runs an analysis step: Prometheus queries judged against
+// conditions, round after round.
+type analysisRunner struct{ e *Engine }
+
+func (r analysisRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
+	e, s, st, name := r.e, sc.stage, sc.step, sc.name
+	sc.begin(KindAnalysis)
 	res := e.analyze(ctx, s, name, "", *st.Analysis, e.query.get())
-	e.finishStep(s, name, stepEnd{status: res.status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: res.reason, actor: res.actor})
-	return res.status, res.reason
+	return sc.finishBy(res.status, res.reason, res.actor)
 }
 
 // analysisResult is how an analysis ended: succeeded, failed or cancelled,

@@ -120,6 +120,8 @@ type Engine struct {
 
 	// notes tells people about the run.
 	notes *notifications
+	// runners run each kind of step.
+	runners map[StepKind]stepRunner
 }
 
 // New checks cfg and prepares a run. Bad skips and an emergency without a
@@ -198,6 +200,10 @@ func New(cfg Config) (*Engine, error) {
 	e.gates = &gateBook{out: e.out, mask: e.mask, clock: e.clock, autoApprove: cfg.AutoApprove, asked: e.notes.approval,
 		waiting: map[string]*gate{}, decided: map[string]decision{}}
 	e.notes.gates = e.gates
+	e.runners = map[StepKind]stepRunner{
+		KindRun: commandRunner{e}, KindApprove: approveRunner{e}, KindBlueGreen: blueGreenRunner{e}, KindDeploy: deployRunner{e},
+		KindAnalysis: analysisRunner{e}, KindAlerts: alertsRunner{e}, KindNotify: notifyRunner{e}, KindLoadTest: loadTestRunner{e},
+	}
 	return e, nil
 }
 

@@ -138,14 +138,14 @@ func summarise(m *vegeta.Metrics) LoadSummary {
 	return s
 }
 
-func (e *Engine) runLoadTest(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
+// loadTestRunner runs a loadtest step.
+type loadTestRunner struct{ e *Engine }
+
+func (r loadTestRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
+	e, s, st, name := r.e, sc.stage, sc.step, sc.name
 	spec := *st.LoadTest
-	e.out.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindLoadTest, Attempt: 1})
-	start := e.clock.Now()
-	finish := func(status Status, reason string) (Status, string) {
-		e.finishStep(s, name, stepEnd{status: status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason})
-		return status, reason
-	}
+	sc.begin(KindLoadTest)
+	finish := sc.finish
 	out := func(line string) {
 		e.out.emit(StepOutput{Stage: s.Name, Step: name, Stream: Stdout, Line: e.mask.String(line)})
 	}

@@ -44,15 +44,16 @@ func (e *Engine) Promote(actor Actor, service, reason string) error {
 // ActiveReleases lists the Services (namespace/name) of running releases.
 func (e *Engine) ActiveReleases() []string { return e.releases.active() }
 
-func (e *Engine) runBlueGreen(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
+// blueGreenRunner runs a blueGreen step: the release of a Service from
+// its live color to the other, decided by NextBlueGreen.
+type blueGreenRunner struct{ e *Engine }
+
+func (b blueGreenRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
+	e, s, st, name := b.e, sc.stage, sc.step, sc.name
 	spec := *st.BlueGreen
 	t := spec.Target()
-	e.out.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindBlueGreen, Attempt: 1})
-	start := e.clock.Now()
-	finish := func(status Status, reason string) (Status, string) {
-		e.finishStep(s, name, stepEnd{status: status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason})
-		return status, reason
-	}
+	sc.begin(KindBlueGreen)
+	finish := sc.finish
 	cl, err := e.cluster(spec.Context)
 	if err != nil {
 		return finish(StatusFailed, err.Error())
@@ -293,16 +294,15 @@ func samePods(a, b []PodState) bool {
 	return true
 }
 
-// runDeploy is the guide's staging deploy: apply the manifests, set the
-// image, and wait for the rollout.
-func (e *Engine) runDeploy(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
+// deployRunner runs a deploy step, the guide's staging deploy: apply the
+// manifests, set the image, and wait for the rollout.
+type deployRunner struct{ e *Engine }
+
+func (r deployRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
+	e, s, st, name := r.e, sc.stage, sc.step, sc.name
 	spec := *st.Deploy
-	e.out.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindDeploy, Attempt: 1})
-	start := e.clock.Now()
-	finish := func(status Status, reason string) (Status, string) {
-		e.finishStep(s, name, stepEnd{status: status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason})
-		return status, reason
-	}
+	sc.begin(KindDeploy)
+	finish := sc.finish
 	stageCtx := ctx
 	var last ColorState
 	fail := func(err error) (Status, string) {

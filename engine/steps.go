@@ -101,34 +101,53 @@ func (e *Engine) finishStep(s *Stage, name string, end stepEnd) {
 	e.out.emit(ev)
 }
 
+// stepRunner runs one kind of step, from its start to its end, through
+// its scope.
+type stepRunner interface {
+	run(ctx context.Context, sc *stepScope) (Status, string)
+}
+
+// stepScope is one step of a run as its runner sees it: where it is, and
+// how it starts and ends.
+type stepScope struct {
+	e     *Engine
+	stage *Stage
+	step  *Step
+	name  string
+	start time.Time
+}
+
+// begin announces the step's first attempt and starts its clock.
+func (sc *stepScope) begin(kind StepKind) {
+	sc.e.out.emit(StepStarted{Stage: sc.stage.Name, Step: sc.name, Kind: kind, Attempt: 1})
+	sc.start = sc.e.clock.Now()
+}
+
+// finish ends the step's only attempt, and returns how it ended.
+func (sc *stepScope) finish(status Status, reason string) (Status, string) {
+	return sc.finishBy(status, reason, nil)
+}
+
+// finishBy is finish for an end a person decided.
+func (sc *stepScope) finishBy(status Status, reason string, actor *Actor) (Status, string) {
+	var elapsed time.Duration
+	if !sc.start.IsZero() {
+		elapsed = sc.e.clock.Now().Sub(sc.start)
+	}
+	sc.e.finishStep(sc.stage, sc.name, stepEnd{status: status, attempt: 1, elapsed: elapsed, reason: reason, actor: actor})
+	return status, reason
+}
+
 // runStep runs one step to completion and returns its status and, if it did
 // not succeed, why.
 func (e *Engine) runStep(ctx context.Context, s *Stage, j int) (Status, string) {
-	st := &s.Steps[j]
-	name := st.StepName(j)
-	switch st.Kind() {
-	case KindRun:
-		return e.runRun(ctx, s, st, name)
-	case KindApprove:
-		return e.runApprove(ctx, s, st, name)
-	case KindBlueGreen:
-		return e.runBlueGreen(ctx, s, st, name)
-	case KindDeploy:
-		return e.runDeploy(ctx, s, st, name)
-	case KindAnalysis:
-		return e.runAnalysis(ctx, s, st, name)
-	case KindAlerts:
-		return e.runAlerts(ctx, s, st, name)
-	case KindNotify:
-		return e.runNotify(ctx, s, st, name)
-	case KindLoadTest:
-		return e.runLoadTest(ctx, s, st, name)
-	default:
+	sc := &stepScope{e: e, stage: s, step: &s.Steps[j], name: s.Steps[j].StepName(j)}
+	r, ok := e.runners[sc.step.Kind()]
+	if !ok {
 		// Validation rejects these; this guards a Pipeline built in code.
-		reason := fmt.Sprintf("%s steps are not yet implemented", st.Kind())
-		e.finishStep(s, name, stepEnd{status: StatusFailed, attempt: 1, reason: reason})
-		return StatusFailed, reason
+		return sc.finish(StatusFailed, fmt.Sprintf("%s steps are not yet implemented", sc.step.Kind()))
 	}
+	return r.run(ctx, sc)
 }
 
 func (e *Engine) stepEnv(s *Stage, st *Step, name string) []string {
@@ -175,7 +194,12 @@ func (e *Engine) emitOutput(s *Stage, name string, stream Stream, text string, p
 	}
 }
 
-func (e *Engine) runRun(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
+// commandRunner runs a run step: a command in its own process group,
+// attempt after attempt.
+type commandRunner struct{ e *Engine }
+
+func (r commandRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
+	e, s, st, name := r.e, sc.stage, sc.step, sc.name
 	attempts := 1 + st.Retries
 	env := e.stepEnv(s, st, name)
 	args := e.argvFor(st)
@@ -251,21 +275,21 @@ func (e *Engine) outputTail(stage, step string) []string {
 	return nil
 }
 
-func (e *Engine) runApprove(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
-	e.out.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindApprove, Attempt: 1})
-	start := e.clock.Now()
+// approveRunner runs an approve step: a gate that waits for a person.
+type approveRunner struct{ e *Engine }
+
+func (r approveRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
+	e, s, st, name := r.e, sc.stage, sc.step, sc.name
+	sc.begin(KindApprove)
 	d, ok := e.gates.await(ctx, s, name, st.Approve, st.Timeout.D(), st.OnTimeout)
 	if !ok {
-		const reason = "stopped while waiting for approval"
-		e.finishStep(s, name, stepEnd{status: StatusCancelled, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason})
-		return StatusCancelled, reason
+		return sc.finish(StatusCancelled, "stopped while waiting for approval")
 	}
 	status, reason := StatusSucceeded, ""
 	if d.outcome != GateApprove {
 		status, reason = StatusFailed, rejection(d)
 	}
-	e.finishStep(s, name, stepEnd{status: status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason, actor: actorPtr(d.actor)})
-	return status, reason
+	return sc.finishBy(status, reason, actorPtr(d.actor))
 }
 
 func rejection(d decision) string {
@@ -276,16 +300,15 @@ func rejection(d decision) string {
 	return reason
 }
 
-// runNotify is the notify step: it sends its message to every target now
-// and succeeds whether or not the message was delivered.
-func (e *Engine) runNotify(ctx context.Context, s *Stage, st *Step, name string) (Status, string) {
+// notifyRunner runs a notify step: it sends its message to every target
+// now and succeeds whether or not the message was delivered.
+type notifyRunner struct{ e *Engine }
+
+func (r notifyRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
+	e, s, st, name := r.e, sc.stage, sc.step, sc.name
 	spec := *st.Notify
-	e.out.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindNotify, Attempt: 1})
-	start := e.clock.Now()
-	finish := func(status Status, reason string) (Status, string) {
-		e.finishStep(s, name, stepEnd{status: status, attempt: 1, elapsed: e.clock.Now().Sub(start), reason: reason})
-		return status, reason
-	}
+	sc.begin(KindNotify)
+	finish := sc.finish
 	targets := targetsOf(spec.Slack, spec.Teams)
 	if len(targets) == 0 && e.p.Notify != nil {
 		targets = targetsOf(e.p.Notify.Slack, e.p.Notify.Teams)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cutover-sh/cutover/demo"
 	"github.com/cutover-sh/cutover/engine"
 	"github.com/cutover-sh/cutover/kube"
 	"github.com/cutover-sh/cutover/prom"
@@ -148,7 +149,7 @@ func runDemo(ctx context.Context, s streams, g *globalOptions, o *demoOptions) e
 
 // demoWorld is everything the demo's release acts on and is judged by.
 type demoWorld struct {
-	sim     *kube.Sim
+	sim     *demo.Sim
 	cluster *kube.Cluster
 	target  engine.Target
 	apps    map[string]*sampleApp // blue, green, maintenance
@@ -177,7 +178,7 @@ func startDemoWorld(ctx context.Context, speed float64, bad bool) (w *demoWorld,
 			w.stop()
 		}
 	}()
-	w.sim, err = kube.NewSim(speed, uint64(time.Now().UnixNano()), kube.DemoObjects()...) //nolint:gosec // a seed, not a secret
+	w.sim, err = demo.NewSim(speed, uint64(time.Now().UnixNano()), demo.DemoObjects()...) //nolint:gosec // a seed, not a secret
 	if err != nil {
 		return w, err
 	}

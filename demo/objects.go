@@ -1,4 +1,4 @@
-package kube
+package demo
 
 import (
 	appsv1 "k8s.io/api/apps/v1"

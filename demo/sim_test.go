@@ -1,4 +1,4 @@
-package kube_test
+package demo_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/cutover-sh/cutover/demo"
 	"github.com/cutover-sh/cutover/engine"
 	"github.com/cutover-sh/cutover/kube"
 	"github.com/cutover-sh/cutover/testenv"
@@ -19,7 +20,7 @@ import (
 
 // simPair is the guide's pair in the simulated cluster: blue live with two
 // Ready pods of web:v1, green scaled to zero.
-func simPair(t *testing.T, speed float64) (context.Context, *kube.Sim, *kube.Cluster, engine.Target) {
+func simPair(t *testing.T, speed float64) (context.Context, *demo.Sim, *kube.Cluster, engine.Target) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
@@ -31,7 +32,7 @@ func simPair(t *testing.T, speed float64) (context.Context, *kube.Sim, *kube.Clu
 		ObjectMeta: metav1.ObjectMeta{Name: "web-service", Namespace: "prod"},
 		Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": "web", "color": "blue"}},
 	}
-	sim, err := kube.NewSim(speed, 1, []runtime.Object{blue, green, svc}...)
+	sim, err := demo.NewSim(speed, 1, []runtime.Object{blue, green, svc}...)
 	if err != nil {
 		t.Fatal(err)
 	}

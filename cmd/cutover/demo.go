@@ -154,7 +154,7 @@ type demoWorld struct {
 	target  engine.Target
 	apps    map[string]*sampleApp // blue, green, maintenance
 	staging *sampleApp
-	prom    *prom.Local
+	prom    *demo.Local
 	// recorder stands in for Slack's webhook.
 	recorder *webhookRecorder
 
@@ -211,11 +211,11 @@ func startDemoWorld(ctx context.Context, speed float64, bad bool) (w *demoWorld,
 	if w.recorder, err = startWebhookRecorder(ctx); err != nil {
 		return w, err
 	}
-	var targets []prom.LocalTarget
+	var targets []demo.LocalTarget
 	for _, a := range []*sampleApp{w.apps["blue"], w.apps["green"], w.staging} {
-		targets = append(targets, prom.LocalTarget{Job: "claude-tiu", Addr: a.addr})
+		targets = append(targets, demo.LocalTarget{Job: "claude-tiu", Addr: a.addr})
 	}
-	if w.prom, err = prom.StartLocal(ctx, prom.LocalOptions{Targets: targets, Interval: 500 * time.Millisecond}); err != nil {
+	if w.prom, err = demo.StartLocal(ctx, demo.LocalOptions{Targets: targets, Interval: 500 * time.Millisecond}); err != nil {
 		return w, err
 	}
 	w.wg.Go(func() { w.traffic(ctx) })

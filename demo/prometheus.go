@@ -1,4 +1,4 @@
-package prom
+package demo
 
 import (
 	"context"

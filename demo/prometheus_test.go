@@ -1,4 +1,4 @@
-package prom_test
+package demo_test
 
 import (
 	"context"
@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/model"
 
+	"github.com/cutover-sh/cutover/demo"
 	"github.com/cutover-sh/cutover/engine"
 	"github.com/cutover-sh/cutover/prom"
 )
@@ -65,9 +66,9 @@ func listen(t *testing.T, addr string) net.Listener {
 	return ln
 }
 
-func startLocal(ctx context.Context, t *testing.T, targets ...prom.LocalTarget) (*prom.Local, *prom.Client) {
+func startLocal(ctx context.Context, t *testing.T, targets ...demo.LocalTarget) (*demo.Local, *prom.Client) {
 	t.Helper()
-	l, err := prom.StartLocal(ctx, prom.LocalOptions{Targets: targets, Interval: localInterval})
+	l, err := demo.StartLocal(ctx, demo.LocalOptions{Targets: targets, Interval: localInterval})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func TestLocalAnswersWhatItScraped(t *testing.T) {
 	defer cancel()
 	app := serveApp(t, listen(t, "127.0.0.1:0"))
 	app.gauge.Set(21.5)
-	l, c := startLocal(ctx, t, prom.LocalTarget{Job: "shop", Addr: app.addr, Labels: map[string]string{"namespace": "prod", "pod": "web-1"}})
+	l, c := startLocal(ctx, t, demo.LocalTarget{Job: "shop", Addr: app.addr, Labels: map[string]string{"namespace": "prod", "pod": "web-1"}})
 
 	if got, _ := await(ctx, t, c, `demo_temperature_celsius{job="shop"}`, answered); got != 21.5 {
 		t.Errorf("gauge: got %v, want 21.5", got)
@@ -173,7 +174,7 @@ func TestLocalScrapesThroughFailures(t *testing.T) {
 	if err := reserved.Close(); err != nil {
 		t.Fatal(err)
 	}
-	_, c := startLocal(ctx, t, prom.LocalTarget{Job: "flaky", Addr: addr})
+	_, c := startLocal(ctx, t, demo.LocalTarget{Job: "flaky", Addr: addr})
 
 	if got, _ := await(ctx, t, c, `up{job="flaky"}`, answered); got != 0 {
 		t.Fatalf("up before the app listens: got %v, want 0", got)
@@ -296,19 +297,19 @@ func call(ctx context.Context, t *testing.T, method, u string, form url.Values) 
 func TestStartLocalRefuses(t *testing.T) {
 	tests := []struct {
 		name   string
-		target prom.LocalTarget
+		target demo.LocalTarget
 		want   string
 	}{
-		{"a name", prom.LocalTarget{Job: "j", Addr: "localhost:80"}, "loopback"},
-		{"a remote IP", prom.LocalTarget{Job: "j", Addr: "10.0.0.1:80"}, "loopback"},
-		{"no port", prom.LocalTarget{Job: "j", Addr: "127.0.0.1"}, "port"},
-		{"no job", prom.LocalTarget{Addr: "127.0.0.1:80"}, "no job"},
-		{"a job label", prom.LocalTarget{Job: "j", Addr: "127.0.0.1:80", Labels: map[string]string{"job": "k"}}, "label job"},
-		{"a reserved label", prom.LocalTarget{Job: "j", Addr: "127.0.0.1:80", Labels: map[string]string{"__address__": "x"}}, "reserved"},
+		{"a name", demo.LocalTarget{Job: "j", Addr: "localhost:80"}, "loopback"},
+		{"a remote IP", demo.LocalTarget{Job: "j", Addr: "10.0.0.1:80"}, "loopback"},
+		{"no port", demo.LocalTarget{Job: "j", Addr: "127.0.0.1"}, "port"},
+		{"no job", demo.LocalTarget{Addr: "127.0.0.1:80"}, "no job"},
+		{"a job label", demo.LocalTarget{Job: "j", Addr: "127.0.0.1:80", Labels: map[string]string{"job": "k"}}, "label job"},
+		{"a reserved label", demo.LocalTarget{Job: "j", Addr: "127.0.0.1:80", Labels: map[string]string{"__address__": "x"}}, "reserved"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l, err := prom.StartLocal(t.Context(), prom.LocalOptions{Targets: []prom.LocalTarget{tt.target}})
+			l, err := demo.StartLocal(t.Context(), demo.LocalOptions{Targets: []demo.LocalTarget{tt.target}})
 			if err == nil {
 				l.Stop()
 				t.Fatalf("got a Local, want an error mentioning %q", tt.want)
@@ -318,8 +319,8 @@ func TestStartLocalRefuses(t *testing.T) {
 			}
 		})
 	}
-	twice := prom.LocalTarget{Job: "j", Addr: "127.0.0.1:80"}
-	if _, err := prom.StartLocal(t.Context(), prom.LocalOptions{Targets: []prom.LocalTarget{twice, twice}}); err == nil || !strings.Contains(err.Error(), "twice") {
+	twice := demo.LocalTarget{Job: "j", Addr: "127.0.0.1:80"}
+	if _, err := demo.StartLocal(t.Context(), demo.LocalOptions{Targets: []demo.LocalTarget{twice, twice}}); err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Errorf("a target listed twice: got %v, want an error", err)
 	}
 }
@@ -329,7 +330,7 @@ func TestStartLocalRefuses(t *testing.T) {
 func TestLocalStopRemovesItsStorage(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	l, err := prom.StartLocal(t.Context(), prom.LocalOptions{})
+	l, err := demo.StartLocal(t.Context(), demo.LocalOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,14 +49,13 @@ func (e *Engine) ActiveReleases() []string { return e.releases.active() }
 type blueGreenRunner struct{ e *Engine }
 
 func (b blueGreenRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
-	e, s, st, name := b.e, sc.stage, sc.step, sc.name
+	e, st := b.e, sc.step
 	spec := *st.BlueGreen
 	t := spec.Target()
 	sc.begin(KindBlueGreen)
-	finish := sc.finish
 	cl, err := e.cluster(spec.Context)
 	if err != nil {
-		return finish(StatusFailed, err.Error())
+		return sc.finish(StatusFailed, err.Error())
 	}
 	stageCtx := ctx
 	if st.Timeout > 0 {
@@ -64,176 +63,235 @@ func (b blueGreenRunner) run(ctx context.Context, sc *stepScope) (Status, string
 		ctx, cancel = context.WithTimeout(ctx, st.Timeout.D())
 		defer cancel()
 	}
+	// Requests only set flags, so a few pending are as good as many; a
+	// promote is dropped rather than take a rollback's room.
+	rl := &release{e: e, sc: sc, spec: spec, t: t, requests: make(chan Request, 4), promotedBy: e.cfg.Actor}
+	ctx, unlock, err := rl.lock(ctx, cl)
+	if err != nil {
+		return sc.finish(StatusFailed, err.Error())
+	}
+	defer unlock()
+	if !e.releases.open(t.String(), rl.requests) {
+		return sc.finish(StatusFailed, fmt.Sprintf("another step of this run is releasing service %s", t))
+	}
+	defer rl.close()
+	r, err := RunBlueGreen(ctx, cl, spec, rl.hooks())
+	return rl.end(stageCtx, ctx, r, err)
+}
+
+// release is a blueGreen step's release in flight, as the run sees it:
+// what it last reported, and who let it switch.
+type release struct {
+	e        *Engine
+	sc       *stepScope
+	spec     BlueGreenSpec
+	t        Target
+	requests chan Request
+
+	last    ReleaseProgress
+	lastObs Observation
+	// promotedBy is who let the switch happen: the person who approved its
+	// gate, or whoever started the run.
+	promotedBy Actor
+	// The preview's rollout is timed from its deploy to the first phase
+	// past it, for the views' estimate of a cold rollback.
+	rolloutStart time.Time
+	rolloutTook  time.Duration
+}
+
+// lock takes the release lock of the Service, or takes it over from the
+// run being resumed. The context it returns ends when the lock is lost to
+// someone else; unlock releases it.
+func (rl *release) lock(ctx context.Context, cl Cluster) (context.Context, func(), error) {
+	e, s, name, t := rl.e, rl.sc.stage, rl.sc.name, rl.t
 	previous := ""
 	if e.cfg.Resume != nil {
 		previous = e.cfg.Resume.Holder
 	}
 	lock, err := cl.Lock(ctx, t, LockHolder(e.cfg.Actor, e.runID), previous)
 	if err != nil {
-		return finish(StatusFailed, fmt.Sprintf("lock the release of service %s: %v", t, err))
+		return ctx, nil, fmt.Errorf("lock the release of service %s: %w", t, err)
 	}
-	defer func() { _ = lock.Release(context.WithoutCancel(ctx)) }() // Release bounds its own wait
 	if from := lock.TakenFrom(); from != "" {
 		msg := fmt.Sprintf("took over the release lock of service %s from %s", t, from)
 		_ = e.out.record(Record{Type: RecLeaseTakenOver, Stage: s.Name, Step: name, Actor: actorPtr(e.cfg.Actor), Service: t.String(), Reason: msg})
 		e.out.emit(Warning{Code: WarnLockTakenOver, Stage: s.Name, Step: name, Message: msg})
 	}
-	ctx, stopLost := context.WithCancelCause(ctx)
-	defer stopLost(nil)
+	lctx, stopLost := context.WithCancelCause(ctx)
 	go func() {
 		select {
 		case <-lock.Lost():
 			stopLost(fmt.Errorf("lost the release lock of service %s: it is held by %s now", t, lock.LostTo()))
-		case <-ctx.Done():
+		case <-lctx.Done():
 		}
 	}()
-	// Requests only set flags, so a few pending are as good as many; a
-	// promote is dropped rather than take a rollback's room.
-	requests := make(chan Request, 4)
-	if !e.releases.open(t.String(), requests) {
-		return finish(StatusFailed, fmt.Sprintf("another step of this run is releasing service %s", t))
-	}
-	defer func() {
-		asked, wasAsked := e.releases.close(t.String())
-		// A rollback still queued when the release ended reached no one:
-		// say so, where everyone looks, rather than leave it acknowledged.
-		for len(requests) > 0 {
-			if <-requests == RequestRollback && wasAsked {
-				msg := fmt.Sprintf("the rollback of %s asked by %s came as the release ended and was not applied; run `cutover rollback %s`", t, asked.actor, t)
-				_ = e.out.record(Record{Type: RecWarning, Stage: s.Name, Step: name, Reason: msg})
-				e.out.emit(Warning{Code: WarnRollbackLate, Stage: s.Name, Step: name, Message: msg})
-			}
-		}
-	}()
+	return lctx, func() {
+		stopLost(nil)
+		_ = lock.Release(context.WithoutCancel(ctx)) // Release bounds its own wait
+	}, nil
+}
 
-	var last ReleaseProgress
-	var lastObs Observation
-	// promotedBy is who let the switch happen: the person who approved its
-	// gate, or whoever started the run.
-	promotedBy := e.cfg.Actor
-	// The preview's rollout is timed from its deploy to the first phase
-	// past it, for the views' estimate of a cold rollback.
-	var rolloutStart time.Time
-	var rolloutTook time.Duration
-	report := func(ev ReleaseProgress) {
-		switch {
-		case ev.Phase == PhaseDeploying && rolloutStart.IsZero():
-			rolloutStart = e.clock.Now()
-		case ev.Phase != PhaseDeploying && !rolloutStart.IsZero() && rolloutTook == 0:
-			rolloutTook = e.clock.Now().Sub(rolloutStart)
+// close ends the release in the run. A rollback still queued when the
+// release ended reached no one: it says so, where everyone looks, rather
+// than leave it acknowledged.
+func (rl *release) close() {
+	e, s, name, t := rl.e, rl.sc.stage, rl.sc.name, rl.t
+	asked, wasAsked := e.releases.close(t.String())
+	for len(rl.requests) > 0 {
+		if <-rl.requests == RequestRollback && wasAsked {
+			msg := fmt.Sprintf("the rollback of %s asked by %s came as the release ended and was not applied; run `cutover rollback %s`", t, asked.actor, t)
+			_ = e.out.record(Record{Type: RecWarning, Stage: s.Name, Step: name, Reason: msg})
+			e.out.emit(Warning{Code: WarnRollbackLate, Stage: s.Name, Step: name, Message: msg})
 		}
-		ev.RolloutTook = rolloutTook
-		ev.Stage, ev.Step, ev.Service = s.Name, name, t.String()
-		ev.Message = e.mask.String(ev.Message)
-		if sameReport(last, ev) {
-			return
-		}
-		last = ev
-		e.out.emit(ev)
 	}
-	h := ReleaseHooks{
-		Actor: e.cfg.Actor, Clock: e.clock, Requests: requests,
-		Observed: func(r Release, obs Observation, act Action) {
-			c := act.Color
-			if c == "" {
-				c = r.To
-			}
-			if r.To != "" {
-				e.query.set(QueryVars{Color: string(r.To), Namespace: t.Namespace, Service: t.Service, Deployment: t.Deployment(r.To), Release: spec.Image})
-			}
-			lastObs = obs.clone()
-			report(ReleaseProgress{
-				Phase: r.Phase, From: r.From, To: r.To, Live: obs.Service.Live, Action: act.Kind,
-				Color: c, State: obs.Color(c), Message: r.Reason, Observed: new(lastObs.clone()),
-			})
-		},
-		Progress: func(c Color, cs ColorState) {
-			msg := ""
-			if _, m, err := RolloutStatus(cs); err != nil {
-				msg = err.Error()
-			} else {
-				msg = m
-			}
-			obs := lastObs.clone()
-			if obs.Colors == nil {
-				obs.Colors = map[Color]*ColorState{}
-			}
-			obs.Colors[c] = &cs
-			lastObs = obs
-			report(ReleaseProgress{Phase: last.Phase, From: last.From, To: last.To, Live: last.Live, Action: ActWaitRollout, Color: c, State: cs, Message: msg, Observed: new(obs.clone())})
-		},
-		Approve: func(ctx context.Context) (bool, error) {
-			d, ok := e.gates.await(ctx, s, name, spec.Approve, 0, "")
-			if !ok {
-				return false, context.Cause(ctx)
-			}
-			if d.outcome != GateApprove {
-				return false, nil
-			}
-			promotedBy = d.actor
-			return true, nil
-		},
-		Analyze: func(ctx context.Context, which string, r Release) (bool, string, error) {
-			a := spec.PrePromotion
-			if which == PostPromotion {
-				a = spec.PostPromotion
-			}
-			vars := QueryVars{Color: string(r.To), Namespace: t.Namespace, Service: t.Service, Deployment: t.Deployment(r.To), Release: spec.Image}
-			e.query.set(vars)
-			res := e.analyze(ctx, s, name, which+"/", *a, vars)
-			switch {
-			case res.status == StatusSucceeded:
-				return true, "", nil
-			case res.status == StatusCancelled:
-				return false, res.reason, context.Cause(ctx)
-			case which == PostPromotion && !spec.RollsBackAutomatically():
-				// autoRollback: false: a person decides, as the new color
-				// keeps serving meanwhile.
-				d, ok := e.gates.await(ctx, s, name, "post-promotion analysis failed: "+res.reason+
-					". Approve to keep the release, reject to roll back.", 0, "")
-				if !ok {
-					return false, res.reason, context.Cause(ctx)
-				}
-				if d.outcome == GateApprove {
-					return true, "", nil
-				}
-				return false, res.reason + "; " + rejection(d), nil
-			}
-			return false, res.reason, nil
-		},
-		Switched: func(req SwitchRequest) error {
-			if err := e.out.record(Record{
-				Type: RecReleaseSwitched, Stage: s.Name, Step: name, Actor: actorPtr(req.Actor),
-				Service: t.String(), From: req.From, To: req.To, Release: req.Release,
-			}); err != nil {
-				return err
-			}
-			// A switch back to the color live before the release is the
-			// rollback's, told of once the release has ended.
-			if req.To != last.From {
-				e.notes.promoted(s, st, name, t, req, promotedBy)
-			}
-			return nil
-		},
+}
+
+// hooks are how RunBlueGreen tells the run what it sees and asks it what
+// to do.
+func (rl *release) hooks() ReleaseHooks {
+	e := rl.e
+	return ReleaseHooks{
+		Actor: e.cfg.Actor, Clock: e.clock, Requests: rl.requests,
+		Observed: rl.observed, Progress: rl.progress, Approve: rl.approve, Analyze: rl.analyze, Switched: rl.switched,
 		Retrying: func(err error) {
-			e.out.emit(Warning{Code: WarnRetry, Stage: s.Name, Step: name, Message: e.mask.String(err.Error())})
+			e.out.emit(Warning{Code: WarnRetry, Stage: rl.sc.stage.Name, Step: rl.sc.name, Message: e.mask.String(err.Error())})
 		},
 	}
-	r, err := RunBlueGreen(ctx, cl, spec, h)
+}
+
+// report publishes what the release is doing, unless it tells a person
+// nothing new.
+func (rl *release) report(ev ReleaseProgress) {
+	now := rl.e.clock.Now()
+	switch {
+	case ev.Phase == PhaseDeploying && rl.rolloutStart.IsZero():
+		rl.rolloutStart = now
+	case ev.Phase != PhaseDeploying && !rl.rolloutStart.IsZero() && rl.rolloutTook == 0:
+		rl.rolloutTook = now.Sub(rl.rolloutStart)
+	}
+	ev.RolloutTook = rl.rolloutTook
+	ev.Stage, ev.Step, ev.Service = rl.sc.stage.Name, rl.sc.name, rl.t.String()
+	ev.Message = rl.e.mask.String(ev.Message)
+	if sameReport(rl.last, ev) {
+		return
+	}
+	rl.last = ev
+	rl.e.out.emit(ev)
+}
+
+// vars are the query values of the color r releases.
+func (rl *release) vars(r Release) QueryVars {
+	t := rl.t
+	return QueryVars{Color: string(r.To), Namespace: t.Namespace, Service: t.Service, Deployment: t.Deployment(r.To), Release: rl.spec.Image}
+}
+
+func (rl *release) observed(r Release, obs Observation, act Action) {
+	c := act.Color
+	if c == "" {
+		c = r.To
+	}
+	if r.To != "" {
+		rl.e.query.set(rl.vars(r))
+	}
+	rl.lastObs = obs.clone()
+	rl.report(ReleaseProgress{
+		Phase: r.Phase, From: r.From, To: r.To, Live: obs.Service.Live, Action: act.Kind,
+		Color: c, State: obs.Color(c), Message: r.Reason, Observed: new(rl.lastObs.clone()),
+	})
+}
+
+func (rl *release) progress(c Color, cs ColorState) {
+	msg := ""
+	if _, m, err := RolloutStatus(cs); err != nil {
+		msg = err.Error()
+	} else {
+		msg = m
+	}
+	obs := rl.lastObs.clone()
+	if obs.Colors == nil {
+		obs.Colors = map[Color]*ColorState{}
+	}
+	obs.Colors[c] = &cs
+	rl.lastObs = obs
+	last := rl.last
+	rl.report(ReleaseProgress{Phase: last.Phase, From: last.From, To: last.To, Live: last.Live, Action: ActWaitRollout, Color: c, State: cs, Message: msg, Observed: new(obs.clone())})
+}
+
+func (rl *release) approve(ctx context.Context) (bool, error) {
+	d, ok := rl.e.gates.await(ctx, rl.sc.stage, rl.sc.name, rl.spec.Approve, 0, "")
+	if !ok {
+		return false, context.Cause(ctx)
+	}
+	if d.outcome != GateApprove {
+		return false, nil
+	}
+	rl.promotedBy = d.actor
+	return true, nil
+}
+
+func (rl *release) analyze(ctx context.Context, which string, r Release) (bool, string, error) {
+	e, s, name, spec := rl.e, rl.sc.stage, rl.sc.name, rl.spec
+	a := spec.PrePromotion
+	if which == PostPromotion {
+		a = spec.PostPromotion
+	}
+	vars := rl.vars(r)
+	e.query.set(vars)
+	res := e.analyze(ctx, s, name, which+"/", *a, vars)
+	switch {
+	case res.status == StatusSucceeded:
+		return true, "", nil
+	case res.status == StatusCancelled:
+		return false, res.reason, context.Cause(ctx)
+	case which == PostPromotion && !spec.RollsBackAutomatically():
+		// autoRollback: false: a person decides, as the new color
+		// keeps serving meanwhile.
+		d, ok := e.gates.await(ctx, s, name, "post-promotion analysis failed: "+res.reason+
+			". Approve to keep the release, reject to roll back.", 0, "")
+		if !ok {
+			return false, res.reason, context.Cause(ctx)
+		}
+		if d.outcome == GateApprove {
+			return true, "", nil
+		}
+		return false, res.reason + "; " + rejection(d), nil
+	}
+	return false, res.reason, nil
+}
+
+func (rl *release) switched(req SwitchRequest) error {
+	e, s, name, t := rl.e, rl.sc.stage, rl.sc.name, rl.t
+	if err := e.out.record(Record{
+		Type: RecReleaseSwitched, Stage: s.Name, Step: name, Actor: actorPtr(req.Actor),
+		Service: t.String(), From: req.From, To: req.To, Release: req.Release,
+	}); err != nil {
+		return err
+	}
+	// A switch back to the color live before the release is the
+	// rollback's, told of once the release has ended.
+	if req.To != rl.last.From {
+		e.notes.promoted(s, rl.sc.step, name, t, req, rl.promotedBy)
+	}
+	return nil
+}
+
+// end journals how the release ended and ends the step with it.
+func (rl *release) end(stageCtx, ctx context.Context, r Release, err error) (Status, string) {
+	e, s, st, name, t, finish := rl.e, rl.sc.stage, rl.sc.step, rl.sc.name, rl.t, rl.sc.finish
 	reason := r.Reason
 	if err != nil {
 		reason = err.Error()
 	}
 	_ = e.out.record(Record{
 		Type: RecReleaseFinished, Stage: s.Name, Step: name, Service: t.String(), From: r.From, To: r.To,
-		Release: spec.Image, Phase: r.Phase, Reason: reason,
+		Release: rl.spec.Image, Phase: r.Phase, Reason: reason,
 	})
 	if r.Phase == PhaseRolledBack {
 		e.notes.rolledBack(s, st, name, t, r)
 	}
 	switch {
 	case err != nil && timedOut(stageCtx, ctx):
-		reason = fmt.Sprintf("timed out after %s while %s%s", st.Timeout, r.Phase, podReasons(last.State.Pods))
+		reason = fmt.Sprintf("timed out after %s while %s%s", st.Timeout, r.Phase, podReasons(rl.last.State.Pods))
 		if !r.Phase.switched() {
 			reason += fmt.Sprintf("; the live color %s was not touched", r.From)
 		}

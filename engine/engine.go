@@ -84,23 +84,10 @@ type Engine struct {
 	mask   *Masker
 	bcast  *Broadcaster
 	runID  string
-	skips  map[string]string // stage -> reason
 	killCh chan struct{}
-	// skipCh carries SkipStage to the scheduler, which alone knows which
-	// stages have started; scheduled is closed when it is done.
-	skipCh    chan skipRequest
-	scheduled chan struct{}
-	// baseEnv is the environment every run step starts from.
-	baseEnv []string
-	devNull *os.File
 
 	// out journals records and publishes events.
 	out *publisher
-
-	// argv caches how each run command is executed, so that PATH is
-	// searched once per command rather than once per attempt.
-	argvMu sync.Mutex
-	argv   map[string][]string
 
 	decisions decisionLog
 
@@ -122,6 +109,9 @@ type Engine struct {
 	notes *notifications
 	// runners run each kind of step.
 	runners map[StepKind]stepRunner
+	// commands runs run steps; sched runs stages.
+	commands *commandRunner
+	sched    *scheduler
 }
 
 // New checks cfg and prepares a run. Bad skips and an emergency without a
@@ -181,17 +171,16 @@ func New(cfg Config) (*Engine, error) {
 		p:     p,
 		clock: cfg.Clock,
 		// A webhook URL is a credential wherever it came from.
-		mask:      NewMasker(append(slices.Clone(cfg.Secrets), webhooks(p)...)),
-		runID:     newRunID(cfg.Clock.Now()),
-		skips:     skips,
-		killCh:    make(chan struct{}),
-		skipCh:    make(chan skipRequest),
-		scheduled: make(chan struct{}),
+		mask:   NewMasker(append(slices.Clone(cfg.Secrets), webhooks(p)...)),
+		runID:  newRunID(cfg.Clock.Now()),
+		killCh: make(chan struct{}),
 	}
-	e.baseEnv = slices.Clone(cfg.Env)
+	baseEnv := slices.Clone(cfg.Env)
 	for _, k := range slices.Sorted(maps.Keys(cfg.Vars)) {
-		e.baseEnv = append(e.baseEnv, k+"="+cfg.Vars[k])
+		baseEnv = append(baseEnv, k+"="+cfg.Vars[k])
 	}
+	e.commands = &commandRunner{e: e, baseEnv: baseEnv}
+	e.sched = &scheduler{e: e, skips: skips, skipCh: make(chan skipRequest), scheduled: make(chan struct{})}
 	e.bcast = NewBroadcaster(NewSnapshot(p))
 	e.out = &publisher{clock: e.clock, runID: e.runID, mask: e.mask, journal: cfg.Journal, bcast: e.bcast, decisions: &e.decisions, failed: e.journalFailed}
 	e.releases = &releaseBook{out: e.out, mask: e.mask, running: map[string]chan Request{}, rollbacks: map[string]decision{}}
@@ -201,7 +190,7 @@ func New(cfg Config) (*Engine, error) {
 		waiting: map[string]*gate{}, decided: map[string]decision{}}
 	e.notes.gates = e.gates
 	e.runners = map[StepKind]stepRunner{
-		KindRun: commandRunner{e}, KindApprove: approveRunner{e}, KindBlueGreen: blueGreenRunner{e}, KindDeploy: deployRunner{e},
+		KindRun: e.commands, KindApprove: approveRunner{e}, KindBlueGreen: blueGreenRunner{e}, KindDeploy: deployRunner{e},
 		KindAnalysis: analysisRunner{e}, KindAlerts: alertsRunner{e}, KindNotify: notifyRunner{e}, KindLoadTest: loadTestRunner{e},
 	}
 	return e, nil
@@ -255,7 +244,7 @@ func (e *Engine) Run(ctx context.Context) (Snapshot, error) {
 	if err := e.out.record(Record{
 		Type: RecRunStarted, Actor: actorPtr(e.cfg.Actor), Pipeline: p.Metadata.Name, Holder: LockHolder(e.cfg.Actor, e.runID),
 		Path: p.Source.Path, Hash: p.Source.Hash, Vars: e.cfg.Vars, Stages: stageNames(p),
-		Emergency: e.cfg.Emergency, Skips: slices.Sorted(maps.Keys(e.skips)), Reason: e.cfg.Reason,
+		Emergency: e.cfg.Emergency, Skips: slices.Sorted(maps.Keys(e.sched.skips)), Reason: e.cfg.Reason,
 	}); err != nil {
 		e.bcast.Close()
 		return e.Snapshot(), fmt.Errorf("start run of %s: %w", p.Metadata.Name, err)
@@ -278,11 +267,11 @@ func (e *Engine) Run(ctx context.Context) (Snapshot, error) {
 
 	// Steps read no input; one /dev/null serves them all.
 	if devNull, err := os.Open(os.DevNull); err == nil {
-		e.devNull = devNull
+		e.commands.devNull = devNull
 		defer func() { _ = devNull.Close() }()
 	}
-	status := e.schedule(ctx)
-	close(e.scheduled)
+	status := e.sched.schedule(ctx)
+	close(e.sched.scheduled)
 
 	// From here Abort is refused, so the outcome cannot change under us; an
 	// Abort that came first was journaled before this lock was taken.

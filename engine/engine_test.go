@@ -400,7 +400,7 @@ stages:
 	h := newHarness(t, Config{Pipeline: p, Vars: vars, Secrets: secrets, AutoApprove: true})
 	// The secret reaches the step through its environment, never its
 	// command line, which every user of the host can read.
-	for _, arg := range h.eng.argvFor(&p.Stages[0].Steps[1]) {
+	for _, arg := range h.eng.commands.argvFor(&p.Stages[0].Steps[1]) {
 		if strings.Contains(arg, secret) {
 			t.Errorf("the secret is on the step's command line: %q", arg)
 		}

@@ -70,13 +70,26 @@ func plan(stages []Stage, status []Status, free int, stopping bool) decisions {
 	return d
 }
 
+// scheduler runs a run's stages as their needs allow, at most
+// Config.Parallel at once, and takes the skips asked for meanwhile.
+type scheduler struct {
+	e *Engine
+	// skips maps the stages skipped from the start to why.
+	skips map[string]string
+	// skipCh carries SkipStage to the scheduler, which alone knows which
+	// stages have started; scheduled is closed when it is done.
+	skipCh    chan skipRequest
+	scheduled chan struct{}
+}
+
 type stageResult struct {
 	idx    int
 	status Status
 }
 
 // schedule runs stages as their needs allow and returns the run's status.
-func (e *Engine) schedule(ctx context.Context) Status {
+func (sd *scheduler) schedule(ctx context.Context) Status {
+	e := sd.e
 	p := e.p
 	status := make([]Status, len(p.Stages))
 	index := map[string]int{}
@@ -84,8 +97,8 @@ func (e *Engine) schedule(ctx context.Context) Status {
 		index[s.Name] = i
 		status[i] = StatusPending
 	}
-	for _, name := range slices.Sorted(maps.Keys(e.skips)) {
-		reason := e.skips[name]
+	for _, name := range slices.Sorted(maps.Keys(sd.skips)) {
+		reason := sd.skips[name]
 		status[index[name]] = StatusSkipped
 		_ = e.out.record(Record{Type: RecStageSkipped, Stage: name, Actor: actorPtr(e.cfg.Actor), Reason: reason})
 		e.out.emit(StageSkipped{Stage: name, Actor: e.cfg.Actor, Reason: e.mask.String(reason)})
@@ -96,16 +109,16 @@ func (e *Engine) schedule(ctx context.Context) Status {
 		d := plan(p.Stages, status, e.cfg.Parallel-running, ctx.Err() != nil)
 		for _, i := range slices.Sorted(maps.Keys(d.blocked)) {
 			status[i] = StatusCancelled
-			e.finishUnrun(p.Stages[i], fmt.Sprintf("not run: needs %s, which did not succeed", d.blocked[i]))
+			sd.finishUnrun(p.Stages[i], fmt.Sprintf("not run: needs %s, which did not succeed", d.blocked[i]))
 		}
 		for _, i := range d.abandoned {
 			status[i] = StatusCancelled
-			e.finishUnrun(p.Stages[i], "not run: the run was stopped")
+			sd.finishUnrun(p.Stages[i], "not run: the run was stopped")
 		}
 		for _, i := range d.start {
 			status[i] = StatusRunning
 			running++
-			go func() { results <- stageResult{idx: i, status: e.runStage(ctx, i)} }()
+			go func() { results <- stageResult{idx: i, status: sd.runStage(ctx, i)} }()
 		}
 		if running == 0 {
 			break
@@ -114,8 +127,8 @@ func (e *Engine) schedule(ctx context.Context) Status {
 		case r := <-results:
 			running--
 			status[r.idx] = r.status
-		case req := <-e.skipCh:
-			req.reply <- e.skipNow(req, status, index)
+		case req := <-sd.skipCh:
+			req.reply <- sd.skipNow(req, status, index)
 		}
 	}
 	final := StatusSucceeded
@@ -127,7 +140,8 @@ func (e *Engine) schedule(ctx context.Context) Status {
 	return final
 }
 
-func (e *Engine) finishUnrun(s Stage, reason string) {
+func (sd *scheduler) finishUnrun(s Stage, reason string) {
+	e := sd.e
 	_ = e.out.record(Record{Type: RecStageFinished, Stage: s.Name, Status: StatusCancelled, Budget: s.Budget.D(), Reason: reason})
 	e.out.emit(StageFinished{Stage: s.Name, Status: StatusCancelled, Budget: s.Budget.D(), Reason: reason})
 }
@@ -149,16 +163,22 @@ func (e *Engine) SkipStage(actor Actor, stage, reason string) error {
 	if !e.cfg.Emergency {
 		return ErrNotEmergency
 	}
-	req := skipRequest{stage: stage, reason: reason, actor: actor, reply: make(chan error, 1)}
+	return e.sched.skip(skipRequest{stage: stage, reason: reason, actor: actor, reply: make(chan error, 1)})
+}
+
+// skip hands a skip to the running scheduler, which alone knows which
+// stages have started.
+func (sd *scheduler) skip(req skipRequest) error {
 	select {
-	case e.skipCh <- req:
+	case sd.skipCh <- req:
 		return <-req.reply
-	case <-e.scheduled:
+	case <-sd.scheduled:
 		return ErrNotRunning
 	}
 }
 
-func (e *Engine) skipNow(req skipRequest, status []Status, index map[string]int) error {
+func (sd *scheduler) skipNow(req skipRequest, status []Status, index map[string]int) error {
+	e := sd.e
 	i, ok := index[req.stage]
 	if !ok {
 		return fmt.Errorf("skip: pipeline %s has no stage %q", e.p.Metadata.Name, req.stage)

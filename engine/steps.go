@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -14,7 +15,8 @@ import (
 )
 
 // runStage runs one stage's steps in order and returns its status.
-func (e *Engine) runStage(ctx context.Context, i int) Status {
+func (sd *scheduler) runStage(ctx context.Context, i int) Status {
+	e := sd.e
 	s := &e.p.Stages[i]
 	budget := s.Budget.D()
 	start := e.clock.Now()
@@ -23,7 +25,7 @@ func (e *Engine) runStage(ctx context.Context, i int) Status {
 
 	sctx, cancel := context.WithCancelCause(ctx)
 	var watch sync.WaitGroup
-	watch.Go(func() { e.watchBudget(sctx, s, cancel) })
+	watch.Go(func() { sd.watchBudget(sctx, s, cancel) })
 
 	status, reason := StatusSucceeded, ""
 	last := -1 // the step that ended the stage
@@ -55,7 +57,8 @@ func (e *Engine) runStage(ctx context.Context, i int) Status {
 
 // watchBudget warns when a stage passes its budget and, with
 // onOverBudget: fail, stops it. It ends when the stage does.
-func (e *Engine) watchBudget(ctx context.Context, s *Stage, cancel context.CancelCauseFunc) {
+func (sd *scheduler) watchBudget(ctx context.Context, s *Stage, cancel context.CancelCauseFunc) {
+	e := sd.e
 	t := e.clock.NewTimer(s.Budget.D())
 	defer t.Stop()
 	select {
@@ -91,7 +94,7 @@ func (e *Engine) finishStep(s *Stage, name string, end stepEnd) {
 		ExitCode: end.exitCode, Duration: end.elapsed, Reason: end.reason, Actor: end.actor,
 	}
 	if end.status == StatusFailed && end.exitCode != nil {
-		rec.Output = e.outputTail(s.Name, name)
+		rec.Output = e.commands.outputTail(s.Name, name)
 	}
 	_ = e.out.record(rec)
 	ev := StepFinished{Stage: s.Name, Step: name, Status: end.status, Attempt: end.attempt, Elapsed: end.elapsed, Reason: e.mask.String(end.reason)}
@@ -150,8 +153,9 @@ func (e *Engine) runStep(ctx context.Context, s *Stage, j int) (Status, string) 
 	return r.run(ctx, sc)
 }
 
-func (e *Engine) stepEnv(s *Stage, st *Step, name string) []string {
-	env := slices.Clip(e.baseEnv)
+func (c *commandRunner) stepEnv(s *Stage, st *Step, name string) []string {
+	e := c.e
+	env := slices.Clip(c.baseEnv)
 	for _, k := range slices.Sorted(maps.Keys(st.Env)) {
 		env = append(env, k+"="+st.Env[k])
 	}
@@ -167,19 +171,19 @@ func stepMarker(run, stage, step string) []string {
 // argvFor returns how to execute a run step. A step with its own PATH or
 // working directory always goes through the shell, which resolves the
 // command there; otherwise the direct form is looked up once per command.
-func (e *Engine) argvFor(st *Step) []string {
+func (c *commandRunner) argvFor(st *Step) []string {
 	if _, ok := st.Env["PATH"]; ok || st.Dir != "" {
 		return shell(st.Run)
 	}
-	e.argvMu.Lock()
-	defer e.argvMu.Unlock()
-	if e.argv == nil {
-		e.argv = map[string][]string{}
+	c.argvMu.Lock()
+	defer c.argvMu.Unlock()
+	if c.argv == nil {
+		c.argv = map[string][]string{}
 	}
-	args, ok := e.argv[st.Run]
+	args, ok := c.argv[st.Run]
 	if !ok {
 		args = argv(st.Run)
-		e.argv[st.Run] = args
+		c.argv[st.Run] = args
 	}
 	return args
 }
@@ -187,7 +191,8 @@ func (e *Engine) argvFor(st *Step) []string {
 // emitOutput publishes one line (or window) of a step's output: made safe
 // to print first, so that a secret split by an escape sequence is whole
 // again when it is masked, then cut into event-sized pieces.
-func (e *Engine) emitOutput(s *Stage, name string, stream Stream, text string, partial bool) {
+func (c *commandRunner) emitOutput(s *Stage, name string, stream Stream, text string, partial bool) {
+	e := c.e
 	parts := splitLine(e.mask.String(sanitize.Line(text)), maxEventLine)
 	for k, piece := range parts {
 		e.out.emit(StepOutput{Stage: s.Name, Step: name, Stream: stream, Line: piece, Partial: partial || k < len(parts)-1})
@@ -196,13 +201,23 @@ func (e *Engine) emitOutput(s *Stage, name string, stream Stream, text string, p
 
 // commandRunner runs a run step: a command in its own process group,
 // attempt after attempt.
-type commandRunner struct{ e *Engine }
+type commandRunner struct {
+	e *Engine
+	// baseEnv is the environment every run step starts from.
+	baseEnv []string
+	// devNull is every step's standard input, opened once per run.
+	devNull *os.File
+	// argv caches how each run command is executed, so that PATH is
+	// searched once per command rather than once per attempt.
+	argvMu sync.Mutex
+	argv   map[string][]string
+}
 
-func (r commandRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
-	e, s, st, name := r.e, sc.stage, sc.step, sc.name
+func (c *commandRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
+	e, s, st, name := c.e, sc.stage, sc.step, sc.name
 	attempts := 1 + st.Retries
-	env := e.stepEnv(s, st, name)
-	args := e.argvFor(st)
+	env := c.stepEnv(s, st, name)
+	args := c.argvFor(st)
 	for attempt := 1; ; attempt++ {
 		if ctx.Err() != nil {
 			reason := "stopped: " + context.Cause(ctx).Error()
@@ -225,9 +240,9 @@ func (r commandRunner) run(ctx context.Context, sc *stepScope) (Status, string) 
 			})
 		}
 		code, err := runCommand(actx, command{
-			args: args, env: env, dir: st.Dir, grace: e.cfg.KillGrace, kill: e.killCh, stdin: e.devNull, mask: e.mask,
+			args: args, env: env, dir: st.Dir, grace: e.cfg.KillGrace, kill: e.killCh, stdin: c.devNull, mask: e.mask,
 			marker: stepMarker(e.runID, s.Name, name),
-			line:   func(stream Stream, text string, partial bool) { e.emitOutput(s, name, stream, text, partial) },
+			line:   func(stream Stream, text string, partial bool) { c.emitOutput(s, name, stream, text, partial) },
 		})
 		cause := context.Cause(actx)
 		cancel(nil)
@@ -259,7 +274,8 @@ func (r commandRunner) run(ctx context.Context, sc *stepScope) (Status, string) 
 
 // outputTail returns the last lines a step printed, for the journal. Every
 // line was published before the step's result is recorded.
-func (e *Engine) outputTail(stage, step string) []string {
+func (c *commandRunner) outputTail(stage, step string) []string {
+	e := c.e
 	e.out.publishHeld() // the step's last lines may still be held
 	snap := e.Snapshot()
 	st, _ := snap.Stage(stage)

@@ -124,7 +124,7 @@ type analysisRunner struct{ e *Engine }
 func (r analysisRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
 	e, s, st, name := r.e, sc.stage, sc.step, sc.name
 	sc.begin(KindAnalysis)
-	res := e.analyze(ctx, s, name, "", *st.Analysis, e.query.get())
+	res := r.analyze(ctx, s, name, "", *st.Analysis, e.query.get())
 	return sc.finishBy(res.status, res.reason, res.actor)
 }
 
@@ -139,7 +139,8 @@ type analysisResult struct {
 // analyze runs an analysis for step name of stage s. prefix names the
 // analysis inside a step ("pre-promotion/"), or is empty for an analysis
 // step. A pause for a person is a gate of the step.
-func (e *Engine) analyze(ctx context.Context, s *Stage, name, prefix string, spec AnalysisSpec, vars QueryVars) analysisResult {
+func (r analysisRunner) analyze(ctx context.Context, s *Stage, name, prefix string, spec AnalysisSpec, vars QueryVars) analysisResult {
+	e := r.e
 	done := func(status Status, reason string, actor *Actor) analysisResult {
 		return analysisResult{status: status, reason: reason, actor: actor}
 	}

@@ -78,7 +78,7 @@ func (e *Engine) Maintenance(ctx context.Context, actor Actor, on bool) (string,
 	}
 	what := fmt.Sprintf("%s switched %s to %s", actor, t, to)
 	if now, oerr := cl.Observe(ctx, t); oerr == nil {
-		e.out.emitDecision(ReleaseProgress{Stage: stage, Step: step, Service: t.String(), Phase: e.phaseOf(stage, step), Live: now.Service.Live,
+		e.out.emitDecision(ReleaseProgress{Stage: stage, Step: step, Service: t.String(), Phase: phaseOf(e.Snapshot(), stage, step), Live: now.Service.Live,
 			Message: fmt.Sprintf("maintenance %s by %s", map[bool]string{true: "on", false: "off"}[on], actor), Observed: &now}, "%s", what)
 	} else {
 		e.decisions.note("%s", what)
@@ -95,8 +95,7 @@ func nonEmptyColor(c, alt Color) Color {
 
 // phaseOf is the phase a step's release last reported, so that a
 // maintenance switch does not make a finished release look unstarted.
-func (e *Engine) phaseOf(stage, step string) Phase {
-	snap := e.bcast.Snapshot()
+func phaseOf(snap Snapshot, stage, step string) Phase {
 	if st, ok := snap.Stage(stage); ok {
 		for _, s := range st.Steps {
 			if s.Name == step && s.Release != nil {

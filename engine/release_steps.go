@@ -237,7 +237,7 @@ func (rl *release) analyze(ctx context.Context, which string, r Release) (bool, 
 	}
 	vars := rl.vars(r)
 	e.query.set(vars)
-	res := e.analyze(ctx, s, name, which+"/", *a, vars)
+	res := analysisRunner{e}.analyze(ctx, s, name, which+"/", *a, vars)
 	switch {
 	case res.status == StatusSucceeded:
 		return true, "", nil

@@ -87,8 +87,9 @@ type stepEnd struct {
 	actor    *Actor // who decided a gate
 }
 
-// finishStep journals and publishes the end of a step attempt.
-func (e *Engine) finishStep(s *Stage, name string, end stepEnd) {
+// end journals and publishes the end of a step attempt.
+func (sc *stepScope) end(end stepEnd) {
+	e, s, name := sc.e, sc.stage, sc.name
 	rec := Record{
 		Type: RecStepFinished, Stage: s.Name, Step: name, Status: end.status, Attempt: end.attempt,
 		ExitCode: end.exitCode, Duration: end.elapsed, Reason: end.reason, Actor: end.actor,
@@ -137,7 +138,7 @@ func (sc *stepScope) finishBy(status Status, reason string, actor *Actor) (Statu
 	if !sc.start.IsZero() {
 		elapsed = sc.e.clock.Now().Sub(sc.start)
 	}
-	sc.e.finishStep(sc.stage, sc.name, stepEnd{status: status, attempt: 1, elapsed: elapsed, reason: reason, actor: actor})
+	sc.end(stepEnd{status: status, attempt: 1, elapsed: elapsed, reason: reason, actor: actor})
 	return status, reason
 }
 
@@ -221,7 +222,7 @@ func (c *commandRunner) run(ctx context.Context, sc *stepScope) (Status, string)
 	for attempt := 1; ; attempt++ {
 		if ctx.Err() != nil {
 			reason := "stopped: " + context.Cause(ctx).Error()
-			e.finishStep(s, name, stepEnd{status: StatusCancelled, attempt: attempt, reason: reason})
+			sc.end(stepEnd{status: StatusCancelled, attempt: attempt, reason: reason})
 			return StatusCancelled, reason
 		}
 		e.out.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindRun, Attempt: attempt})
@@ -263,7 +264,7 @@ func (c *commandRunner) run(ctx context.Context, sc *stepScope) (Status, string)
 		default:
 			status, reason = StatusFailed, fmt.Sprintf("exited with status %d", code)
 		}
-		e.finishStep(s, name, stepEnd{status: status, attempt: attempt, exitCode: &code, elapsed: elapsed, reason: reason})
+		sc.end(stepEnd{status: status, attempt: attempt, exitCode: &code, elapsed: elapsed, reason: reason})
 		if status != StatusFailed || attempt >= attempts {
 			return status, reason
 		}

@@ -2,32 +2,22 @@ package main
 
 import (
 	"context"
-	_ "embed"
-	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
+	"maps"
 	"os"
+	"os/signal"
+	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/cutover-sh/cutover/demo"
 	"github.com/cutover-sh/cutover/engine"
 	"github.com/cutover-sh/cutover/kube"
 	"github.com/cutover-sh/cutover/prom"
 )
-
-// demoPipeline is the deployment guide's release of claude-tiu, as the
-// demo runs it. Its delays and analysis intervals are variables, so that
-// --speed can scale them.
-//
-//go:embed demo.yaml
-var demoPipeline []byte
 
 type demoOptions struct {
 	plain, badRelease, readOnly bool
@@ -147,202 +137,76 @@ func runDemo(ctx context.Context, s streams, g *globalOptions, o *demoOptions) e
 	return err
 }
 
-// demoWorld is everything the demo's release acts on and is judged by.
-type demoWorld struct {
-	sim     *demo.Sim
-	cluster *kube.Cluster
-	target  engine.Target
-	apps    map[string]*sampleApp // blue, green, maintenance
-	staging *sampleApp
-	prom    *demo.Local
-	// recorder stands in for Slack's webhook.
-	recorder *webhookRecorder
-
-	cancel  context.CancelFunc
-	stopSim chan struct{}
-	wg      sync.WaitGroup
-	served  map[string]*atomic.Int64
-	failed  atomic.Int64
-}
-
-const (
-	demoNS      = "production"
-	demoService = "claude-tiu-service"
-)
-
-func startDemoWorld(ctx context.Context, speed float64, bad bool) (w *demoWorld, err error) {
-	w = &demoWorld{apps: map[string]*sampleApp{}, stopSim: make(chan struct{}), served: map[string]*atomic.Int64{"blue": {}, "green": {}, "maintenance": {}}}
-	ctx, w.cancel = context.WithCancel(ctx)
-	defer func() {
-		if err != nil {
-			w.stop()
-		}
-	}()
-	w.sim, err = demo.NewSim(speed, uint64(time.Now().UnixNano()), demo.DemoObjects()...) //nolint:gosec // a seed, not a secret
-	if err != nil {
-		return w, err
-	}
-	w.cluster = kube.New(w.sim.Client())
-	w.wg.Go(func() { w.sim.Run(w.stopSim) })
-	if w.target, err = w.cluster.Resolve(ctx, engine.Target{Namespace: demoNS, Service: demoService, SelectorKey: "color"}); err != nil {
-		return w, err
-	}
-
-	greenErrors := 0.0
-	if bad {
-		greenErrors = 0.2
-	}
-	for _, a := range []sampleAppOptions{
-		{Color: "blue", Version: "v1.4.1", Latency: 40 * time.Millisecond},
-		{Color: "green", Version: "v1.4.2", Latency: 35 * time.Millisecond, ErrRatio: greenErrors},
-	} {
-		a.Service, a.Namespace = demoService, demoNS
-		a.Restarts = w.restarts(a.Color)
-		if w.apps[a.Color], err = startSampleApp(ctx, a); err != nil {
-			return w, err
-		}
-	}
-	if w.apps["maintenance"], err = startSampleApp(ctx, sampleAppOptions{Service: demoService, Namespace: demoNS, Color: "maintenance", Version: "maintenance page", ErrRatio: 1}); err != nil {
-		return w, err
-	}
-	if w.staging, err = startSampleApp(ctx, sampleAppOptions{Service: demoService, Namespace: "staging", Color: "staging", Version: "v1.4.2", Latency: 30 * time.Millisecond}); err != nil {
-		return w, err
-	}
-	if w.recorder, err = startWebhookRecorder(ctx); err != nil {
-		return w, err
-	}
-	var targets []demo.LocalTarget
-	for _, a := range []*sampleApp{w.apps["blue"], w.apps["green"], w.staging} {
-		targets = append(targets, demo.LocalTarget{Job: "claude-tiu", Addr: a.addr})
-	}
-	if w.prom, err = demo.StartLocal(ctx, demo.LocalOptions{Targets: targets, Interval: 500 * time.Millisecond}); err != nil {
-		return w, err
-	}
-	w.wg.Go(func() { w.traffic(ctx) })
-	return w, nil
-}
-
-// restarts sums the container restarts of a color's pods, as
-// kube-state-metrics would export them.
-func (w *demoWorld) restarts(color string) func() float64 {
-	return func() float64 {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		obs, err := w.cluster.Observe(ctx, w.target)
-		if err != nil {
-			return 0
-		}
-		n := 0.0
-		for _, p := range obs.Color(engine.Color(color)).Pods {
-			n += float64(p.Restarts)
-		}
-		return n
-	}
-}
-
-// traffic is the service's users: 20 requests a second to the color the
-// Service selects, read from the cluster before each request, as
-// kube-proxy would route them; and, as a preview Service would carry, a
-// smoke request every quarter second to the other color once it has Ready
-// pods, so that pre-promotion analysis has something to judge.
-func (w *demoWorld) traffic(ctx context.Context) {
-	client := &http.Client{Timeout: 5 * time.Second}
-	t := time.NewTicker(50 * time.Millisecond)
-	defer t.Stop()
-	var inflight sync.WaitGroup
-	defer inflight.Wait()
-	for n := 0; ; n++ {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		obs, err := w.cluster.Observe(ctx, w.target)
-		if err != nil {
-			continue
-		}
-		live := string(obs.Service.Live)
-		colors := []string{live}
-		if other := obs.Service.Live.Other(); other.Valid() && n%5 == 0 {
-			if c := obs.Color(other); c.Replicas > 0 && c.Ready > 0 {
-				colors = append(colors, string(other))
+// newSampleAppCmd runs one sample app as a process, for the lab: the test
+// environment starts a blue and a green one behind its router.
+func newSampleAppCmd(s streams) *cobra.Command {
+	o := sampleAppOptions{}
+	cmd := &cobra.Command{
+		Use:   "app",
+		Short: "Serve one color of the demo's sample app on loopback",
+		Long: `Serve one color of the demo's sample app: real HTTP requests on /, with the
+given share failing with 500 and the given latency, and the deployment
+guide's metrics on /metrics. It prints "listening on HOST:PORT" and serves
+until interrupted. The lab's tests run a blue and a green one.`,
+		Example: `  cutover demo app --color green --error-ratio 0.2`,
+		Args:    args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			a, err := startSampleApp(ctx, o)
+			if err != nil {
+				return badInput(err)
 			}
-		}
-		for _, c := range colors {
-			a := w.apps[c]
-			if a == nil {
-				continue
+			if _, err := fmt.Fprintf(s.out, "listening on %s\n", a.addr); err != nil {
+				return err
 			}
-			inflight.Go(func() {
-				req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+a.addr+"/", nil)
-				if err != nil {
-					return
-				}
-				resp, err := client.Do(req)
-				if err != nil {
-					if ctx.Err() == nil {
-						w.failed.Add(1)
-					}
-					return
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				_ = resp.Body.Close()
-				if c == live {
-					w.served[c].Add(1)
-				}
-			})
-		}
-	}
-}
-
-func (w *demoWorld) summary() string {
-	return fmt.Sprintf("demo: users' requests served by blue %d, green %d, the maintenance page %d; %d not answered; %d Slack messages received",
-		w.served["blue"].Load(), w.served["green"].Load(), w.served["maintenance"].Load(), w.failed.Load(), w.recorder.count.Load())
-}
-
-func (w *demoWorld) stop() {
-	w.cancel()
-	close(w.stopSim)
-	w.wg.Wait()
-	if w.prom != nil {
-		w.prom.Stop()
-	}
-	for _, a := range append([]*sampleApp{w.staging}, w.apps["blue"], w.apps["green"], w.apps["maintenance"]) {
-		if a != nil {
+			<-ctx.Done()
 			a.stop()
-		}
+			return nil
+		},
 	}
-	if w.recorder != nil {
-		w.recorder.stop()
-	}
+	f := cmd.Flags()
+	f.StringVar(&o.Listen, "listen", "127.0.0.1:0", "host:port to serve on")
+	f.StringVar(&o.Service, "service", "claude-tiu-service", "the service label on its metrics")
+	f.StringVar(&o.Namespace, "namespace", "production", "the namespace label on its metrics")
+	f.StringVar(&o.Color, "color", "blue", "the color label on its metrics")
+	f.StringVar(&o.Version, "version", "v1.4.1", "the version it answers with")
+	f.Float64Var(&o.ErrRatio, "error-ratio", 0, "share of requests answered with 500, 0 to 1")
+	f.DurationVar(&o.Latency, "latency", 40*time.Millisecond, "time each request takes, ±20%")
+	return cmd
 }
 
-// webhookRecorder accepts webhook posts on loopback and counts them.
-type webhookRecorder struct {
-	addr  string
-	srv   *http.Server
-	count atomic.Int64
-}
-
-func startWebhookRecorder(ctx context.Context) (*webhookRecorder, error) {
-	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("webhook recorder: %w", err)
-	}
-	r := &webhookRecorder{addr: l.Addr().String()}
-	r.srv = &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
-		_, _ = io.Copy(io.Discard, req.Body)
-		r.count.Add(1)
-		_, _ = io.WriteString(rw, "ok")
-	})}
-	go func() { _ = r.srv.Serve(l) }()
-	return r, nil
-}
-
-func (r *webhookRecorder) stop() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := r.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		_ = r.srv.Close()
+// newDemoToolCmd plays one of the guide's tools for the demo's pipeline.
+func newDemoToolCmd(s streams) *cobra.Command {
+	return &cobra.Command{
+		Use:       "tool NAME",
+		Short:     "Print what one of the guide's tools prints, for the demo's steps",
+		Hidden:    true,
+		Args:      args(cobra.ExactArgs(1)),
+		ValidArgs: slices.Sorted(maps.Keys(demoTools)),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			lines, ok := demoTools[argv[0]]
+			if !ok {
+				return badInput(fmt.Errorf("no demo tool %q; there are %s", argv[0], strings.Join(slices.Sorted(maps.Keys(demoTools)), ", ")))
+			}
+			speed := 1.0
+			if v, ok := s.lookupEnv("CUTOVER_DEMO_SPEED"); ok {
+				if f, err := strconv.ParseFloat(v, 64); err == nil && f > 0 {
+					speed = f
+				}
+			}
+			tag, _ := s.lookupEnv("IMAGE_TAG")
+			for _, l := range lines {
+				select {
+				case <-cmd.Context().Done():
+					return cmd.Context().Err()
+				case <-time.After(time.Duration(float64(l.after) / speed)):
+				}
+				if _, err := fmt.Fprintln(s.out, strings.ReplaceAll(l.text, "${IMAGE_TAG}", tag)); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
 	}
 }

@@ -1,14 +1,7 @@
 package main
 
 import (
-	"fmt"
-	"maps"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
-
-	"github.com/spf13/cobra"
 )
 
 // toolLine is one line a tool prints, after a pause (at speed 1).
@@ -78,39 +71,4 @@ var demoTools = map[string][]toolLine{
 		{300 * time.Millisecond, "$ zap-baseline.py -t http://claude-tiu-service.production -c zap.conf"},
 		{3 * time.Second, "FAIL-NEW: 0	FAIL-INPROG: 0	WARN-NEW: 2	WARN-INPROG: 0	INFO: 0	IGNORE: 0	PASS: 117"},
 	},
-}
-
-// newDemoToolCmd plays one of the guide's tools for the demo's pipeline.
-func newDemoToolCmd(s streams) *cobra.Command {
-	return &cobra.Command{
-		Use:       "tool NAME",
-		Short:     "Print what one of the guide's tools prints, for the demo's steps",
-		Hidden:    true,
-		Args:      args(cobra.ExactArgs(1)),
-		ValidArgs: slices.Sorted(maps.Keys(demoTools)),
-		RunE: func(cmd *cobra.Command, argv []string) error {
-			lines, ok := demoTools[argv[0]]
-			if !ok {
-				return badInput(fmt.Errorf("no demo tool %q; there are %s", argv[0], strings.Join(slices.Sorted(maps.Keys(demoTools)), ", ")))
-			}
-			speed := 1.0
-			if v, ok := s.lookupEnv("CUTOVER_DEMO_SPEED"); ok {
-				if f, err := strconv.ParseFloat(v, 64); err == nil && f > 0 {
-					speed = f
-				}
-			}
-			tag, _ := s.lookupEnv("IMAGE_TAG")
-			for _, l := range lines {
-				select {
-				case <-cmd.Context().Done():
-					return cmd.Context().Err()
-				case <-time.After(time.Duration(float64(l.after) / speed)):
-				}
-				if _, err := fmt.Fprintln(s.out, strings.ReplaceAll(l.text, "${IMAGE_TAG}", tag)); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
-	}
 }

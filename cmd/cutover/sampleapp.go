@@ -9,15 +9,11 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/spf13/cobra"
 )
 
 // sampleApp plays the released service: an HTTP server on loopback that
@@ -138,43 +134,4 @@ func (a *sampleApp) stop() {
 	if err := a.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		_ = a.srv.Close()
 	}
-}
-
-// newSampleAppCmd runs one sample app as a process, for the lab: the test
-// environment starts a blue and a green one behind its router.
-func newSampleAppCmd(s streams) *cobra.Command {
-	o := sampleAppOptions{}
-	cmd := &cobra.Command{
-		Use:   "app",
-		Short: "Serve one color of the demo's sample app on loopback",
-		Long: `Serve one color of the demo's sample app: real HTTP requests on /, with the
-given share failing with 500 and the given latency, and the deployment
-guide's metrics on /metrics. It prints "listening on HOST:PORT" and serves
-until interrupted. The lab's tests run a blue and a green one.`,
-		Example: `  cutover demo app --color green --error-ratio 0.2`,
-		Args:    args(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			a, err := startSampleApp(ctx, o)
-			if err != nil {
-				return badInput(err)
-			}
-			if _, err := fmt.Fprintf(s.out, "listening on %s\n", a.addr); err != nil {
-				return err
-			}
-			<-ctx.Done()
-			a.stop()
-			return nil
-		},
-	}
-	f := cmd.Flags()
-	f.StringVar(&o.Listen, "listen", "127.0.0.1:0", "host:port to serve on")
-	f.StringVar(&o.Service, "service", "claude-tiu-service", "the service label on its metrics")
-	f.StringVar(&o.Namespace, "namespace", "production", "the namespace label on its metrics")
-	f.StringVar(&o.Color, "color", "blue", "the color label on its metrics")
-	f.StringVar(&o.Version, "version", "v1.4.1", "the version it answers with")
-	f.Float64Var(&o.ErrRatio, "error-ratio", 0, "share of requests answered with 500, 0 to 1")
-	f.DurationVar(&o.Latency, "latency", 40*time.Millisecond, "time each request takes, ±20%")
-	return cmd
 }

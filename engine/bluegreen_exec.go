@@ -317,20 +317,8 @@ func (x *executor) apply(ctx context.Context, act Action, obs Observation, r *Re
 		err = x.cl.Scale(ctx, x.t, act.Color, act.Replicas)
 	case ActWaitRollout:
 		var req Request
-		req, err = x.interruptible(ctx, func(ctx context.Context) error {
-			return x.cl.WaitRollout(ctx, x.t, act.Color, func(s ColorState) {
-				if x.h.Progress != nil {
-					x.h.Progress(act.Color, s)
-				}
-			})
-		})
-		if req != 0 {
+		if req, err = x.waitRollout(ctx, act); req != 0 {
 			return req, nil
-		}
-		if _, ok := errors.AsType[*RolloutError](err); ok && ctx.Err() == nil {
-			// The observation that follows shows the deadline as a
-			// failure; the state machine decides.
-			return 0, nil
 		}
 	case ActWaitUntil:
 		return x.interruptible(ctx, func(ctx context.Context) error {
@@ -348,75 +336,15 @@ func (x *executor) apply(ctx context.Context, act Action, obs Observation, r *Re
 			return nil
 		})
 	case ActApprove:
-		ok := true
-		if x.h.Approve != nil {
-			var req Request
-			req, err = x.interruptible(ctx, func(ctx context.Context) error {
-				var aerr error
-				ok, aerr = x.h.Approve(ctx)
-				return aerr
-			})
-			if req != 0 {
-				return req, nil
-			}
-			if err != nil {
-				return 0, err
-			}
-		}
-		r.Approved = ok
-		if !ok {
-			r.Abort, r.Reason = true, switchRejected
-		}
-		return 0, nil
+		return x.approve(ctx, r)
 	case ActAnalyze:
-		passed, why := true, ""
-		if x.h.Analyze != nil {
-			var req Request
-			req, err = x.interruptible(ctx, func(ctx context.Context) error {
-				var aerr error
-				passed, why, aerr = x.h.Analyze(ctx, act.Analysis, *r)
-				return aerr
-			})
-			if req != 0 {
-				return req, nil
-			}
-			if err != nil {
+		return x.analyze(ctx, act, r)
+	case ActSwitch:
+		var req SwitchRequest
+		if req, err = x.doSwitch(ctx, act, obs, r); err == nil && x.h.Switched != nil {
+			if err := x.h.Switched(req); err != nil {
 				return 0, err
 			}
-		}
-		switch {
-		case passed && act.Analysis == PrePromotion:
-			r.PreAnalyzed = true
-		case passed:
-			r.PostAnalyzed = true
-		case act.Analysis == PrePromotion:
-			// No switch: the preview goes, the live color stays.
-			r.Abort, r.Reason = true, preAnalysisFailed+why
-		default:
-			r.Rollback, r.Reason = true, "post-promotion analysis failed: "+why
-			if x.auto {
-				r.RollbackBy = &AnalysisActor
-			}
-		}
-		return 0, nil
-	case ActSwitch:
-		req := SwitchRequest{
-			To: act.Color, From: obs.Service.Live, Version: obs.Service.Version, MinReady: act.MinReady, Selector: obs.Service.Selector,
-			Release: act.Image, Actor: x.h.Actor, At: x.h.Clock.Now(),
-		}
-		if r.Phase == PhaseRollingBack && r.RollbackBy != nil {
-			req.Actor = *r.RollbackBy
-		}
-		var v string
-		if v, err = x.cl.Switch(ctx, x.t, req); err == nil {
-			r.Version = v
-			if x.h.Switched != nil {
-				if err := x.h.Switched(req); err != nil {
-					return 0, err
-				}
-			}
-		} else {
-			x.unconfirmed = &req
 		}
 	}
 	if ctx.Err() != nil {
@@ -427,6 +355,93 @@ func (x *executor) apply(ctx context.Context, act Action, obs Observation, r *Re
 	}
 	x.actFailing = time.Time{}
 	return 0, nil
+}
+
+// waitRollout waits for a color's rollout, reporting what it sees. A
+// rollout past its deadline is not an error here: the observation that
+// follows shows it as a failure, and the state machine decides.
+func (x *executor) waitRollout(ctx context.Context, act Action) (Request, error) {
+	req, err := x.interruptible(ctx, func(ctx context.Context) error {
+		return x.cl.WaitRollout(ctx, x.t, act.Color, func(s ColorState) {
+			if x.h.Progress != nil {
+				x.h.Progress(act.Color, s)
+			}
+		})
+	})
+	if _, ok := errors.AsType[*RolloutError](err); ok && ctx.Err() == nil {
+		return req, nil
+	}
+	return req, err
+}
+
+// approve waits for the gate before the switch.
+func (x *executor) approve(ctx context.Context, r *Release) (Request, error) {
+	ok := true
+	if x.h.Approve != nil {
+		req, err := x.interruptible(ctx, func(ctx context.Context) error {
+			var aerr error
+			ok, aerr = x.h.Approve(ctx)
+			return aerr
+		})
+		if req != 0 || err != nil {
+			return req, err
+		}
+	}
+	r.Approved = ok
+	if !ok {
+		r.Abort, r.Reason = true, switchRejected
+	}
+	return 0, nil
+}
+
+// analyze runs the action's analysis and records its verdict on r.
+func (x *executor) analyze(ctx context.Context, act Action, r *Release) (Request, error) {
+	passed, why := true, ""
+	if x.h.Analyze != nil {
+		req, err := x.interruptible(ctx, func(ctx context.Context) error {
+			var aerr error
+			passed, why, aerr = x.h.Analyze(ctx, act.Analysis, *r)
+			return aerr
+		})
+		if req != 0 || err != nil {
+			return req, err
+		}
+	}
+	switch {
+	case passed && act.Analysis == PrePromotion:
+		r.PreAnalyzed = true
+	case passed:
+		r.PostAnalyzed = true
+	case act.Analysis == PrePromotion:
+		// No switch: the preview goes, the live color stays.
+		r.Abort, r.Reason = true, preAnalysisFailed+why
+	default:
+		r.Rollback, r.Reason = true, "post-promotion analysis failed: "+why
+		if x.auto {
+			r.RollbackBy = &AnalysisActor
+		}
+	}
+	return 0, nil
+}
+
+// doSwitch switches the Service's selector, conditional on the version
+// observed. A switch whose answer was lost is remembered, so that the next
+// observation can confirm it.
+func (x *executor) doSwitch(ctx context.Context, act Action, obs Observation, r *Release) (SwitchRequest, error) {
+	req := SwitchRequest{
+		To: act.Color, From: obs.Service.Live, Version: obs.Service.Version, MinReady: act.MinReady, Selector: obs.Service.Selector,
+		Release: act.Image, Actor: x.h.Actor, At: x.h.Clock.Now(),
+	}
+	if r.Phase == PhaseRollingBack && r.RollbackBy != nil {
+		req.Actor = *r.RollbackBy
+	}
+	v, err := x.cl.Switch(ctx, x.t, req)
+	if err != nil {
+		x.unconfirmed = &req
+		return req, err
+	}
+	r.Version = v
+	return req, nil
 }
 
 // interruptible runs wait until it returns or a request arrives.

@@ -141,49 +141,20 @@ type analysisResult struct {
 // step. A pause for a person is a gate of the step.
 func (r analysisRunner) analyze(ctx context.Context, s *Stage, name, prefix string, spec AnalysisSpec, vars QueryVars) analysisResult {
 	e := r.e
-	done := func(status Status, reason string, actor *Actor) analysisResult {
-		return analysisResult{status: status, reason: reason, actor: actor}
-	}
 	if e.cfg.Metrics == nil || e.p.Prometheus == nil {
-		return done(StatusFailed, "this run has no Prometheus configured (prometheus: in the pipeline file)", nil)
+		return analysisResult{status: StatusFailed, reason: "this run has no Prometheus configured (prometheus: in the pipeline file)"}
 	}
 	m, err := e.cfg.Metrics(*e.p.Prometheus)
 	if err != nil {
-		return done(StatusFailed, err.Error(), nil)
+		return analysisResult{status: StatusFailed, reason: err.Error()}
 	}
-	type metric struct {
-		AnalysisMetric
-		success, failure *Condition
+	metrics, err := analysisMetrics(spec, prefix, vars)
+	if err != nil {
+		return analysisResult{status: StatusFailed, reason: err.Error()}
 	}
-	var metrics []metric
-	var names []string
-	for _, am := range spec.Metrics {
-		x := metric{AnalysisMetric: am}
-		// Validation parsed these already; a Pipeline built in code may not
-		// have been validated.
-		for _, c := range []struct {
-			text string
-			into **Condition
-		}{{am.SuccessCondition, &x.success}, {am.FailureCondition, &x.failure}} {
-			if c.text == "" {
-				continue
-			}
-			cond, err := ParseCondition(c.text)
-			if err != nil {
-				return done(StatusFailed, fmt.Sprintf("metric %s: %v", am.Name, err), nil)
-			}
-			*c.into = &cond
-		}
-		q, err := ParseQuery(am.Query)
-		if err == nil {
-			x.Query, err = q.Render(vars)
-		}
-		if err != nil {
-			return done(StatusFailed, fmt.Sprintf("metric %s: %v", am.Name, err), nil)
-		}
-		x.Name = prefix + am.Name
-		metrics = append(metrics, x)
-		names = append(names, x.Name)
+	names := make([]string, len(metrics))
+	for i, x := range metrics {
+		names[i] = x.Name
 	}
 	timeout := spec.QueryTimeout.D()
 	if timeout <= 0 {
@@ -200,57 +171,113 @@ func (r analysisRunner) analyze(ctx context.Context, s *Stage, name, prefix stri
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return done(StatusCancelled, "stopped during the analysis", nil)
+				return analysisResult{status: StatusCancelled, reason: "stopped during the analysis"}
 			case <-t.C():
 			}
 		}
-		at := e.clock.Now()
-		results := make([]Measurement, len(metrics))
-		var wg sync.WaitGroup
-		for i, x := range metrics {
-			wg.Go(func() { results[i] = Measure(ctx, m, x.Query, at, timeout, x.success, x.failure) })
-		}
-		wg.Wait()
-		if ctx.Err() != nil {
-			return done(StatusCancelled, "stopped during the analysis", nil)
-		}
-		for i, x := range metrics {
-			r := results[i]
-			t := tallies[x.Name]
-			t.Measured++
-			t.Last = r
-			switch r.Verdict {
-			case VerdictPass:
-				t.Consecutive++
-			case VerdictFail:
-				t.Failed, t.Consecutive = t.Failed+1, 0
-			default:
-				t.Inconclusive, t.Consecutive = t.Inconclusive+1, 0
-			}
-			tallies[x.Name] = t
-			_ = e.out.record(Record{
-				Type: RecMeasurement, Stage: s.Name, Step: name, Metric: x.Name, Query: r.Query,
-				Value: fmtValue(r.Value), Verdict: r.Verdict, Reason: r.Reason,
-			})
-			e.out.emit(AnalysisMeasured{Stage: s.Name, Step: name, Metric: x.Name, Measurement: r, Condition: x.SuccessCondition, Round: round + 1, Count: max(spec.Count, 1)})
+		if !r.measure(ctx, s, name, m, metrics, spec, round, timeout, tallies) {
+			return analysisResult{status: StatusCancelled, reason: "stopped during the analysis"}
 		}
 		switch outcome, reason := judgeAnalysis(spec, names, tallies); outcome {
 		case analysisPassed:
-			return done(StatusSucceeded, reason, nil)
+			return analysisResult{status: StatusSucceeded, reason: reason}
 		case analysisFailed:
-			return done(StatusFailed, reason, nil)
+			return analysisResult{status: StatusFailed, reason: reason}
 		case analysisPaused:
-			// Never promote on missing data: a person decides.
-			d, ok := e.gates.await(ctx, s, name, "analysis cannot tell: "+reason+". Approve to go on regardless, reject to fail.", 0, "")
-			if !ok {
-				return done(StatusCancelled, "stopped while the analysis waited for a person", nil)
-			}
-			if d.outcome != GateApprove {
-				return done(StatusFailed, "analysis was inconclusive ("+reason+"); "+rejection(d), actorPtr(d.actor))
-			}
-			return done(StatusSucceeded, fmt.Sprintf("analysis was inconclusive (%s); %s went on regardless", reason, d.actor), actorPtr(d.actor))
+			return r.pause(ctx, s, name, reason)
 		}
 	}
+}
+
+// analysisMetric is a metric of an analysis, ready to measure: its query
+// rendered and its conditions parsed.
+type analysisMetric struct {
+	AnalysisMetric
+	success, failure *Condition
+}
+
+// analysisMetrics renders and parses an analysis's metrics, named with
+// prefix. Validation parsed them already; a Pipeline built in code may not
+// have been validated.
+func analysisMetrics(spec AnalysisSpec, prefix string, vars QueryVars) ([]analysisMetric, error) {
+	var metrics []analysisMetric
+	for _, am := range spec.Metrics {
+		x := analysisMetric{AnalysisMetric: am}
+		for _, c := range []struct {
+			text string
+			into **Condition
+		}{{am.SuccessCondition, &x.success}, {am.FailureCondition, &x.failure}} {
+			if c.text == "" {
+				continue
+			}
+			cond, err := ParseCondition(c.text)
+			if err != nil {
+				return nil, fmt.Errorf("metric %s: %w", am.Name, err)
+			}
+			*c.into = &cond
+		}
+		q, err := ParseQuery(am.Query)
+		if err == nil {
+			x.Query, err = q.Render(vars)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("metric %s: %w", am.Name, err)
+		}
+		x.Name = prefix + am.Name
+		metrics = append(metrics, x)
+	}
+	return metrics, nil
+}
+
+// measure takes one round of measurements, all at the same instant, and
+// journals and publishes each. It reports false if ctx ended meanwhile.
+func (r analysisRunner) measure(ctx context.Context, s *Stage, name string, m Metrics, metrics []analysisMetric,
+	spec AnalysisSpec, round int, timeout time.Duration, tallies map[string]MetricTally) bool {
+	e := r.e
+	at := e.clock.Now()
+	results := make([]Measurement, len(metrics))
+	var wg sync.WaitGroup
+	for i, x := range metrics {
+		wg.Go(func() { results[i] = Measure(ctx, m, x.Query, at, timeout, x.success, x.failure) })
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return false
+	}
+	for i, x := range metrics {
+		res := results[i]
+		t := tallies[x.Name]
+		t.Measured++
+		t.Last = res
+		switch res.Verdict {
+		case VerdictPass:
+			t.Consecutive++
+		case VerdictFail:
+			t.Failed, t.Consecutive = t.Failed+1, 0
+		default:
+			t.Inconclusive, t.Consecutive = t.Inconclusive+1, 0
+		}
+		tallies[x.Name] = t
+		_ = e.out.record(Record{
+			Type: RecMeasurement, Stage: s.Name, Step: name, Metric: x.Name, Query: res.Query,
+			Value: fmtValue(res.Value), Verdict: res.Verdict, Reason: res.Reason,
+		})
+		e.out.emit(AnalysisMeasured{Stage: s.Name, Step: name, Metric: x.Name, Measurement: res, Condition: x.SuccessCondition, Round: round + 1, Count: max(spec.Count, 1)})
+	}
+	return true
+}
+
+// pause has a person decide an analysis that cannot tell: missing data
+// never promotes.
+func (r analysisRunner) pause(ctx context.Context, s *Stage, name, reason string) analysisResult {
+	d, ok := r.e.gates.await(ctx, s, name, "analysis cannot tell: "+reason+". Approve to go on regardless, reject to fail.", 0, "")
+	if !ok {
+		return analysisResult{status: StatusCancelled, reason: "stopped while the analysis waited for a person"}
+	}
+	if d.outcome != GateApprove {
+		return analysisResult{status: StatusFailed, reason: "analysis was inconclusive (" + reason + "); " + rejection(d), actor: actorPtr(d.actor)}
+	}
+	return analysisResult{status: StatusSucceeded, reason: fmt.Sprintf("analysis was inconclusive (%s); %s went on regardless", reason, d.actor), actor: actorPtr(d.actor)}
 }
 
 // fmtValue keeps a measured value readable in the journal, NaN included.

@@ -69,9 +69,10 @@ func checkUnhurt(t *testing.T, p *pane, when string) {
 
 // TestHostileTextIsNotObeyedInTmux runs a pipeline that carries OSC 52,
 // OSC 0/2 and DCS sequences in a variable, an approve text and a step's
-// output, through the console, plain output and validate, in tmux with
-// the clipboard open to applications. No paste buffer appears and the
-// title stays.
+// output, through the console, plain output, validate, and cutover serve
+// (where an operator's key comment carries them as well), in tmux with the
+// clipboard open to applications. No paste buffer appears and the title
+// stays.
 func TestHostileTextIsNotObeyedInTmux(t *testing.T) {
 	pipeline := writeFile(t, "escapes.yaml", hostilePipeline)
 
@@ -121,6 +122,56 @@ func TestHostileTextIsNotObeyedInTmux(t *testing.T) {
 			}
 		}
 		checkUnhurt(t, p, "plain run")
+	})
+
+	t.Run("serve", func(t *testing.T) {
+		// The server gets the bytes as a variable (argv carries them). Its
+		// steps wait for the consoles, so that they see the gate's question
+		// as it is asked: a console that joins later starts from the
+		// snapshot, whose log has the output but not the question.
+		mark := filepath.Join(t.TempDir(), "watching")
+		pipeline := strings.Replace(hostilePipeline, "    steps:\n",
+			"    steps:\n      - {name: hold, run: 'while [ ! -f ${MARK} ]; do sleep 0.05; done'}\n", 1)
+		b := startBastion(t, pipeline, "--set", "EVIL="+hostile, "--set", "MARK="+mark)
+		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "eve", "-f", filepath.Join(b.dir, "eve")).CombinedOutput(); err != nil {
+			t.Fatalf("ssh-keygen: %v\n%s", err, out)
+		}
+		// eve is an operator whose key comment carries the bytes too:
+		// whoever adds a key to the file writes its comment.
+		eveKey := strings.Fields(b.read("eve.pub"))
+		keys := b.read("bob.pub") + "role=operator " + eveKey[0] + " " + eveKey[1] + " eve" + hostile + "@desk\n"
+		if err := os.WriteFile(filepath.Join(b.dir, "authorized_keys"), []byte(keys), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// What the sanitizer makes of the comment: the escape sequences
+		// dropped, the bidi override shown.
+		const eve = "eve⟨U+202E⟩@desk"
+		ssh := func(user string) string { return "ssh -tt " + strings.Join(b.sshArgs(user), " ") }
+		// Each wait is for text the comment leaves alone, and what shows
+		// of it is checked after, so that the terminal is checked too
+		// when the text is wrong.
+		shows := func(p *pane, waitFor, want string) {
+			t.Helper()
+			if s := p.waitFor(waitFor, time.Minute); !strings.Contains(flat(s), flat(want)) {
+				t.Errorf("the viewer's console does not show %q:\n%s", want, s)
+			}
+		}
+		bob := escapeTerm(t, 120, 40, ssh("bob"))
+		// eve watches, so bob's header lists her by her comment.
+		evePane := escapeTerm(t, 120, 40, ssh("eve"))
+		shows(bob, "@desk (operator)", "watching bob@laptop (viewer), "+eve+" (operator)")
+		evePane.waitFor("@desk (operator)", 10*time.Second)
+		if err := os.WriteFile(mark, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		shows(bob, "waits for approval: Ship", "waits for approval: Ship ⟨U+202E⟩ now?")
+		shows(bob, "out:", "out:⟨U+202E⟩:end")
+		checkUnhurt(t, bob, "bob's console at the gate")
+		evePane.keys("a")
+		shows(bob, "approved by eve", "approved by "+eve+" · "+b.fingerprint("eve"))
+		bob.waitFor("SUCCEEDED", time.Minute)
+		checkUnhurt(t, bob, "bob's console at the end")
+		checkUnhurt(t, evePane, "eve's console at the end")
 	})
 
 	t.Run("validate refuses a hostile name", func(t *testing.T) {

@@ -304,26 +304,39 @@ func validate(p *Pipeline, d *decoder, root *yaml.Node, lookup Lookup) {
 	for i := range p.Stages {
 		validateStage(p, i, d, at, byName)
 	}
-	if p.Prometheus == nil || strings.TrimSpace(p.Prometheus.Address) == "" {
-		for i, s := range p.Stages {
-			for j, st := range s.Steps {
-				path := fmt.Sprintf("stages[%d].steps[%d]", i, j)
-				switch b := st.BlueGreen; {
-				case st.Analysis != nil:
-					path += ".analysis"
-				case st.Alerts != nil:
-					path += ".alerts"
-				case b != nil && b.PrePromotion != nil:
-					path += ".blueGreen.prePromotion"
-				case b != nil && b.PostPromotion != nil:
-					path += ".blueGreen.postPromotion"
-				default:
-					continue
-				}
-				errs.add(at(path), path, "analysis needs Prometheus: add prometheus: {address: https://...} at the top of the file")
+	requirePrometheus(p, errs, at)
+	validateNeeds(p, errs, at, byName)
+}
+
+// requirePrometheus reports every step that measures with no Prometheus
+// to measure with.
+func requirePrometheus(p *Pipeline, errs *errorList, at func(string) Pos) {
+	if p.Prometheus != nil && strings.TrimSpace(p.Prometheus.Address) != "" {
+		return
+	}
+	for i, s := range p.Stages {
+		for j, st := range s.Steps {
+			path := fmt.Sprintf("stages[%d].steps[%d]", i, j)
+			switch b := st.BlueGreen; {
+			case st.Analysis != nil:
+				path += ".analysis"
+			case st.Alerts != nil:
+				path += ".alerts"
+			case b != nil && b.PrePromotion != nil:
+				path += ".blueGreen.prePromotion"
+			case b != nil && b.PostPromotion != nil:
+				path += ".blueGreen.postPromotion"
+			default:
+				continue
 			}
+			errs.add(at(path), path, "analysis needs Prometheus: add prometheus: {address: https://...} at the top of the file")
 		}
 	}
+}
+
+// validateNeeds checks the graph of needs: every name a stage, none its
+// own, no cycle.
+func validateNeeds(p *Pipeline, errs *errorList, at func(string) Pos, byName map[string]int) {
 	for i, s := range p.Stages {
 		for j, need := range s.Needs {
 			path := fmt.Sprintf("stages[%d].needs[%d]", i, j)

@@ -14,125 +14,146 @@ const maxNesting = maxDepth
 // more indented line), never one too few: nothing YAML reads as structure
 // is skipped as text.
 func deepNesting(data []byte, limit int) (pos Pos, ok bool) {
-	var (
-		levels []level // the open block levels
-		flow   int     // open [ and {
-		quote  byte    // the quote of a quoted scalar that spans lines
-		// A block scalar's text is the lines indented more than its key
-		// (scalarKey), as deep as its first line (scalarIndent) or more.
-		scalarKey, scalarIndent = -1, -1
-	)
+	sc := nestScan{limit: limit, scalarKey: -1, scalarIndent: -1}
 	line := 0
 	for start := 0; start < len(data); {
 		end, next := lineBreak(data, start)
-		l := data[start:end]
-		start = next
 		line++
-
-		indent := 0
-		for indent < len(l) && l[indent] == ' ' {
-			indent++
+		if col, deep := sc.line(data[start:end]); deep {
+			return Pos{Line: line, Col: col}, true
 		}
-		blank := indent == len(l)
-		if scalarKey >= 0 {
-			if scalarIndent < 0 && !blank && indent > scalarKey {
-				scalarIndent = indent
-			}
-			if blank || scalarIndent >= 0 && indent >= scalarIndent {
-				continue
-			}
-			scalarKey, scalarIndent = -1, -1
-		}
-		i := 0
-		if quote == 0 && flow == 0 {
-			if blank || l[indent] == '#' {
-				continue
-			}
-			levels = blockLine(levels, indent, entry(l[indent:]))
-			i = indent
-			if len(levels) > limit {
-				return Pos{Line: line, Col: i + 1}, true
-			}
-		}
-		// nodeStart is set where a value may begin: there, [ { ' " | >
-		// are indicators; elsewhere in block context they are text.
-		nodeStart, keyCol := quote == 0, indent
-		for i < len(l) {
-			c := l[i]
-			if quote != 0 {
-				switch {
-				case c == '\\' && quote == '"':
-					i++
-				case c == quote && quote == '\'' && i+1 < len(l) && l[i+1] == '\'':
-					i++
-				case c == quote:
-					quote = 0
-				}
-				i++
-				continue
-			}
-			switch {
-			case c == ' ' || c == '\t' || c == '\r':
-				i++
-				continue
-			case c == '#' && (i == 0 || l[i-1] == ' ' || l[i-1] == '\t'):
-				i = len(l) // a comment
-				continue
-			case nodeStart && (c == '-' || c == '?') && (i+1 == len(l) || l[i+1] == ' ' || l[i+1] == '\t') && flow == 0:
-				// A block entry nests one level, even several on one
-				// line: "- - - x".
-				levels = append(levels, level{col: i, kind: levelEntry})
-				keyCol = i
-				i++
-			case c == '[' || c == '{':
-				i++
-				if flow == 0 && !nodeStart {
-					continue // text in a plain scalar
-				}
-				flow++
-			case c == ']' || c == '}':
-				if flow > 0 {
-					flow--
-				}
-				nodeStart = false
-				i++
-				continue
-			case c == ',' && flow > 0:
-				i++
-			case c == ':' && (i+1 == len(l) || l[i+1] == ' ' || l[i+1] == '\t' || flow > 0):
-				i++
-			case nodeStart && (c == '\'' || c == '"'):
-				quote = c
-				i++
-				continue
-			case nodeStart && (c == '|' || c == '>') && flow == 0:
-				// A block scalar: the lines under its key are text.
-				scalarKey = keyCol
-				i = len(l)
-				continue
-			case nodeStart && (c == '&' || c == '!'):
-				// An anchor or a tag comes before the node itself.
-				for i < len(l) && l[i] != ' ' && l[i] != '\t' {
-					i++
-				}
-				continue
-			default:
-				// A plain scalar, or a key: text until ": ", a flow
-				// indicator in flow context, or a comment.
-				if nodeStart {
-					keyCol = i
-				}
-				nodeStart = false
-				i++
-				continue
-			}
-			nodeStart = true
-			if len(levels)+flow > limit {
-				return Pos{Line: line, Col: i}, true
-			}
-		}
+		start = next
 	}
 	return Pos{}, false
+}
+
+// nestScan is deepNesting's state from one line to the next.
+type nestScan struct {
+	limit  int
+	levels []level // the open block levels
+	flow   int     // open [ and {
+	quote  byte    // the quote of a quoted scalar that spans lines
+	// A block scalar's text is the lines indented more than its key
+	// (scalarKey), as deep as its first line (scalarIndent) or more.
+	scalarKey, scalarIndent int
+}
+
+// line scans one line, and returns the column where it goes too deep.
+func (sc *nestScan) line(l []byte) (col int, deep bool) {
+	indent := 0
+	for indent < len(l) && l[indent] == ' ' {
+		indent++
+	}
+	blank := indent == len(l)
+	if sc.inBlockScalar(indent, blank) {
+		return 0, false
+	}
+	i := 0
+	if sc.quote == 0 && sc.flow == 0 {
+		if blank || l[indent] == '#' {
+			return 0, false
+		}
+		sc.levels = blockLine(sc.levels, indent, entry(l[indent:]))
+		i = indent
+		if len(sc.levels) > sc.limit {
+			return i + 1, true
+		}
+	}
+	// nodeStart is set where a value may begin: there, [ { ' " | >
+	// are indicators; elsewhere in block context they are text.
+	nodeStart, keyCol := sc.quote == 0, indent
+	for i < len(l) {
+		if sc.quote != 0 {
+			i = sc.quoted(l, i)
+			continue
+		}
+		var structural bool
+		i, nodeStart, structural = sc.token(l, i, nodeStart, &keyCol)
+		if structural && len(sc.levels)+sc.flow > sc.limit {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// token steps over what starts at l[i], outside a quoted scalar, where a
+// value may start if nodeStart. It returns where the next token starts,
+// whether a value may start there, and whether this one opened a level or
+// separated values. keyCol follows the key a block scalar would belong to.
+func (sc *nestScan) token(l []byte, i int, nodeStart bool, keyCol *int) (next int, valueNext, structural bool) {
+	c := l[i]
+	switch {
+	case c == ' ' || c == '\t' || c == '\r':
+		return i + 1, nodeStart, false
+	case c == '#' && (i == 0 || l[i-1] == ' ' || l[i-1] == '\t'):
+		return len(l), nodeStart, false // a comment
+	case nodeStart && (c == '-' || c == '?') && (i+1 == len(l) || l[i+1] == ' ' || l[i+1] == '\t') && sc.flow == 0:
+		// A block entry nests one level, even several on one line:
+		// "- - - x".
+		sc.levels = append(sc.levels, level{col: i, kind: levelEntry})
+		*keyCol = i
+		return i + 1, true, true
+	case c == '[' || c == '{':
+		if sc.flow == 0 && !nodeStart {
+			return i + 1, false, false // text in a plain scalar
+		}
+		sc.flow++
+		return i + 1, true, true
+	case c == ']' || c == '}':
+		if sc.flow > 0 {
+			sc.flow--
+		}
+		return i + 1, false, false
+	case c == ',' && sc.flow > 0, c == ':' && (i+1 == len(l) || l[i+1] == ' ' || l[i+1] == '\t' || sc.flow > 0):
+		return i + 1, true, true
+	case nodeStart && (c == '\'' || c == '"'):
+		sc.quote = c
+		return i + 1, true, false
+	case nodeStart && (c == '|' || c == '>') && sc.flow == 0:
+		// A block scalar: the lines under its key are text.
+		sc.scalarKey = *keyCol
+		return len(l), true, false
+	case nodeStart && (c == '&' || c == '!'):
+		// An anchor or a tag comes before the node itself.
+		for i < len(l) && l[i] != ' ' && l[i] != '\t' {
+			i++
+		}
+		return i, true, false
+	}
+	// A plain scalar, or a key: text until ": ", a flow indicator in flow
+	// context, or a comment.
+	if nodeStart {
+		*keyCol = i
+	}
+	return i + 1, false, false
+}
+
+// inBlockScalar reports whether a line is a block scalar's text.
+func (sc *nestScan) inBlockScalar(indent int, blank bool) bool {
+	if sc.scalarKey < 0 {
+		return false
+	}
+	if sc.scalarIndent < 0 && !blank && indent > sc.scalarKey {
+		sc.scalarIndent = indent
+	}
+	if blank || sc.scalarIndent >= 0 && indent >= sc.scalarIndent {
+		return true
+	}
+	sc.scalarKey, sc.scalarIndent = -1, -1
+	return false
+}
+
+// quoted steps over one character of a quoted scalar, from i.
+func (sc *nestScan) quoted(l []byte, i int) int {
+	switch c := l[i]; {
+	case c == '\\' && sc.quote == '"':
+		i++
+	case c == sc.quote && sc.quote == '\'' && i+1 < len(l) && l[i+1] == '\'':
+		i++
+	case c == sc.quote:
+		sc.quote = 0
+	}
+	return i + 1
 }
 
 // level is one open block level of a scan: a mapping or a sequence whose

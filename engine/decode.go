@@ -120,6 +120,30 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 		d.decodeSlice(n, v, path, depth)
 	case reflect.Map:
 		d.decodeMap(n, v, path, depth)
+	case reflect.String, reflect.Int, reflect.Int32, reflect.Int64, reflect.Float32, reflect.Float64, reflect.Bool:
+		d.decodeScalar(n, v, path)
+	case reflect.Pointer:
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		d.decode(n, v.Elem(), path, depth+1)
+	case reflect.Interface:
+		var out any
+		if err := n.Decode(&out); err != nil {
+			d.errs.add(nodePos(n), path, "%v", err)
+			return
+		}
+		if out != nil {
+			v.Set(reflect.ValueOf(out))
+		}
+	default:
+		d.errs.add(nodePos(n), path, "cannot decode into %s", v.Type())
+	}
+}
+
+// decodeScalar fills a string, number or bool from a scalar node.
+func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
+	switch v.Kind() {
 	case reflect.String:
 		if s, ok := d.scalar(n, path, "a string"); ok {
 			v.SetString(s)
@@ -146,11 +170,6 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 			return
 		}
 		v.SetFloat(f)
-	case reflect.Pointer:
-		if v.IsNil() {
-			v.Set(reflect.New(v.Type().Elem()))
-		}
-		d.decode(n, v.Elem(), path, depth+1)
 	case reflect.Bool:
 		s, ok := d.scalar(n, path, "true or false")
 		if !ok {
@@ -162,17 +181,6 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 			return
 		}
 		v.SetBool(b)
-	case reflect.Interface:
-		var out any
-		if err := n.Decode(&out); err != nil {
-			d.errs.add(nodePos(n), path, "%v", err)
-			return
-		}
-		if out != nil {
-			v.Set(reflect.ValueOf(out))
-		}
-	default:
-		d.errs.add(nodePos(n), path, "cannot decode into %s", v.Type())
 	}
 }
 

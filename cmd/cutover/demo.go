@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"maps"
 	"os"
 	"os/signal"
 	"slices"
@@ -74,32 +73,18 @@ func runDemo(ctx context.Context, s streams, g *globalOptions, o *demoOptions) e
 		return badInput(fmt.Errorf("--output %q: the only format is json", o.output))
 	}
 	kube.QuietLogs()
-	w, err := startDemoWorld(ctx, o.speed, o.badRelease)
+	w, err := StartWorld(ctx, o.speed, o.badRelease)
 	if err != nil {
 		return err
 	}
-	defer w.stop()
+	defer w.Stop()
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("demo: find this program for its pipeline's steps: %w", err)
 	}
-	scaled := func(d, floor time.Duration) string {
-		return max(time.Duration(float64(d)/o.speed), floor).Round(100 * time.Millisecond).String()
-	}
-	set := map[string]string{
-		"CUTOVER_BIN":        self,
-		"CUTOVER_DEMO_SPEED": strconv.FormatFloat(o.speed, 'f', -1, 64),
-		"PROM_URL":           "http://" + w.prom.Addr,
-		"STAGING_URL":        "http://" + w.staging.addr,
-		"SLACK_WEBHOOK":      "http://" + w.recorder.addr + "/slack/T0DEMO/B0DEMO",
-		// Analysis needs a scrape or two between rounds, whatever the
-		// speed; Prometheus here scrapes twice a second.
-		"ANALYSIS_INTERVAL": scaled(10*time.Second, 2*time.Second),
-		"SCALE_DOWN_DELAY":  scaled(30*time.Second, time.Second),
-		"LOAD_DURATION":     scaled(15*time.Second, 3*time.Second),
-	}
+	set := w.Vars(self)
 	lookup := engine.Vars(set, s.lookupEnv)
-	p, err := engine.Load("demo.yaml (built in)", demoPipeline, lookup)
+	p, err := engine.Load("demo.yaml (built in)", Pipeline, lookup)
 	if err != nil {
 		return fmt.Errorf("demo: its built-in pipeline: %w", err)
 	}
@@ -121,7 +106,7 @@ func runDemo(ctx context.Context, s streams, g *globalOptions, o *demoOptions) e
 		// Off the console nobody is there to promote: the gate passes
 		// itself, recorded as auto-approve.
 		AutoApprove: !tuiOn,
-		Clusters:    func(string) (engine.Cluster, error) { return w.cluster, nil },
+		Clusters:    func(string) (engine.Cluster, error) { return w.Cluster, nil },
 		Metrics: func(ps engine.PrometheusSpec) (engine.Metrics, error) {
 			return prom.New(promConfig(ps))
 		},
@@ -130,9 +115,9 @@ func runDemo(ctx context.Context, s streams, g *globalOptions, o *demoOptions) e
 		return err
 	}
 	ro := &runOptions{plain: o.plain, output: o.output, readOnly: o.readOnly, autoApprove: !tuiOn, demo: true}
-	err = drive(ctx, s, eng, p, actor, ro, func(string) (*kube.Cluster, error) { return w.cluster, nil }, secrets)
+	err = drive(ctx, s, eng, p, actor, ro, func(string) (*kube.Cluster, error) { return w.Cluster, nil }, secrets)
 	if !tuiOn {
-		_, _ = fmt.Fprintln(s.err, w.summary())
+		_, _ = fmt.Fprintln(s.err, w.Summary())
 	}
 	return err
 }
@@ -140,7 +125,7 @@ func runDemo(ctx context.Context, s streams, g *globalOptions, o *demoOptions) e
 // newSampleAppCmd runs one sample app as a process, for the lab: the test
 // environment starts a blue and a green one behind its router.
 func newSampleAppCmd(s streams) *cobra.Command {
-	o := sampleAppOptions{}
+	o := AppOptions{}
 	cmd := &cobra.Command{
 		Use:   "app",
 		Short: "Serve one color of the demo's sample app on loopback",
@@ -153,15 +138,15 @@ until interrupted. The lab's tests run a blue and a green one.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			a, err := startSampleApp(ctx, o)
+			a, err := StartApp(ctx, o)
 			if err != nil {
 				return badInput(err)
 			}
-			if _, err := fmt.Fprintf(s.out, "listening on %s\n", a.addr); err != nil {
+			if _, err := fmt.Fprintf(s.out, "listening on %s\n", a.Addr); err != nil {
 				return err
 			}
 			<-ctx.Done()
-			a.stop()
+			a.Stop()
 			return nil
 		},
 	}
@@ -183,11 +168,10 @@ func newDemoToolCmd(s streams) *cobra.Command {
 		Short:     "Print what one of the guide's tools prints, for the demo's steps",
 		Hidden:    true,
 		Args:      args(cobra.ExactArgs(1)),
-		ValidArgs: slices.Sorted(maps.Keys(demoTools)),
+		ValidArgs: ToolNames(),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			lines, ok := demoTools[argv[0]]
-			if !ok {
-				return badInput(fmt.Errorf("no demo tool %q; there are %s", argv[0], strings.Join(slices.Sorted(maps.Keys(demoTools)), ", ")))
+			if !slices.Contains(ToolNames(), argv[0]) {
+				return badInput(fmt.Errorf("no demo tool %q; there are %s", argv[0], strings.Join(ToolNames(), ", ")))
 			}
 			speed := 1.0
 			if v, ok := s.lookupEnv("CUTOVER_DEMO_SPEED"); ok {
@@ -196,17 +180,7 @@ func newDemoToolCmd(s streams) *cobra.Command {
 				}
 			}
 			tag, _ := s.lookupEnv("IMAGE_TAG")
-			for _, l := range lines {
-				select {
-				case <-cmd.Context().Done():
-					return cmd.Context().Err()
-				case <-time.After(time.Duration(float64(l.after) / speed)):
-				}
-				if _, err := fmt.Fprintln(s.out, strings.ReplaceAll(l.text, "${IMAGE_TAG}", tag)); err != nil {
-					return err
-				}
-			}
-			return nil
+			return PlayTool(cmd.Context(), s.out, argv[0], speed, tag)
 		},
 	}
 }

@@ -1,6 +1,12 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -10,10 +16,10 @@ type toolLine struct {
 	text  string
 }
 
-// demoTools stand in for the guide's tools in the demo's run steps, so the
+// tools stand in for the guide's tools in the demo's run steps, so the
 // demo needs none of them installed. Their output is what the real tools
 // print on a clean run.
-var demoTools = map[string][]toolLine{
+var tools = map[string][]toolLine{
 	"format": {
 		{1200 * time.Millisecond, "$ black --check ."},
 		{800 * time.Millisecond, "All done! ✨ 🍰 ✨"},
@@ -71,4 +77,27 @@ var demoTools = map[string][]toolLine{
 		{300 * time.Millisecond, "$ zap-baseline.py -t http://claude-tiu-service.production -c zap.conf"},
 		{3 * time.Second, "FAIL-NEW: 0	FAIL-INPROG: 0	WARN-NEW: 2	WARN-INPROG: 0	INFO: 0	IGNORE: 0	PASS: 117"},
 	},
+}
+
+// ToolNames are the tools PlayTool plays, sorted.
+func ToolNames() []string { return slices.Sorted(maps.Keys(tools)) }
+
+// PlayTool prints to w what the tool name prints, with its pauses divided
+// by speed and ${IMAGE_TAG} replaced by tag, until ctx is done.
+func PlayTool(ctx context.Context, w io.Writer, name string, speed float64, tag string) error {
+	lines, ok := tools[name]
+	if !ok {
+		return fmt.Errorf("no demo tool %q; there are %s", name, strings.Join(ToolNames(), ", "))
+	}
+	for _, l := range lines {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(float64(l.after) / speed)):
+		}
+		if _, err := fmt.Fprintln(w, strings.ReplaceAll(l.text, "${IMAGE_TAG}", tag)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

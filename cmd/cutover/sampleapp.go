@@ -16,13 +16,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// sampleApp plays the released service: an HTTP server on loopback that
+// App plays the released service: an HTTP server on loopback that
 // answers real requests, failing a set share of them and taking a set
 // time, and exports the metrics the guide's panels and gates read. The
 // demo runs one per color in-process; the lab runs them as processes
 // (`cutover demo app`).
-type sampleApp struct {
-	addr string
+type App struct {
+	// Addr is the host:port it serves on.
+	Addr string
 	srv  *http.Server
 
 	mu       sync.Mutex
@@ -33,7 +34,9 @@ type sampleApp struct {
 	sent, failed float64
 }
 
-type sampleAppOptions struct {
+// AppOptions say what an App answers, how, and which labels its metrics carry.
+type AppOptions struct {
+	// Listen is the host:port to serve on (default 127.0.0.1:0).
 	Listen                    string
 	Service, Namespace, Color string
 	Version                   string
@@ -43,15 +46,15 @@ type sampleAppOptions struct {
 	Restarts func() float64
 }
 
-// startSampleApp serves until ctx ends or stop is called.
-func startSampleApp(ctx context.Context, o sampleAppOptions) (*sampleApp, error) {
+// StartApp serves until ctx ends or Stop is called.
+func StartApp(ctx context.Context, o AppOptions) (*App, error) {
 	if o.Listen == "" {
 		o.Listen = "127.0.0.1:0"
 	}
 	if o.ErrRatio < 0 || o.ErrRatio > 1 || math.IsNaN(o.ErrRatio) {
 		return nil, fmt.Errorf("sample app: error ratio %g must be between 0 and 1", o.ErrRatio)
 	}
-	a := &sampleApp{errRatio: o.ErrRatio, latency: o.Latency}
+	a := &App{errRatio: o.ErrRatio, latency: o.Latency}
 	reg := prometheus.NewRegistry()
 	// namespace, service and color are what Prometheus's Kubernetes
 	// discovery and relabelling would add to the app's own series.
@@ -85,7 +88,7 @@ func startSampleApp(ctx context.Context, o sampleAppOptions) (*sampleApp, error)
 	if err != nil {
 		return nil, fmt.Errorf("sample app %s: %w", o.Color, err)
 	}
-	a.addr = l.Addr().String()
+	a.Addr = l.Addr().String()
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
@@ -111,13 +114,13 @@ func startSampleApp(ctx context.Context, o sampleAppOptions) (*sampleApp, error)
 	go func() { _ = a.srv.Serve(l) }()
 	go func() {
 		<-ctx.Done()
-		a.stop()
+		a.Stop()
 	}()
 	return a, nil
 }
 
 // next decides whether this request fails, and how long it takes.
-func (a *sampleApp) next() (bool, time.Duration) {
+func (a *App) next() (bool, time.Duration) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.sent++
@@ -128,7 +131,8 @@ func (a *sampleApp) next() (bool, time.Duration) {
 	return false, a.latency
 }
 
-func (a *sampleApp) stop() {
+// Stop stops serving, letting requests in flight finish for up to 5s.
+func (a *App) Stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := a.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,20 +18,24 @@ import (
 	"github.com/cutover-sh/cutover/kube"
 )
 
-// demoPipeline is the deployment guide's release of claude-tiu, as the
-// demo runs it. Its delays and analysis intervals are variables, so that
-// --speed can scale them.
+// Pipeline is the deployment guide's release of claude-tiu, as the demo
+// runs it. Its delays and analysis intervals are variables, so that
+// --speed can scale them (World.Vars).
 //
 //go:embed demo.yaml
-var demoPipeline []byte
+var Pipeline []byte
 
-// demoWorld is everything the demo's release acts on and is judged by.
-type demoWorld struct {
+// World is everything the demo's release acts on and is judged by.
+type World struct {
+	// Cluster is the simulated cluster, through the kube code that
+	// drives a real one.
+	Cluster *kube.Cluster
+
 	sim     *demo.Sim
-	cluster *kube.Cluster
+	speed   float64
 	target  engine.Target
-	apps    map[string]*sampleApp // blue, green, maintenance
-	staging *sampleApp
+	apps    map[string]*App // blue, green, maintenance
+	staging *App
 	prom    *demo.Local
 	// recorder stands in for Slack's webhook.
 	recorder *webhookRecorder
@@ -47,21 +52,23 @@ const (
 	demoService = "claude-tiu-service"
 )
 
-func startDemoWorld(ctx context.Context, speed float64, bad bool) (w *demoWorld, err error) {
-	w = &demoWorld{apps: map[string]*sampleApp{}, stopSim: make(chan struct{}), served: map[string]*atomic.Int64{"blue": {}, "green": {}, "maintenance": {}}}
+// StartWorld starts the world, its delays divided by speed; with bad,
+// green fails a fifth of its requests. It runs until ctx is done or Stop.
+func StartWorld(ctx context.Context, speed float64, bad bool) (w *World, err error) {
+	w = &World{speed: speed, apps: map[string]*App{}, stopSim: make(chan struct{}), served: map[string]*atomic.Int64{"blue": {}, "green": {}, "maintenance": {}}}
 	ctx, w.cancel = context.WithCancel(ctx)
 	defer func() {
 		if err != nil {
-			w.stop()
+			w.Stop()
 		}
 	}()
 	w.sim, err = demo.NewSim(speed, uint64(time.Now().UnixNano()), demo.DemoObjects()...) //nolint:gosec // a seed, not a secret
 	if err != nil {
 		return w, err
 	}
-	w.cluster = kube.New(w.sim.Client())
+	w.Cluster = kube.New(w.sim.Client())
 	w.wg.Go(func() { w.sim.Run(w.stopSim) })
-	if w.target, err = w.cluster.Resolve(ctx, engine.Target{Namespace: demoNS, Service: demoService, SelectorKey: "color"}); err != nil {
+	if w.target, err = w.Cluster.Resolve(ctx, engine.Target{Namespace: demoNS, Service: demoService, SelectorKey: "color"}); err != nil {
 		return w, err
 	}
 
@@ -69,28 +76,28 @@ func startDemoWorld(ctx context.Context, speed float64, bad bool) (w *demoWorld,
 	if bad {
 		greenErrors = 0.2
 	}
-	for _, a := range []sampleAppOptions{
+	for _, a := range []AppOptions{
 		{Color: "blue", Version: "v1.4.1", Latency: 40 * time.Millisecond},
 		{Color: "green", Version: "v1.4.2", Latency: 35 * time.Millisecond, ErrRatio: greenErrors},
 	} {
 		a.Service, a.Namespace = demoService, demoNS
 		a.Restarts = w.restarts(a.Color)
-		if w.apps[a.Color], err = startSampleApp(ctx, a); err != nil {
+		if w.apps[a.Color], err = StartApp(ctx, a); err != nil {
 			return w, err
 		}
 	}
-	if w.apps["maintenance"], err = startSampleApp(ctx, sampleAppOptions{Service: demoService, Namespace: demoNS, Color: "maintenance", Version: "maintenance page", ErrRatio: 1}); err != nil {
+	if w.apps["maintenance"], err = StartApp(ctx, AppOptions{Service: demoService, Namespace: demoNS, Color: "maintenance", Version: "maintenance page", ErrRatio: 1}); err != nil {
 		return w, err
 	}
-	if w.staging, err = startSampleApp(ctx, sampleAppOptions{Service: demoService, Namespace: "staging", Color: "staging", Version: "v1.4.2", Latency: 30 * time.Millisecond}); err != nil {
+	if w.staging, err = StartApp(ctx, AppOptions{Service: demoService, Namespace: "staging", Color: "staging", Version: "v1.4.2", Latency: 30 * time.Millisecond}); err != nil {
 		return w, err
 	}
 	if w.recorder, err = startWebhookRecorder(ctx); err != nil {
 		return w, err
 	}
 	var targets []demo.LocalTarget
-	for _, a := range []*sampleApp{w.apps["blue"], w.apps["green"], w.staging} {
-		targets = append(targets, demo.LocalTarget{Job: "claude-tiu", Addr: a.addr})
+	for _, a := range []*App{w.apps["blue"], w.apps["green"], w.staging} {
+		targets = append(targets, demo.LocalTarget{Job: "claude-tiu", Addr: a.Addr})
 	}
 	if w.prom, err = demo.StartLocal(ctx, demo.LocalOptions{Targets: targets, Interval: 500 * time.Millisecond}); err != nil {
 		return w, err
@@ -101,11 +108,11 @@ func startDemoWorld(ctx context.Context, speed float64, bad bool) (w *demoWorld,
 
 // restarts sums the container restarts of a color's pods, as
 // kube-state-metrics would export them.
-func (w *demoWorld) restarts(color string) func() float64 {
+func (w *World) restarts(color string) func() float64 {
 	return func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		obs, err := w.cluster.Observe(ctx, w.target)
+		obs, err := w.Cluster.Observe(ctx, w.target)
 		if err != nil {
 			return 0
 		}
@@ -122,7 +129,7 @@ func (w *demoWorld) restarts(color string) func() float64 {
 // kube-proxy would route them; and, as a preview Service would carry, a
 // smoke request every quarter second to the other color once it has Ready
 // pods, so that pre-promotion analysis has something to judge.
-func (w *demoWorld) traffic(ctx context.Context) {
+func (w *World) traffic(ctx context.Context) {
 	client := &http.Client{Timeout: 5 * time.Second}
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
@@ -134,7 +141,7 @@ func (w *demoWorld) traffic(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		obs, err := w.cluster.Observe(ctx, w.target)
+		obs, err := w.Cluster.Observe(ctx, w.target)
 		if err != nil {
 			continue
 		}
@@ -151,7 +158,7 @@ func (w *demoWorld) traffic(ctx context.Context) {
 				continue
 			}
 			inflight.Go(func() {
-				req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+a.addr+"/", nil)
+				req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+a.Addr+"/", nil)
 				if err != nil {
 					return
 				}
@@ -172,21 +179,44 @@ func (w *demoWorld) traffic(ctx context.Context) {
 	}
 }
 
-func (w *demoWorld) summary() string {
+// Vars are the pipeline's variables: where the world's parts listen, the
+// program its steps run (self), and its delays at the world's speed.
+func (w *World) Vars(self string) map[string]string {
+	scaled := func(d, floor time.Duration) string {
+		return max(time.Duration(float64(d)/w.speed), floor).Round(100 * time.Millisecond).String()
+	}
+	return map[string]string{
+		"CUTOVER_BIN":        self,
+		"CUTOVER_DEMO_SPEED": strconv.FormatFloat(w.speed, 'f', -1, 64),
+		"PROM_URL":           "http://" + w.prom.Addr,
+		"STAGING_URL":        "http://" + w.staging.Addr,
+		"SLACK_WEBHOOK":      "http://" + w.recorder.addr + "/slack/T0DEMO/B0DEMO",
+		// Analysis needs a scrape or two between rounds, whatever the
+		// speed; Prometheus here scrapes twice a second.
+		"ANALYSIS_INTERVAL": scaled(10*time.Second, 2*time.Second),
+		"SCALE_DOWN_DELAY":  scaled(30*time.Second, time.Second),
+		"LOAD_DURATION":     scaled(15*time.Second, 3*time.Second),
+	}
+}
+
+// Summary is what the users saw: the requests each color served, those
+// not answered, and the Slack messages received.
+func (w *World) Summary() string {
 	return fmt.Sprintf("demo: users' requests served by blue %d, green %d, the maintenance page %d; %d not answered; %d Slack messages received",
 		w.served["blue"].Load(), w.served["green"].Load(), w.served["maintenance"].Load(), w.failed.Load(), w.recorder.count.Load())
 }
 
-func (w *demoWorld) stop() {
+// Stop stops everything StartWorld started and waits for it.
+func (w *World) Stop() {
 	w.cancel()
 	close(w.stopSim)
 	w.wg.Wait()
 	if w.prom != nil {
 		w.prom.Stop()
 	}
-	for _, a := range append([]*sampleApp{w.staging}, w.apps["blue"], w.apps["green"], w.apps["maintenance"]) {
+	for _, a := range append([]*App{w.staging}, w.apps["blue"], w.apps["green"], w.apps["maintenance"]) {
 		if a != nil {
-			a.stop()
+			a.Stop()
 		}
 	}
 	if w.recorder != nil {

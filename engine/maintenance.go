@@ -9,11 +9,9 @@ import (
 // MaintenanceTarget returns the blue-green step whose Service has a
 // maintenance page, with its stage and step names, or false.
 func (p *Pipeline) MaintenanceTarget() (stage, step string, spec BlueGreenSpec, ok bool) {
-	for _, s := range p.Stages {
-		for i, st := range s.Steps {
-			if b := st.BlueGreen; b != nil && b.Maintenance != "" {
-				return s.Name, st.StepName(i), *b, true
-			}
+	for _, r := range p.BlueGreenSteps() {
+		if r.BlueGreen.Maintenance != "" {
+			return r.Stage, r.Name, *r.BlueGreen, true
 		}
 	}
 	return "", "", BlueGreenSpec{}, false

@@ -216,19 +216,16 @@ type PanelData struct {
 // failing that of its first deploy step. Color is known only once a
 // release has read the Service.
 func (p *Pipeline) ReleaseVars() QueryVars {
-	var deploy *DeploySpec
+	if bg := p.BlueGreenSteps(); len(bg) > 0 {
+		b := bg[0].BlueGreen
+		return QueryVars{Namespace: b.Namespace, Service: b.Service, Release: b.Image}
+	}
 	for _, s := range p.Stages {
 		for _, st := range s.Steps {
-			if b := st.BlueGreen; b != nil {
-				return QueryVars{Namespace: b.Namespace, Service: b.Service, Release: b.Image}
-			}
-			if st.Deploy != nil && deploy == nil {
-				deploy = st.Deploy
+			if d := st.Deploy; d != nil {
+				return QueryVars{Namespace: d.Namespace, Deployment: d.Deployment, Release: d.Image}
 			}
 		}
-	}
-	if deploy != nil {
-		return QueryVars{Namespace: deploy.Namespace, Deployment: deploy.Deployment, Release: deploy.Image}
 	}
 	return QueryVars{}
 }

@@ -218,3 +218,24 @@ func (s *Step) StepName(index int) string {
 	}
 	return fmt.Sprintf("%s-%d", k, index+1)
 }
+
+// StepRef is a step of a pipeline, and where it is: its stage's name and
+// its own.
+type StepRef struct {
+	Stage, Name string
+	*Step
+}
+
+// BlueGreenSteps lists the pipeline's blueGreen steps, in order.
+func (p *Pipeline) BlueGreenSteps() []StepRef {
+	var out []StepRef
+	for i := range p.Stages {
+		s := &p.Stages[i]
+		for j := range s.Steps {
+			if s.Steps[j].BlueGreen != nil {
+				out = append(out, StepRef{Stage: s.Name, Name: s.Steps[j].StepName(j), Step: &s.Steps[j]})
+			}
+		}
+	}
+	return out
+}

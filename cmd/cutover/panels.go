@@ -69,12 +69,8 @@ func runPanels(ctx context.Context, s streams, path string, o panelsOptions) err
 	vars := p.ReleaseVars()
 	if o.color != "" {
 		vars.Color = o.color
-		for _, st := range p.Stages {
-			for _, step := range st.Steps {
-				if b := step.BlueGreen; b != nil && vars.Deployment == "" {
-					vars.Deployment = b.Target().Deployment(engine.Color(o.color))
-				}
-			}
+		if bg := p.BlueGreenSteps(); len(bg) > 0 {
+			vars.Deployment = bg[0].BlueGreen.Target().Deployment(engine.Color(o.color))
 		}
 	}
 	every := p.Prometheus.RefreshEvery()

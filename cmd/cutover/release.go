@@ -72,11 +72,9 @@ func (g *globalOptions) pairFromPipeline(s streams, service string, f *pairFlags
 		return engine.Target{}, nil, badInput(err)
 	}
 	var found []*engine.BlueGreenSpec
-	for _, st := range p.Stages {
-		for _, step := range st.Steps {
-			if b := step.BlueGreen; b != nil && b.Service == service {
-				found = append(found, b)
-			}
+	for _, r := range p.BlueGreenSteps() {
+		if r.BlueGreen.Service == service {
+			found = append(found, r.BlueGreen)
 		}
 	}
 	if len(found) != 1 {

@@ -145,12 +145,8 @@ func panelFeed(ctx context.Context, p *engine.Pipeline, eng *engine.Engine, secr
 // releaseContext is the kubeconfig context of the pipeline's first
 // blue-green step: the cluster the console's header names.
 func releaseContext(p *engine.Pipeline) string {
-	for _, st := range p.Stages {
-		for _, step := range st.Steps {
-			if b := step.BlueGreen; b != nil {
-				return b.Context
-			}
-		}
+	if bg := p.BlueGreenSteps(); len(bg) > 0 {
+		return bg[0].BlueGreen.Context
 	}
 	return ""
 }

@@ -7,10 +7,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
-// DemoObjects are the cluster `cutover demo` starts from: in production,
+// Objects are the cluster `cutover demo` starts from: in production,
 // the claude-tiu-service selecting blue, which runs three pods of v1.4.1,
 // green scaled to zero and a maintenance page; in staging, the app.
-func DemoObjects() []runtime.Object {
+func Objects() []runtime.Object {
 	dep := func(ns, name string, labels map[string]string, image string, replicas int32) *appsv1.Deployment {
 		deadline := int32(120)
 		return &appsv1.Deployment{

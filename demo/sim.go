@@ -127,7 +127,7 @@ func NewSim(speed float64, seed uint64, objs ...runtime.Object) (*Sim, error) {
 	return s, nil
 }
 
-// Client is the clientset to build a Cluster on (New(s.Client())).
+// Client is the clientset to build a Cluster on (kube.New(s.Client())).
 func (s *Sim) Client() kubernetes.Interface { return s.cs }
 
 // Crash makes every container running image crash at start and back off,

@@ -62,7 +62,7 @@ func StartWorld(ctx context.Context, speed float64, bad bool) (w *World, err err
 			w.Stop()
 		}
 	}()
-	w.sim, err = demo.NewSim(speed, uint64(time.Now().UnixNano()), demo.DemoObjects()...) //nolint:gosec // a seed, not a secret
+	w.sim, err = demo.NewSim(speed, uint64(time.Now().UnixNano()), demo.Objects()...) //nolint:gosec // a seed, not a secret
 	if err != nil {
 		return w, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cutover-sh/cutover/demo"
 	"github.com/cutover-sh/cutover/engine"
 	"github.com/cutover-sh/cutover/kube"
 	"github.com/cutover-sh/cutover/prom"
@@ -73,7 +74,7 @@ func runDemo(ctx context.Context, s streams, g *globalOptions, o *demoOptions) e
 		return badInput(fmt.Errorf("--output %q: the only format is json", o.output))
 	}
 	kube.QuietLogs()
-	w, err := StartWorld(ctx, o.speed, o.badRelease)
+	w, err := demo.StartWorld(ctx, o.speed, o.badRelease)
 	if err != nil {
 		return err
 	}
@@ -84,7 +85,7 @@ func runDemo(ctx context.Context, s streams, g *globalOptions, o *demoOptions) e
 	}
 	set := w.Vars(self)
 	lookup := engine.Vars(set, s.lookupEnv)
-	p, err := engine.Load("demo.yaml (built in)", Pipeline, lookup)
+	p, err := engine.Load("demo.yaml (built in)", demo.Pipeline, lookup)
 	if err != nil {
 		return fmt.Errorf("demo: its built-in pipeline: %w", err)
 	}
@@ -125,7 +126,7 @@ func runDemo(ctx context.Context, s streams, g *globalOptions, o *demoOptions) e
 // newSampleAppCmd runs one sample app as a process, for the lab: the test
 // environment starts a blue and a green one behind its router.
 func newSampleAppCmd(s streams) *cobra.Command {
-	o := AppOptions{}
+	o := demo.AppOptions{}
 	cmd := &cobra.Command{
 		Use:   "app",
 		Short: "Serve one color of the demo's sample app on loopback",
@@ -138,7 +139,7 @@ until interrupted. The lab's tests run a blue and a green one.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			a, err := StartApp(ctx, o)
+			a, err := demo.StartApp(ctx, o)
 			if err != nil {
 				return badInput(err)
 			}
@@ -168,10 +169,10 @@ func newDemoToolCmd(s streams) *cobra.Command {
 		Short:     "Print what one of the guide's tools prints, for the demo's steps",
 		Hidden:    true,
 		Args:      args(cobra.ExactArgs(1)),
-		ValidArgs: ToolNames(),
+		ValidArgs: demo.ToolNames(),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			if !slices.Contains(ToolNames(), argv[0]) {
-				return badInput(fmt.Errorf("no demo tool %q; there are %s", argv[0], strings.Join(ToolNames(), ", ")))
+			if !slices.Contains(demo.ToolNames(), argv[0]) {
+				return badInput(fmt.Errorf("no demo tool %q; there are %s", argv[0], strings.Join(demo.ToolNames(), ", ")))
 			}
 			speed := 1.0
 			if v, ok := s.lookupEnv("CUTOVER_DEMO_SPEED"); ok {
@@ -180,7 +181,7 @@ func newDemoToolCmd(s streams) *cobra.Command {
 				}
 			}
 			tag, _ := s.lookupEnv("IMAGE_TAG")
-			return PlayTool(cmd.Context(), s.out, argv[0], speed, tag)
+			return demo.PlayTool(cmd.Context(), s.out, argv[0], speed, tag)
 		},
 	}
 }

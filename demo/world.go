@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cutover-sh/cutover/demo"
 	"github.com/cutover-sh/cutover/engine"
 	"github.com/cutover-sh/cutover/kube"
 )
@@ -31,12 +30,12 @@ type World struct {
 	// drives a real one.
 	Cluster *kube.Cluster
 
-	sim     *demo.Sim
+	sim     *Sim
 	speed   float64
 	target  engine.Target
 	apps    map[string]*App // blue, green, maintenance
 	staging *App
-	prom    *demo.Local
+	prom    *Local
 	// recorder stands in for Slack's webhook.
 	recorder *webhookRecorder
 
@@ -62,7 +61,7 @@ func StartWorld(ctx context.Context, speed float64, bad bool) (w *World, err err
 			w.Stop()
 		}
 	}()
-	w.sim, err = demo.NewSim(speed, uint64(time.Now().UnixNano()), demo.Objects()...) //nolint:gosec // a seed, not a secret
+	w.sim, err = NewSim(speed, uint64(time.Now().UnixNano()), Objects()...) //nolint:gosec // a seed, not a secret
 	if err != nil {
 		return w, err
 	}
@@ -95,11 +94,11 @@ func StartWorld(ctx context.Context, speed float64, bad bool) (w *World, err err
 	if w.recorder, err = startWebhookRecorder(ctx); err != nil {
 		return w, err
 	}
-	var targets []demo.LocalTarget
+	var targets []LocalTarget
 	for _, a := range []*App{w.apps["blue"], w.apps["green"], w.staging} {
-		targets = append(targets, demo.LocalTarget{Job: "claude-tiu", Addr: a.Addr})
+		targets = append(targets, LocalTarget{Job: "claude-tiu", Addr: a.Addr})
 	}
-	if w.prom, err = demo.StartLocal(ctx, demo.LocalOptions{Targets: targets, Interval: 500 * time.Millisecond}); err != nil {
+	if w.prom, err = StartLocal(ctx, LocalOptions{Targets: targets, Interval: 500 * time.Millisecond}); err != nil {
 		return w, err
 	}
 	w.wg.Go(func() { w.traffic(ctx) })

@@ -28,7 +28,6 @@ import (
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/storage"
-	"github.com/prometheus/prometheus/tsdb"
 )
 
 // LocalTarget is one endpoint to scrape.
@@ -57,7 +56,7 @@ type LocalOptions struct {
 }
 
 // Local is a Prometheus-compatible server: it scrapes its targets into a
-// TSDB whose recent samples stay in memory, and answers the HTTP API's query endpoints
+// head block of its own (head), and answers the HTTP API's query endpoints
 // (/api/v1/query, /api/v1/query_range) with the real PromQL engine. It
 // evaluates no rules, so ALERTS is always empty.
 type Local struct {
@@ -68,7 +67,7 @@ type Local struct {
 	wg       sync.WaitGroup
 	stopOnce sync.Once
 	dir      string
-	db       *tsdb.DB
+	db       *head
 	engine   *promql.Engine
 	client   *http.Client
 	logger   *slog.Logger
@@ -76,10 +75,10 @@ type Local struct {
 }
 
 const (
-	// Retention bounds memory and disk for a console left running: the
-	// in-memory head is compacted into a block on disk once it spans 1.5
-	// blocks, and blocks past retention are deleted, so memory holds at
-	// most about 25 minutes of samples and disk about 30 more.
+	// Retention bounds disk for a console left running: every block's
+	// length, the chunks that end before the retention are dropped and
+	// their files deleted, so disk holds at most 40 minutes of samples.
+	// Memory holds only each series' open chunk.
 	localRetention = 30 * time.Minute
 	localBlock     = 10 * time.Minute
 	// A target may not make the console hold more than this at once.
@@ -104,20 +103,13 @@ func StartLocal(ctx context.Context, o LocalOptions) (*Local, error) {
 		logger = promslog.NewNopLogger()
 	}
 
-	// tsdb.Open rather than a bare tsdb.Head: the DB is a ready Queryable
-	// and compacts and applies retention by itself. The head maps full
-	// chunks to files either way, so a directory is needed regardless.
+	// The head writes full chunks to files in dir. Nothing survives
+	// Stop, so there is no write-ahead log.
 	dir, err := os.MkdirTemp("", "cutover-prom-*")
 	if err != nil {
 		return nil, fmt.Errorf("local prometheus storage: %w", err)
 	}
-	opts := tsdb.DefaultOptions()
-	opts.WALSegmentSize = -1 // Nothing survives Stop, so a WAL would only cost writes.
-	opts.NoLockfile = true
-	opts.RetentionDuration = localRetention.Milliseconds()
-	opts.MinBlockDuration = localBlock.Milliseconds()
-	opts.MaxBlockDuration = localBlock.Milliseconds()
-	db, err := tsdb.Open(dir, logger, nil, opts, nil)
+	db, err := openHead(dir, logger)
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("local prometheus storage in %s: %w", dir, err)
@@ -176,7 +168,24 @@ func StartLocal(ctx context.Context, o LocalOptions) (*Local, error) {
 	for _, t := range targets {
 		l.wg.Go(func() { l.scrapeLoop(runCtx, t) })
 	}
+	l.wg.Go(func() { l.retain(runCtx) })
 	return l, nil
+}
+
+// retain applies the retention every block's length until ctx is done.
+func (l *Local) retain(ctx context.Context) {
+	tick := time.NewTicker(localBlock)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			if err := l.db.truncate(now.Add(-localRetention).UnixMilli()); err != nil {
+				l.logger.Warn("apply local prometheus retention", "dir", l.dir, "err", err)
+			}
+		}
+	}
 }
 
 // Stop stops scraping and serving, waits for both to end, and removes the

@@ -294,6 +294,13 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 	// steps running and the journal with no word of the stop.
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGQUIT)
 	defer signal.Stop(sigs)
+	// SIGHUP (the terminal that started the server closed) is caught and
+	// only logged: the release goes on, served over SSH to the people
+	// driving it. Caught rather than ignored, since an ignored signal
+	// would be ignored by every step too.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	var last *result
 	forced := false
 	for stop := false; !stop; {
@@ -308,6 +315,8 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 				<-done
 			}
 			return fmt.Errorf("ssh server: %w", err)
+		case <-hup:
+			logf("SIGHUP: ignored; the run goes on, served over SSH (SIGTERM stops the server)")
 		case sig := <-sigs:
 			if inFlight := r.eng.ActiveReleases(); len(inFlight) > 0 && last == nil && !forced {
 				logf("%s: not stopping: the release of %v is in flight, and stopping now would leave it half done. Send the signal again to stop anyway.", sig, inFlight)

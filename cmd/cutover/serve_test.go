@@ -690,3 +690,35 @@ func TestServeLogIsSanitized(t *testing.T) {
 		t.Errorf("a user name forged a line of the log:\n%s", log)
 	}
 }
+
+// TestServeIgnoresSIGHUP: the terminal that started cutover serve closing
+// (SIGHUP) neither stops the server nor its run, which goes on to its end,
+// served over SSH.
+func TestServeIgnoresSIGHUP(t *testing.T) {
+	b := startBastion(t, `apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: hangup}
+stages:
+  - name: s
+    budget: 5m
+    steps: [{name: wait, run: "echo waiting; sleep 2; echo done"}]
+`)
+	bob := b.console("bob", 100, 30)
+	bob.waitFor("s/wait │ waiting", time.Minute)
+	if err := b.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(b.logText(), "SUCCEEDED") && !strings.Contains(b.logText(), " succeeded"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the run did not finish after SIGHUP:\n%s", b.logText())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(b.logText(), "SIGHUP: ignored") {
+		t.Errorf("the log does not say SIGHUP was ignored:\n%s", b.logText())
+	}
+	if err := b.cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Fatalf("cutover serve exited on SIGHUP: %v", err)
+	}
+	bob.waitFor("SUCCEEDED", 10*time.Second)
+}

@@ -78,6 +78,9 @@ func openHead(dir string, logger *slog.Logger) (*head, error) {
 	if err != nil {
 		return nil, err
 	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	return &head{cdm: cdm, logger: logger, series: map[uint64][]*memSeries{}, minValid: math.MinInt64}, nil
 }
 

@@ -8,8 +8,9 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/cutover-sh/cutover/engine"
 	"github.com/cutover-sh/cutover/kube"
@@ -17,7 +18,7 @@ import (
 
 // globalOptions are the flags every command shares.
 type globalOptions struct {
-	kube     *genericclioptions.ConfigFlags
+	kube     *kubeConfigFlags
 	stateDir string
 }
 
@@ -79,9 +80,36 @@ func renameExamples(c *cobra.Command, name string) {
 
 // kubeFlags are kubectl's own --kubeconfig, --context and -n/--namespace,
 // so that cutover reads clusters the way kubectl does.
-func kubeFlags() *genericclioptions.ConfigFlags {
+func kubeFlags() *kubeConfigFlags {
 	str := func() *string { s := ""; return &s }
-	return &genericclioptions.ConfigFlags{KubeConfig: str(), Context: str(), Namespace: str()}
+	return &kubeConfigFlags{KubeConfig: str(), Context: str(), Namespace: str()}
+}
+
+// kubeConfigFlags are the three flags of cli-runtime's ConfigFlags that
+// cutover has, bound the way ConfigFlags binds them. Not ConfigFlags
+// itself: its package brings in kustomize, which is a quarter of the
+// binary, and kustomize imports package plugin, which in a cgo build
+// keeps every exported method and exports every symbol: half of it.
+type kubeConfigFlags struct {
+	KubeConfig, Context, Namespace *string
+}
+
+// AddFlags adds the flags with ConfigFlags's names and help.
+func (f *kubeConfigFlags) AddFlags(flags *pflag.FlagSet) {
+	flags.StringVar(f.KubeConfig, "kubeconfig", *f.KubeConfig, "Path to the kubeconfig file to use for CLI requests.")
+	flags.StringVarP(f.Namespace, "namespace", "n", *f.Namespace, "If present, the namespace scope for this CLI request")
+	flags.StringVar(f.Context, "context", *f.Context, "The name of the kubeconfig context to use")
+}
+
+// ToRawKubeConfigLoader loads kubeconfig as kubectl does: --kubeconfig,
+// else $KUBECONFIG, else ~/.kube/config, with --context and -n over it.
+func (f *kubeConfigFlags) ToRawKubeConfigLoader() clientcmd.ClientConfig {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.DefaultClientConfig = &clientcmd.DefaultClientConfig
+	rules.ExplicitPath = *f.KubeConfig
+	overrides := &clientcmd.ConfigOverrides{ClusterDefaults: clientcmd.ClusterDefaults, CurrentContext: *f.Context}
+	overrides.Context.Namespace = *f.Namespace
+	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 }
 
 // contexts opens clusters through the kubeconfig flags.

@@ -7,7 +7,9 @@
 // a real Prometheus, so the demo shows the code that ships. That is why
 // the simulation lives here and not beside them: this is the one package
 // that may import client-go's fake clientset and testing packages and
-// Prometheus's own storage and query engine (github.com/prometheus/prometheus),
+// Prometheus's query engine and chunk storage (github.com/prometheus/prometheus),
 // and only cmd/cutover and tests may import it. It may import engine,
-// kube and prom, never tui.
+// kube and prom, never tui; and not Prometheus's tsdb or config
+// packages, which would link remote write's Azure, Google and AWS SDKs
+// into cutover (see head). .golangci.yml's depguard rules hold all this.
 package demo

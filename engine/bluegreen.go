@@ -37,6 +37,20 @@ func (p Phase) Final() bool {
 	return false
 }
 
+// InFlight reports whether a release in this phase has started and not
+// ended: a maintenance switch would cut into it.
+func (p Phase) InFlight() bool { return p != "" && !p.Final() }
+
+// BeforeSwitch reports whether a release in this phase is still on its
+// way to the switch, where a promote can hurry it.
+func (p Phase) BeforeSwitch() bool {
+	switch p {
+	case PhaseDeploying, PhasePreviewReady, PhasePreAnalysis, PhaseAwaitingApproval:
+		return true
+	}
+	return false
+}
+
 // switched reports whether, in this phase, traffic has gone to the new color.
 func (p Phase) switched() bool {
 	switch p {

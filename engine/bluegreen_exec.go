@@ -129,6 +129,19 @@ type RollbackOptions struct {
 	Version string
 }
 
+// RollbackReplicas is how many replicas a rollback scales a cold color
+// up to: given, else the live color's count, else the other color's; 0
+// when none says.
+func RollbackReplicas(obs Observation, to Color, given int32) int32 {
+	if given > 0 {
+		return given
+	}
+	if n := obs.Color(obs.Service.Live).Replicas; n > 0 {
+		return n
+	}
+	return obs.Color(to.Other()).Replicas
+}
+
 // RunRollback switches t's Service back to a previous color. A scaled-down
 // color is scaled up and waited for, every replica Ready, before the
 // switch. It stops, changing nothing more, if anyone else changes the
@@ -146,24 +159,16 @@ func RunRollback(ctx context.Context, cl Cluster, t Target, o RollbackOptions, h
 			version = obs.Service.Version
 		}
 		if to == "" {
-			if to = obs.Service.Release.Previous; !to.Valid() || to == obs.Service.Live {
-				to = obs.Service.Live.Other()
-			}
-			if !to.Valid() {
-				return to, fmt.Errorf("roll back service %s: it selects %q and records no previous color; name one", t, obs.Service.Live)
+			if to, err = RollbackTarget(t, obs); err != nil {
+				return to, err
 			}
 		}
 		if obs.Service.Version != version && obs.Service.Live != to {
 			return to, fmt.Errorf("roll back service %s: it was changed by someone else (resourceVersion %s, now %s; it selects %s=%s); nothing was switched",
 				t, version, obs.Service.Version, t.SelectorKey, obs.Service.Live)
 		}
-		if replicas == 0 {
-			if replicas = obs.Color(obs.Service.Live).Replicas; replicas == 0 {
-				replicas = obs.Color(to.Other()).Replicas
-			}
-			if replicas == 0 && obs.Color(to).Replicas == 0 {
-				return to, fmt.Errorf("roll back service %s to %s: it is scaled to zero and no color shows how many replicas it needs; give the count", t, to)
-			}
+		if replicas = RollbackReplicas(obs, to, replicas); replicas == 0 && obs.Color(to).Replicas == 0 {
+			return to, fmt.Errorf("roll back service %s to %s: it is scaled to zero and no color shows how many replicas it needs; give the count", t, to)
 		}
 		act, err := NextRollback(obs, to, replicas, scaledUp)
 		if err != nil {
@@ -199,18 +204,12 @@ func RunPromote(ctx context.Context, cl Cluster, t Target, to Color, version str
 		if version == "" {
 			version = obs.Service.Version
 		}
-		c := obs.Color(to)
-		act := Action{Kind: ActSwitch, Color: to, Image: releaseOf(c), MinReady: c.Replicas}
-		switch {
-		case obs.Service.Live == to:
-			act = Action{}
-		case obs.Service.Version != version:
+		if obs.Service.Live != to && obs.Service.Version != version {
 			return to, fmt.Errorf("promote service %s: it was changed by someone else (resourceVersion %s, now %s); nothing was switched", t, version, obs.Service.Version)
-		case !c.Exists:
-			return to, fmt.Errorf("promote service %s to %s: deployment %s not found", t, to, c.Deployment)
-		case c.Replicas == 0 || c.Ready < c.Replicas:
-			return to, fmt.Errorf("promote service %s to %s: deployment %s has %d/%d Ready pods; promote switches only to a color that is fully Ready",
-				t, to, c.Deployment, c.Ready, c.Replicas)
+		}
+		act, err := NextPromote(obs, to)
+		if err != nil {
+			return to, fmt.Errorf("promote service %s to %s: %w", t, to, err)
 		}
 		if h.Observed != nil {
 			h.Observed(Release{Phase: PhaseSwitching, From: obs.Service.Live, To: to, Version: obs.Service.Version}, obs, act)

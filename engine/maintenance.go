@@ -21,9 +21,9 @@ func (p *Pipeline) MaintenanceTarget() (stage, step string, spec BlueGreenSpec, 
 // maintenance page (on), or back to the color that was live before it
 // (off, scaling that color up first if it is cold): the console's m key.
 // It refuses while a release of that Service runs in this run, whose
-// version checks it would trip, and takes the release lock like one, so
-// that no other console releases meanwhile. It is journaled with actor
-// and published as release progress, so views show the new live color.
+// version checks it would trip, and switches as SwitchMaintenance does,
+// under the release lock. It is journaled with actor and published as
+// release progress, so views show the new live color.
 func (e *Engine) Maintenance(ctx context.Context, actor Actor, on bool) (string, error) {
 	stage, step, spec, ok := e.p.MaintenanceTarget()
 	if !ok {
@@ -37,51 +37,82 @@ func (e *Engine) Maintenance(ctx context.Context, actor Actor, on bool) (string,
 	if err != nil {
 		return "", err
 	}
-	lock, err := cl.Lock(ctx, t, LockHolder(actor, e.runID), "")
-	if err != nil {
-		return "", fmt.Errorf("maintenance: lock service %s: %w", t, err)
-	}
-	defer func() { _ = lock.Release(context.WithoutCancel(ctx)) }()
-	obs, err := cl.Observe(ctx, t)
-	if err != nil {
-		return "", fmt.Errorf("maintenance: %w", err)
-	}
-	from, page := obs.Service.Live, Color(spec.Maintenance)
-	var to Color
+	m, err := SwitchMaintenance(ctx, cl, t, Color(spec.Maintenance), on, actor, LockHolder(actor, e.runID), e.clock)
 	switch {
-	case on && from == page:
-		return fmt.Sprintf("service %s already serves the maintenance page", t), nil
-	case on:
-		to = page
-		_, err = cl.Switch(ctx, t, SwitchRequest{
-			To: page, From: from, Version: obs.Service.Version, Selector: obs.Service.Selector,
-			MinReady: 1, Release: "maintenance", Actor: actor, At: e.clock.Now(),
-		})
-	case from != page:
-		return fmt.Sprintf("service %s is not in maintenance: it serves %s", t, from), nil
-	default:
-		back := obs.Service.Release.Previous
-		if !back.Valid() {
-			return "", fmt.Errorf("maintenance off: service %s records no color it served before the maintenance page; use cutover promote or rollback --to", t)
-		}
-		to, err = RunRollback(ctx, cl, t, RollbackOptions{To: back, Version: obs.Service.Version}, ReleaseHooks{Actor: actor, Clock: e.clock})
+	case err != nil && !m.Changed:
+		return "", err // nothing was tried on the Service
+	case err == nil && !m.Changed:
+		return m.Message, nil
 	}
-	rec := Record{Type: RecMaintenance, Stage: stage, Step: step, Actor: actorPtr(actor), Service: t.String(), From: from, To: to, Status: StatusSucceeded}
+	rec := Record{Type: RecMaintenance, Stage: stage, Step: step, Actor: actorPtr(actor), Service: t.String(), From: m.From, To: m.To, Status: StatusSucceeded}
 	if err != nil {
 		rec.Status, rec.Reason = StatusFailed, err.Error()
 	}
 	_ = e.out.record(rec)
 	if err != nil {
-		return "", fmt.Errorf("maintenance: switch service %s to %s: %w", t, nonEmptyColor(to, page), err)
+		return "", err
 	}
-	what := fmt.Sprintf("%s switched %s to %s", actor, t, to)
+	what := fmt.Sprintf("%s switched %s to %s", actor, t, m.To)
 	if now, oerr := cl.Observe(ctx, t); oerr == nil {
 		e.out.emitDecision(ReleaseProgress{Stage: stage, Step: step, Service: t.String(), Phase: phaseOf(e.Snapshot(), stage, step), Live: now.Service.Live,
 			Message: fmt.Sprintf("maintenance %s by %s", map[bool]string{true: "on", false: "off"}[on], actor), Observed: &now}, "%s", what)
 	} else {
 		e.decisions.note("%s", what)
 	}
-	return fmt.Sprintf("service %s now serves %s (was %s)", t, to, from), nil
+	return m.Message, nil
+}
+
+// MaintenanceSwitch is what a maintenance switch did: traffic moved From
+// To, unless it was where it was asked to be already.
+type MaintenanceSwitch struct {
+	From, To Color
+	Changed  bool
+	Message  string
+}
+
+// SwitchMaintenance points the Service at the maintenance page's pods
+// (page) when on, or back to the color it served before them, scaling
+// that color up first if it is cold. It holds the Service's release lock
+// as holder meanwhile, as a release would: a release running in any
+// console is refused, not cut into. The console's m and cutover
+// maintenance both switch through it.
+func SwitchMaintenance(ctx context.Context, cl Cluster, t Target, page Color, on bool, actor Actor, holder string, clock Clock) (MaintenanceSwitch, error) {
+	lock, err := cl.Lock(ctx, t, holder, "")
+	if err != nil {
+		return MaintenanceSwitch{}, fmt.Errorf("maintenance: lock service %s: %w", t, err)
+	}
+	defer func() { _ = lock.Release(context.WithoutCancel(ctx)) }()
+	obs, err := cl.Observe(ctx, t)
+	if err != nil {
+		return MaintenanceSwitch{}, fmt.Errorf("maintenance: %w", err)
+	}
+	m := MaintenanceSwitch{From: obs.Service.Live}
+	switch {
+	case on && m.From == page:
+		m.Message = fmt.Sprintf("service %s already serves the maintenance page", t)
+		return m, nil
+	case on:
+		m.To, m.Changed = page, true
+		_, err = cl.Switch(ctx, t, SwitchRequest{
+			To: page, From: m.From, Version: obs.Service.Version, Selector: obs.Service.Selector,
+			MinReady: 1, Release: "maintenance", Actor: actor, At: clock.Now(),
+		})
+	case m.From != page:
+		m.Message = fmt.Sprintf("service %s is not in maintenance: it serves %s", t, m.From)
+		return m, nil
+	default:
+		back := obs.Service.Release.Previous
+		if !back.Valid() {
+			return m, fmt.Errorf("maintenance off: service %s records no color it served before the maintenance page; use cutover promote or rollback --to", t)
+		}
+		m.Changed = true
+		m.To, err = RunRollback(ctx, cl, t, RollbackOptions{To: back, Version: obs.Service.Version}, ReleaseHooks{Actor: actor, Clock: clock})
+	}
+	if err != nil {
+		return m, fmt.Errorf("maintenance: switch service %s to %s: %w", t, nonEmptyColor(m.To, page), err)
+	}
+	m.Message = fmt.Sprintf("service %s now serves %s (was %s)", t, m.To, m.From)
+	return m, nil
 }
 
 func nonEmptyColor(c, alt Color) Color {

@@ -77,6 +77,16 @@ func LockHolder(actor Actor, run string) string {
 	return fmt.Sprintf("%s on %s (run %s)", actor, host, run)
 }
 
+// CommandHolder is how a command run outside a pipeline (cutover
+// maintenance) names itself in a release lock.
+func CommandHolder(actor Actor, command string) string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown host"
+	}
+	return fmt.Sprintf("%s on %s (cutover %s)", actor, host, command)
+}
+
 // Suspend stops the run so that it can be resumed: running steps are
 // stopped as by Abort, and the journal says the run was suspended, which
 // FindResume accepts. cutover serve suspends its run when it is stopped.

@@ -504,10 +504,8 @@ func (m Model) approve(promote bool) (Model, tea.Cmd) {
 	}
 	r := m.currentRelease()
 	body := "Approve " + g.Gate + ": " + g.Instruction
-	if r != nil {
-		to := r.To
-		cs := colorState(r, to)
-		body = fmt.Sprintf("Switch %s from %s to %s (%s: %d/%d Ready).", r.Service, r.From, to, to, cs.Ready, cs.Replicas)
+	if r != nil && r.Observed != nil {
+		body = engine.PlanPromote(r.Service, *r.Observed, r.To).String()
 	}
 	m.modal = &modal{title: "Promote", body: body + "\n\n" + m.confirmText(), confirm: do}
 	return m, nil
@@ -518,7 +516,7 @@ func (m Model) approve(promote bool) (Model, tea.Cmd) {
 // analysis and its gate.
 func (m Model) promoteEarly() (Model, tea.Cmd) {
 	r := m.currentRelease()
-	if r == nil || !m.running() || !beforeSwitch(r.Phase) {
+	if r == nil || !m.running() || !r.Phase.BeforeSwitch() {
 		m.flash = "nothing to promote: no release is on its way to a switch"
 		return m, nil
 	}
@@ -531,16 +529,6 @@ func (m Model) promoteEarly() (Model, tea.Cmd) {
 		r.Service, r.From, r.To, r.To, cs.Ready, cs.Replicas)
 	m.modal = &modal{title: "Promote now", body: body + "\n\n" + m.confirmText(), confirm: do}
 	return m, nil
-}
-
-// beforeSwitch reports whether a release is still on its way to the
-// switch, where a promote can hurry it.
-func beforeSwitch(p engine.Phase) bool {
-	switch p {
-	case engine.PhaseDeploying, engine.PhasePreviewReady, engine.PhasePreAnalysis, engine.PhaseAwaitingApproval:
-		return true
-	}
-	return false
 }
 
 func (m Model) rollback() (Model, tea.Cmd) {
@@ -559,27 +547,9 @@ func (m Model) rollback() (Model, tea.Cmd) {
 }
 
 // rollbackText says exactly what a rollback will do from where the
-// release is.
+// release is: the engine's plan, which is what it then does.
 func rollbackText(r *engine.ReleaseProgress) string {
-	live := r.Live
-	if r.Observed != nil {
-		live = r.Observed.Service.Live
-	}
-	if live != r.To || r.From == "" {
-		return fmt.Sprintf("Stop the release of %s on %s before the switch: the Service stays on %s, and %s is scaled down.",
-			nonEmpty(string(r.To), "the new color"), r.Service, nonEmpty(string(live), "the live color"), nonEmpty(string(r.To), "the new color"))
-	}
-	back := colorState(r, r.From)
-	if back.Ready > 0 && back.Ready >= back.Replicas {
-		return fmt.Sprintf("Switch %s from %s back to %s (%s: %d/%d Ready, warm).", r.Service, r.To, r.From, r.From, back.Ready, back.Replicas)
-	}
-	want := colorState(r, r.To).Replicas
-	took := "about as long as " + string(r.To) + "'s rollout took"
-	if r.RolloutTook > 0 {
-		took = "about " + dur(r.RolloutTook) + ", as long as " + string(r.To) + "'s rollout took"
-	}
-	return fmt.Sprintf("Switch %s from %s back to %s. %s is cold (%d/%d Ready): it is scaled up to %d first, and traffic moves once its pods are Ready, %s.",
-		r.Service, r.To, r.From, r.From, back.Ready, back.Replicas, want, took)
+	return engine.PlanReleaseRollback(*r).String()
 }
 
 // maintenance asks to point the Service at the maintenance page, or back
@@ -595,7 +565,7 @@ func (m Model) maintenance() (Model, tea.Cmd) {
 		return m, nil
 	}
 	r := m.currentRelease()
-	if r != nil && releaseInFlight(r.Phase) {
+	if r != nil && r.Phase.InFlight() {
 		m.flash = fmt.Sprintf("a release is in flight: roll it back (%s) or abort it (%s) before maintenance", m.keys.Rollback.Help().Key, m.keys.Abort.Help().Key)
 		return m, nil
 	}
@@ -624,16 +594,6 @@ func (m Model) maintenance() (Model, tea.Cmd) {
 	}
 	m.modal = &modal{title: title, body: body + "\n\n" + m.confirmText(), confirm: do}
 	return m, nil
-}
-
-// releaseInFlight reports whether a release phase is one a maintenance
-// switch would cut into.
-func releaseInFlight(p engine.Phase) bool {
-	switch p {
-	case "", engine.PhaseDone, engine.PhaseRolledBack, engine.PhaseAborted, engine.PhaseFailed:
-		return false
-	}
-	return true
 }
 
 // skip asks to skip the selected stage, in an emergency run only.

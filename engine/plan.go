@@ -1,0 +1,190 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+)
+
+// Effect is what moving a Service's traffic does, if it is asked for now.
+type Effect string
+
+// The effects a Plan can have.
+const (
+	// EffectNothing: the Service already selects the color.
+	EffectNothing Effect = "nothing"
+	// EffectSwitch: traffic moves at once, to pods that are Ready.
+	EffectSwitch Effect = "switch"
+	// EffectScaleUp: the color is scaled to zero. It is scaled up first,
+	// and traffic moves once every replica is Ready.
+	EffectScaleUp Effect = "scale-up"
+	// EffectWait: the color has pods but none Ready; traffic moves once
+	// one is.
+	EffectWait Effect = "wait"
+	// EffectStop: the release has not switched yet. It stops; the Service
+	// stays where it is, and the preview is scaled down.
+	EffectStop Effect = "stop"
+	// EffectRefused: it cannot be done; Plan.Reason says why.
+	EffectRefused Effect = "refused"
+)
+
+// Plan is what a rollback or a promote would do if it were confirmed now,
+// worked out by the same decisions the engine then takes (NextRollback,
+// NextPromote), so that a confirmation states the effect that follows it
+// and never a guess of its own.
+type Plan struct {
+	// Action is "rollback" or "promote".
+	Action  string
+	Service string
+	// Live is the color the Service selects now; To where traffic goes.
+	Live, To Color
+	Effect   Effect
+	// Target is To's state as observed.
+	Target ColorState
+	// ScaleTo is the replicas To is scaled up to, for EffectScaleUp.
+	ScaleTo int32
+	// Estimate is how long the color's rollout may take, for
+	// EffectScaleUp and EffectWait: as long as the preview's took.
+	Estimate time.Duration
+	// Reason says why, for EffectRefused.
+	Reason string
+	// ofRelease is set for a release's rollback, whose preview's rollout
+	// tells how long a cold color takes, when it was timed.
+	ofRelease bool
+}
+
+// RollbackTarget is the color a rollback sends a Service back to when
+// none is named: the one it served before its last switch, else the other
+// color.
+func RollbackTarget(t Target, obs Observation) (Color, error) {
+	to := obs.Service.Release.Previous
+	if !to.Valid() || to == obs.Service.Live {
+		to = obs.Service.Live.Other()
+	}
+	if !to.Valid() {
+		return to, fmt.Errorf("roll back service %s: it selects %q and records no previous color; name one", t, obs.Service.Live)
+	}
+	return to, nil
+}
+
+// PlanRollback says what rolling the Service back to to does now.
+// replicas is what a scaled-down color is scaled up to.
+func PlanRollback(service string, obs Observation, to Color, replicas int32) Plan {
+	p := Plan{Action: "rollback", Service: service, Live: obs.Service.Live, To: to, Target: obs.Color(to)}
+	act, err := NextRollback(obs, to, replicas, false)
+	switch {
+	case err != nil:
+		p.Effect, p.Reason = EffectRefused, err.Error()
+	case act.Kind == ActNone:
+		p.Effect = EffectNothing
+	case act.Kind == ActSwitch:
+		p.Effect = EffectSwitch
+	case act.Kind == ActScale:
+		p.Effect, p.ScaleTo = EffectScaleUp, act.Replicas
+	default:
+		p.Effect = EffectWait
+	}
+	return p
+}
+
+// PlanReleaseRollback says what asking a running release to roll back
+// does now: before its switch, it stops; after it, traffic goes back to
+// the color it came from, as PlanRollback says.
+func PlanReleaseRollback(r ReleaseProgress) Plan {
+	live := r.Live
+	var obs Observation
+	if r.Observed != nil {
+		obs = *r.Observed
+		live = obs.Service.Live
+	}
+	if live != r.To || r.From == "" {
+		return Plan{Action: "rollback", Service: r.Service, Live: live, To: r.To, Effect: EffectStop, Target: obs.Color(r.To)}
+	}
+	p := PlanRollback(r.Service, obs, r.From, obs.Color(r.To).Replicas)
+	p.Estimate, p.ofRelease = r.RolloutTook, true
+	return p
+}
+
+// NextPromote decides a promote to color to: a switch, only to a color
+// every replica of which is Ready, or ActNone when the Service selects it
+// already.
+func NextPromote(obs Observation, to Color) (Action, error) {
+	c := obs.Color(to)
+	switch {
+	case obs.Service.Live == to:
+		return Action{}, nil
+	case !c.Exists:
+		return Action{}, fmt.Errorf("deployment %s not found", c.Deployment)
+	case c.Replicas == 0 || c.Ready < c.Replicas:
+		return Action{}, fmt.Errorf("deployment %s has %d/%d Ready pods; promote switches only to a color that is fully Ready", c.Deployment, c.Ready, c.Replicas)
+	}
+	return Action{Kind: ActSwitch, Color: to, Image: releaseOf(c), MinReady: c.Replicas}, nil
+}
+
+// PlanPromote says what promoting the Service to to does now.
+func PlanPromote(service string, obs Observation, to Color) Plan {
+	p := Plan{Action: "promote", Service: service, Live: obs.Service.Live, To: to, Target: obs.Color(to)}
+	act, err := NextPromote(obs, to)
+	switch {
+	case err != nil:
+		p.Effect, p.Reason = EffectRefused, err.Error()
+	case act.Kind == ActNone:
+		p.Effect = EffectNothing
+	default:
+		p.Effect = EffectSwitch
+	}
+	return p
+}
+
+// String says the plan to a person: what happens to the traffic, and to
+// which pods.
+func (p Plan) String() string {
+	t, c := p.Target, p.To
+	ready := fmt.Sprintf("%d/%d Ready", t.Ready, t.Replicas)
+	move := "to"
+	if p.Action == "rollback" {
+		move = "back to"
+	}
+	switch p.Effect {
+	case EffectNothing:
+		return fmt.Sprintf("Service %s already selects %s; nothing to do.", p.Service, c)
+	case EffectStop:
+		return fmt.Sprintf("Stop the release of %s on %s before the switch: the Service stays on %s, and %s is scaled down.",
+			orName(c, "the new color"), p.Service, orName(p.Live, "the live color"), orName(c, "the new color"))
+	case EffectRefused:
+		return fmt.Sprintf("Cannot %s %s to %s: %s.", p.Action, p.Service, c, p.Reason)
+	case EffectSwitch:
+		if t.Ready >= t.Replicas && p.Action == "rollback" {
+			return fmt.Sprintf("Switch %s from %s %s %s (%s: %s, warm).", p.Service, p.Live, move, c, c, ready)
+		}
+		if t.Ready >= t.Replicas {
+			return fmt.Sprintf("Switch %s from %s %s %s (%s: %s).", p.Service, p.Live, move, c, c, ready)
+		}
+		return fmt.Sprintf("Switch %s from %s %s %s now (%s: %s): traffic lands on its %d Ready pods while the others start.",
+			p.Service, p.Live, move, c, c, ready, t.Ready)
+	case EffectScaleUp:
+		return fmt.Sprintf("Switch %s from %s %s %s. %s is cold (%s): it is scaled up to %d first, and traffic moves once its pods are Ready%s.",
+			p.Service, p.Live, move, c, c, ready, p.ScaleTo, p.took())
+	case EffectWait:
+		return fmt.Sprintf("Switch %s from %s %s %s once one of its pods is Ready (%s: %s now)%s.", p.Service, p.Live, move, c, c, ready, p.took())
+	}
+	return fmt.Sprintf("%s %s to %s.", p.Action, p.Service, c)
+}
+
+// took estimates how long a cold color takes to come back: as long as the
+// release's own rollout took, when a release timed one.
+func (p Plan) took() string {
+	switch {
+	case p.Estimate > 0:
+		return fmt.Sprintf(", about %s, as long as %s's rollout took", roundElapsed(p.Estimate), p.Live)
+	case p.ofRelease:
+		return fmt.Sprintf(", about as long as %s's rollout took", p.Live)
+	}
+	return ""
+}
+
+func orName(c Color, alt string) string {
+	if c == "" {
+		return alt
+	}
+	return string(c)
+}

@@ -1,0 +1,77 @@
+package engine
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPlanRollback walks the colors a rollback can find, and checks that
+// the plan says what NextRollback, the decision a rollback then takes,
+// does.
+func TestPlanRollback(t *testing.T) {
+	partly := color("web-blue", "web:v1", 3)
+	partly.Ready, partly.Available = 2, 2
+	starting := color("web-blue", "web:v1", 3)
+	starting.Ready, starting.Available = 0, 0
+	tests := []struct {
+		name   string
+		blue   *ColorState
+		effect Effect
+		says   string
+		first  ActionKind
+	}{
+		{"warm", color("web-blue", "web:v1", 3), EffectSwitch, "Switch prod/web-service from green back to blue (blue: 3/3 Ready, warm).", ActSwitch},
+		{"partly Ready", partly, EffectSwitch, "Switch prod/web-service from green back to blue now (blue: 2/3 Ready): traffic lands on its 2 Ready pods", ActSwitch},
+		{"cold", color("web-blue", "web:v1", 0), EffectScaleUp, "blue is cold (0/0 Ready): it is scaled up to 3 first, and traffic moves once its pods are Ready.", ActScale},
+		{"pods not Ready yet", starting, EffectWait, "once one of its pods is Ready (blue: 0/3 Ready now)", ActWaitRollout},
+		{"missing", &ColorState{Deployment: "web-blue"}, EffectRefused, "Cannot rollback prod/web-service to blue: deployment web-blue (blue) not found.", ActNone},
+	}
+	for _, tc := range tests {
+		obs := obsOf(Green, "8", tc.blue, color("web-green", "web:v2", 3))
+		p := PlanRollback("prod/web-service", obs, Blue, 3)
+		if p.Effect != tc.effect || !strings.Contains(p.String(), tc.says) {
+			t.Errorf("%s: got %s %q, want %s saying %q", tc.name, p.Effect, p, tc.effect, tc.says)
+		}
+		act, _ := NextRollback(obs, Blue, 3, false)
+		if act.Kind != tc.first {
+			t.Errorf("%s: NextRollback takes %q, the plan expects %q", tc.name, act.Kind, tc.first)
+		}
+	}
+	obs := obsOf(Blue, "8", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3))
+	if p := PlanRollback("prod/web-service", obs, Blue, 3); p.Effect != EffectNothing {
+		t.Errorf("live already: got %s, want %s", p.Effect, EffectNothing)
+	}
+}
+
+func TestPlanReleaseRollback(t *testing.T) {
+	obs := obsOf(Blue, "8", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3))
+	before := ReleaseProgress{Service: "prod/web-service", Phase: PhaseAwaitingApproval, From: Blue, To: Green, Observed: &obs}
+	if p := PlanReleaseRollback(before); p.Effect != EffectStop || !strings.Contains(p.String(), "before the switch: the Service stays on blue, and green is scaled down") {
+		t.Errorf("before the switch: got %s %q", p.Effect, p)
+	}
+	after := obsOf(Green, "9", color("web-blue", "web:v1", 0), color("web-green", "web:v2", 3))
+	r := ReleaseProgress{Service: "prod/web-service", Phase: PhasePostAnalysis, From: Blue, To: Green, Observed: &after, RolloutTook: 50 * time.Second}
+	if p := PlanReleaseRollback(r); p.Effect != EffectScaleUp || p.ScaleTo != 3 || !strings.Contains(p.String(), "about 50s, as long as green's rollout took") {
+		t.Errorf("after the switch, blue cold: got %s to %d %q", p.Effect, p.ScaleTo, p)
+	}
+}
+
+func TestPlanPromote(t *testing.T) {
+	partly := color("web-green", "web:v2", 3)
+	partly.Ready = 2
+	for _, tc := range []struct {
+		name   string
+		green  *ColorState
+		effect Effect
+	}{
+		{"Ready", color("web-green", "web:v2", 3), EffectSwitch},
+		{"partly Ready", partly, EffectRefused},
+		{"scaled down", color("web-green", "web:v2", 0), EffectRefused},
+	} {
+		obs := obsOf(Blue, "8", color("web-blue", "web:v1", 3), tc.green)
+		if p := PlanPromote("prod/web-service", obs, Green); p.Effect != tc.effect {
+			t.Errorf("%s: got %s %q, want %s", tc.name, p.Effect, p, tc.effect)
+		}
+	}
+}

@@ -294,6 +294,33 @@ func TestSwitchIsConditional(t *testing.T) {
 	}
 }
 
+// TestSwitchToTheLiveColorWritesNothing: switching a Service to the color
+// it selects already changes nothing, whether the caller read its selector
+// or not.
+func TestSwitchToTheLiveColorWritesNothing(t *testing.T) {
+	ctx, c, ns := releaseEnv(t, time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 2, Green: 0}, false)
+	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
+	k := kube.New(c.Client)
+	obs, err := k.Observe(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sel := range []map[string]string{obs.Service.Selector, nil} {
+		req := engine.SwitchRequest{To: engine.Blue, From: engine.Blue, Version: obs.Service.Version, Selector: sel, MinReady: 5, Release: "web:v9", Actor: tester, At: time.Now()}
+		v, err := k.Switch(ctx, target, req)
+		if err != nil || v != obs.Service.Version {
+			t.Errorf("switch to the live color (selector given: %v): got %q, %v; want %q and no error", sel != nil, v, err, obs.Service.Version)
+		}
+	}
+	svc, err := c.Client.CoreV1().Services(ns).Get(ctx, "web-service", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svc.ResourceVersion != obs.Service.Version || svc.Annotations[engine.AnnRelease] == "web:v9" {
+		t.Errorf("the Service was written: resourceVersion %s (was %s), annotations %v", svc.ResourceVersion, obs.Service.Version, svc.Annotations)
+	}
+}
+
 // TestAPIServerRestartMidRollout kills the API server while a pipeline's
 // preview rolls out, keeps it down for longer than the release lock's
 // lease, and starts it again: the release, lock and all, must complete.

@@ -263,16 +263,22 @@ func (c *Cluster) Scale(ctx context.Context, t engine.Target, color engine.Color
 // Service since it was read.
 func (c *Cluster) Switch(ctx context.Context, t engine.Target, req engine.SwitchRequest) (string, error) {
 	what := fmt.Sprintf("switch service %s to %s", t, req.To)
-	sel := maps.Clone(req.Selector)
+	sel, version := maps.Clone(req.Selector), req.Version
 	if sel == nil {
 		svc, err := c.cs.CoreV1().Services(t.Namespace).Get(ctx, t.Service, metav1.GetOptions{})
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", what, permanent(err))
 		}
-		sel = maps.Clone(svc.Spec.Selector)
+		sel, version = maps.Clone(svc.Spec.Selector), svc.ResourceVersion
 		if sel == nil {
 			sel = map[string]string{}
 		}
+	}
+	if sel[t.SelectorKey] == string(req.To) {
+		// Every write is idempotent: a Service that selects the color
+		// already is left as it is, annotations and all, as argo-rollouts'
+		// switchServiceSelector leaves it.
+		return version, nil
 	}
 	sel[t.SelectorKey] = string(req.To)
 	ready, where, err := c.readyFor(ctx, t, req.To, sel)

@@ -105,10 +105,11 @@ func (l *Lock) acquire(ctx context.Context) error {
 			return fmt.Errorf("read release lock lease %s/%s: %w", l.ns, l.name, err)
 		}
 		holder := deref(cur.Spec.HolderIdentity)
-		if holder != "" && !expired(cur, now.Time) && (l.previous == "" || holder != l.previous) {
+		if holder != "" && !expired(cur, now.Time) && !aborted(cur) && (l.previous == "" || holder != l.previous) {
 			return &HeldError{Lease: l.ns + "/" + l.name, Holder: holder, Since: microTime(cur.Spec.AcquireTime), RenewedAt: microTime(cur.Spec.RenewTime)}
 		}
 		next := cur.DeepCopy()
+		delete(next.Annotations, abortedAnnotation)
 		next.Spec.HolderIdentity, next.Spec.LeaseDurationSeconds = &l.holder, &secs
 		next.Spec.AcquireTime, next.Spec.RenewTime = &now, &now
 		// The update carries cur's resourceVersion: of two consoles taking
@@ -128,6 +129,15 @@ func (l *Lock) acquire(ctx context.Context) error {
 	}
 	return fmt.Errorf("take release lock lease %s/%s: it kept changing under us", l.ns, l.name)
 }
+
+// abortedAnnotation marks a lease that `cutover abort` holds only to stop
+// the release that held it: anyone may take it over at once, since the
+// aborted holder stops on finding any other holder at its next renewal.
+// Without it, a maintenance switch right after an abort would wait for the
+// lease to expire.
+const abortedAnnotation = "cutover.dev/aborted"
+
+func aborted(l *coordinationv1.Lease) bool { return l.Annotations[abortedAnnotation] != "" }
 
 func expired(l *coordinationv1.Lease, now time.Time) bool {
 	if l.Spec.RenewTime == nil || l.Spec.LeaseDurationSeconds == nil {
@@ -251,6 +261,9 @@ type LockState struct {
 	Since     time.Time `json:"since,omitzero"`
 	RenewedAt time.Time `json:"renewedAt,omitzero"`
 	Expired   bool      `json:"expired"`
+	// Aborted is set while `cutover abort` holds the lock to stop a
+	// release: no release holds it, and anyone may take it.
+	Aborted bool `json:"aborted,omitempty"`
 }
 
 // ReadLock reads the release lock of t's Service. It returns nil when there
@@ -266,7 +279,7 @@ func (c *Cluster) ReadLock(ctx context.Context, t engine.Target) (*LockState, er
 	}
 	return &LockState{
 		Lease: t.Namespace + "/" + name, Holder: deref(cur.Spec.HolderIdentity),
-		Since: microTime(cur.Spec.AcquireTime), RenewedAt: microTime(cur.Spec.RenewTime), Expired: expired(cur, c.now()),
+		Since: microTime(cur.Spec.AcquireTime), RenewedAt: microTime(cur.Spec.RenewTime), Expired: expired(cur, c.now()), Aborted: aborted(cur),
 	}, nil
 }
 
@@ -290,6 +303,10 @@ func (c *Cluster) BreakLock(ctx context.Context, t engine.Target, by string) (pr
 	}
 	now := metav1.NewMicroTime(c.now())
 	cur.Spec.HolderIdentity, cur.Spec.AcquireTime, cur.Spec.RenewTime = &by, &now, &now
+	if cur.Annotations == nil {
+		cur.Annotations = map[string]string{}
+	}
+	cur.Annotations[abortedAnnotation] = "true"
 	if _, err := leases.Update(ctx, cur, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
 		return "", fmt.Errorf("break release lock lease %s/%s: %w", t.Namespace, name, err)
 	}

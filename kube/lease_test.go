@@ -137,6 +137,19 @@ func TestLostLockStopsTheRelease(t *testing.T) {
 	if n := replicas(ctx, t, c.Client, ns, "web-blue"); n != 2 {
 		t.Errorf("blue has %d replicas; it must stay warm for a rollback, want 2", n)
 	}
+	// The abort holds the lock only to stop the release: a maintenance
+	// switch or a new release may take it at once.
+	next, err := kube.New(c.Client).Lock(ctx, target, "dave on bastion-1 (cutover maintenance on)", "")
+	if err != nil {
+		t.Fatalf("lock after the abort stopped the release: %v", err)
+	}
+	if next.TakenFrom() == "" || !strings.Contains(next.TakenFrom(), "abort by carol") {
+		t.Errorf("the lock after the abort was taken from %q, want the abort named", next.TakenFrom())
+	}
+	if l, err := kube.New(c.Client).ReadLock(ctx, target); err != nil || l == nil || l.Aborted || l.Holder != "dave on bastion-1 (cutover maintenance on)" {
+		t.Errorf("after the takeover the lock reads %+v (%v), want dave's, not aborted", l, err)
+	}
+	_ = next.Release(ctx)
 }
 
 // TestMissingContainerFailsAtOnce: a typo in the container name cannot be

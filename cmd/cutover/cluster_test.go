@@ -222,9 +222,42 @@ stages:
 			types = append(types, r.Type)
 		}
 	}
-	want := "release.rolled-back release.promoted run.aborted release.maintenance release.rolled-back release.rolled-back release.undone release.undone release.scaled-down"
+	// Maintenance off is journaled as maintenance, as the console's m
+	// journals it: both switch through engine.SwitchMaintenance.
+	want := "release.rolled-back release.promoted run.aborted release.maintenance release.maintenance release.rolled-back release.undone release.undone release.scaled-down"
 	if got := strings.Join(types, " "); got != want {
 		t.Errorf("journal of the commands:\ngot  %s\nwant %s", got, want)
+	}
+}
+
+// TestMaintenanceRespectsTheReleaseLock: cutover maintenance switches
+// under the release lock, as the console's m does, so a release held by
+// another console is refused, not cut into.
+func TestMaintenanceRespectsTheReleaseLock(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, ns, live := pairOnCluster(ctx, t, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
+	if _, err := c.Client.AppsV1().Deployments(ns).Create(ctx, testenv.Deployment(ns, "web", "maintenance", "maint:1", 1), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := testenv.WaitReady(ctx, c.Client, ns, "web-maintenance", 1); err != nil {
+		t.Fatal(err)
+	}
+	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
+	lock, err := kube.New(c.Client).Lock(ctx, target, "alice on bastion-1 (run R)", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"maintenance", "web-service", "on", "--kubeconfig", c.Kubeconfig, "-n", ns, "--state-dir", t.TempDir(), "--reason", "db failover", "--yes"}
+	code, out, errOut := cli(t, "", nil, args...)
+	if code == 0 || !strings.Contains(errOut, "alice on bastion-1 (run R)") || live() != "blue" {
+		t.Errorf("maintenance on while alice releases: exit %d, selects %s; want a refusal naming alice, blue untouched\n%s%s", code, live(), out, errOut)
+	}
+	if err := lock.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := cli(t, "", nil, args...); code != 0 || live() != "maintenance" {
+		t.Errorf("maintenance on once the lock is free: exit %d, selects %s\n%s%s", code, live(), out, errOut)
 	}
 }
 

@@ -277,14 +277,11 @@ rollback and its reason are written to the audit journal.`,
 				return completeRollback(cmd.Context(), s, g, a[0], o)
 			}
 			o.explicitTo = target != ""
-			return switchCmd(cmd.Context(), s, g, a[0], o, "rollback", func(obs engine.Observation) engine.Color {
+			return switchCmd(cmd.Context(), s, g, a[0], o, "rollback", func(t engine.Target, obs engine.Observation) (engine.Color, error) {
 				if target != "" {
-					return target
+					return target, nil
 				}
-				if p := obs.Service.Release.Previous; p.Valid() && p != obs.Service.Live {
-					return p
-				}
-				return obs.Service.Live.Other()
+				return engine.RollbackTarget(t, obs)
 			})
 		},
 	}
@@ -354,8 +351,12 @@ change and stops without overwriting it.`,
 			if strings.TrimSpace(o.reason) == "" {
 				return badInput(errors.New("--reason is required: say why, for the audit journal"))
 			}
-			return switchCmd(cmd.Context(), s, g, a[0], o, "promote", func(obs engine.Observation) engine.Color {
-				return obs.Service.Live.Other()
+			return switchCmd(cmd.Context(), s, g, a[0], o, "promote", func(t engine.Target, obs engine.Observation) (engine.Color, error) {
+				to := obs.Service.Live.Other()
+				if !to.Valid() {
+					return to, fmt.Errorf("promote service %s: it selects %s=%q, and there is no blue or green to switch to", t, t.SelectorKey, obs.Service.Live)
+				}
+				return to, nil
 			})
 		},
 	}
@@ -370,18 +371,11 @@ func (o *switchOptions) add(cmd *cobra.Command) {
 	cmd.Flags().Int32Var(&o.replicas, "replicas", 0, "replicas for a scaled-down color (default: the live color's)")
 }
 
-// switchCmd moves a Service to the color pick chooses: rollback and
-// promote differ only in that choice and in how many pods must be Ready.
-func switchCmd(ctx context.Context, s streams, g *globalOptions, service string, o switchOptions, verb string, pick func(engine.Observation) engine.Color) error {
-	return switchWith(ctx, s, g, service, &o, verb, func(*pairFlags, engine.Observation) (engine.Color, error) {
-		return "", nil
-	}, pick)
-}
-
-// switchWith is switchCmd where the target may depend on what the pipeline
-// file said (maintenance) through choose; a "" from choose defers to pick.
-func switchWith(ctx context.Context, s streams, g *globalOptions, service string, o *switchOptions, verb string,
-	choose func(*pairFlags, engine.Observation) (engine.Color, error), pick func(engine.Observation) engine.Color) error {
+// switchCmd moves a Service to the color pick chooses, once the person
+// agreed to the engine's plan for it: rollback and promote differ in that
+// choice and in what the plan requires.
+func switchCmd(ctx context.Context, s streams, g *globalOptions, service string, o switchOptions, verb string,
+	pick func(engine.Target, engine.Observation) (engine.Color, error)) error {
 	t, cl, err := g.pair(ctx, s, service, &o.pair)
 	if err != nil {
 		return err
@@ -390,57 +384,34 @@ func switchWith(ctx context.Context, s streams, g *globalOptions, service string
 	if err != nil {
 		return err
 	}
-	to, err := choose(&o.pair, obs)
+	to, err := pick(t, obs)
 	if err != nil {
 		return err
 	}
-	maintenance := to != ""
-	if !maintenance {
-		to = pick(obs)
+	plan := engine.PlanRollback(t.String(), obs, to, engine.RollbackReplicas(obs, to, o.replicas))
+	if verb == "promote" {
+		plan = engine.PlanPromote(t.String(), obs, to)
 	}
-	if !to.Valid() && !maintenance {
-		return fmt.Errorf("%s service %s: it selects %s=%q, and there is no blue or green to switch to", verb, t, t.SelectorKey, obs.Service.Live)
-	}
-	if obs.Service.Live == to {
-		_, _ = fmt.Fprintf(s.out, "Service %s already selects %s; nothing to do.\n", t, to)
+	switch plan.Effect {
+	case engine.EffectNothing:
+		_, _ = fmt.Fprintln(s.out, plan)
 		return nil
+	case engine.EffectRefused:
+		return fmt.Errorf("%s service %s to %s: %s", verb, t, to, plan.Reason)
 	}
 	if verb == "rollback" && !o.explicitTo {
 		// Mid-release, the previous-color annotation may name the preview
 		// being rebuilt: make the person say which color they mean.
-		if l, err := cl.ReadLock(ctx, t); err == nil && l != nil && l.Holder != "" && !l.Expired {
+		if l, err := cl.ReadLock(ctx, t); err == nil && l != nil && l.Holder != "" && !l.Expired && !l.Aborted {
 			return badInput(fmt.Errorf("rollback of %s: a release is in progress (lock held by %s); "+
 				"stop it with `cutover abort` or type `rollback REASON` in its console, or name the color here with --to", t, l.Holder))
 		}
 	}
-	c := obs.Color(to)
-	plan := fmt.Sprintf("switch it to %s (%d/%d Ready)", to, c.Ready, c.Replicas)
-	switch {
-	case maintenance:
-		plan = fmt.Sprintf("switch it to %s=%s, once those pods are Ready", t.SelectorKey, to)
-	case verb == "promote":
-		plan += ", only if every replica is Ready"
-	case c.Replicas == 0 || c.Ready == 0:
-		plan = fmt.Sprintf("scale %s up, wait until all its pods are Ready, then switch to it", c.Deployment)
-	}
-	if !o.yes {
-		if !s.inTTY {
-			return badInput(fmt.Errorf("%s service %s: not a terminal, so cannot ask; pass --yes to confirm", verb, t))
-		}
-		_, _ = fmt.Fprintf(s.out, "Service %s serves %s. %s will %s.\nReason: %s\nType yes to go on: ", t, obs.Service.Live, verb, plan, o.reason)
-		line, _ := bufio.NewReader(s.in).ReadString('\n')
-		if strings.TrimSpace(strings.ToLower(line)) != "yes" {
-			return &exitError{code: exitAborted, err: errors.New("not confirmed; nothing was changed")}
-		}
-	}
-	journal, err := g.openJournal()
-	if err != nil {
+	if err := confirmPlan(s, verb, t, &o, plan.String()); err != nil {
 		return err
 	}
-	defer func() { _ = journal.Close() }()
 	actor := osActor(s.lookupEnv)
-	from := obs.Service.Live
-	start := time.Now()
+	from, start := obs.Service.Live, time.Now()
 	h := engine.ReleaseHooks{
 		Actor: actor, Clock: engine.RealClock{},
 		Observed: func(_ engine.Release, obs engine.Observation, act engine.Action) {
@@ -451,34 +422,104 @@ func switchWith(ctx context.Context, s streams, g *globalOptions, service string
 		},
 		Retrying: func(err error) { _, _ = fmt.Fprintln(s.err, "retrying:", err) },
 	}
-	var done engine.Color
-	typ := engine.RecRollback
-	switch {
-	case maintenance:
-		typ, done = engine.RecMaintenance, to
-		_, err = cl.Switch(ctx, t, engine.SwitchRequest{
-			To: to, From: obs.Service.Live, Version: obs.Service.Version, Selector: obs.Service.Selector,
-			MinReady: 1, Release: "maintenance", Actor: actor, At: time.Now(),
-		})
-	case verb == "promote":
+	journal, err := g.openJournal()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = journal.Close() }()
+	typ, done := engine.RecRollback, engine.Color("")
+	if verb == "promote" {
 		typ = engine.RecPromote
 		done, err = engine.RunPromote(ctx, cl, t, to, obs.Service.Version, h)
-	default:
+	} else {
 		done, err = engine.RunRollback(ctx, cl, t, engine.RollbackOptions{To: to, Replicas: o.replicas, Version: obs.Service.Version}, h)
 	}
-	rec := engine.Record{Type: typ, Actor: &actor, Service: t.String(), From: from, To: done, Reason: o.reason, Duration: time.Since(start)}
+	if err := journalSwitch(journal, engine.Record{Type: typ, Actor: &actor, Service: t.String(), From: from, To: done, Reason: o.reason, Duration: time.Since(start)}, err); err != nil {
+		return err
+	}
+	_, _ = fmt.Fprintf(s.out, "Service %s now selects %s (was %s); %s took %s.\n", t, done, from, verb, dur(time.Since(start)))
+	return nil
+}
+
+// confirmPlan shows a person what a command will do, and asks them to type
+// yes, unless --yes said it already.
+func confirmPlan(s streams, verb string, t engine.Target, o *switchOptions, plan string) error {
+	if o.yes {
+		return nil
+	}
+	if !s.inTTY {
+		return badInput(fmt.Errorf("%s service %s: not a terminal, so cannot ask; pass --yes to confirm", verb, t))
+	}
+	_, _ = fmt.Fprintf(s.out, "%s\nReason: %s\nType yes to go on: ", plan, o.reason)
+	line, _ := bufio.NewReader(s.in).ReadString('\n')
+	if strings.TrimSpace(strings.ToLower(line)) != "yes" {
+		return &exitError{code: exitAborted, err: errors.New("not confirmed; nothing was changed")}
+	}
+	return nil
+}
+
+// journalSwitch records how a switch outside a pipeline went, and returns
+// its error, or the journal's.
+func journalSwitch(journal *engine.Journal, rec engine.Record, err error) error {
 	if err != nil {
-		rec.Status, rec.Reason = engine.StatusFailed, o.reason+"; failed: "+err.Error()
+		rec.Status, rec.Reason = engine.StatusFailed, rec.Reason+"; failed: "+err.Error()
 	} else {
 		rec.Status = engine.StatusSucceeded
 	}
 	if jerr := appendCLI(journal, rec); jerr != nil {
 		return errors.Join(err, jerr)
 	}
+	return err
+}
+
+// maintenance switches a Service to its maintenance page, or back, as the
+// console's m does: under the release lock (engine.SwitchMaintenance).
+func maintenance(ctx context.Context, s streams, g *globalOptions, service string, o *switchOptions, on bool, page func(*pairFlags) (engine.Color, error)) error {
+	t, cl, err := g.pair(ctx, s, service, &o.pair)
 	if err != nil {
 		return err
 	}
-	_, _ = fmt.Fprintf(s.out, "Service %s now selects %s (was %s); %s took %s.\n", t, done, from, verb, dur(time.Since(start)))
+	p, err := page(&o.pair)
+	if err != nil {
+		return err
+	}
+	obs, err := cl.Observe(ctx, t)
+	if err != nil {
+		return err
+	}
+	plan := fmt.Sprintf("Point %s at the maintenance page (%s=%s), once those pods are Ready.", t, t.SelectorKey, p)
+	switch {
+	case on && obs.Service.Live == p:
+		_, _ = fmt.Fprintf(s.out, "Service %s already serves the maintenance page; nothing to do.\n", t)
+		return nil
+	case !on && obs.Service.Live != p:
+		_, _ = fmt.Fprintf(s.out, "Service %s is not in maintenance: it serves %s; nothing to do.\n", t, obs.Service.Live)
+		return nil
+	case !on:
+		back := obs.Service.Release.Previous
+		plan = engine.PlanRollback(t.String(), obs, back, engine.RollbackReplicas(obs, back, o.replicas)).String()
+	}
+	verb := map[bool]string{true: "maintenance on", false: "maintenance off"}[on]
+	if err := confirmPlan(s, verb, t, o, plan); err != nil {
+		return err
+	}
+	journal, err := g.openJournal()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = journal.Close() }()
+	actor, start := osActor(s.lookupEnv), time.Now()
+	m, err := engine.SwitchMaintenance(ctx, cl, t, p, on, actor, engine.CommandHolder(actor, verb), engine.RealClock{})
+	if m.Changed {
+		rec := engine.Record{Type: engine.RecMaintenance, Actor: &actor, Service: t.String(), From: m.From, To: m.To, Reason: o.reason, Duration: time.Since(start)}
+		if err := journalSwitch(journal, rec, err); err != nil {
+			return err
+		}
+	}
+	if err != nil {
+		return err
+	}
+	_, _ = fmt.Fprintf(s.out, "Service %s now serves %s (was %s); %s took %s.\n", t, m.To, m.From, verb, dur(time.Since(start)))
 	return nil
 }
 
@@ -549,27 +590,19 @@ back to the color that was live, scaling it up first if it was scaled down.`,
 			if strings.TrimSpace(o.reason) == "" {
 				return badInput(errors.New("--reason is required: say why, for the audit journal"))
 			}
-			switch a[1] {
-			case "on":
-				return switchWith(cmd.Context(), s, g, a[0], &o, "maintenance on", func(f *pairFlags, _ engine.Observation) (engine.Color, error) {
-					v := value
-					if !cmd.Flags().Changed("value") && f.maintenance != "" {
-						v = f.maintenance
-					}
-					if engine.Color(v).Valid() {
-						return "", badInput(fmt.Errorf("the maintenance value %q is a release color", v))
-					}
-					return engine.Color(v), nil
-				}, nil)
-			case "off":
-				return switchCmd(cmd.Context(), s, g, a[0], o, "maintenance off", func(obs engine.Observation) engine.Color {
-					if p := obs.Service.Release.Previous; p.Valid() {
-						return p
-					}
-					return ""
-				})
+			if a[1] != "on" && a[1] != "off" {
+				return badInput(fmt.Errorf("%q: want on or off", a[1]))
 			}
-			return badInput(fmt.Errorf("%q: want on or off", a[1]))
+			return maintenance(cmd.Context(), s, g, a[0], &o, a[1] == "on", func(f *pairFlags) (engine.Color, error) {
+				v := value
+				if !cmd.Flags().Changed("value") && f.maintenance != "" {
+					v = f.maintenance
+				}
+				if engine.Color(v).Valid() {
+					return "", badInput(fmt.Errorf("the maintenance value %q is a release color", v))
+				}
+				return engine.Color(v), nil
+			})
 		},
 	}
 	o.add(cmd)

@@ -298,15 +298,9 @@ func completeRollback(ctx context.Context, s streams, g *globalOptions, service 
 	if err != nil {
 		return err
 	}
-	if !o.yes {
-		if !s.inTTY {
-			return badInput(fmt.Errorf("rollback --complete of %s: not a terminal, so cannot ask; pass --yes to confirm", t))
-		}
-		_, _ = fmt.Fprintf(s.out, "Restore the previous revision of %s and %s (kubectl rollout undo of both)?\nReason: %s\nType yes to go on: ", t.Blue, t.Green, o.reason)
-		line, _ := bufio.NewReader(s.in).ReadString('\n')
-		if strings.TrimSpace(strings.ToLower(line)) != "yes" {
-			return &exitError{code: exitAborted, err: errors.New("not confirmed; nothing was changed")}
-		}
+	plan := fmt.Sprintf("Restore the previous revision of %s and %s (kubectl rollout undo of both)?", t.Blue, t.Green)
+	if err := confirmPlan(s, "rollback --complete", t, &o, plan); err != nil {
+		return err
 	}
 	actor := osActor(s.lookupEnv)
 	journal, err := g.openJournal()
@@ -318,19 +312,16 @@ func completeRollback(ctx context.Context, s streams, g *globalOptions, service 
 	for _, c := range []engine.Color{engine.Blue, engine.Green} {
 		name := t.Deployment(c)
 		from, to, err := cl.Undo(ctx, t.Namespace, name)
-		rec := engine.Record{Type: engine.RecUndo, Actor: &actor, Service: t.String(), To: c, Reason: o.reason, Status: engine.StatusSucceeded}
 		if err == nil {
 			err = cl.WaitDeployment(ctx, t.Namespace, name, nil)
 		}
-		if err != nil {
-			rec.Status, rec.Reason = engine.StatusFailed, o.reason+"; failed: "+err.Error()
-			errs = append(errs, err)
-		} else {
+		rec := engine.Record{Type: engine.RecUndo, Actor: &actor, Service: t.String(), To: c, Reason: o.reason}
+		if err == nil {
 			rec.Release = fmt.Sprintf("%s revision %d -> %d", name, from, to)
 			_, _ = fmt.Fprintf(s.out, "%s: revision %d restored (was %d) and rolled out.\n", name, to, from)
 		}
-		if jerr := appendCLI(journal, rec); jerr != nil {
-			errs = append(errs, jerr)
+		if err := journalSwitch(journal, rec, err); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
@@ -458,8 +449,8 @@ func confirmPlan(s streams, verb string, t engine.Target, o *switchOptions, plan
 	return nil
 }
 
-// journalSwitch records how a switch outside a pipeline went, and returns
-// its error, or the journal's.
+// journalSwitch records how an action outside a pipeline went (a switch,
+// an undo, a scale-down), and returns its error, or the journal's.
 func journalSwitch(journal *engine.Journal, rec engine.Record, err error) error {
 	if err != nil {
 		rec.Status, rec.Reason = engine.StatusFailed, rec.Reason+"; failed: "+err.Error()
@@ -652,14 +643,7 @@ script) and give a reason; both go to the audit journal.`,
 			}
 			defer func() { _ = journal.Close() }()
 			err = cl.ScaleDownAll(cmd.Context(), t)
-			rec := engine.Record{Type: engine.RecScaleDown, Actor: &actor, Service: t.String(), Reason: reason, Status: engine.StatusSucceeded}
-			if err != nil {
-				rec.Status, rec.Reason = engine.StatusFailed, reason+"; failed: "+err.Error()
-			}
-			if jerr := appendCLI(journal, rec); jerr != nil {
-				return errors.Join(err, jerr)
-			}
-			if err != nil {
+			if err := journalSwitch(journal, engine.Record{Type: engine.RecScaleDown, Actor: &actor, Service: t.String(), Reason: reason}, err); err != nil {
 				return err
 			}
 			_, _ = fmt.Fprintf(s.out, "Scaled %s and %s to 0. Service %s has no pods.\n", t.Blue, t.Green, t)

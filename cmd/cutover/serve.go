@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -145,41 +146,11 @@ func memberOf(path string, key ssh.PublicKey) (member, bool) {
 }
 
 func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, path string) error {
-	lim, err := o.limits()
+	lim, signer, err := o.prepare(g)
 	if err != nil {
-		return badInput(err)
-	}
-	members, err := loadMembers(o.authorizedKey)
-	if err != nil {
-		return badInput(err)
-	}
-	if len(members) == 0 {
-		return badInput(fmt.Errorf("%s lists no keys: nobody could connect", o.authorizedKey))
-	}
-	if o.hostKey == "" {
-		dir, err := g.journalDir()
-		if err != nil {
-			return err
-		}
-		o.hostKey = filepath.Join(dir, "ssh_host_ed25519_key")
-	}
-	if err := os.MkdirAll(filepath.Dir(o.hostKey), 0o700); err != nil {
 		return err
 	}
-	signer, err := hostKey(o.hostKey)
-	if err != nil {
-		return badInput(err)
-	}
-	// Key comments, the user name a client chose, addresses and error
-	// texts all reach the log: each line passes the one sanitizer.
-	var logMu sync.Mutex
-	logf := func(format string, a ...any) {
-		line := sanitize.Line(fmt.Sprintf(format, a...))
-		logMu.Lock()
-		defer logMu.Unlock()
-		_, _ = fmt.Fprintln(s.err, time.Now().UTC().Format("2006-01-02T15:04:05.000Z")+" "+line)
-	}
-
+	logf := serveLog(s.err)
 	r, err := prepareRun(s, g, &o.run, path, osActor(s.lookupEnv))
 	if err != nil {
 		return err
@@ -212,7 +183,94 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 		logf("the open-files limit is %d: %s, so that its connections leave %d descriptors for the release's steps", fdLimit, lowered, reserve)
 	}
 	adm := newAdmission(lim, logf)
+	srv, err := o.server(signer, adm, logf, func(sess ssh.Session) *tea.Program {
+		return room.join(ctx, sess, r, o.authorizedKey, &points)
+	}, room.leave)
+	if err != nil {
+		return err
+	}
+	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("ssh server: %w", err)
+	}
+	logf("serving %s over SSH on %s (host key %s)", r.p.Metadata.Name, l.Addr(), o.hostKey)
+	logf("limits: login grace %s, max startups %s (%s), %d sessions (%d per key), keepalive every %s (%d unanswered drop), unused connections closed after %s, at most %d connections (open-files limit %d)",
+		lim.loginGrace, lim.startups, lim.perSourceText(), lim.sessions, lim.sessionsPerKey, lim.aliveInterval, lim.aliveCountMax, lim.unused, lim.conns, fdLimit)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(adm.listener(l)) }()
 
+	done := make(chan runResult, 1)
+	go func() {
+		final, err := r.eng.Run(ctx)
+		logf("run %s %s", final.Run, final.Status)
+		done <- runResult{final, err}
+	}()
+	last, err := awaitStop(r, done, served, logf)
+	if err != nil {
+		return err
+	}
+	room.closeAll()
+	// A console whose client stopped reading cannot take its quit; closing
+	// the connections after a grace period unblocks it.
+	shut, cancelShut := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelShut()
+	if err := srv.Shutdown(shut); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
+		_ = srv.Close()
+	}
+	// A server that stopped when asked exits 0 whatever its run did: the
+	// journal and the log say how the run ended.
+	return last.err
+}
+
+// prepare checks serve's flags and files before anything starts: the
+// limits, the authorized keys and the host key, generated once if missing.
+func (o *serveOptions) prepare(g *globalOptions) (limits, gossh.Signer, error) {
+	lim, err := o.limits()
+	if err != nil {
+		return lim, nil, badInput(err)
+	}
+	members, err := loadMembers(o.authorizedKey)
+	if err != nil {
+		return lim, nil, badInput(err)
+	}
+	if len(members) == 0 {
+		return lim, nil, badInput(fmt.Errorf("%s lists no keys: nobody could connect", o.authorizedKey))
+	}
+	if o.hostKey == "" {
+		dir, err := g.journalDir()
+		if err != nil {
+			return lim, nil, err
+		}
+		o.hostKey = filepath.Join(dir, "ssh_host_ed25519_key")
+	}
+	if err := os.MkdirAll(filepath.Dir(o.hostKey), 0o700); err != nil {
+		return lim, nil, err
+	}
+	signer, err := hostKey(o.hostKey)
+	if err != nil {
+		return lim, nil, badInput(err)
+	}
+	return lim, signer, nil
+}
+
+// serveLog returns the server's log: one timestamped line per call, each
+// passed through the one sanitizer, since key comments, the user name a
+// client chose, addresses and error texts all reach it.
+func serveLog(w io.Writer) func(format string, a ...any) {
+	var mu sync.Mutex
+	return func(format string, a ...any) {
+		line := sanitize.Line(fmt.Sprintf(format, a...))
+		mu.Lock()
+		defer mu.Unlock()
+		_, _ = fmt.Fprintln(w, time.Now().UTC().Format("2006-01-02T15:04:05.000Z")+" "+line)
+	}
+}
+
+// server builds the SSH server: key login only, from the authorized keys
+// read again at every login, held to adm's limits; console makes each
+// session's console, and leave is told when a session ends.
+func (o *serveOptions) server(signer gossh.Signer, adm *admission, logf func(string, ...any),
+	console func(ssh.Session) *tea.Program, leave func(ssh.Session)) (*ssh.Server, error) {
 	srv, err := wish.NewServer(
 		wish.WithAddress(o.listen),
 		func(srv *ssh.Server) error {
@@ -243,9 +301,7 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 			return false
 		}),
 		wish.WithMiddleware(
-			bubbletea.MiddlewareWithProgramHandler(func(sess ssh.Session) *tea.Program {
-				return room.join(ctx, sess, r, o.authorizedKey, &points)
-			}),
+			bubbletea.MiddlewareWithProgramHandler(console),
 			// Outermost: a session is counted in and out around its console.
 			func(next ssh.Handler) ssh.Handler {
 				return func(sess ssh.Session) {
@@ -257,7 +313,7 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 					who := m.actor(sess.User())
 					logf("%s (%s) connected from %s", who, m.role, sess.RemoteAddr())
 					next(sess)
-					room.leave(sess)
+					leave(sess)
 					logf("%s (%s) left", who, m.role)
 				}
 			},
@@ -265,29 +321,22 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 		),
 	)
 	if err != nil {
-		return fmt.Errorf("ssh server: %w", err)
+		return nil, fmt.Errorf("ssh server: %w", err)
 	}
-	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", o.listen)
-	if err != nil {
-		return fmt.Errorf("ssh server: %w", err)
-	}
-	logf("serving %s over SSH on %s (host key %s)", r.p.Metadata.Name, l.Addr(), o.hostKey)
-	logf("limits: login grace %s, max startups %s (%s), %d sessions (%d per key), keepalive every %s (%d unanswered drop), unused connections closed after %s, at most %d connections (open-files limit %d)",
-		lim.loginGrace, lim.startups, lim.perSourceText(), lim.sessions, lim.sessionsPerKey, lim.aliveInterval, lim.aliveCountMax, lim.unused, lim.conns, fdLimit)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(adm.listener(l)) }()
+	return srv, nil
+}
 
-	type result struct {
-		final engine.Snapshot
-		err   error
-	}
-	done := make(chan result, 1)
-	go func() {
-		final, err := r.eng.Run(ctx)
-		logf("run %s %s", final.Run, final.Status)
-		done <- result{final, err}
-	}()
+// runResult is how a run ended.
+type runResult struct {
+	final engine.Snapshot
+	err   error
+}
 
+// awaitStop serves until a signal stops the server, and returns how the
+// run ended: suspended, if it was still in flight. A server stopped
+// mid-release refuses the first SIGTERM or SIGQUIT and says why; SIGHUP
+// is only logged.
+func awaitStop(r *preparedRun, done chan runResult, served <-chan error, logf func(string, ...any)) (runResult, error) {
 	sigs := make(chan os.Signal, 2)
 	// SIGQUIT (Ctrl-\ in the terminal that started it) as SIGTERM: Go's
 	// default for it, a goroutine dump and exit 2, would leave the run's
@@ -301,7 +350,7 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	var last *result
+	var last *runResult
 	forced := false
 	for stop := false; !stop; {
 		select {
@@ -314,7 +363,7 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 				_ = r.eng.Suspend(r.actor, fmt.Sprintf("the SSH server failed: %v", err))
 				<-done
 			}
-			return fmt.Errorf("ssh server: %w", err)
+			return runResult{}, fmt.Errorf("ssh server: %w", err)
 		case <-hup:
 			logf("SIGHUP: ignored; the run goes on, served over SSH (SIGTERM stops the server)")
 		case sig := <-sigs:
@@ -337,18 +386,7 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 		last = &res
 		logf("run %s suspended; start cutover serve again with --resume to continue it", last.final.Run)
 	}
-	signal.Stop(sigs)
-	room.closeAll()
-	// A console whose client stopped reading cannot take its quit; closing
-	// the connections after a grace period unblocks it.
-	shut, cancelShut := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancelShut()
-	if err := srv.Shutdown(shut); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
-		_ = srv.Close()
-	}
-	// A server that stopped when asked exits 0 whatever its run did: the
-	// journal and the log say how the run ended.
-	return last.err
+	return *last, nil
 }
 
 // room is everyone connected: each session's console, and who they are.
@@ -381,31 +419,20 @@ func (rm *room) join(ctx context.Context, sess ssh.Session, r *preparedRun, keys
 	sub := r.eng.Subscribe(1 << 14)
 	v := &viewer{label: fmt.Sprintf("%s (%s)", actor.Name, m.role), panels: make(chan []engine.PanelData, 1),
 		watchers: make(chan []string, 1), joined: time.Now()}
-	rv := r.p.ReleaseVars()
-	_, _, mspec, _ := r.p.MaintenanceTarget()
 	var panels <-chan []engine.PanelData
 	if r.p.Prometheus != nil {
 		panels = v.panels
 	}
-	model := tui.New(tui.Options{
-		Controller: r.eng, Events: sub, Panels: panels, Actor: actor,
-		Image: rv.Release, KubeContext: releaseContext(r.p), Namespace: rv.Namespace,
-		ReadOnly: m.role != roleOperator, Shared: true, Keys: tui.DefaultKeyMap(),
-		Guard:           func(seen uint64) tui.Controller { return r.eng.Guard(seen) },
-		MaintenancePage: mspec.Maintenance,
-		PanelPoints: func(n int) {
-			// The widest console decides how many points are fetched.
-			for cur := points.Load(); int64(n) > cur && !points.CompareAndSwap(cur, int64(n)); cur = points.Load() {
-			}
-		},
-		PodDetail: func(ctx context.Context, namespace, pod string) (engine.PodDetail, error) {
-			c, err := r.contexts.Open(releaseContext(r.p))
-			if err != nil {
-				return engine.PodDetail{}, err
-			}
-			return c.PodDetail(ctx, namespace, pod)
-		},
-	})
+	co := consoleOptions(r.p, r.eng, r.contexts.Open)
+	co.Events, co.Panels, co.Actor = sub, panels, actor
+	co.ReadOnly, co.Shared, co.Keys = m.role != roleOperator, true, tui.DefaultKeyMap()
+	co.Guard = func(seen uint64) tui.Controller { return r.eng.Guard(seen) }
+	co.PanelPoints = func(n int) {
+		// The widest console decides how many points are fetched.
+		for cur := points.Load(); int64(n) > cur && !points.CompareAndSwap(cur, int64(n)); cur = points.Load() {
+		}
+	}
+	model := tui.New(co)
 	// No context of its own: when the session ends, Wish quits the
 	// program, which is a clean end, not a kill. The server handles its
 	// own signals: a SIGTERM refused mid-release must not close every

@@ -23,7 +23,6 @@ func runTUI(ctx context.Context, s streams, eng *engine.Engine, p *engine.Pipeli
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	rv := p.ReleaseVars()
 	kubeContext := releaseContext(p)
 	if o.demo {
 		kubeContext = "simulated"
@@ -36,22 +35,13 @@ func runTUI(ctx context.Context, s streams, eng *engine.Engine, p *engine.Pipeli
 	if err != nil {
 		return err
 	}
-	_, _, mspec, _ := p.MaintenanceTarget()
 	sub := eng.Subscribe(1 << 14)
 	defer sub.Close()
-	m := tui.New(tui.Options{
-		Controller: eng, Events: sub, Panels: panels, Actor: actor,
-		Image: rv.Release, KubeContext: kubeContext, Namespace: rv.Namespace,
-		ReadOnly: o.readOnly, Demo: o.demo, Keys: keys, MaintenancePage: mspec.Maintenance,
-		PanelPoints: func(n int) { points.Store(int64(n)) },
-		PodDetail: func(ctx context.Context, namespace, pod string) (engine.PodDetail, error) {
-			c, err := open(kubeContext)
-			if err != nil {
-				return engine.PodDetail{}, err
-			}
-			return c.PodDetail(ctx, namespace, pod)
-		},
-	})
+	opts := consoleOptions(p, eng, open)
+	opts.Events, opts.Panels, opts.Actor, opts.KubeContext = sub, panels, actor, kubeContext
+	opts.ReadOnly, opts.Demo, opts.Keys = o.readOnly, o.demo, keys
+	opts.PanelPoints = func(n int) { points.Store(int64(n)) }
+	m := tui.New(opts)
 
 	// Bubble Tea finds the terminal itself (stdout, and /dev/tty for keys
 	// when stdin is a pipe); cutover handles the signals. Thirty frames a
@@ -140,6 +130,26 @@ func panelFeed(ctx context.Context, p *engine.Pipeline, eng *engine.Engine, secr
 		close(panels)
 	}()
 	return panels, nil
+}
+
+// consoleOptions are what every console of a run shows the same way, in a
+// terminal or over SSH: the run's engine, the header's image, context and
+// namespace, the maintenance page, and pods read from the release's
+// cluster when a person opens one.
+func consoleOptions(p *engine.Pipeline, eng *engine.Engine, open func(string) (*kube.Cluster, error)) tui.Options {
+	rv := p.ReleaseVars()
+	_, _, mspec, _ := p.MaintenanceTarget()
+	kubeContext := releaseContext(p)
+	return tui.Options{
+		Controller: eng, Image: rv.Release, KubeContext: kubeContext, Namespace: rv.Namespace, MaintenancePage: mspec.Maintenance,
+		PodDetail: func(ctx context.Context, namespace, pod string) (engine.PodDetail, error) {
+			c, err := open(kubeContext)
+			if err != nil {
+				return engine.PodDetail{}, err
+			}
+			return c.PodDetail(ctx, namespace, pod)
+		},
+	}
 }
 
 // releaseContext is the kubeconfig context of the pipeline's first

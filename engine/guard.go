@@ -28,6 +28,7 @@ func (d *decisionLog) note(format string, a ...any) {
 	d.n.Add(1)
 }
 
+// Decisions is how many decisions the run has taken so far.
 func (e *Engine) Decisions() uint64 { return e.decisions.n.Load() }
 
 // StaleError refuses an action decided before a decision its maker had

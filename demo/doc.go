@@ -6,10 +6,11 @@
 // kube and prom drive this world exactly as they drive a real cluster and
 // a real Prometheus, so the demo shows the code that ships. That is why
 // the simulation lives here and not beside them: this is the one package
-// that may import client-go's fake clientset and testing packages and
+// that may import client-go's typed fakes and testing package and
 // Prometheus's query engine and chunk storage (github.com/prometheus/prometheus),
 // and only cmd/cutover and tests may import it. It may import engine,
-// kube and prom, never tui; and not Prometheus's tsdb or config
-// packages, which would link remote write's Azure, Google and AWS SDKs
-// into cutover (see head). .golangci.yml's depguard rules hold all this.
+// kube and prom, never tui. It keeps out, for the binary's size,
+// client-go's fake.Clientset (see simClientset) and Prometheus's tsdb and
+// config packages, which link remote write's Azure, Google and AWS SDKs
+// (see head). .golangci.yml's depguard rules hold all this.
 package demo

@@ -22,24 +22,25 @@ import (
 	"k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/kubernetes/scheme"
 	k8stesting "k8s.io/client-go/testing"
 )
 
-// Sim is a simulated cluster for the demo. A client-go fake clientset holds
-// the objects; Sim makes it answer the way an API server does where
-// cutover depends on it, and plays the controller manager, scheduler and
-// kubelet for Deployments: replicas and image changes become pods that go
-// from Pending to Running to Ready after realistic delays.
+// Sim is a simulated cluster for the demo. client-go's object tracker
+// holds the objects, and its typed fake clients serve them (simClientset);
+// Sim makes them answer the way an API server does where cutover depends
+// on it, and plays the controller manager, scheduler and kubelet for
+// Deployments: replicas and image changes become pods that go from
+// Pending to Running to Ready after realistic delays.
 //
-// The fake clientset alone would mislead the kube code that drives it: it
-// sets no resourceVersion, so a conditional switch could never conflict;
-// it never bumps a Deployment's generation, so a rollout would look done
-// before it began; and its watches ignore selectors, so one color's wait
-// would count the other color's pods. Sim fixes those three, and no more.
+// The fakes alone would mislead the kube code that drives them: the
+// tracker sets no resourceVersion, so a conditional switch could never
+// conflict; it never bumps a Deployment's generation, so a rollout would
+// look done before it began; and its watches ignore selectors, so one
+// color's wait would count the other color's pods. Sim fixes those three,
+// and no more.
 type Sim struct {
-	cs    *fake.Clientset
+	cs    *simClientset
 	store *simStore
 	speed float64
 
@@ -89,13 +90,17 @@ func NewSim(speed float64, seed uint64, objs ...runtime.Object) (*Sim, error) {
 	if speed <= 0 {
 		return nil, fmt.Errorf("simulated cluster: speed %g must be above 0", speed)
 	}
-	cs := fake.NewClientset()
+	cs, err := newSimClientset()
+	if err != nil {
+		return nil, err
+	}
 	s := &Sim{
 		cs: cs, speed: speed,
 		rng:  rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), //nolint:gosec // delays and names, not secrets
 		pods: map[string]*simPod{}, revs: map[string]map[string]int{}, moved: map[string]time.Time{}, crash: map[string]bool{},
 	}
-	s.store = &simStore{ObjectTracker: cs.Tracker(), rng: s.rng}
+	tracker := k8stesting.NewObjectTracker(scheme.Scheme, scheme.Codecs.UniversalDecoder())
+	s.store = &simStore{ObjectTracker: tracker, rng: s.rng}
 	react := k8stesting.ObjectReaction(s.store)
 	cs.PrependReactor("*", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		if a.GetVerb() != "get" && a.GetVerb() != "list" {
@@ -128,6 +133,8 @@ func NewSim(speed float64, seed uint64, objs ...runtime.Object) (*Sim, error) {
 }
 
 // Client is the clientset to build a Cluster on (kube.New(s.Client())).
+// It serves the API groups kube uses (simClientset); any other group
+// answers with an error.
 func (s *Sim) Client() kubernetes.Interface { return s.cs }
 
 // Crash makes every container running image crash at start and back off,

@@ -179,3 +179,14 @@ func TestSimCrashLoop(t *testing.T) {
 		t.Fatalf("pod detail %+v; want its one BackOff event and a container in CrashLoopBackOff", d)
 	}
 }
+
+// TestSimAnswersOtherGroupsWithAnError: a group the simulator does not
+// serve answers a call with an error that says so, rather than a nil
+// pointer, should kube come to need one.
+func TestSimAnswersOtherGroupsWithAnError(t *testing.T) {
+	ctx, sim, _, _ := simPair(t, 10)
+	_, err := sim.Client().BatchV1().Jobs("prod").List(ctx, metav1.ListOptions{})
+	if err == nil || !strings.Contains(err.Error(), "does not serve") {
+		t.Fatalf("list jobs: got %v, want an error saying the simulated cluster does not serve them", err)
+	}
+}

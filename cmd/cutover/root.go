@@ -87,9 +87,11 @@ func kubeFlags() *kubeConfigFlags {
 
 // kubeConfigFlags are the three flags of cli-runtime's ConfigFlags that
 // cutover has, bound the way ConfigFlags binds them. Not ConfigFlags
-// itself: its package brings in kustomize, which is a quarter of the
-// binary, and kustomize imports package plugin, which in a cgo build
-// keeps every exported method and exports every symbol: half of it.
+// itself: its package brings in kustomize, and kustomize imports package
+// plugin, with which a cgo build (the default wherever a C compiler is
+// found, so for go install and go run) keeps every exported method and
+// writes every symbol into the dynamic symbol table: 29 MB of a 111 MB
+// binary. Without cgo it cost 2 MB.
 type kubeConfigFlags struct {
 	KubeConfig, Context, Namespace *string
 }

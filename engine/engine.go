@@ -349,3 +349,19 @@ func (e *Engine) Abort(actor Actor, reason string) error {
 	e.cancel(ErrAborted)
 	return nil
 }
+
+// cluster returns the Cluster for a kubeconfig context.
+func (e *Engine) cluster(kctx string) (Cluster, error) {
+	if e.cfg.Clusters == nil {
+		return nil, errors.New("this run has no cluster access configured")
+	}
+	cl, err := e.cfg.Clusters(kctx)
+	if err != nil {
+		name := kctx
+		if name == "" {
+			name = "(current)"
+		}
+		return nil, fmt.Errorf("cluster for context %s: %w", name, err)
+	}
+	return cl, nil
+}

@@ -153,3 +153,22 @@ func (b *releaseBook) active() []string {
 	defer b.mu.Unlock()
 	return slices.Sorted(maps.Keys(b.running))
 }
+
+// Rollback asks a running blue-green release to switch traffic back. service
+// (namespace/name) may be empty when one release runs. The request is
+// journaled before it is passed on. Before the switch, a rollback is an
+// abort: the live color was never touched.
+func (e *Engine) Rollback(actor Actor, service, reason string) error {
+	return e.releases.rollback(actor, service, reason)
+}
+
+// Promote asks a running blue-green release to switch as soon as its
+// preview is Ready, skipping what is left of the pre-promotion analysis
+// and the approval gate. It never switches to pods that are not Ready: the
+// switch checks them, as always. The request is journaled first.
+func (e *Engine) Promote(actor Actor, service, reason string) error {
+	return e.releases.promote(actor, service, reason)
+}
+
+// ActiveReleases lists the Services (namespace/name) of running releases.
+func (e *Engine) ActiveReleases() []string { return e.releases.active() }

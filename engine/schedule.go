@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 )
 
 // decisions is what plan decides in one pass over the stages.
@@ -194,4 +195,67 @@ func (sd *scheduler) skipNow(req skipRequest, status []Status, index map[string]
 	_ = e.out.record(Record{Type: RecStageSkipped, Stage: req.stage, Actor: actorPtr(req.actor), Reason: reason})
 	e.out.emitDecision(StageSkipped{Stage: req.stage, Actor: req.actor, Reason: e.mask.String(reason)}, "%s skipped stage %s", req.actor, req.stage)
 	return nil
+}
+
+// runStage runs one stage's steps in order and returns its status.
+func (sd *scheduler) runStage(ctx context.Context, i int) Status {
+	e := sd.e
+	s := &e.p.Stages[i]
+	budget := s.Budget.D()
+	start := e.clock.Now()
+	_ = e.out.record(Record{Type: RecStageStarted, Stage: s.Name, Budget: budget})
+	e.out.emit(StageStarted{Stage: s.Name, Budget: budget})
+
+	sctx, cancel := context.WithCancelCause(ctx)
+	var watch sync.WaitGroup
+	watch.Go(func() { sd.watchBudget(sctx, s, cancel) })
+
+	status, reason := StatusSucceeded, ""
+	last := -1 // the step that ended the stage
+	for j := range s.Steps {
+		if sctx.Err() != nil {
+			// Never start a step (the traffic switch, say) once the
+			// stage was told to stop.
+			status, reason = StatusCancelled, "stopped: "+context.Cause(sctx).Error()
+			break
+		}
+		last = j
+		if status, reason = e.runStep(sctx, s, j); status != StatusSucceeded {
+			break
+		}
+	}
+	if errors.Is(context.Cause(sctx), errOverBudget) && status != StatusSucceeded {
+		status, reason = StatusFailed, fmt.Sprintf("ran over its budget of %s (onOverBudget: fail)", s.Budget)
+	}
+	cancel(nil)
+	watch.Wait()
+	elapsed := e.clock.Now().Sub(start)
+	if status == StatusFailed {
+		e.notes.failed(s, last, reason)
+	}
+	_ = e.out.record(Record{Type: RecStageFinished, Stage: s.Name, Status: status, Duration: elapsed, Budget: budget, Reason: reason})
+	e.out.emit(StageFinished{Stage: s.Name, Status: status, Elapsed: elapsed, Budget: budget, Reason: e.mask.String(reason)})
+	return status
+}
+
+// watchBudget warns when a stage passes its budget and, with
+// onOverBudget: fail, stops it. It ends when the stage does.
+func (sd *scheduler) watchBudget(ctx context.Context, s *Stage, cancel context.CancelCauseFunc) {
+	e := sd.e
+	t := e.clock.NewTimer(s.Budget.D())
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return
+	case <-t.C():
+	}
+	msg := fmt.Sprintf("stage %s is over its budget of %s", s.Name, s.Budget)
+	if s.OnOverBudget == OverBudgetFail {
+		msg += "; stopping it (onOverBudget: fail)"
+	}
+	_ = e.out.record(Record{Type: RecWarning, Stage: s.Name, Budget: s.Budget.D(), Reason: msg})
+	e.out.emit(Warning{Code: WarnOverBudget, Stage: s.Name, Message: msg})
+	if s.OnOverBudget == OverBudgetFail {
+		cancel(errOverBudget)
+	}
 }

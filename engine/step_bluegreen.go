@@ -2,47 +2,10 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 )
-
-// cluster returns the Cluster for a kubeconfig context.
-func (e *Engine) cluster(kctx string) (Cluster, error) {
-	if e.cfg.Clusters == nil {
-		return nil, errors.New("this run has no cluster access configured")
-	}
-	cl, err := e.cfg.Clusters(kctx)
-	if err != nil {
-		name := kctx
-		if name == "" {
-			name = "(current)"
-		}
-		return nil, fmt.Errorf("cluster for context %s: %w", name, err)
-	}
-	return cl, nil
-}
-
-// Rollback asks a running blue-green release to switch traffic back. service
-// (namespace/name) may be empty when one release runs. The request is
-// journaled before it is passed on. Before the switch, a rollback is an
-// abort: the live color was never touched.
-func (e *Engine) Rollback(actor Actor, service, reason string) error {
-	return e.releases.rollback(actor, service, reason)
-}
-
-// Promote asks a running blue-green release to switch as soon as its
-// preview is Ready, skipping what is left of the pre-promotion analysis
-// and the approval gate. It never switches to pods that are not Ready: the
-// switch checks them, as always. The request is journaled first.
-func (e *Engine) Promote(actor Actor, service, reason string) error {
-	return e.releases.promote(actor, service, reason)
-}
-
-// ActiveReleases lists the Services (namespace/name) of running releases.
-func (e *Engine) ActiveReleases() []string { return e.releases.active() }
 
 // blueGreenRunner runs a blueGreen step: the release of a Service from
 // its live color to the other, decided by NextBlueGreen.
@@ -350,73 +313,4 @@ func samePods(a, b []PodState) bool {
 		}
 	}
 	return true
-}
-
-// deployRunner runs a deploy step, the guide's staging deploy: apply the
-// manifests, set the image, and wait for the rollout.
-type deployRunner struct{ e *Engine }
-
-func (r deployRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
-	e, s, st, name := r.e, sc.stage, sc.step, sc.name
-	spec := *st.Deploy
-	sc.begin(KindDeploy)
-	finish := sc.finish
-	stageCtx := ctx
-	var last ColorState
-	fail := func(err error) (Status, string) {
-		switch {
-		case timedOut(stageCtx, ctx):
-			return finish(StatusFailed, fmt.Sprintf("timed out after %s: %v%s", st.Timeout, err, podReasons(last.Pods)))
-		case ctx.Err() != nil:
-			return finish(StatusCancelled, "stopped: "+err.Error())
-		}
-		return finish(StatusFailed, err.Error())
-	}
-	cl, err := e.cluster(spec.Context)
-	if err != nil {
-		return fail(err)
-	}
-	if st.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, st.Timeout.D())
-		defer cancel()
-	}
-	target := spec.Namespace + "/" + spec.Deployment
-	e.query.set(QueryVars{Namespace: spec.Namespace, Deployment: spec.Deployment, Release: spec.Image})
-	report := func(phase Phase, cs ColorState, msg string) {
-		e.out.emit(ReleaseProgress{Stage: s.Name, Step: name, Phase: phase, State: cs, Message: e.mask.String(msg)})
-	}
-	if spec.Manifests != "" {
-		dir := spec.Manifests
-		if !filepath.IsAbs(dir) && e.p.Source.Path != "" {
-			dir = filepath.Join(filepath.Dir(e.p.Source.Path), dir)
-		}
-		applied, err := cl.Apply(ctx, spec.Namespace, dir)
-		if err != nil {
-			return fail(err)
-		}
-		report(PhaseDeploying, ColorState{Deployment: target}, "applied "+strings.Join(applied, ", "))
-	}
-	if err := cl.SetImage(ctx, spec.Namespace, spec.Deployment, spec.Container, spec.Image); err != nil {
-		return fail(err)
-	}
-	err = cl.WaitDeployment(ctx, spec.Namespace, spec.Deployment, func(cs ColorState) {
-		last = cs
-		_, msg, rerr := RolloutStatus(cs)
-		if rerr != nil {
-			msg = rerr.Error()
-		}
-		report(PhaseDeploying, cs, msg)
-	})
-	if err != nil {
-		return fail(fmt.Errorf("roll out %s: %w", target, err))
-	}
-	report(PhaseDone, last, fmt.Sprintf("%s runs %s", target, spec.Image))
-	return finish(StatusSucceeded, "")
-}
-
-// timedOut reports whether a step's own timeout, rather than the stage or
-// the run stopping, ended ctx.
-func timedOut(stageCtx, ctx context.Context) bool {
-	return stageCtx.Err() == nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded)
 }

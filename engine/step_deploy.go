@@ -1,0 +1,71 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// deployRunner runs a deploy step, the guide's staging deploy: apply the
+// manifests, set the image, and wait for the rollout.
+type deployRunner struct{ e *Engine }
+
+func (r deployRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
+	e, s, st, name := r.e, sc.stage, sc.step, sc.name
+	spec := *st.Deploy
+	sc.begin(KindDeploy)
+	finish := sc.finish
+	stageCtx := ctx
+	var last ColorState
+	fail := func(err error) (Status, string) {
+		switch {
+		case timedOut(stageCtx, ctx):
+			return finish(StatusFailed, fmt.Sprintf("timed out after %s: %v%s", st.Timeout, err, podReasons(last.Pods)))
+		case ctx.Err() != nil:
+			return finish(StatusCancelled, "stopped: "+err.Error())
+		}
+		return finish(StatusFailed, err.Error())
+	}
+	cl, err := e.cluster(spec.Context)
+	if err != nil {
+		return fail(err)
+	}
+	if st.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, st.Timeout.D())
+		defer cancel()
+	}
+	target := spec.Namespace + "/" + spec.Deployment
+	e.query.set(QueryVars{Namespace: spec.Namespace, Deployment: spec.Deployment, Release: spec.Image})
+	report := func(phase Phase, cs ColorState, msg string) {
+		e.out.emit(ReleaseProgress{Stage: s.Name, Step: name, Phase: phase, State: cs, Message: e.mask.String(msg)})
+	}
+	if spec.Manifests != "" {
+		dir := spec.Manifests
+		if !filepath.IsAbs(dir) && e.p.Source.Path != "" {
+			dir = filepath.Join(filepath.Dir(e.p.Source.Path), dir)
+		}
+		applied, err := cl.Apply(ctx, spec.Namespace, dir)
+		if err != nil {
+			return fail(err)
+		}
+		report(PhaseDeploying, ColorState{Deployment: target}, "applied "+strings.Join(applied, ", "))
+	}
+	if err := cl.SetImage(ctx, spec.Namespace, spec.Deployment, spec.Container, spec.Image); err != nil {
+		return fail(err)
+	}
+	err = cl.WaitDeployment(ctx, spec.Namespace, spec.Deployment, func(cs ColorState) {
+		last = cs
+		_, msg, rerr := RolloutStatus(cs)
+		if rerr != nil {
+			msg = rerr.Error()
+		}
+		report(PhaseDeploying, cs, msg)
+	})
+	if err != nil {
+		return fail(fmt.Errorf("roll out %s: %w", target, err))
+	}
+	report(PhaseDone, last, fmt.Sprintf("%s runs %s", target, spec.Image))
+	return finish(StatusSucceeded, "")
+}

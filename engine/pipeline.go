@@ -1,6 +1,3 @@
-// Package engine owns cutover's domain: the pipeline file, the stage runner,
-// events, snapshots and the audit journal. It imports no UI and no cluster
-// client; it defines the interfaces it consumes and others implement them.
 package engine
 
 import (

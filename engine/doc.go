@@ -1,0 +1,28 @@
+// Package engine owns cutover's domain: the pipeline file and what it may
+// say, the run of its stages and steps, the blue-green release and its
+// decisions, the events every view reads, and the audit journal.
+//
+// A run is an Engine, a thin composition of parts that each own their
+// state and their lock:
+//
+//   - the publisher (publish.go) journals each record and publishes each
+//     event, in order, holding events back for the journal's group fsync;
+//   - the gate book (gates.go) holds the approve gates and their decisions;
+//   - the release book (releases.go) holds the releases in flight and the
+//     rollbacks and promotes people send them;
+//   - notifications (notify.go) tell Slack and Teams about the run;
+//   - the scheduler (schedule.go) runs the stages as their needs allow;
+//   - one runner per step kind (step_*.go), behind stepRunner, shares a
+//     stepScope that begins and ends the step.
+//
+// Decisions are pure functions of a spec, an observation and the time,
+// tested as tables: NextBlueGreen and NextRollback (bluegreen.go),
+// RolloutStatus (cluster.go), the plans views render (plan.go), plan
+// (schedule.go). Views never decide: they read Snapshot and Apply
+// (snapshot.go), through a Subscription (broadcast.go).
+//
+// engine imports no UI, no Kubernetes or Prometheus client, and no other
+// cutover package but sanitize: it defines the interfaces it consumes
+// (Cluster, Clusters, Metrics, Recorder, Clock) and kube and prom implement
+// them. .golangci.yml's depguard rules hold this.
+package engine

@@ -1,7 +1,11 @@
 // Package testenv starts a real Kubernetes control plane on loopback for
 // integration tests: etcd, kube-apiserver, kube-controller-manager,
 // kube-scheduler, and kwok to stand in for kubelets. testenv/build-controlplane
-// builds and caches the binaries.
+// builds and caches the binaries. It also starts a real Prometheus, the
+// apps it scrapes, and a router that stands in for kube-proxy.
+//
+// Only tests import it. It imports client-go and nothing of cutover's, so
+// that any package's tests can use it.
 package testenv
 
 import (

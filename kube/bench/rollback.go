@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cutover-sh/cutover/engine"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+func (b *bench) rollback(ctx context.Context) (*rollbackReport, error) {
+	const ns, svcName = "rollback", "web-service"
+	if err := b.namespace(ctx, ns); err != nil {
+		return nil, err
+	}
+	if err := b.pair(ctx, ns, "web", 3, false); err != nil {
+		return nil, err
+	}
+	t := engine.Target{Namespace: ns, Service: svcName}.WithDefaults()
+	var switchedAt time.Time
+	hooks := engine.ReleaseHooks{
+		Actor: engine.Actor{Name: "cutover-bench"}, Clock: engine.RealClock{},
+		Switched: func(engine.SwitchRequest) error { switchedAt = time.Now(); return nil },
+	}
+	var calls, switched, patches []time.Duration
+	var requests []int64
+	rollback := func(to engine.Color, record bool) error {
+		switchedAt = time.Time{}
+		n0 := b.requests.Load()
+		t0 := time.Now()
+		got, err := engine.RunRollback(ctx, b.cutover, t, engine.RollbackOptions{To: to}, hooks)
+		took := time.Since(t0)
+		if err != nil || got != to || switchedAt.IsZero() {
+			return fmt.Errorf("roll back %s to %s: got %s, switched %t: %w", t, to, got, !switchedAt.IsZero(), err)
+		}
+		if record {
+			calls = append(calls, took)
+			switched = append(switched, switchedAt.Sub(t0))
+			requests = append(requests, b.requests.Load()-n0)
+		}
+		return nil
+	}
+	patch := func(to engine.Color, record bool) error {
+		body := fmt.Appendf(nil, `{"spec":{"selector":{%q:%q}}}`, t.SelectorKey, to)
+		t0 := time.Now()
+		svc, err := b.floor.CoreV1().Services(ns).Patch(ctx, svcName, types.MergePatchType, body, metav1.PatchOptions{FieldManager: "cutover-bench"})
+		took := time.Since(t0)
+		if err != nil {
+			return fmt.Errorf("patch service %s/%s to %s: %w", ns, svcName, to, err)
+		}
+		if got := svc.Spec.Selector[t.SelectorKey]; got != string(to) {
+			return fmt.Errorf("patch service %s/%s: it selects %s, want %s", ns, svcName, got, to)
+		}
+		if record {
+			patches = append(patches, took)
+		}
+		return nil
+	}
+	// One of each, untimed, to open connections and fill caches.
+	if err := rollback(engine.Blue, false); err != nil {
+		return nil, err
+	}
+	if err := patch(engine.Green, false); err != nil {
+		return nil, err
+	}
+	// Every operation flips the Service. The pattern RPPR interleaves
+	// the two kinds and gives each both target colors in turn.
+	live := engine.Green
+	for i := range 2 * b.o.n {
+		to := live.Other()
+		var err error
+		if i%4 == 0 || i%4 == 3 {
+			err = rollback(to, true)
+		} else {
+			err = patch(to, true)
+		}
+		if err != nil {
+			return nil, err
+		}
+		live = to
+	}
+	logf("rollback: RunRollback median %s, patch median %s", ms(summarize(calls).median), ms(summarize(patches).median))
+
+	// Why Observe reads pods from the watch cache: a consistent List right
+	// after a write waits for the cache to catch up with etcd. Time both,
+	// each right after a write to the Service, as a rollback's reading
+	// often comes right after one.
+	var consistent, cached []time.Duration
+	for range b.o.n {
+		for _, rv := range []string{"", "0"} {
+			live = live.Other()
+			if err := patch(live, false); err != nil {
+				return nil, err
+			}
+			t0 := time.Now()
+			if _, err := b.floor.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web,color=blue", ResourceVersion: rv}); err != nil {
+				return nil, fmt.Errorf("list pods in %s: %w", ns, err)
+			}
+			if rv == "" {
+				consistent = append(consistent, time.Since(t0))
+			} else {
+				cached = append(cached, time.Since(t0))
+			}
+		}
+	}
+	r := &rollbackReport{
+		Switched: summarize(switched), Returned: summarize(calls), Patch: summarize(patches),
+		Requests:   slices.Max(requests),
+		ListAfter:  summarize(consistent),
+		ListCached: summarize(cached),
+	}
+	if m := slices.Min(requests); m != r.Requests {
+		r.RequestsNote = fmt.Sprintf("%d to %d", m, r.Requests)
+	}
+	r.ReturnedOverPatch = ratio(r.Returned, r.Patch)
+	return r, nil
+}
+
+type rollbackReport struct {
+	Switched          summary `json:"runRollbackSwitched"`
+	Returned          summary `json:"runRollbackReturned"`
+	Patch             summary `json:"clientGoPatch"`
+	ReturnedOverPatch ratios  `json:"runRollbackOverPatch"`
+	Requests          int64   `json:"requestsPerRunRollback"`
+	RequestsNote      string  `json:"requestsRange,omitempty"`
+	ListAfter         summary `json:"podListAfterWrite"`
+	ListCached        summary `json:"podListAfterWriteResourceVersion0"`
+}

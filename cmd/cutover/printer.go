@@ -158,7 +158,7 @@ func (p *plainPrinter) resync(s engine.Snapshot, dropped int) error {
 }
 
 // jsonPrinter writes one JSON object per event: the event's fields plus
-// "type". The schema is documented in the README.
+// "type". The schema is documented in docs/events.md.
 type jsonPrinter struct {
 	w *bufio.Writer
 }

@@ -175,7 +175,7 @@ func TestConsoleRollbackInTmux(t *testing.T) {
 	p.keys("y")
 	s := p.waitFor("phase scale-down-delay", time.Minute)
 	if path := os.Getenv("CUTOVER_SCREENSHOT"); path != "" {
-		// The README's screenshot: this pane, at 120×40, after the switch.
+		// docs/console.md's screenshot: this pane, at 120×40, after the switch.
 		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 			t.Fatal(err)
 		}

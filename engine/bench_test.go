@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/cutover-sh/cutover/proc"
 )
 
 // BenchmarkStepOverhead runs a stage of 200 `true` steps through the
@@ -33,7 +35,7 @@ func BenchmarkStepOverhead(b *testing.B) {
 	defer func() { _ = j.Close() }()
 	run := func(subscribe bool) time.Duration {
 		start := time.Now()
-		eng, err := New(Config{Pipeline: p, Journal: j, Actor: Actor{Name: "bench"}})
+		eng, err := New(Config{Pipeline: p, Journal: j, Actor: Actor{Name: "bench"}, Processes: &proc.Runner{}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -102,30 +104,4 @@ func BenchmarkFanOut(b *testing.B) {
 			}
 		}
 	}
-}
-
-// BenchmarkEscapedScan measures what every step's end now pays to look for
-// processes that left its group (stopEscaped, when none did: this
-// process's children read from /proc), against a bare fork/exec of `true`
-// in the same loop. scan/exec-% is the share of a step's floor it adds.
-func BenchmarkEscapedScan(b *testing.B) {
-	truePath, err := exec.LookPath("true")
-	if err != nil {
-		b.Skip("no true binary")
-	}
-	marker := stepMarker("bench", "s", "t")
-	var scan, bare time.Duration
-	for b.Loop() {
-		t0 := time.Now()
-		stopEscaped(marker, time.Second, nil)
-		scan += time.Since(t0)
-		t0 = time.Now()
-		if err := exec.Command(truePath).Run(); err != nil {
-			b.Fatal(err)
-		}
-		bare += time.Since(t0)
-	}
-	b.ReportMetric(float64(scan.Nanoseconds())/float64(b.N), "scan-ns")
-	b.ReportMetric(float64(bare.Nanoseconds())/float64(b.N), "exec-ns")
-	b.ReportMetric(float64(scan)/float64(bare)*100, "scan/exec-%")
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+
+	"github.com/cutover-sh/cutover/proc"
 )
 
 // countingJournal is a GroupSyncer that counts what it was asked: which
@@ -67,7 +69,7 @@ func TestEventsWaitForTheirRecordsToBeDurable(t *testing.T) {
 	}
 	p := &Pipeline{Metadata: Metadata{Name: "durable"}, Stages: []Stage{st}}
 	j := &countingJournal{}
-	eng, err := New(Config{Pipeline: p, Journal: j, Actor: Actor{Name: "t"}})
+	eng, err := New(Config{Pipeline: p, Journal: j, Actor: Actor{Name: "t"}, Processes: &proc.Runner{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cutover-sh/cutover/engine/edge"
 )
 
 // Recorder is where the engine writes its audit records. *Journal is the
@@ -51,6 +53,8 @@ type Config struct {
 	// Clusters gives blueGreen and deploy steps their cluster by
 	// kubeconfig context.
 	Clusters Clusters
+	// Processes runs run steps' commands: proc.Runner in cutover.
+	Processes Processes
 	// Resume, when set, continues an earlier run: see Resume.
 	Resume *Resume
 	// Metrics gives analysis steps their backend.
@@ -58,6 +62,12 @@ type Config struct {
 	// NotifyBackoff is the wait before a failed notification is tried
 	// again; it doubles with each attempt (default 1s).
 	NotifyBackoff time.Duration
+}
+
+// Processes runs one attempt of a run step's command and returns its exit
+// code. proc.Runner is cutover's: the engine starts no process itself.
+type Processes interface {
+	Run(ctx context.Context, c edge.Command) (exitCode int, err error)
 }
 
 // AutoApproveActor is the actor recorded for gates passed by --auto-approve.

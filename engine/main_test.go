@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"os"
 	"testing"
+
+	"github.com/cutover-sh/cutover/proc"
 )
 
 func TestMain(m *testing.M) {
 	// As in cutover itself: killed steps' orphans are reaped at once.
-	if err := EnableReaping(); err != nil {
+	if err := proc.EnableReaping(); err != nil {
 		fmt.Fprintln(os.Stderr, "enable reaping:", err)
 		os.Exit(2)
 	}

@@ -41,31 +41,6 @@ func TestSplitLineKeepsRunes(t *testing.T) {
 	}
 }
 
-func TestArgv(t *testing.T) {
-	for _, c := range []struct {
-		script string
-		shell  bool
-	}{
-		{"true", false},
-		{"echo hello world", false},
-		{"echo $HOME", true},
-		{"a | b", true},
-		{"cd /tmp", true},
-		{"exit 1", true},
-		{"FOO=1 env", true},
-		{"no-such-command-here x", true},
-		{"echo 'quoted'", true},
-	} {
-		args := argv(c.script)
-		if got := args[0] == "/bin/sh"; got != c.shell {
-			t.Errorf("argv(%q) = %q: shell %v, want %v", c.script, args, got, c.shell)
-		}
-		if !c.shell && !slices.Equal(args[1:], strings.Fields(c.script)[1:]) {
-			t.Errorf("argv(%q) = %q: arguments changed", c.script, args)
-		}
-	}
-}
-
 func TestExpand(t *testing.T) {
 	lookup := Vars(map[string]string{"A": "1", "EMPTY": ""}, nil)
 	for _, c := range []struct {

@@ -8,7 +8,9 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"unicode/utf8"
 
+	"github.com/cutover-sh/cutover/engine/edge"
 	"github.com/cutover-sh/cutover/sanitize"
 )
 
@@ -20,17 +22,16 @@ type commandRunner struct {
 	baseEnv []string
 	// devNull is every step's standard input, opened once per run.
 	devNull *os.File
-	// argv caches how each run command is executed, so that PATH is
-	// searched once per command rather than once per attempt.
-	argvMu sync.Mutex
-	argv   map[string][]string
 }
 
 func (c *commandRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
 	e, s, st, name := c.e, sc.stage, sc.step, sc.name
 	attempts := 1 + st.Retries
 	env := c.stepEnv(s, st, name)
-	args := c.argvFor(st)
+	// A step with its own PATH or working directory goes through the
+	// shell, which resolves the command there.
+	_, ownPath := st.Env["PATH"]
+	viaShell := ownPath || st.Dir != ""
 	for attempt := 1; ; attempt++ {
 		if ctx.Err() != nil {
 			reason := "stopped: " + context.Cause(ctx).Error()
@@ -52,10 +53,16 @@ func (c *commandRunner) run(ctx context.Context, sc *stepScope) (Status, string)
 				}
 			})
 		}
-		code, err := runCommand(actx, command{
-			args: args, env: env, dir: st.Dir, grace: e.cfg.KillGrace, kill: e.killCh, stdin: c.devNull, mask: e.mask,
-			marker: stepMarker(e.runID, s.Name, name),
-			line:   func(stream Stream, text string, partial bool) { c.emitOutput(s, name, stream, text, partial) },
+		code, err := c.run1(actx, edge.Command{
+			Script: st.Run, Shell: viaShell, Env: env, Dir: st.Dir, Grace: e.cfg.KillGrace, Kill: e.killCh, Stdin: c.devNull,
+			Cut: e.mask.Cut, Marker: stepMarker(e.runID, s.Name, name),
+			Line: func(stderr bool, text string, partial bool) {
+				stream := Stdout
+				if stderr {
+					stream = Stderr
+				}
+				c.emitOutput(s, name, stream, text, partial)
+			},
 		})
 		cause := context.Cause(actx)
 		cancel(nil)
@@ -100,24 +107,13 @@ func stepMarker(run, stage, step string) []string {
 	return []string{"CUTOVER_RUN=" + run, "CUTOVER_STAGE=" + stage, "CUTOVER_STEP=" + step}
 }
 
-// argvFor returns how to execute a run step. A step with its own PATH or
-// working directory always goes through the shell, which resolves the
-// command there; otherwise the direct form is looked up once per command.
-func (c *commandRunner) argvFor(st *Step) []string {
-	if _, ok := st.Env["PATH"]; ok || st.Dir != "" {
-		return shell(st.Run)
+// run1 runs one attempt through the run's process runner.
+func (c *commandRunner) run1(ctx context.Context, cmd edge.Command) (int, error) {
+	if c.e.cfg.Processes == nil {
+		// cmd/cutover gives every run one; a run built without is told why.
+		return -1, errors.New("this run has no process runner (engine.Config.Processes)")
 	}
-	c.argvMu.Lock()
-	defer c.argvMu.Unlock()
-	if c.argv == nil {
-		c.argv = map[string][]string{}
-	}
-	args, ok := c.argv[st.Run]
-	if !ok {
-		args = argv(st.Run)
-		c.argv[st.Run] = args
-	}
-	return args
+	return c.e.cfg.Processes.Run(ctx, cmd)
 }
 
 // emitOutput publishes one line (or window) of a step's output: made safe
@@ -148,4 +144,29 @@ func (c *commandRunner) outputTail(stage, step string) []string {
 		}
 	}
 	return nil
+}
+
+// maxEventLine is the longest line one output event carries; longer lines
+// are split into partial events.
+const maxEventLine = 64 << 10
+
+// splitLine cuts s into pieces of at most n bytes without splitting a UTF-8
+// sequence.
+func splitLine(s string, n int) []string {
+	if len(s) <= n {
+		return []string{s}
+	}
+	var parts []string
+	for len(s) > n {
+		cut := n
+		for back := 0; back < utf8.UTFMax && cut > 0 && !utf8.RuneStart(s[cut]); back++ {
+			cut--
+		}
+		if cut == 0 {
+			cut = n
+		}
+		parts = append(parts, s[:cut])
+		s = s[cut:]
+	}
+	return append(parts, s)
 }

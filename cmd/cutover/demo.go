@@ -16,6 +16,7 @@ import (
 	"github.com/cutover-sh/cutover/demo"
 	"github.com/cutover-sh/cutover/engine"
 	"github.com/cutover-sh/cutover/kube"
+	"github.com/cutover-sh/cutover/proc"
 	"github.com/cutover-sh/cutover/prom"
 )
 
@@ -108,6 +109,7 @@ func runDemo(ctx context.Context, s streams, g *globalOptions, o *demoOptions) e
 		// itself, recorded as auto-approve.
 		AutoApprove: !tuiOn,
 		Clusters:    func(string) (engine.Cluster, error) { return w.Cluster, nil },
+		Processes:   &proc.Runner{},
 		Metrics: func(ps engine.PrometheusSpec) (engine.Metrics, error) {
 			return prom.New(promConfig(ps))
 		},

@@ -15,7 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/proc"
 	"github.com/cutover-sh/cutover/sanitize"
 )
 
@@ -54,8 +54,8 @@ type streams struct {
 
 func main() {
 	// Orphans of killed steps are re-parented to cutover, which reaps them
-	// at once; see engine.EnableReaping.
-	if err := engine.EnableReaping(); err != nil {
+	// at once; see proc.EnableReaping.
+	if err := proc.EnableReaping(); err != nil {
 		_, _ = fmt.Fprintln(os.Stderr, "cutover: warning: cannot reap step processes:", err)
 	}
 	s := streams{

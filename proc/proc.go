@@ -1,4 +1,13 @@
-package engine
+// Package proc runs a run step's command: directly when it is a plain
+// command, else through /bin/sh; in a process group of its own, its
+// output read line by line; stopped with its whole group, and with what it
+// started outside the group, when it ends or is stopped. It is the
+// engine's process runner (engine.Processes), behind values from
+// engine/edge.
+//
+// It imports os/exec and golang.org/x/sys/unix, which the engine may not,
+// and nothing of cutover's but engine/edge.
+package proc
 
 import (
 	"bytes"
@@ -13,18 +22,16 @@ import (
 	"sync"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cutover-sh/cutover/engine/edge"
 )
 
 const (
 	// maskWindow is the longest stretch of one output line that is masked
 	// as a whole; a secret is only missed if it straddles two windows.
 	maskWindow = 1 << 20
-	// maxEventLine is the longest line one output event carries; longer
-	// lines are split into partial events.
-	maxEventLine = 64 << 10
 	// pipeDrain bounds how long output is read after every process in the
 	// step's group was killed, for a process that escaped the group but
 	// still holds the pipe.
@@ -63,6 +70,46 @@ func argv(script string) []string {
 
 func shell(script string) []string { return []string{"/bin/sh", "-c", script} }
 
+// Runner runs steps' commands. Its zero value is ready to use; it caches
+// how each command line is executed, so that PATH is searched once per
+// command rather than once per attempt.
+type Runner struct {
+	mu   sync.Mutex
+	argv map[string][]string
+}
+
+// Run runs one attempt of a step in a process group of its own and
+// returns its exit code. When ctx ends, the whole group (grandchildren
+// included) gets SIGTERM and, after c.Grace, SIGKILL; whatever the step
+// leaves behind in its group, or started outside it, is stopped the same
+// way when it exits, so no step outlives itself.
+func (r *Runner) Run(ctx context.Context, c edge.Command) (int, error) {
+	return runCommand(ctx, command{
+		args: r.argvFor(c.Script, c.Shell), env: c.Env, dir: c.Dir, grace: c.Grace, kill: c.Kill,
+		line: c.Line, cut: c.Cut, marker: c.Marker, stdin: c.Stdin,
+	})
+}
+
+// argvFor returns how to execute a command line. One that must go
+// through the shell (its step sets PATH or a working directory) always
+// does; otherwise the direct form is looked up once per command.
+func (r *Runner) argvFor(script string, forceShell bool) []string {
+	if forceShell {
+		return shell(script)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.argv == nil {
+		r.argv = map[string][]string{}
+	}
+	args, ok := r.argv[script]
+	if !ok {
+		args = argv(script)
+		r.argv[script] = args
+	}
+	return args
+}
+
 // command is one attempt of a run step.
 type command struct {
 	args []string // from argv
@@ -73,9 +120,9 @@ type command struct {
 	// kill closes when the user insists: skip what is left of grace.
 	kill <-chan struct{}
 	// line receives each output line (or piece of a very long one).
-	line func(stream Stream, text string, partial bool)
-	// mask says where a line too long to mask whole may be cut.
-	mask *Masker
+	line func(stderr bool, text string, partial bool)
+	// cut says where a line too long to mask whole may be cut.
+	cut func(b []byte, n int) int
 	// marker are environment entries only this step's processes carry:
 	// those that left its process group are found by them.
 	marker []string
@@ -123,7 +170,7 @@ func runCommand(ctx context.Context, c command) (int, error) {
 		}
 		return -1, fmt.Errorf("start %q: %w", args[0], err)
 	}
-	out, errs := &lineWriter{stream: Stdout, emit: c.line, mask: c.mask}, &lineWriter{stream: Stderr, emit: c.line, mask: c.mask}
+	out, errs := &lineWriter{emit: c.line, cut: c.cut}, &lineWriter{stderr: true, emit: c.line, cut: c.cut}
 	var polled bool
 	var waitErr error
 	if !c.portable {
@@ -279,9 +326,9 @@ func closeFds(fds ...int) {
 // than maskWindow is cut into windows, so a step that prints megabytes
 // without a newline, or binary garbage, costs bounded memory.
 type lineWriter struct {
-	stream Stream
-	emit   func(Stream, string, bool)
-	mask   *Masker
+	stderr bool
+	emit   func(stderr bool, text string, partial bool)
+	cut    func(b []byte, n int) int
 	buf    []byte
 }
 
@@ -297,7 +344,7 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		w.buf = append(w.buf, p[:i]...)
 		p = p[i+1:]
 		w.cutWindows()
-		w.emit(w.stream, string(w.buf), false)
+		w.emit(w.stderr, string(w.buf), false)
 		w.buf = w.buf[:0]
 	}
 	return n, nil
@@ -309,8 +356,11 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 // next window then holds whole.
 func (w *lineWriter) cutWindows() {
 	for len(w.buf) > maskWindow {
-		cut := w.mask.Cut(w.buf, maskWindow)
-		w.emit(w.stream, string(w.buf[:cut]), true)
+		cut := maskWindow
+		if w.cut != nil {
+			cut = w.cut(w.buf, maskWindow)
+		}
+		w.emit(w.stderr, string(w.buf[:cut]), true)
 		w.buf = append(w.buf[:0], w.buf[cut:]...)
 	}
 }
@@ -318,28 +368,7 @@ func (w *lineWriter) cutWindows() {
 // flush emits a last line that had no newline.
 func (w *lineWriter) flush() {
 	if len(w.buf) > 0 {
-		w.emit(w.stream, string(w.buf), false)
+		w.emit(w.stderr, string(w.buf), false)
 		w.buf = nil
 	}
-}
-
-// splitLine cuts s into pieces of at most n bytes without splitting a UTF-8
-// sequence.
-func splitLine(s string, n int) []string {
-	if len(s) <= n {
-		return []string{s}
-	}
-	var parts []string
-	for len(s) > n {
-		cut := n
-		for back := 0; back < utf8.UTFMax && cut > 0 && !utf8.RuneStart(s[cut]); back++ {
-			cut--
-		}
-		if cut == 0 {
-			cut = n
-		}
-		parts = append(parts, s[:cut])
-		s = s[cut:]
-	}
-	return append(parts, s)
 }

@@ -55,6 +55,9 @@ type Config struct {
 	Clusters Clusters
 	// Processes runs run steps' commands: proc.Runner in cutover.
 	Processes Processes
+	// LoadTester sends loadtest steps' requests: loadtest.Vegeta in
+	// cutover.
+	LoadTester LoadTester
 	// Resume, when set, continues an earlier run: see Resume.
 	Resume *Resume
 	// Metrics gives analysis steps their backend.
@@ -68,6 +71,12 @@ type Config struct {
 // code. proc.Runner is cutover's: the engine starts no process itself.
 type Processes interface {
 	Run(ctx context.Context, c edge.Command) (exitCode int, err error)
+}
+
+// LoadTester sends a load test and summarises it; it stops early, and
+// summarises what it sent, when ctx ends. loadtest.Vegeta is cutover's.
+type LoadTester interface {
+	Attack(ctx context.Context, a edge.LoadAttack) edge.LoadSummary
 }
 
 // AutoApproveActor is the actor recorded for gates passed by --auto-approve.

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/cutover-sh/cutover/loadtest"
 	"github.com/cutover-sh/cutover/proc"
 )
 
@@ -61,6 +62,9 @@ func newHarness(t *testing.T, cfg Config) *harness {
 	}
 	if cfg.Processes == nil {
 		cfg.Processes = &proc.Runner{} // as cmd/cutover wires it
+	}
+	if cfg.LoadTester == nil {
+		cfg.LoadTester = loadtest.Vegeta{}
 	}
 	h.eng, err = New(cfg)
 	if err != nil {

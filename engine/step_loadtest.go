@@ -3,13 +3,9 @@ package engine
 import (
 	"context"
 	"fmt"
-	"maps"
-	"net/http"
-	"slices"
 	"strings"
-	"time"
 
-	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"github.com/cutover-sh/cutover/engine/edge"
 )
 
 // LoadTestSpec is a loadtest step: the guide's stage 5. It sends Rate
@@ -39,45 +35,13 @@ type LoadThresholds struct {
 }
 
 // LoadSummary is what a load test measured.
-type LoadSummary struct {
-	Requests uint64  `json:"requests"`
-	Rate     float64 `json:"rate"`
-	// Throughput is successful requests a second.
-	Throughput  float64        `json:"throughput"`
-	P50         time.Duration  `json:"p50Ns"`
-	P95         time.Duration  `json:"p95Ns"`
-	P99         time.Duration  `json:"p99Ns"`
-	ErrorRate   float64        `json:"errorRate"`
-	StatusCodes map[string]int `json:"statusCodes,omitempty"`
-	// Errors are the distinct transport errors, at most five.
-	Errors []string `json:"errors,omitempty"`
-}
-
-// String is the summary as one line.
-func (s LoadSummary) String() string {
-	codes := make([]string, 0, len(s.StatusCodes))
-	for _, c := range slices.Sorted(maps.Keys(s.StatusCodes)) {
-		codes = append(codes, fmt.Sprintf("%s×%d", c, s.StatusCodes[c]))
-	}
-	return fmt.Sprintf("%d requests at %.1f/s (%.1f/s succeeded), p50 %s p95 %s p99 %s, errors %.2f%%, status %s",
-		s.Requests, s.Rate, s.Throughput, roundDur(s.P50), roundDur(s.P95), roundDur(s.P99), 100*s.ErrorRate, strings.Join(codes, " "))
-}
-
-func roundDur(d time.Duration) time.Duration {
-	switch {
-	case d >= time.Second:
-		return d.Round(10 * time.Millisecond)
-	case d >= time.Millisecond:
-		return d.Round(100 * time.Microsecond)
-	}
-	return d.Round(time.Microsecond)
-}
+type LoadSummary = edge.LoadSummary
 
 // breaches lists the thresholds a summary breaks. It is pure.
 func (t LoadThresholds) breaches(s LoadSummary) []string {
 	var out []string
 	if t.P95 > 0 && s.P95 > t.P95.D() {
-		out = append(out, fmt.Sprintf("p95 %s > %s", roundDur(s.P95), t.P95))
+		out = append(out, fmt.Sprintf("p95 %s > %s", edge.RoundDuration(s.P95), t.P95))
 	}
 	if t.ErrorRate != nil && s.ErrorRate > *t.ErrorRate {
 		out = append(out, fmt.Sprintf("errors %.2f%% > %.2f%%", 100*s.ErrorRate, 100**t.ErrorRate))
@@ -86,56 +50,6 @@ func (t LoadThresholds) breaches(s LoadSummary) []string {
 		out = append(out, fmt.Sprintf("rate %.1f/s < %g/s", s.Throughput, t.MinRate))
 	}
 	return out
-}
-
-// loadTest runs the attack and summarises it. It stops early when ctx
-// ends, and summarises what it sent.
-func loadTest(ctx context.Context, spec LoadTestSpec) LoadSummary {
-	method := spec.Method
-	if method == "" {
-		method = http.MethodGet
-	}
-	timeout := spec.RequestTimeout.D()
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	header := http.Header{}
-	for k, v := range spec.Headers {
-		header.Set(k, v)
-	}
-	// No redirects: a load test measures the target, not where it points.
-	// Validation keeps the rate between 1 and 10,000; enough workers for
-	// a slow target, but bounded.
-	workers := uint64(min(max(spec.Rate, 1)*4, 1000)) //nolint:gosec // bounded just above
-	atk := vegeta.NewAttacker(vegeta.Timeout(timeout), vegeta.Redirects(vegeta.NoFollow), vegeta.MaxWorkers(workers))
-	tr := vegeta.NewStaticTargeter(vegeta.Target{Method: method, URL: spec.Target, Header: header})
-	res := atk.Attack(tr, vegeta.ConstantPacer{Freq: spec.Rate, Per: time.Second}, spec.Duration.D(), "cutover")
-	var m vegeta.Metrics
-	for {
-		select {
-		case r, ok := <-res:
-			if !ok {
-				m.Close()
-				return summarise(&m)
-			}
-			m.Add(r)
-		case <-ctx.Done():
-			atk.Stop()
-		}
-	}
-}
-
-func summarise(m *vegeta.Metrics) LoadSummary {
-	s := LoadSummary{
-		Requests: m.Requests, Rate: m.Rate, Throughput: m.Throughput,
-		P50: m.Latencies.P50, P95: m.Latencies.P95, P99: m.Latencies.P99,
-		StatusCodes: m.StatusCodes,
-	}
-	if m.Requests > 0 {
-		s.ErrorRate = 1 - m.Success
-	}
-	s.Errors = m.Errors[:min(len(m.Errors), 5)]
-	return s
 }
 
 // loadTestRunner runs a loadtest step.
@@ -149,8 +63,15 @@ func (r loadTestRunner) run(ctx context.Context, sc *stepScope) (Status, string)
 	out := func(line string) {
 		e.out.emit(StepOutput{Stage: s.Name, Step: name, Stream: Stdout, Line: e.mask.String(line)})
 	}
-	out(fmt.Sprintf("%s %s at %d/s for %s", nonEmptyStr(spec.Method, http.MethodGet), e.mask.String(spec.Target), spec.Rate, spec.Duration))
-	sum := loadTest(ctx, spec)
+	out(fmt.Sprintf("%s %s at %d/s for %s", nonEmptyStr(spec.Method, "GET"), e.mask.String(spec.Target), spec.Rate, spec.Duration))
+	if e.cfg.LoadTester == nil {
+		// cmd/cutover gives every run one; a run built without is told why.
+		return finish(StatusFailed, "this run has no load tester (engine.Config.LoadTester)")
+	}
+	sum := e.cfg.LoadTester.Attack(ctx, edge.LoadAttack{
+		Target: spec.Target, Method: nonEmptyStr(spec.Method, "GET"), Rate: spec.Rate, Duration: spec.Duration.D(),
+		RequestTimeout: spec.RequestTimeout.D(), Headers: spec.Headers,
+	})
 	if ctx.Err() != nil {
 		return finish(StatusCancelled, "stopped during the load test after "+sum.String())
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cutover-sh/cutover/engine"
 	"github.com/cutover-sh/cutover/kube"
+	"github.com/cutover-sh/cutover/loadtest"
 	"github.com/cutover-sh/cutover/proc"
 	"github.com/cutover-sh/cutover/prom"
 	"github.com/cutover-sh/cutover/testenv"
@@ -41,7 +42,7 @@ func runPipeline(ctx context.Context, t *testing.T, text string, clusters engine
 	}
 	defer func() { _ = j.Close() }()
 	eng, err := engine.New(engine.Config{
-		Pipeline: p, Journal: j, Actor: tester, AutoApprove: true, Clusters: clusters, KillGrace: time.Second, Processes: &proc.Runner{},
+		Pipeline: p, Journal: j, Actor: tester, AutoApprove: true, Clusters: clusters, KillGrace: time.Second, Processes: &proc.Runner{}, LoadTester: loadtest.Vegeta{},
 		Metrics: func(ps engine.PrometheusSpec) (engine.Metrics, error) {
 			return prom.New(prom.Config{Address: ps.Address})
 		},

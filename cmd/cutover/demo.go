@@ -16,6 +16,7 @@ import (
 	"github.com/cutover-sh/cutover/demo"
 	"github.com/cutover-sh/cutover/engine"
 	"github.com/cutover-sh/cutover/kube"
+	"github.com/cutover-sh/cutover/loadtest"
 	"github.com/cutover-sh/cutover/proc"
 	"github.com/cutover-sh/cutover/prom"
 )
@@ -110,6 +111,7 @@ func runDemo(ctx context.Context, s streams, g *globalOptions, o *demoOptions) e
 		AutoApprove: !tuiOn,
 		Clusters:    func(string) (engine.Cluster, error) { return w.Cluster, nil },
 		Processes:   &proc.Runner{},
+		LoadTester:  loadtest.Vegeta{},
 		Metrics: func(ps engine.PrometheusSpec) (engine.Metrics, error) {
 			return prom.New(promConfig(ps))
 		},

@@ -1,5 +1,6 @@
 // Package edge holds the values that cross the engine's edge to the
-// adapters that do its I/O: a command for the process runner (proc). The
+// adapters that do its I/O: a command for the process runner (proc), a
+// load test for the load tester (loadtest) and what it measured. The
 // engine defines the interfaces; an adapter implements them with these
 // values, so that neither imports the other, and the engine's own tests
 // can use the real adapters.
@@ -8,7 +9,11 @@
 package edge
 
 import (
+	"fmt"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -37,4 +42,51 @@ type Command struct {
 	// Marker are environment entries only this step's processes carry:
 	// those that left its process group are found by them.
 	Marker []string
+}
+
+// LoadAttack is a load test to send: Rate requests a second of Method to
+// Target, for Duration.
+type LoadAttack struct {
+	Target, Method string
+	Rate           int
+	Duration       time.Duration
+	// RequestTimeout bounds each request; 0 is 10s.
+	RequestTimeout time.Duration
+	Headers        map[string]string
+}
+
+// LoadSummary is what a load test measured.
+type LoadSummary struct {
+	Requests uint64  `json:"requests"`
+	Rate     float64 `json:"rate"`
+	// Throughput is successful requests a second.
+	Throughput  float64        `json:"throughput"`
+	P50         time.Duration  `json:"p50Ns"`
+	P95         time.Duration  `json:"p95Ns"`
+	P99         time.Duration  `json:"p99Ns"`
+	ErrorRate   float64        `json:"errorRate"`
+	StatusCodes map[string]int `json:"statusCodes,omitempty"`
+	// Errors are the distinct transport errors, at most five.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// String is the summary as one line.
+func (s LoadSummary) String() string {
+	codes := make([]string, 0, len(s.StatusCodes))
+	for _, c := range slices.Sorted(maps.Keys(s.StatusCodes)) {
+		codes = append(codes, fmt.Sprintf("%s×%d", c, s.StatusCodes[c]))
+	}
+	return fmt.Sprintf("%d requests at %.1f/s (%.1f/s succeeded), p50 %s p95 %s p99 %s, errors %.2f%%, status %s",
+		s.Requests, s.Rate, s.Throughput, RoundDuration(s.P50), RoundDuration(s.P95), RoundDuration(s.P99), 100*s.ErrorRate, strings.Join(codes, " "))
+}
+
+// RoundDuration rounds a latency to what a person reads.
+func RoundDuration(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(100 * time.Microsecond)
+	}
+	return d.Round(time.Microsecond)
 }

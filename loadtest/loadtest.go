@@ -42,6 +42,9 @@ func (Vegeta) Attack(ctx context.Context, a edge.LoadAttack) edge.LoadSummary {
 	tr := vegeta.NewStaticTargeter(vegeta.Target{Method: method, URL: a.Target, Header: header})
 	res := atk.Attack(tr, vegeta.ConstantPacer{Freq: a.Rate, Per: time.Second}, a.Duration, "cutover")
 	var m vegeta.Metrics
+	// Once stopped, stop listening to ctx: a closed Done would spin this
+	// loop until the attacker drains.
+	done := ctx.Done()
 	for {
 		select {
 		case r, ok := <-res:
@@ -50,8 +53,9 @@ func (Vegeta) Attack(ctx context.Context, a edge.LoadAttack) edge.LoadSummary {
 				return summarise(&m)
 			}
 			m.Add(r)
-		case <-ctx.Done():
+		case <-done:
 			atk.Stop()
+			done = nil
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -58,6 +57,9 @@ type Config struct {
 	// LoadTester sends loadtest steps' requests: loadtest.Vegeta in
 	// cutover.
 	LoadTester LoadTester
+	// Webhooks posts notifications to Slack and Teams: webhook.Poster in
+	// cutover.
+	Webhooks WebhookPoster
 	// Resume, when set, continues an earlier run: see Resume.
 	Resume *Resume
 	// Metrics gives analysis steps their backend.
@@ -77,6 +79,13 @@ type Processes interface {
 // summarises what it sent, when ctx ends. loadtest.Vegeta is cutover's.
 type LoadTester interface {
 	Attack(ctx context.Context, a edge.LoadAttack) edge.LoadSummary
+}
+
+// WebhookPoster makes one attempt to deliver a notice to a webhook, within
+// timeout; the engine decides what to send and how often to try.
+// webhook.Poster is cutover's.
+type WebhookPoster interface {
+	Post(ctx context.Context, w edge.Webhook, n edge.Notice, timeout time.Duration) edge.Posted
 }
 
 // AutoApproveActor is the actor recorded for gates passed by --auto-approve.
@@ -204,7 +213,7 @@ func New(cfg Config) (*Engine, error) {
 	e.out = &publisher{clock: e.clock, runID: e.runID, mask: e.mask, journal: cfg.Journal, bcast: e.bcast, decisions: &e.decisions, failed: e.journalFailed}
 	e.releases = &releaseBook{out: e.out, mask: e.mask, running: map[string]chan Request{}, rollbacks: map[string]decision{}}
 	e.notes = &notifications{p: p, runID: e.runID, actor: cfg.Actor, mask: e.mask, clock: e.clock, out: e.out, releases: e.releases,
-		backoff: cfg.NotifyBackoff, kill: e.killCh, client: &http.Client{CheckRedirect: noRedirect}}
+		backoff: cfg.NotifyBackoff, kill: e.killCh, poster: cfg.Webhooks}
 	e.gates = &gateBook{out: e.out, mask: e.mask, clock: e.clock, autoApprove: cfg.AutoApprove, asked: e.notes.approval,
 		waiting: map[string]*gate{}, decided: map[string]decision{}}
 	e.notes.gates = e.gates

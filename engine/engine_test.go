@@ -16,6 +16,7 @@ import (
 
 	"github.com/cutover-sh/cutover/loadtest"
 	"github.com/cutover-sh/cutover/proc"
+	"github.com/cutover-sh/cutover/webhook"
 )
 
 // mustLoad builds a pipeline from YAML text.
@@ -65,6 +66,9 @@ func newHarness(t *testing.T, cfg Config) *harness {
 	}
 	if cfg.LoadTester == nil {
 		cfg.LoadTester = loadtest.Vegeta{}
+	}
+	if cfg.Webhooks == nil {
+		cfg.Webhooks = webhook.Poster{}
 	}
 	h.eng, err = New(cfg)
 	if err != nil {

@@ -1,22 +1,16 @@
 package engine
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
-	"github.com/cutover-sh/cutover/sanitize"
+	"github.com/cutover-sh/cutover/engine/edge"
 )
 
 // NotifyTrigger names a moment of a run that the pipeline's notify: tells
@@ -138,8 +132,8 @@ type notifications struct {
 	// kill closes when someone insists on stopping: the last
 	// notifications are not waited for.
 	kill <-chan struct{}
-	// client posts notifications; it follows no redirect.
-	client *http.Client
+	// poster posts notices to webhooks; nil when the run has none.
+	poster WebhookPoster
 	// sender sends the pipeline's notifications; nil without notify:.
 	// It is set before the run starts and read-only after.
 	sender *notifier
@@ -169,21 +163,13 @@ func (nt *notifications) policy() notifyPolicy {
 	return pol
 }
 
-// notifyTarget is one webhook to send to.
-type notifyTarget struct {
-	// kind is "slack" or "teams".
-	kind    string
-	webhook string
-	channel string
-}
-
-func targetsOf(slack *SlackTarget, teams *TeamsTarget) []notifyTarget {
-	var ts []notifyTarget
+func targetsOf(slack *SlackTarget, teams *TeamsTarget) []edge.Webhook {
+	var ts []edge.Webhook
 	if slack != nil {
-		ts = append(ts, notifyTarget{kind: "slack", webhook: slack.Webhook, channel: slack.Channel})
+		ts = append(ts, edge.Webhook{Kind: "slack", URL: slack.Webhook, Channel: slack.Channel})
 	}
 	if teams != nil {
-		ts = append(ts, notifyTarget{kind: "teams", webhook: teams.Webhook})
+		ts = append(ts, edge.Webhook{Kind: "teams", URL: teams.Webhook})
 	}
 	return ts
 }
@@ -195,10 +181,10 @@ func targetsOf(slack *SlackTarget, teams *TeamsTarget) []notifyTarget {
 // a proxy or the webhook may quote them without the rest of the URL.
 func webhooks(p *Pipeline) []string {
 	var urls []string
-	add := func(ts []notifyTarget) {
+	add := func(ts []edge.Webhook) {
 		for _, t := range ts {
-			urls = append(urls, t.webhook)
-			if u, err := url.Parse(t.webhook); err == nil {
+			urls = append(urls, t.URL)
+			if u, err := url.Parse(t.URL); err == nil {
 				for _, part := range []string{u.EscapedPath(), u.Path, u.RawQuery} {
 					// A short part, such as "/", is no credential, and
 					// masking it would garble every message.
@@ -247,15 +233,14 @@ type where struct {
 	image       string
 }
 
-// fact is one labelled field of a notice.
-type fact struct{ title, value string }
-
-func (n notice) facts() []fact {
-	all := []fact{
-		{"Pipeline", n.pipeline}, {"Stage", n.stage}, {"Step", n.step},
-		{"Service", n.service}, {"Context", n.kubeContext}, {"Image", n.image}, {"By", n.actor},
+// edge is the notice as a webhook shows it.
+func (n notice) edge() edge.Notice {
+	facts := []edge.Fact{
+		{Title: "Pipeline", Value: n.pipeline}, {Title: "Stage", Value: n.stage}, {Title: "Step", Value: n.step},
+		{Title: "Service", Value: n.service}, {Title: "Context", Value: n.kubeContext}, {Title: "Image", Value: n.image}, {Title: "By", Value: n.actor},
 	}
-	return slices.DeleteFunc(all, func(f fact) bool { return f.value == "" })
+	facts = slices.DeleteFunc(facts, func(f edge.Fact) bool { return f.Value == "" })
+	return edge.Notice{Headline: n.headline, Detail: n.detail, Facts: facts, Image: n.image, Actor: n.actor, Run: n.run}
 }
 
 // masked returns n with every secret replaced by Mask.
@@ -341,7 +326,7 @@ func (nt *notifications) newNotice(trigger NotifyTrigger, s *Stage, st *Step, st
 // outbox sends one target's run notifications in order, in the
 // background, so that a slow webhook never holds the release up.
 type outbox struct {
-	target notifyTarget
+	target edge.Webhook
 	mu     sync.Mutex
 	queue  []notice
 	closed bool
@@ -485,15 +470,15 @@ func (nt *notifications) drain() {
 
 // reportDelivery journals how a delivery went; a failure is also a
 // warning. Neither changes the run's outcome.
-func (nt *notifications) reportDelivery(t notifyTarget, n notice, attempts int, err error) {
-	rec := Record{Type: RecNotifySent, Stage: n.stage, Step: n.step, Target: t.kind, Event: string(n.trigger), Attempt: attempts}
+func (nt *notifications) reportDelivery(t edge.Webhook, n notice, attempts int, err error) {
+	rec := Record{Type: RecNotifySent, Stage: n.stage, Step: n.step, Target: t.Kind, Event: string(n.trigger), Attempt: attempts}
 	if err == nil {
 		_ = nt.out.record(rec)
 		return
 	}
-	msg := fmt.Sprintf("%s notification (%s) not delivered: %v", t.kind, n.trigger, err)
+	msg := fmt.Sprintf("%s notification (%s) not delivered: %v", t.Kind, n.trigger, err)
 	if attempts > 0 {
-		msg = fmt.Sprintf("%s notification (%s) not delivered after %s: %v", t.kind, n.trigger, plural(attempts, "attempt"), err)
+		msg = fmt.Sprintf("%s notification (%s) not delivered after %s: %v", t.Kind, n.trigger, plural(attempts, "attempt"), err)
 	}
 	msg = nt.mask.String(msg) + "; the release is not affected"
 	rec.Type, rec.Reason = RecNotifyFailed, msg
@@ -511,24 +496,24 @@ func plural(n int, word string) string {
 // deliver sends n to t, trying again after network errors, 5xx and 429
 // answers, and returns how many attempts it made. Its errors never carry
 // the webhook URL.
-func (nt *notifications) deliver(ctx context.Context, t notifyTarget, n notice, pol notifyPolicy) (int, error) {
-	body, err := payload(t, n)
-	if err != nil {
-		return 0, err
+func (nt *notifications) deliver(ctx context.Context, t edge.Webhook, n notice, pol notifyPolicy) (int, error) {
+	if nt.poster == nil {
+		return 0, errors.New("this run has no webhook poster (engine.Config.Webhooks)")
 	}
+	msg := n.edge()
 	for attempt := 1; ; attempt++ {
-		retry, after, err := nt.post(ctx, t, body, pol.timeout)
-		if err == nil {
+		got := nt.poster.Post(ctx, t, msg, pol.timeout)
+		if got.Err == nil {
 			return attempt, nil
 		}
-		if !retry || attempt > pol.retries || ctx.Err() != nil {
-			return attempt, err
+		if !got.Retry || attempt > pol.retries || ctx.Err() != nil {
+			return attempt, got.Err
 		}
-		wait := nt.clock.NewTimer(notifyDelay(pol.backoff, attempt, after))
+		wait := nt.clock.NewTimer(notifyDelay(pol.backoff, attempt, got.After))
 		select {
 		case <-ctx.Done():
 			wait.Stop()
-			return attempt, fmt.Errorf("%w; stopped before attempt %d", err, attempt+1)
+			return attempt, fmt.Errorf("%w; stopped before attempt %d", got.Err, attempt+1)
 		case <-wait.C():
 		}
 		wait.Stop()
@@ -544,208 +529,6 @@ func notifyDelay(base time.Duration, attempt int, retryAfter time.Duration) time
 		d *= 2
 	}
 	return min(max(d, retryAfter), maxNotifyDelay)
-}
-
-// retryAfter reads a Retry-After header: seconds, or an HTTP date.
-func retryAfter(h string, now time.Time) time.Duration {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(h); err == nil {
-		return max(time.Duration(s)*time.Second, 0)
-	}
-	if at, err := http.ParseTime(h); err == nil {
-		return max(at.Sub(now), 0)
-	}
-	return 0
-}
-
-// retryable reports whether an answer with this status may succeed later.
-func retryable(status int) bool {
-	return status == http.StatusTooManyRequests || status >= 500
-}
-
-// post makes one attempt. retry says whether another attempt may succeed,
-// and after is how long the webhook asked to wait first.
-func (nt *notifications) post(ctx context.Context, t notifyTarget, body []byte, timeout time.Duration) (retry bool, after time.Duration, err error) {
-	actx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, t.webhook, bytes.NewReader(body))
-	if err != nil {
-		// Not err itself: url errors quote the URL, which is the secret.
-		return false, 0, fmt.Errorf("%s webhook is not a valid URL", t.kind)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "cutover")
-	resp, err := nt.client.Do(req)
-	if err != nil {
-		if uerr, ok := errors.AsType[*url.Error](err); ok {
-			err = uerr.Err // without the URL it quotes
-		}
-		switch {
-		case ctx.Err() != nil:
-			err = errors.New("stopped before the webhook answered")
-		case actx.Err() != nil:
-			err = fmt.Errorf("no answer within %s", timeout)
-		}
-		return true, 0, fmt.Errorf("post to %s webhook: %w", t.kind, err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	said, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	// Reading the rest lets the connection be reused for the next notice.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return false, 0, nil
-	}
-	msg := fmt.Sprintf("%s webhook answered %s", t.kind, resp.Status)
-	if s := clip(strings.TrimSpace(sanitize.Line(string(said))), 200); s != "" {
-		msg += ": " + s
-	}
-	return retryable(resp.StatusCode), retryAfter(resp.Header.Get("Retry-After"), nt.clock.Now()), errors.New(msg)
-}
-
-// noRedirect keeps a webhook's redirect from being followed: a webhook
-// answers where it is, and a redirect would send the message elsewhere.
-func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-
-// clip shortens s to at most n runes, marking the cut.
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
-}
-
-// payload encodes n for t's kind of webhook.
-func payload(t notifyTarget, n notice) ([]byte, error) {
-	var v any
-	switch t.kind {
-	case "slack":
-		v = slackPayload(n, t.channel)
-	case "teams":
-		v = teamsPayload(n)
-	default:
-		return nil, fmt.Errorf("unknown notification target %q", t.kind)
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	// Slack's own escapes (&amp; &lt; &gt;) stay readable in the payload.
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("encode %s notification: %w", t.kind, err)
-	}
-	return b.Bytes(), nil
-}
-
-// slackMessage is a Slack incoming webhook's payload: text is the
-// notification's fallback, blocks what Slack shows.
-type slackMessage struct {
-	Text    string       `json:"text"`
-	Channel string       `json:"channel,omitempty"`
-	Blocks  []slackBlock `json:"blocks"`
-}
-
-type slackBlock struct {
-	Type     string      `json:"type"`
-	Text     *slackText  `json:"text,omitempty"`
-	Fields   []slackText `json:"fields,omitempty"`
-	Elements []slackText `json:"elements,omitempty"`
-}
-
-type slackText struct {
-	Type string `json:"type"`
-	Text string `json:"text"`
-}
-
-// slackEscape escapes the three characters Slack's mrkdwn reserves, so
-// that text from a pipeline cannot turn into a link or a mention.
-var slackEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
-
-func slackPayload(n notice, channel string) slackMessage {
-	head := slackEscape.Replace(clip(n.headline, 1000))
-	text := "*" + head + "*"
-	if n.detail != "" {
-		text += "\n" + slackEscape.Replace(clip(n.detail, 1900))
-	}
-	var fields []slackText
-	for _, f := range n.facts() {
-		fields = append(fields, slackText{Type: "mrkdwn", Text: "*" + f.title + "*\n" + slackEscape.Replace(clip(f.value, 1900))})
-	}
-	blocks := []slackBlock{{Type: "section", Text: &slackText{Type: "mrkdwn", Text: text}}}
-	if len(fields) > 0 {
-		blocks = append(blocks, slackBlock{Type: "section", Fields: fields})
-	}
-	blocks = append(blocks, slackBlock{Type: "context", Elements: []slackText{{Type: "mrkdwn", Text: "cutover run " + slackEscape.Replace(n.run)}}})
-	return slackMessage{Text: fallback(n), Channel: channel, Blocks: blocks}
-}
-
-// fallback is a notice in one line, for where a client shows no blocks
-// (phone notifications, say).
-func fallback(n notice) string {
-	s := clip(n.headline, 1000)
-	if n.image != "" && !strings.Contains(s, n.image) {
-		s += " · " + n.image
-	}
-	if n.actor != "" {
-		s += " · by " + n.actor
-	}
-	return slackEscape.Replace(s)
-}
-
-// teamsMessage is the payload a Teams Workflows webhook takes: a message
-// with one Adaptive Card.
-type teamsMessage struct {
-	Type        string            `json:"type"`
-	Attachments []teamsAttachment `json:"attachments"`
-}
-
-type teamsAttachment struct {
-	ContentType string `json:"contentType"`
-	// ContentURL is null, as in Microsoft's example for Workflows.
-	ContentURL *string      `json:"contentUrl"`
-	Content    adaptiveCard `json:"content"`
-}
-
-type adaptiveCard struct {
-	Schema  string        `json:"$schema"`
-	Type    string        `json:"type"`
-	Version string        `json:"version"`
-	Body    []cardElement `json:"body"`
-}
-
-type cardElement struct {
-	Type   string     `json:"type"`
-	Text   string     `json:"text,omitempty"`
-	Weight string     `json:"weight,omitempty"`
-	Size   string     `json:"size,omitempty"`
-	Wrap   bool       `json:"wrap,omitempty"`
-	Facts  []cardFact `json:"facts,omitempty"`
-}
-
-type cardFact struct {
-	Title string `json:"title"`
-	Value string `json:"value"`
-}
-
-func teamsPayload(n notice) teamsMessage {
-	body := []cardElement{{Type: "TextBlock", Text: clip(n.headline, 1000), Weight: "Bolder", Size: "Medium", Wrap: true}}
-	if n.detail != "" {
-		body = append(body, cardElement{Type: "TextBlock", Text: clip(n.detail, 2000), Wrap: true})
-	}
-	var facts []cardFact
-	for _, f := range n.facts() {
-		facts = append(facts, cardFact{Title: f.title, Value: clip(f.value, 1000)})
-	}
-	facts = append(facts, cardFact{Title: "Run", Value: n.run})
-	body = append(body, cardElement{Type: "FactSet", Facts: facts})
-	return teamsMessage{Type: "message", Attachments: []teamsAttachment{{
-		ContentType: "application/vnd.microsoft.card.adaptive",
-		Content: adaptiveCard{
-			Schema: "http://adaptivecards.io/schemas/adaptive-card.json", Type: "AdaptiveCard", Version: "1.4", Body: body,
-		},
-	}}}
 }
 
 // roundElapsed rounds a duration to what a person reads: seconds for

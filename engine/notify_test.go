@@ -603,27 +603,6 @@ stages:
 	}
 }
 
-// TestPostErrorsDoNotQuoteTheURL: Go's HTTP errors quote the URL, which
-// is the credential; post's errors leave it out, before any masking.
-func TestPostErrorsDoNotQuoteTheURL(t *testing.T) {
-	dead := newHook(t)
-	dead.Close()
-	e, err := New(Config{Pipeline: &Pipeline{Metadata: Metadata{Name: "p"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct{ url, want string }{
-		{dead.URL + "/services/T0/B0/secretpath4410", "post to slack webhook: dial tcp"},
-		{"http://[::1/secretpath4410", "slack webhook is not a valid URL"},
-	}
-	for _, tc := range tests {
-		_, _, err := e.notes.post(context.Background(), notifyTarget{kind: "slack", webhook: tc.url}, []byte("{}"), time.Second)
-		if err == nil || strings.Contains(err.Error(), "secretpath4410") || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("post to %s: got %v, want an error saying %q without the URL", tc.url, err, tc.want)
-		}
-	}
-}
-
 // TestAbortEndsTheWaitForNotifications: a finished run waits for its last
 // notifications, unless someone insists on stopping.
 func TestAbortEndsTheWaitForNotifications(t *testing.T) {
@@ -676,33 +655,6 @@ func TestNotifyDelay(t *testing.T) {
 	}
 }
 
-func TestRetryAfter(t *testing.T) {
-	tests := []struct {
-		header string
-		want   time.Duration
-	}{
-		{"", 0},
-		{"7", 7 * time.Second},
-		{"-3", 0},
-		{t0.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
-		{t0.Add(-time.Minute).Format(http.TimeFormat), 0},
-		{"soon", 0},
-	}
-	for _, tc := range tests {
-		if got := retryAfter(tc.header, t0); got != tc.want {
-			t.Errorf("Retry-After %q: got %s, want %s", tc.header, got, tc.want)
-		}
-	}
-}
-
-func TestRetryable(t *testing.T) {
-	for status, want := range map[int]bool{500: true, 502: true, 503: true, 429: true, 400: false, 403: false, 404: false, 410: false} {
-		if got := retryable(status); got != want {
-			t.Errorf("status %d: got %v, want %v", status, got, want)
-		}
-	}
-}
-
 func TestNotifyEnabled(t *testing.T) {
 	slack := &SlackTarget{Webhook: "https://hooks.example/x"}
 	tests := []struct {
@@ -721,25 +673,6 @@ func TestNotifyEnabled(t *testing.T) {
 		if got := tc.spec.enabled(tc.t); got != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
 		}
-	}
-}
-
-// TestSlackEscapesText: text from a pipeline cannot become a Slack link or
-// mention.
-func TestSlackEscapesText(t *testing.T) {
-	b, err := payload(notifyTarget{kind: "slack"}, notice{headline: "ship <!channel> & <https://evil|docs>", pipeline: "a>b"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := decodeSlack(t, hookRequest{body: b})
-	if got, want := slackHeadline(m), "ship &lt;!channel&gt; &amp; &lt;https://evil|docs&gt;"; got != want {
-		t.Errorf("headline: got %q, want %q", got, want)
-	}
-	if got, want := m.Text, "ship &lt;!channel&gt; &amp; &lt;https://evil|docs&gt;"; got != want {
-		t.Errorf("text: got %q, want %q", got, want)
-	}
-	if got := slackFacts(m)["Pipeline"]; got != "a&gt;b" {
-		t.Errorf("pipeline field: got %q, want a&gt;b", got)
 	}
 }
 

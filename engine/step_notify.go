@@ -50,7 +50,7 @@ func (r notifyRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
 	var failed []string
 	for i, err := range errs {
 		if err != nil {
-			failed = append(failed, fmt.Sprintf("%s (%v)", targets[i].kind, err))
+			failed = append(failed, fmt.Sprintf("%s (%v)", targets[i].Kind, err))
 		}
 	}
 	if len(failed) > 0 {

@@ -19,6 +19,7 @@ import (
 	"github.com/cutover-sh/cutover/proc"
 	"github.com/cutover-sh/cutover/prom"
 	"github.com/cutover-sh/cutover/testenv"
+	"github.com/cutover-sh/cutover/webhook"
 )
 
 func noVars(string) (string, bool) { return "", false }
@@ -42,7 +43,7 @@ func runPipeline(ctx context.Context, t *testing.T, text string, clusters engine
 	}
 	defer func() { _ = j.Close() }()
 	eng, err := engine.New(engine.Config{
-		Pipeline: p, Journal: j, Actor: tester, AutoApprove: true, Clusters: clusters, KillGrace: time.Second, Processes: &proc.Runner{}, LoadTester: loadtest.Vegeta{},
+		Pipeline: p, Journal: j, Actor: tester, AutoApprove: true, Clusters: clusters, KillGrace: time.Second, Processes: &proc.Runner{}, LoadTester: loadtest.Vegeta{}, Webhooks: webhook.Poster{},
 		Metrics: func(ps engine.PrometheusSpec) (engine.Metrics, error) {
 			return prom.New(prom.Config{Address: ps.Address})
 		},

@@ -19,6 +19,7 @@ import (
 	"github.com/cutover-sh/cutover/loadtest"
 	"github.com/cutover-sh/cutover/proc"
 	"github.com/cutover-sh/cutover/prom"
+	"github.com/cutover-sh/cutover/webhook"
 )
 
 type demoOptions struct {
@@ -112,6 +113,7 @@ func runDemo(ctx context.Context, s streams, g *globalOptions, o *demoOptions) e
 		Clusters:    func(string) (engine.Cluster, error) { return w.Cluster, nil },
 		Processes:   &proc.Runner{},
 		LoadTester:  loadtest.Vegeta{},
+		Webhooks:    webhook.Poster{},
 		Metrics: func(ps engine.PrometheusSpec) (engine.Metrics, error) {
 			return prom.New(promConfig(ps))
 		},

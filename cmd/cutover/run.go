@@ -19,6 +19,7 @@ import (
 	"github.com/cutover-sh/cutover/loadtest"
 	"github.com/cutover-sh/cutover/proc"
 	"github.com/cutover-sh/cutover/prom"
+	"github.com/cutover-sh/cutover/webhook"
 )
 
 type runOptions struct {
@@ -155,7 +156,7 @@ func prepareRun(s streams, g *globalOptions, o *runOptions, path string, actor e
 		Pipeline: p, Vars: vars, Secrets: secrets, Parallel: o.parallel,
 		SkipStages: o.skip, Emergency: o.emergency, Reason: o.reason,
 		Actor: actor, AutoApprove: o.autoApprove, Journal: journal,
-		Clusters: contexts.Clusters(), Resume: resume, Processes: &proc.Runner{}, LoadTester: loadtest.Vegeta{},
+		Clusters: contexts.Clusters(), Resume: resume, Processes: &proc.Runner{}, LoadTester: loadtest.Vegeta{}, Webhooks: webhook.Poster{},
 		Metrics: func(ps engine.PrometheusSpec) (engine.Metrics, error) {
 			return prom.New(promConfig(ps))
 		},

@@ -1,6 +1,7 @@
 // Package edge holds the values that cross the engine's edge to the
 // adapters that do its I/O: a command for the process runner (proc), a
-// load test for the load tester (loadtest) and what it measured. The
+// load test for the load tester (loadtest) and what it measured, and a
+// notice for a Slack or Teams webhook (webhook). The
 // engine defines the interfaces; an adapter implements them with these
 // values, so that neither imports the other, and the engine's own tests
 // can use the real adapters.
@@ -89,4 +90,39 @@ func RoundDuration(d time.Duration) time.Duration {
 		return d.Round(100 * time.Microsecond)
 	}
 	return d.Round(time.Microsecond)
+}
+
+// Webhook is one Slack or Teams incoming webhook. Its URL is a
+// credential.
+type Webhook struct {
+	// Kind is "slack" or "teams".
+	Kind    string
+	URL     string
+	Channel string
+}
+
+// Notice is one notification, worded for people and masked already.
+type Notice struct {
+	Headline string
+	// Detail is a second line: an instruction, a reason.
+	Detail string
+	// Facts are its labelled fields, in order, none empty.
+	Facts []Fact
+	// Image and Actor also go into a one-line fallback, for a client that
+	// shows no blocks (a phone's notification).
+	Image, Actor string
+	Run          string
+}
+
+// Fact is one labelled field of a notice.
+type Fact struct{ Title, Value string }
+
+// Posted is how one attempt to deliver a notice went.
+type Posted struct {
+	// Err is nil when the webhook took it. It never quotes the URL.
+	Err error
+	// Retry says whether another attempt may succeed.
+	Retry bool
+	// After is how long the webhook asked to wait before the next one.
+	After time.Duration
 }

@@ -12,7 +12,10 @@ const maxNesting = maxDepth
 // (which hide brackets), block scalars (whose lines are text) and
 // comments. It may count a level too many (a plain scalar continued on a
 // more indented line), never one too few: nothing YAML reads as structure
-// is skipped as text.
+// is skipped as text. An entry of a flow sequence that turns out to be a
+// key ("[[a]: b]") is a one-pair mapping, a level the scan learns of only
+// at its ":"; the deepest the entry went before it is then counted again
+// with that level.
 func deepNesting(data []byte, limit int) (pos Pos, ok bool) {
 	sc := nestScan{limit: limit, scalarKey: -1, scalarIndent: -1}
 	line := 0
@@ -30,9 +33,12 @@ func deepNesting(data []byte, limit int) (pos Pos, ok bool) {
 // nestScan is deepNesting's state from one line to the next.
 type nestScan struct {
 	limit  int
-	levels []level // the open block levels
-	flow   int     // open [ and {
-	quote  byte    // the quote of a quoted scalar that spans lines
+	levels []level     // the open block levels
+	flow   []flowLevel // open [ and {
+	// pairs counts the open flow sequences whose entry is a one-pair
+	// mapping.
+	pairs int
+	quote byte // the quote of a quoted scalar that spans lines
 	// A block scalar's text is the lines indented more than its key
 	// (scalarKey), as deep as its first line (scalarIndent) or more.
 	scalarKey, scalarIndent int
@@ -49,7 +55,7 @@ func (sc *nestScan) line(l []byte) (col int, deep bool) {
 		return 0, false
 	}
 	i := 0
-	if sc.quote == 0 && sc.flow == 0 {
+	if sc.quote == 0 && len(sc.flow) == 0 {
 		if blank || l[indent] == '#' {
 			return 0, false
 		}
@@ -69,7 +75,7 @@ func (sc *nestScan) line(l []byte) (col int, deep bool) {
 		}
 		var structural bool
 		i, nodeStart, structural = sc.token(l, i, nodeStart, &keyCol)
-		if structural && len(sc.levels)+sc.flow > sc.limit {
+		if structural && sc.note(sc.depth()) > sc.limit {
 			return i, true
 		}
 	}
@@ -87,29 +93,36 @@ func (sc *nestScan) token(l []byte, i int, nodeStart bool, keyCol *int) (next in
 		return i + 1, nodeStart, false
 	case c == '#' && (i == 0 || l[i-1] == ' ' || l[i-1] == '\t'):
 		return len(l), nodeStart, false // a comment
-	case nodeStart && (c == '-' || c == '?') && (i+1 == len(l) || l[i+1] == ' ' || l[i+1] == '\t') && sc.flow == 0:
+	case nodeStart && (c == '-' || c == '?') && (i+1 == len(l) || l[i+1] == ' ' || l[i+1] == '\t') && len(sc.flow) == 0:
 		// A block entry nests one level, even several on one line:
 		// "- - - x".
 		sc.levels = append(sc.levels, level{col: i, kind: levelEntry})
 		*keyCol = i
 		return i + 1, true, true
 	case c == '[' || c == '{':
-		if sc.flow == 0 && !nodeStart {
+		if len(sc.flow) == 0 && !nodeStart {
 			return i + 1, false, false // text in a plain scalar
 		}
-		sc.flow++
+		sc.flow = append(sc.flow, flowLevel{kind: c})
 		return i + 1, true, true
 	case c == ']' || c == '}':
-		if sc.flow > 0 {
-			sc.flow--
-		}
+		sc.closeFlow()
 		return i + 1, false, false
-	case c == ',' && sc.flow > 0, c == ':' && (i+1 == len(l) || l[i+1] == ' ' || l[i+1] == '\t' || sc.flow > 0):
+	case c == ',' && len(sc.flow) > 0:
+		sc.nextFlowEntry()
+		return i + 1, true, true
+	case c == '?' && nodeStart && len(sc.flow) > 0 && (i+1 == len(l) || l[i+1] == ' ' || l[i+1] == '\t'):
+		sc.pair()
+		return i + 1, true, true
+	case c == ':' && len(sc.flow) > 0:
+		sc.pair()
+		return i + 1, true, true
+	case c == ':' && (i+1 == len(l) || l[i+1] == ' ' || l[i+1] == '\t'):
 		return i + 1, true, true
 	case nodeStart && (c == '\'' || c == '"'):
 		sc.quote = c
 		return i + 1, true, false
-	case nodeStart && (c == '|' || c == '>') && sc.flow == 0:
+	case nodeStart && (c == '|' || c == '>') && len(sc.flow) == 0:
 		// A block scalar: the lines under its key are text.
 		sc.scalarKey = *keyCol
 		return len(l), true, false
@@ -126,6 +139,68 @@ func (sc *nestScan) token(l []byte, i int, nodeStart bool, keyCol *int) (next in
 		*keyCol = i
 	}
 	return i + 1, false, false
+}
+
+// flowLevel is an open [ or {.
+type flowLevel struct {
+	kind byte
+	// pair is set when this sequence's entry is a one-pair mapping.
+	pair bool
+	// deepest is the deepest the current entry has gone.
+	deepest int
+}
+
+// depth is how deep the scan is now.
+func (sc *nestScan) depth() int { return len(sc.levels) + len(sc.flow) + sc.pairs }
+
+// note records that the current flow entry went d deep, and returns the
+// deepest it has gone, a key's levels counted again when it became one.
+func (sc *nestScan) note(d int) int {
+	n := len(sc.flow)
+	if n == 0 {
+		return d
+	}
+	sc.flow[n-1].deepest = max(sc.flow[n-1].deepest, d)
+	return sc.flow[n-1].deepest
+}
+
+// closeFlow closes the innermost [ or {; how deep it went counts for the
+// entry that holds it.
+func (sc *nestScan) closeFlow() {
+	n := len(sc.flow)
+	if n == 0 {
+		return
+	}
+	top := sc.flow[n-1]
+	if top.pair {
+		sc.pairs--
+	}
+	sc.flow = sc.flow[:n-1]
+	sc.note(top.deepest)
+}
+
+// nextFlowEntry ends the innermost flow collection's entry.
+func (sc *nestScan) nextFlowEntry() {
+	n := len(sc.flow)
+	if n == 0 {
+		return
+	}
+	if sc.flow[n-1].pair {
+		sc.flow[n-1].pair = false
+		sc.pairs--
+	}
+	sc.flow[n-1].deepest = sc.depth()
+}
+
+// pair notes a ":" or "? " in flow: in a sequence, the entry is a
+// one-pair mapping, one level deeper than counted so far, its key too.
+func (sc *nestScan) pair() {
+	n := len(sc.flow)
+	if top := &sc.flow[n-1]; top.kind == '[' && !top.pair {
+		top.pair = true
+		sc.pairs++
+		top.deepest++
+	}
 }
 
 // inBlockScalar reports whether a line is a block scalar's text.

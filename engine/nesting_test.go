@@ -75,6 +75,8 @@ func FuzzDeepNesting(f *testing.F) {
 		"a: [b, {c: d}]", "- - - x", "a:\n- b:\n  - c:\n    - d", "a: |\n  [[[\nb: [[c]]",
 		"? [a]\n: {b: [c]}", "a: &x [b]\nc: *x", "a: 'it''s [['\nb: [c]", "a: \"\\\" [\"\nb: {c: [d]}",
 		"{a: [b,\n  [c,\n   [d]]]}", "a:   # [[\n  - [x]",
+		// Flow sequence entries that are one-pair mappings, keys too.
+		"0: [[0: ]]", "[[a]: b]", "[[[a]: b]: c]", "[? [a] : b]", "a: [b: [c: [d: e]]]", "[{a: [b]}: c, d]",
 	} {
 		f.Add(s)
 	}

@@ -159,9 +159,9 @@ func TestRollbackAtTheGateIsAnAbort(t *testing.T) {
 		<-ctx.Done() // a person never answers; the request must end the wait
 		return false, ctx.Err()
 	}
-	spec := bgSpec()
-	spec.Approve = "switch?"
-	r, err := RunBlueGreen(context.Background(), m, spec, h)
+	blueGreen := bgSpec()
+	blueGreen.Approve = "switch?"
+	r, err := RunBlueGreen(context.Background(), m, blueGreen, h)
 	if err != nil || r.Phase != PhaseAborted || m.switches != 0 || m.live != Blue {
 		t.Errorf("got %s (%v), %d switches, live %s; want aborted with blue live and no switch", r.Phase, err, m.switches, m.live)
 	}
@@ -186,9 +186,9 @@ func TestRollbackRequestWithoutAWait(t *testing.T) {
 		}
 		return nil
 	}
-	spec := bgSpec()
-	spec.ScaleDownDelay = 0
-	r, err := RunBlueGreen(context.Background(), m, spec, h)
+	blueGreen := bgSpec()
+	blueGreen.ScaleDownDelay = 0
+	r, err := RunBlueGreen(context.Background(), m, blueGreen, h)
 	if err != nil || r.Phase != PhaseRolledBack || m.live != Blue {
 		t.Errorf("got %s (%v) with %s live; want rolled back to blue", r.Phase, err, m.live)
 	}
@@ -232,8 +232,8 @@ func TestAnalysesDecideTheRelease(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newMemCluster()
-			spec := bgSpec()
-			spec.PrePromotion, spec.PostPromotion = slo, slo
+			blueGreen := bgSpec()
+			blueGreen.PrePromotion, blueGreen.PostPromotion = slo, slo
 			var ran []string
 			h := execHooks()
 			h.Analyze = func(_ context.Context, which string, _ Release) (bool, string, error) {
@@ -248,7 +248,7 @@ func TestAnalysesDecideTheRelease(t *testing.T) {
 				switchedBy = append(switchedBy, string(req.To)+" by "+req.Actor.String())
 				return nil
 			}
-			r, err := RunBlueGreen(context.Background(), m, spec, h)
+			r, err := RunBlueGreen(context.Background(), m, blueGreen, h)
 			if tc.failing == PostPromotion && strings.Join(switchedBy, ", ") != "green by "+h.Actor.String()+", blue by "+AnalysisActor.String() {
 				t.Errorf("switches %v: the switch back must be the analysis's, not the run's actor's", switchedBy)
 			}

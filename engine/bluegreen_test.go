@@ -48,7 +48,7 @@ func TestNextBlueGreen(t *testing.T) {
 	crashing.Service.Release = switched.Service.Release
 	oneReady := color("web-blue", "web:v1", 3)
 	oneReady.Ready, oneReady.Available = 1, 1
-	spec := bgSpec()
+	blueGreen := bgSpec()
 	analysed := bgSpec()
 	slo := &AnalysisSpec{Count: 1, Metrics: []AnalysisMetric{{Name: "errors", Query: "e", SuccessCondition: "< 0.05"}}}
 	analysed.PrePromotion, analysed.PostPromotion = slo, slo
@@ -66,52 +66,52 @@ func TestNextBlueGreen(t *testing.T) {
 		reasonHas string
 	}{
 		{
-			name: "start deploys the color that is not live", spec: spec,
+			name: "start deploys the color that is not live", spec: blueGreen,
 			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), color("web-green", "web:v1", 0)),
 			phase: PhaseDeploying, act: Action{Kind: ActDeploy, Color: Green, Container: "web", Image: "web:v2", Replicas: 3},
 		},
 		{
-			name: "start from green deploys blue", spec: spec,
+			name: "start from green deploys blue", spec: blueGreen,
 			obs:   obsOf(Green, "5", color("web-blue", "web:v0", 0), color("web-green", "web:v1", 3)),
 			phase: PhaseDeploying, act: Action{Kind: ActDeploy, Color: Blue, Container: "web", Image: "web:v2", Replicas: 3},
 		},
 		{
-			name: "a selector that is not a color fails", spec: spec, obs: maintenance,
+			name: "a selector that is not a color fails", spec: blueGreen, obs: maintenance,
 			phase: PhaseFailed, reasonHas: `selects color="maintenance"`,
 		},
 		{
-			name: "a missing deployment fails naming it", spec: spec, obs: noGreen,
+			name: "a missing deployment fails naming it", spec: blueGreen, obs: noGreen,
 			phase: PhaseFailed, reasonHas: "deployment prod/web-green (green) not found",
 		},
 		{
-			name: "the image already live does nothing", spec: spec,
+			name: "the image already live does nothing", spec: blueGreen,
 			obs:   obsOf(Blue, "5", color("web-blue", "web:v2", 3), color("web-green", "web:v1", 0)),
 			phase: PhaseDone, reasonHas: "already serves",
 		},
 		{
-			name: "a restart after the switch resumes the scale-down delay", spec: spec, obs: switched, now: t0.Add(time.Minute),
+			name: "a restart after the switch resumes the scale-down delay", spec: blueGreen, obs: switched, now: t0.Add(time.Minute),
 			phase: PhaseScaleDownDelay, act: Action{Kind: ActWaitUntil, Until: t0.Add(5 * time.Minute)},
 		},
 		{
-			name: "preview rolling out is waited for", spec: spec,
+			name: "preview rolling out is waited for", spec: blueGreen,
 			r:     Release{Phase: PhaseDeploying, From: Blue, To: Green, Version: "5"},
 			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), rolling),
 			phase: PhaseDeploying, act: Action{Kind: ActWaitRollout, Color: Green},
 		},
 		{
-			name: "a spec change not yet observed is waited for", spec: spec,
+			name: "a spec change not yet observed is waited for", spec: blueGreen,
 			r:     Release{Phase: PhaseDeploying, From: Blue, To: Green, Version: "5"},
 			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), stale),
 			phase: PhaseDeploying, act: Action{Kind: ActWaitRollout, Color: Green},
 		},
 		{
-			name: "a preview past its deadline fails and names the pods", spec: spec,
+			name: "a preview past its deadline fails and names the pods", spec: blueGreen,
 			r:     Release{Phase: PhaseDeploying, From: Blue, To: Green, Version: "5"},
 			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), deadline),
 			phase: PhaseFailed, reasonHas: "web-green-1 (Unschedulable)",
 		},
 		{
-			name: "a ready preview is switched to, requiring every replica ready", spec: spec,
+			name: "a ready preview is switched to, requiring every replica ready", spec: blueGreen,
 			r:     Release{Phase: PhaseDeploying, From: Blue, To: Green, Version: "5"},
 			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
 			phase: PhaseSwitching, act: Action{Kind: ActSwitch, Color: Green, Image: "web:v2", MinReady: 3},
@@ -129,31 +129,31 @@ func TestNextBlueGreen(t *testing.T) {
 			phase: PhaseSwitching, act: Action{Kind: ActSwitch, Color: Green, Image: "web:v2", MinReady: 3},
 		},
 		{
-			name: "someone else's edit to the service stops the release", spec: spec,
+			name: "someone else's edit to the service stops the release", spec: blueGreen,
 			r:     Release{Phase: PhaseDeploying, From: Blue, To: Green, Version: "5"},
 			obs:   obsOf(Blue, "6", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
 			phase: PhaseFailed, reasonHas: "changed by someone else",
 		},
 		{
-			name: "a landed switch starts the scale-down delay", spec: spec,
+			name: "a landed switch starts the scale-down delay", spec: blueGreen,
 			r: Release{Phase: PhaseSwitching, From: Blue, To: Green, Version: "5"}, obs: switched, now: t0,
 			phase: PhaseScaleDownDelay, act: Action{Kind: ActWaitUntil, Until: t0.Add(5 * time.Minute)},
 		},
 		{
-			name: "after the delay the old color is scaled down", spec: spec,
+			name: "after the delay the old color is scaled down", spec: blueGreen,
 			r:   Release{Phase: PhaseScaleDownDelay, From: Blue, To: Green, Version: "8", SwitchedAt: t0},
 			obs: switched, now: t0.Add(5 * time.Minute),
 			phase: PhaseScaleDownDelay, act: Action{Kind: ActScale, Color: Blue, Replicas: 0},
 		},
 		{
-			name: "someone switching back during the delay stops the scale-down", spec: spec,
+			name: "someone switching back during the delay stops the scale-down", spec: blueGreen,
 			r:     Release{Phase: PhaseScaleDownDelay, From: Blue, To: Green, Version: "8", SwitchedAt: t0},
 			obs:   obsOf(Blue, "9", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
 			now:   t0.Add(5 * time.Minute),
 			phase: PhaseFailed, reasonHas: "changed by someone else",
 		},
 		{
-			name: "a new color that lost Ready pods during the delay keeps the old one up", spec: spec,
+			name: "a new color that lost Ready pods during the delay keeps the old one up", spec: blueGreen,
 			r:   Release{Phase: PhaseScaleDownDelay, From: Blue, To: Green, Version: "8", SwitchedAt: t0},
 			obs: crashing, now: t0.Add(5 * time.Minute),
 			phase: PhaseFailed, reasonHas: "not scaling blue down: green has 1/3 Ready pods: pods web-green-2 (CrashLoopBackOff)",
@@ -165,13 +165,13 @@ func TestNextBlueGreen(t *testing.T) {
 			phase: PhaseDeploying, act: Action{Kind: ActDeploy, Color: Green, Container: "web", Image: "web:v2", Replicas: 3},
 		},
 		{
-			name: "someone else's edit during a rollback stops it", spec: spec,
+			name: "someone else's edit during a rollback stops it", spec: blueGreen,
 			r:     Release{Phase: PhaseRollingBack, From: Blue, To: Green, Version: "8", Rollback: true},
 			obs:   obsOf("maintenance", "9", color("web-blue", "web:v1", 0), color("web-green", "web:v2", 3)),
 			phase: PhaseFailed, reasonHas: "changed by someone else",
 		},
 		{
-			name: "a cold rollback, once scaled up, waits for every replica", spec: spec,
+			name: "a cold rollback, once scaled up, waits for every replica", spec: blueGreen,
 			r:     Release{Phase: PhaseRollingBack, From: Blue, To: Green, Version: "8", Rollback: true, ScaledUp: true},
 			obs:   obsOf(Green, "8", oneReady, color("web-green", "web:v2", 3)),
 			phase: PhaseRollingBack, act: Action{Kind: ActWaitRollout, Color: Blue},
@@ -194,42 +194,42 @@ func TestNextBlueGreen(t *testing.T) {
 			phase: PhaseRollingBack, act: Action{Kind: ActSwitch, Color: Blue, Image: "web:v1", MinReady: 1},
 		},
 		{
-			name: "the old color at zero is done", spec: spec,
+			name: "the old color at zero is done", spec: blueGreen,
 			r:   Release{Phase: PhaseScaleDownDelay, From: Blue, To: Green, Version: "8", SwitchedAt: t0},
 			obs: switchedCold, now: t0.Add(6 * time.Minute), phase: PhaseDone,
 		},
 		{
-			name: "rollback with the old color warm is one switch", spec: spec,
+			name: "rollback with the old color warm is one switch", spec: blueGreen,
 			r:     Release{Phase: PhaseScaleDownDelay, From: Blue, To: Green, Version: "8", SwitchedAt: t0, Rollback: true},
 			obs:   switched,
 			phase: PhaseRollingBack, act: Action{Kind: ActSwitch, Color: Blue, Image: "web:v1", MinReady: 1},
 		},
 		{
-			name: "rollback with the old color cold scales it up first", spec: spec,
+			name: "rollback with the old color cold scales it up first", spec: blueGreen,
 			r:     Release{Phase: PhaseScaleDownDelay, From: Blue, To: Green, Version: "8", SwitchedAt: t0, Rollback: true},
 			obs:   switchedCold,
 			phase: PhaseRollingBack, act: Action{Kind: ActScale, Color: Blue, Replicas: 3},
 		},
 		{
-			name: "rollback landed", spec: spec,
+			name: "rollback landed", spec: blueGreen,
 			r:     Release{Phase: PhaseRollingBack, From: Blue, To: Green, Version: "8"},
 			obs:   obsOf(Blue, "9", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
 			phase: PhaseRolledBack,
 		},
 		{
-			name: "abort before the switch scales the preview down", spec: spec,
+			name: "abort before the switch scales the preview down", spec: blueGreen,
 			r:     Release{Phase: PhaseDeploying, From: Blue, To: Green, Version: "5", Abort: true},
 			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), rolling),
 			phase: PhaseAborting, act: Action{Kind: ActScale, Color: Green, Replicas: 0},
 		},
 		{
-			name: "rollback before the switch is an abort: the live color was never touched", spec: spec,
+			name: "rollback before the switch is an abort: the live color was never touched", spec: blueGreen,
 			r:     Release{Phase: PhaseAwaitingApproval, From: Blue, To: Green, Version: "5", Rollback: true},
 			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 0)),
 			phase: PhaseAborted, reasonHas: "blue stays live",
 		},
 		{
-			name: "abort after the switch leaves both colors up", spec: spec,
+			name: "abort after the switch leaves both colors up", spec: blueGreen,
 			r:     Release{Phase: PhaseScaleDownDelay, From: Blue, To: Green, Version: "8", SwitchedAt: t0, Abort: true},
 			obs:   switched,
 			phase: PhaseAborted, reasonHas: "green stays live and blue stays up",

@@ -12,10 +12,10 @@ import (
 // journaled with who did it and published so views show the live color;
 // during the release itself it is refused.
 func TestMaintenanceDuringARun(t *testing.T) {
-	spec := bgSpec()
-	spec.Maintenance, spec.ScaleDownDelay, spec.Approve = "maintenance", Duration(time.Hour), "switch?"
+	blueGreen := bgSpec()
+	blueGreen.Maintenance, blueGreen.ScaleDownDelay, blueGreen.Approve = "maintenance", Duration(time.Hour), "switch?"
 	p := &Pipeline{Metadata: Metadata{Name: "web"}, Stages: []Stage{
-		{Name: "release", Budget: Duration(time.Hour), Steps: []Step{{Name: "blue-green", BlueGreen: &spec}}},
+		{Name: "release", Budget: Duration(time.Hour), Steps: []Step{{Name: "blue-green", BlueGreen: &blueGreen}}},
 	}}
 	m := newMemCluster()
 	h := newHarness(t, Config{Pipeline: p, Clusters: func(string) (Cluster, error) { return lockingMem{m}, nil }})
@@ -44,7 +44,7 @@ func TestMaintenanceDuringARun(t *testing.T) {
 
 	// A new run on the same cluster, with the release long over.
 	q := &Pipeline{Metadata: Metadata{Name: "web"}, Stages: []Stage{
-		{Name: "release", Budget: Duration(time.Hour), Steps: []Step{{Name: "blue-green", BlueGreen: &spec}}},
+		{Name: "release", Budget: Duration(time.Hour), Steps: []Step{{Name: "blue-green", BlueGreen: &blueGreen}}},
 		{Name: "watch", Budget: Duration(time.Hour), Steps: []Step{{Name: "gate", Approve: "ok?"}}},
 	}}
 	h2 := newHarness(t, Config{Pipeline: q, SkipStages: []string{"release"}, Clusters: func(string) (Cluster, error) { return lockingMem{m}, nil }})

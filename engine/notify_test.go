@@ -182,12 +182,12 @@ func (freeLock) Release(context.Context) error { return nil }
 // every one of the six moments happens once, in order.
 func releaseRun(t *testing.T, slack, teams *hook) (*harness, Snapshot) {
 	t.Helper()
-	spec := bgSpec()
-	spec.Context, spec.Approve, spec.ScaleDownDelay = "prod-cluster", "Switch prod/web-service to web:v2?", Duration(time.Hour)
+	blueGreen := bgSpec()
+	blueGreen.Context, blueGreen.Approve, blueGreen.ScaleDownDelay = "prod-cluster", "Switch prod/web-service to web:v2?", Duration(time.Hour)
 	p := &Pipeline{
 		Metadata: Metadata{Name: "web"},
 		Notify:   &NotifySpec{Slack: &SlackTarget{Webhook: slack.URL + "/slack", Channel: "#releases"}, Teams: &TeamsTarget{Webhook: teams.URL + "/teams"}},
-		Stages:   []Stage{{Name: "release", Budget: Duration(time.Hour), Steps: []Step{{Name: "blue-green", BlueGreen: &spec}}}},
+		Stages:   []Stage{{Name: "release", Budget: Duration(time.Hour), Steps: []Step{{Name: "blue-green", BlueGreen: &blueGreen}}}},
 	}
 	m := newMemCluster()
 	h := newHarness(t, Config{

@@ -10,15 +10,15 @@ import (
 // past an unfinished pre-promotion analysis and an unanswered gate, but
 // never past a preview that is not Ready.
 func TestPromoteSkipsWhatIsLeft(t *testing.T) {
-	spec := bgSpec()
-	spec.Approve = "switch?"
-	spec.PrePromotion = &AnalysisSpec{Count: 1, Metrics: []AnalysisMetric{{Name: "errors", Query: "e", SuccessCondition: "< 0.05"}}}
+	blueGreen := bgSpec()
+	blueGreen.Approve = "switch?"
+	blueGreen.PrePromotion = &AnalysisSpec{Count: 1, Metrics: []AnalysisMetric{{Name: "errors", Query: "e", SuccessCondition: "< 0.05"}}}
 	ready := Observation{Service: ServiceState{Live: Blue, Version: "5"}, Colors: map[Color]*ColorState{
 		Blue: color("web-blue", "web:v1", 3), Green: color("web-green", "web:v2", 3),
 	}}
 	for _, phase := range []Phase{PhasePreAnalysis, PhaseAwaitingApproval} {
 		r := Release{Phase: phase, From: Blue, To: Green, Version: "5", Promote: true}
-		r, act := NextBlueGreen(spec, r, ready, t0)
+		r, act := NextBlueGreen(blueGreen, r, ready, t0)
 		if r.Phase != PhaseSwitching || act.Kind != ActSwitch {
 			t.Errorf("promote in %s: %s, %s; want a switch", phase, r.Phase, act.Kind)
 		}
@@ -26,7 +26,7 @@ func TestPromoteSkipsWhatIsLeft(t *testing.T) {
 	notReady := ready
 	notReady.Colors = map[Color]*ColorState{Blue: color("web-blue", "web:v1", 3), Green: color("web-green", "web:v2", 3)}
 	notReady.Colors[Green].Ready = 1
-	r, act := NextBlueGreen(spec, Release{Phase: PhaseDeploying, From: Blue, To: Green, Version: "5", Promote: true}, notReady, t0)
+	r, act := NextBlueGreen(blueGreen, Release{Phase: PhaseDeploying, From: Blue, To: Green, Version: "5", Promote: true}, notReady, t0)
 	if act.Kind != ActWaitRollout {
 		t.Errorf("promote with 1/3 Ready: %s, %s; want to wait for the rollout", r.Phase, act.Kind)
 	}
@@ -36,9 +36,9 @@ func TestPromoteSkipsWhatIsLeft(t *testing.T) {
 // pre-promotion analysis ends it and the release switches.
 func TestPromoteInterruptsTheAnalysis(t *testing.T) {
 	m := newMemCluster()
-	spec := bgSpec()
-	spec.PrePromotion = &AnalysisSpec{Count: 1, Metrics: []AnalysisMetric{{Name: "errors", Query: "e", SuccessCondition: "< 0.05"}}}
-	spec.ScaleDownDelay = 0
+	blueGreen := bgSpec()
+	blueGreen.PrePromotion = &AnalysisSpec{Count: 1, Metrics: []AnalysisMetric{{Name: "errors", Query: "e", SuccessCondition: "< 0.05"}}}
+	blueGreen.ScaleDownDelay = 0
 	requests := make(chan Request, 1)
 	h := execHooks()
 	h.Requests = requests
@@ -52,7 +52,7 @@ func TestPromoteInterruptsTheAnalysis(t *testing.T) {
 		interrupted = true
 		return false, "", ctx.Err()
 	}
-	r, err := RunBlueGreen(context.Background(), m, spec, h)
+	r, err := RunBlueGreen(context.Background(), m, blueGreen, h)
 	if err != nil || r.Phase != PhaseDone || m.live != Green || !interrupted || r.PreAnalyzed {
 		t.Errorf("got %s (%v), %s live, analysis interrupted %v, pre-analyzed %v; want done on green without the analysis passing",
 			r.Phase, err, m.live, interrupted, r.PreAnalyzed)

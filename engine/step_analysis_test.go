@@ -11,7 +11,7 @@ import (
 )
 
 func TestJudgeAnalysis(t *testing.T) {
-	spec := AnalysisSpec{Count: 3, FailureLimit: 1, InconclusiveLimit: 1}
+	analysisSpec := AnalysisSpec{Count: 3, FailureLimit: 1, InconclusiveLimit: 1}
 	names := []string{"errors", "p95"}
 	tally := func(measured, failed, inconclusive, consecutive int) MetricTally {
 		return MetricTally{Measured: measured, Failed: failed, Inconclusive: inconclusive, Consecutive: consecutive}
@@ -22,14 +22,14 @@ func TestJudgeAnalysis(t *testing.T) {
 		tallies map[string]MetricTally
 		want    analysisOutcome
 	}{
-		{"first round passing goes on", spec, map[string]MetricTally{"errors": tally(1, 0, 0, 1), "p95": tally(1, 0, 0, 1)}, analysisGoOn},
-		{"one failure is within the limit", spec, map[string]MetricTally{"errors": tally(2, 1, 0, 0), "p95": tally(2, 0, 0, 2)}, analysisGoOn},
-		{"two failures fail", spec, map[string]MetricTally{"errors": tally(2, 2, 0, 0), "p95": tally(2, 0, 0, 2)}, analysisFailed},
-		{"too many inconclusive pauses", spec, map[string]MetricTally{"errors": tally(2, 0, 2, 0), "p95": tally(2, 0, 0, 2)}, analysisPaused},
-		{"failure wins over a pause", spec, map[string]MetricTally{"errors": tally(2, 0, 2, 0), "p95": tally(2, 2, 0, 0)}, analysisFailed},
+		{"first round passing goes on", analysisSpec, map[string]MetricTally{"errors": tally(1, 0, 0, 1), "p95": tally(1, 0, 0, 1)}, analysisGoOn},
+		{"one failure is within the limit", analysisSpec, map[string]MetricTally{"errors": tally(2, 1, 0, 0), "p95": tally(2, 0, 0, 2)}, analysisGoOn},
+		{"two failures fail", analysisSpec, map[string]MetricTally{"errors": tally(2, 2, 0, 0), "p95": tally(2, 0, 0, 2)}, analysisFailed},
+		{"too many inconclusive pauses", analysisSpec, map[string]MetricTally{"errors": tally(2, 0, 2, 0), "p95": tally(2, 0, 0, 2)}, analysisPaused},
+		{"failure wins over a pause", analysisSpec, map[string]MetricTally{"errors": tally(2, 0, 2, 0), "p95": tally(2, 2, 0, 0)}, analysisFailed},
 		{"every measurement inconclusive, within the limit, still pauses", AnalysisSpec{Count: 2, InconclusiveLimit: 5},
 			map[string]MetricTally{"errors": tally(2, 0, 2, 0), "p95": tally(2, 0, 0, 2)}, analysisPaused},
-		{"all counted passes", spec, map[string]MetricTally{"errors": tally(3, 1, 1, 1), "p95": tally(3, 0, 0, 3)}, analysisPassed},
+		{"all counted passes", analysisSpec, map[string]MetricTally{"errors": tally(3, 1, 1, 1), "p95": tally(3, 0, 0, 3)}, analysisPassed},
 		{"consecutive successes pass early", AnalysisSpec{Count: 10, ConsecutiveSuccesses: 2},
 			map[string]MetricTally{"errors": tally(2, 0, 0, 2), "p95": tally(2, 0, 0, 2)}, analysisPassed},
 		{"consecutive needs every metric", AnalysisSpec{Count: 10, ConsecutiveSuccesses: 2, FailureLimit: 1},

@@ -9,11 +9,11 @@ import (
 // side by side gets both from each progress event, and sees the old color
 // scaled down after the switch even though the phase did not change.
 func TestReleaseProgressCarriesBothColors(t *testing.T) {
-	spec := bgSpec()
-	spec.ScaleDownDelay = Duration(10 * time.Millisecond)
+	blueGreen := bgSpec()
+	blueGreen.ScaleDownDelay = Duration(10 * time.Millisecond)
 	p := &Pipeline{
 		Metadata: Metadata{Name: "web"},
-		Stages:   []Stage{{Name: "release", Budget: Duration(time.Hour), Steps: []Step{{Name: "blue-green", BlueGreen: &spec}}}},
+		Stages:   []Stage{{Name: "release", Budget: Duration(time.Hour), Steps: []Step{{Name: "blue-green", BlueGreen: &blueGreen}}}},
 	}
 	m := newMemCluster()
 	h := newHarness(t, Config{Pipeline: p, Clusters: func(string) (Cluster, error) { return lockingMem{m}, nil }})
@@ -46,8 +46,8 @@ func TestReleaseProgressCarriesBothColors(t *testing.T) {
 	if took <= 0 {
 		t.Error("the release never reported how long the preview's rollout took")
 	}
-	if last.Service.Live != Green || last.Color(Green).Ready != spec.Replicas || last.Color(Blue).Replicas != 0 {
+	if last.Service.Live != Green || last.Color(Green).Ready != blueGreen.Replicas || last.Color(Blue).Replicas != 0 {
 		t.Errorf("last observation: %s live, green %d ready, blue at %d replicas; want green live with %d ready and blue scaled to 0",
-			last.Service.Live, last.Color(Green).Ready, last.Color(Blue).Replicas, spec.Replicas)
+			last.Service.Live, last.Color(Green).Ready, last.Color(Blue).Replicas, blueGreen.Replicas)
 	}
 }

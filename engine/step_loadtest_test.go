@@ -42,7 +42,7 @@ func TestLoadTestStep(t *testing.T) {
 	}))
 	defer srv.Close()
 	five := 0.05
-	spec := func() *LoadTestSpec {
+	loadSpec := func() *LoadTestSpec {
 		return &LoadTestSpec{Target: srv.URL + "/healthz", Rate: 40, Duration: Duration(time.Second),
 			Thresholds: LoadThresholds{P95: Duration(100 * time.Millisecond), ErrorRate: &five, MinRate: 10}}
 	}
@@ -53,7 +53,7 @@ func TestLoadTestStep(t *testing.T) {
 		return h.run(), h.records()
 	}
 
-	final, recs := run(spec())
+	final, recs := run(loadSpec())
 	st, _ := final.Stage("performance-test")
 	var sum *LoadSummary
 	for _, r := range recs {
@@ -69,7 +69,7 @@ func TestLoadTestStep(t *testing.T) {
 	}
 
 	failEvery.Store(5)
-	final, _ = run(spec())
+	final, _ = run(loadSpec())
 	st, _ = final.Stage("performance-test")
 	if final.Status != StatusFailed || !strings.Contains(st.Steps[0].Reason, "errors 20.00% > 5.00%") {
 		t.Errorf("20%% errors: run %s, %q; want a failure naming the error rate", final.Status, st.Steps[0].Reason)
@@ -77,14 +77,14 @@ func TestLoadTestStep(t *testing.T) {
 
 	failEvery.Store(0)
 	delay.Store(int64(150 * time.Millisecond))
-	final, _ = run(spec())
+	final, _ = run(loadSpec())
 	st, _ = final.Stage("performance-test")
 	if final.Status != StatusFailed || !strings.Contains(st.Steps[0].Reason, "p95 ") || !strings.Contains(st.Steps[0].Reason, "> 100ms") {
 		t.Errorf("150 ms latency: run %s, %q; want a failure naming p95", final.Status, st.Steps[0].Reason)
 	}
 
 	delay.Store(0)
-	slow := spec()
+	slow := loadSpec()
 	slow.Rate = 5
 	final, _ = run(slow)
 	st, _ = final.Stage("performance-test")

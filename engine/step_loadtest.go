@@ -38,7 +38,7 @@ type LoadThresholds struct {
 type LoadSummary = edge.LoadSummary
 
 // breaches lists the thresholds a summary breaks. It is pure.
-func (t LoadThresholds) breaches(s LoadSummary) []string {
+func breaches(t LoadThresholds, s LoadSummary) []string {
 	var out []string
 	if t.P95 > 0 && s.P95 > t.P95.D() {
 		out = append(out, fmt.Sprintf("p95 %s > %s", edge.RoundDuration(s.P95), t.P95))
@@ -80,7 +80,7 @@ func (r loadTestRunner) run(ctx context.Context, sc *stepScope) (Status, string)
 		out("error: " + err)
 	}
 	_ = e.out.record(Record{Type: RecLoadTest, Stage: s.Name, Step: name, Load: &sum, Reason: e.mask.String(sum.String())})
-	if b := spec.Thresholds.breaches(sum); len(b) > 0 {
+	if b := breaches(spec.Thresholds, sum); len(b) > 0 {
 		return finish(StatusFailed, "load test broke its thresholds: "+strings.Join(b, ", "))
 	}
 	return finish(StatusSucceeded, sum.String())

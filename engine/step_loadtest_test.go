@@ -13,14 +13,14 @@ func TestLoadThresholds(t *testing.T) {
 	five := 0.05
 	th := LoadThresholds{P95: Duration(2 * time.Second), ErrorRate: &five, MinRate: 10}
 	ok := LoadSummary{Requests: 500, Throughput: 49.5, P95: 400 * time.Millisecond, ErrorRate: 0.002}
-	if b := th.breaches(ok); len(b) != 0 {
+	if b := breaches(th, ok); len(b) != 0 {
 		t.Errorf("a healthy summary breaks %v", b)
 	}
 	bad := LoadSummary{Requests: 500, Throughput: 8, P95: 2500 * time.Millisecond, ErrorRate: 0.2}
-	if got := strings.Join(th.breaches(bad), "; "); got != "p95 2.5s > 2s; errors 20.00% > 5.00%; rate 8.0/s < 10/s" {
+	if got := strings.Join(breaches(th, bad), "; "); got != "p95 2.5s > 2s; errors 20.00% > 5.00%; rate 8.0/s < 10/s" {
 		t.Errorf("breaches: %s", got)
 	}
-	if b := (LoadThresholds{}).breaches(bad); len(b) != 0 {
+	if b := breaches(LoadThresholds{}, bad); len(b) != 0 {
 		t.Errorf("no thresholds, yet %v", b)
 	}
 }

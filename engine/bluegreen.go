@@ -325,7 +325,7 @@ func NextBlueGreen(spec BlueGreenSpec, r Release, obs Observation, now time.Time
 }
 
 // begin reads where the pair stands when a release starts or resumes.
-func begin(spec BlueGreenSpec, t Target, obs Observation) Release {
+func begin(blueGreen BlueGreenSpec, t Target, obs Observation) Release {
 	r := Release{Version: obs.Service.Version}
 	live := obs.Service.Live
 	if !live.Valid() {
@@ -336,15 +336,15 @@ func begin(spec BlueGreenSpec, t Target, obs Observation) Release {
 			return fail(r, fmt.Sprintf("deployment %s/%s (%s) not found", t.Namespace, t.Deployment(c), c))
 		}
 	}
-	if obs.Color(live).Images[spec.Container] == spec.Image {
+	if obs.Color(live).Images[blueGreen.Container] == blueGreen.Image {
 		mark := obs.Service.Release
-		if mark.Release == spec.Image && mark.Previous == live.Other() && obs.Color(mark.Previous).Replicas > 0 {
+		if mark.Release == blueGreen.Image && mark.Previous == live.Other() && obs.Color(mark.Previous).Replicas > 0 {
 			// A console restarted after the switch: finish the scale-down.
 			r.From, r.To, r.SwitchedAt, r.Phase = mark.Previous, live, mark.SwitchedAt, PhaseScaleDownDelay
 			return r
 		}
 		r.From, r.To, r.Phase = live, live, PhaseDone
-		r.Reason = fmt.Sprintf("%s already serves %s; nothing to switch", live, spec.Image)
+		r.Reason = fmt.Sprintf("%s already serves %s; nothing to switch", live, blueGreen.Image)
 		return r
 	}
 	r.From, r.To, r.Phase = live, live.Other(), PhaseDeploying

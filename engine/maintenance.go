@@ -25,19 +25,19 @@ func (p *Pipeline) MaintenanceTarget() (stage, step string, spec BlueGreenSpec, 
 // under the release lock. It is journaled with actor and published as
 // release progress, so views show the new live color.
 func (e *Engine) Maintenance(ctx context.Context, actor Actor, on bool) (string, error) {
-	stage, step, spec, ok := e.p.MaintenanceTarget()
+	stage, step, blueGreen, ok := e.p.MaintenanceTarget()
 	if !ok {
 		return "", errors.New("maintenance: no blueGreen step of this pipeline names a maintenance page (maintenance: ...)")
 	}
-	t := spec.Target()
+	t := blueGreen.Target()
 	if e.releases.inFlight(t.String()) {
 		return "", fmt.Errorf("maintenance: a release of service %s is in flight in this run; roll it back or abort it first", t)
 	}
-	cl, err := e.cluster(spec.Context)
+	cl, err := e.cluster(blueGreen.Context)
 	if err != nil {
 		return "", err
 	}
-	m, err := SwitchMaintenance(ctx, cl, t, Color(spec.Maintenance), on, actor, LockHolder(actor, e.runID), e.clock)
+	m, err := SwitchMaintenance(ctx, cl, t, Color(blueGreen.Maintenance), on, actor, LockHolder(actor, e.runID), e.clock)
 	switch {
 	case err != nil && !m.Changed:
 		return "", err // nothing was tried on the Service

@@ -41,7 +41,7 @@ type alertsRunner struct{ e *Engine }
 
 func (r alertsRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
 	e, s, st, name := r.e, sc.stage, sc.step, sc.name
-	spec := *st.Alerts
+	alertsSpec := *st.Alerts
 	sc.begin(KindAlerts)
 	finish := sc.finishBy
 	if e.cfg.Metrics == nil || e.p.Prometheus == nil {
@@ -52,7 +52,7 @@ func (r alertsRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
 		return finish(StatusFailed, err.Error(), nil)
 	}
 	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	firing, err := m.Firing(qctx, spec.Labels)
+	firing, err := m.Firing(qctx, alertsSpec.Labels)
 	cancel()
 	if ctx.Err() != nil {
 		return finish(StatusCancelled, "stopped while checking alerts", nil)
@@ -69,7 +69,7 @@ func (r alertsRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
 		}
 		return finish(StatusSucceeded, fmt.Sprintf("cannot check alerts (%v); %s went on regardless", err, d.actor), actorPtr(d.actor))
 	}
-	if hit := checkAlerts(spec, firing); len(hit) > 0 {
+	if hit := checkAlerts(alertsSpec, firing); len(hit) > 0 {
 		return finish(StatusFailed, "firing: "+strings.Join(hit, ", "), nil)
 	}
 	return finish(StatusSucceeded, "", nil)

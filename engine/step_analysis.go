@@ -199,9 +199,9 @@ type analysisMetric struct {
 // analysisMetrics renders and parses an analysis's metrics, named with
 // prefix. Validation parsed them already; a Pipeline built in code may not
 // have been validated.
-func analysisMetrics(spec AnalysisSpec, prefix string, vars QueryVars) ([]analysisMetric, error) {
+func analysisMetrics(analysisSpec AnalysisSpec, prefix string, vars QueryVars) ([]analysisMetric, error) {
 	var metrics []analysisMetric
-	for _, am := range spec.Metrics {
+	for _, am := range analysisSpec.Metrics {
 		x := analysisMetric{AnalysisMetric: am}
 		for _, c := range []struct {
 			text string

@@ -13,10 +13,10 @@ type blueGreenRunner struct{ e *Engine }
 
 func (b blueGreenRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
 	e, st := b.e, sc.step
-	spec := *st.BlueGreen
-	t := spec.Target()
+	blueGreen := *st.BlueGreen
+	t := blueGreen.Target()
 	sc.begin(KindBlueGreen)
-	cl, err := e.cluster(spec.Context)
+	cl, err := e.cluster(blueGreen.Context)
 	if err != nil {
 		return sc.finish(StatusFailed, err.Error())
 	}
@@ -28,7 +28,7 @@ func (b blueGreenRunner) run(ctx context.Context, sc *stepScope) (Status, string
 	}
 	// Requests only set flags, so a few pending are as good as many; a
 	// promote is dropped rather than take a rollback's room.
-	rl := &release{e: e, sc: sc, spec: spec, t: t, requests: make(chan Request, 4), promotedBy: e.cfg.Actor}
+	rl := &release{e: e, sc: sc, spec: blueGreen, t: t, requests: make(chan Request, 4), promotedBy: e.cfg.Actor}
 	ctx, unlock, err := rl.lock(ctx, cl)
 	if err != nil {
 		return sc.finish(StatusFailed, err.Error())
@@ -38,7 +38,7 @@ func (b blueGreenRunner) run(ctx context.Context, sc *stepScope) (Status, string
 		return sc.finish(StatusFailed, fmt.Sprintf("another step of this run is releasing service %s", t))
 	}
 	defer rl.close()
-	r, err := RunBlueGreen(ctx, cl, spec, rl.hooks())
+	r, err := RunBlueGreen(ctx, cl, blueGreen, rl.hooks())
 	return rl.end(stageCtx, ctx, r, err)
 }
 
@@ -193,10 +193,10 @@ func (rl *release) approve(ctx context.Context) (bool, error) {
 }
 
 func (rl *release) analyze(ctx context.Context, which string, r Release) (bool, string, error) {
-	e, s, name, spec := rl.e, rl.sc.stage, rl.sc.name, rl.spec
-	a := spec.PrePromotion
+	e, s, name, blueGreen := rl.e, rl.sc.stage, rl.sc.name, rl.spec
+	a := blueGreen.PrePromotion
 	if which == PostPromotion {
-		a = spec.PostPromotion
+		a = blueGreen.PostPromotion
 	}
 	vars := rl.vars(r)
 	e.query.set(vars)
@@ -206,7 +206,7 @@ func (rl *release) analyze(ctx context.Context, which string, r Release) (bool, 
 		return true, "", nil
 	case res.status == StatusCancelled:
 		return false, res.reason, context.Cause(ctx)
-	case which == PostPromotion && !spec.RollsBackAutomatically():
+	case which == PostPromotion && !blueGreen.RollsBackAutomatically():
 		// autoRollback: false: a person decides, as the new color
 		// keeps serving meanwhile.
 		d, ok := e.gates.await(ctx, s, name, "post-promotion analysis failed: "+res.reason+

@@ -13,7 +13,7 @@ type deployRunner struct{ e *Engine }
 
 func (r deployRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
 	e, s, st, name := r.e, sc.stage, sc.step, sc.name
-	spec := *st.Deploy
+	deploySpec := *st.Deploy
 	sc.begin(KindDeploy)
 	finish := sc.finish
 	stageCtx := ctx
@@ -27,7 +27,7 @@ func (r deployRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
 		}
 		return finish(StatusFailed, err.Error())
 	}
-	cl, err := e.cluster(spec.Context)
+	cl, err := e.cluster(deploySpec.Context)
 	if err != nil {
 		return fail(err)
 	}
@@ -36,26 +36,26 @@ func (r deployRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
 		ctx, cancel = context.WithTimeout(ctx, st.Timeout.D())
 		defer cancel()
 	}
-	target := spec.Namespace + "/" + spec.Deployment
-	e.query.set(QueryVars{Namespace: spec.Namespace, Deployment: spec.Deployment, Release: spec.Image})
+	target := deploySpec.Namespace + "/" + deploySpec.Deployment
+	e.query.set(QueryVars{Namespace: deploySpec.Namespace, Deployment: deploySpec.Deployment, Release: deploySpec.Image})
 	report := func(phase Phase, cs ColorState, msg string) {
 		e.out.emit(ReleaseProgress{Stage: s.Name, Step: name, Phase: phase, State: cs, Message: e.mask.String(msg)})
 	}
-	if spec.Manifests != "" {
-		dir := spec.Manifests
+	if deploySpec.Manifests != "" {
+		dir := deploySpec.Manifests
 		if !filepath.IsAbs(dir) && e.p.Source.Path != "" {
 			dir = filepath.Join(filepath.Dir(e.p.Source.Path), dir)
 		}
-		applied, err := cl.Apply(ctx, spec.Namespace, dir)
+		applied, err := cl.Apply(ctx, deploySpec.Namespace, dir)
 		if err != nil {
 			return fail(err)
 		}
 		report(PhaseDeploying, ColorState{Deployment: target}, "applied "+strings.Join(applied, ", "))
 	}
-	if err := cl.SetImage(ctx, spec.Namespace, spec.Deployment, spec.Container, spec.Image); err != nil {
+	if err := cl.SetImage(ctx, deploySpec.Namespace, deploySpec.Deployment, deploySpec.Container, deploySpec.Image); err != nil {
 		return fail(err)
 	}
-	err = cl.WaitDeployment(ctx, spec.Namespace, spec.Deployment, func(cs ColorState) {
+	err = cl.WaitDeployment(ctx, deploySpec.Namespace, deploySpec.Deployment, func(cs ColorState) {
 		last = cs
 		_, msg, rerr := RolloutStatus(cs)
 		if rerr != nil {
@@ -66,6 +66,6 @@ func (r deployRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
 	if err != nil {
 		return fail(fmt.Errorf("roll out %s: %w", target, err))
 	}
-	report(PhaseDone, last, fmt.Sprintf("%s runs %s", target, spec.Image))
+	report(PhaseDone, last, fmt.Sprintf("%s runs %s", target, deploySpec.Image))
 	return finish(StatusSucceeded, "")
 }

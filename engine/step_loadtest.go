@@ -57,20 +57,20 @@ type loadTestRunner struct{ e *Engine }
 
 func (r loadTestRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
 	e, s, st, name := r.e, sc.stage, sc.step, sc.name
-	spec := *st.LoadTest
+	loadSpec := *st.LoadTest
 	sc.begin(KindLoadTest)
 	finish := sc.finish
 	out := func(line string) {
 		e.out.emit(StepOutput{Stage: s.Name, Step: name, Stream: Stdout, Line: e.mask.String(line)})
 	}
-	out(fmt.Sprintf("%s %s at %d/s for %s", nonEmptyStr(spec.Method, "GET"), e.mask.String(spec.Target), spec.Rate, spec.Duration))
+	out(fmt.Sprintf("%s %s at %d/s for %s", nonEmptyStr(loadSpec.Method, "GET"), e.mask.String(loadSpec.Target), loadSpec.Rate, loadSpec.Duration))
 	if e.cfg.LoadTester == nil {
 		// cmd/cutover gives every run one; a run built without is told why.
 		return finish(StatusFailed, "this run has no load tester (engine.Config.LoadTester)")
 	}
 	sum := e.cfg.LoadTester.Attack(ctx, edge.LoadAttack{
-		Target: spec.Target, Method: nonEmptyStr(spec.Method, "GET"), Rate: spec.Rate, Duration: spec.Duration.D(),
-		RequestTimeout: spec.RequestTimeout.D(), Headers: spec.Headers,
+		Target: loadSpec.Target, Method: nonEmptyStr(loadSpec.Method, "GET"), Rate: loadSpec.Rate, Duration: loadSpec.Duration.D(),
+		RequestTimeout: loadSpec.RequestTimeout.D(), Headers: loadSpec.Headers,
 	})
 	if ctx.Err() != nil {
 		return finish(StatusCancelled, "stopped during the load test after "+sum.String())
@@ -80,7 +80,7 @@ func (r loadTestRunner) run(ctx context.Context, sc *stepScope) (Status, string)
 		out("error: " + err)
 	}
 	_ = e.out.record(Record{Type: RecLoadTest, Stage: s.Name, Step: name, Load: &sum, Reason: e.mask.String(sum.String())})
-	if b := breaches(spec.Thresholds, sum); len(b) > 0 {
+	if b := breaches(loadSpec.Thresholds, sum); len(b) > 0 {
 		return finish(StatusFailed, "load test broke its thresholds: "+strings.Join(b, ", "))
 	}
 	return finish(StatusSucceeded, sum.String())

@@ -13,10 +13,10 @@ type notifyRunner struct{ e *Engine }
 
 func (r notifyRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
 	e, s, st, name := r.e, sc.stage, sc.step, sc.name
-	spec := *st.Notify
+	notifySpec := *st.Notify
 	sc.begin(KindNotify)
 	finish := sc.finish
-	targets := targetsOf(spec.Slack, spec.Teams)
+	targets := targetsOf(notifySpec.Slack, notifySpec.Teams)
 	if len(targets) == 0 && e.p.Notify != nil {
 		targets = targetsOf(e.p.Notify.Slack, e.p.Notify.Teams)
 	}
@@ -31,7 +31,7 @@ func (r notifyRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
 		defer cancel()
 	}
 	n := e.notes.newNotice(NotifyMessage, s, st, name)
-	n.headline = spec.Message
+	n.headline = notifySpec.Message
 	n = n.masked(e.mask)
 	pol := e.notes.policy()
 	errs := make([]error, len(targets))

@@ -58,19 +58,19 @@ func (b *Board) Refresh(ctx context.Context, vars engine.QueryVars, at time.Time
 	return out
 }
 
-func (b *Board) refreshOne(ctx context.Context, spec engine.PanelSpec, vars engine.QueryVars, at time.Time, width int) engine.PanelData {
+func (b *Board) refreshOne(ctx context.Context, panelSpec engine.PanelSpec, vars engine.QueryVars, at time.Time, width int) engine.PanelData {
 	step := Step(b.span, width)
 	// The last point falls exactly on at, so that it is the value an
 	// instant query at at would return. Step made (width-1) steps cover
 	// the span, so n+1 points fit in the width.
 	n := int((b.span + step - 1) / step)
 	at = at.Truncate(time.Millisecond)
-	d := engine.PanelData{Spec: spec, At: at, Step: step}
+	d := engine.PanelData{Spec: panelSpec, At: at, Step: step}
 	unavailable := func(err error) engine.PanelData {
 		d.State, d.Err = engine.PanelUnavailable, err
 		return d
 	}
-	q, err := engine.ParseQuery(spec.Query)
+	q, err := engine.ParseQuery(panelSpec.Query)
 	if err == nil {
 		d.Query, err = q.Render(vars)
 	}
@@ -92,13 +92,13 @@ func (b *Board) refreshOne(ctx context.Context, spec engine.PanelSpec, vars engi
 	if !ok {
 		return unavailable(fmt.Errorf("query %s returned a %s; want a range vector", d.Query, val.Type()))
 	}
-	d.Series = seriesOf(spec, m, at)
+	d.Series = seriesOf(panelSpec, m, at)
 	d.State = worst(d.Series)
 	return d
 }
 
 // seriesOf converts a matrix into named series, sorted by name.
-func seriesOf(spec engine.PanelSpec, m model.Matrix, at time.Time) []engine.Series {
+func seriesOf(panelSpec engine.PanelSpec, m model.Matrix, at time.Time) []engine.Series {
 	atMs := at.UnixMilli()
 	varying := varyingLabels(m)
 	out := make([]engine.Series, 0, len(m))
@@ -117,7 +117,7 @@ func seriesOf(spec engine.PanelSpec, m model.Matrix, at time.Time) []engine.Seri
 		}
 		if k := len(s.Points); k > 0 && s.Points[k-1].T == atMs && !math.IsNaN(s.Points[k-1].V) {
 			s.Current, s.HasCurrent = s.Points[k-1].V, true
-			s.State = spec.Judge(s.Current)
+			s.State = panelSpec.Judge(s.Current)
 		}
 		out = append(out, s)
 	}

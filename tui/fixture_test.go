@@ -178,8 +178,8 @@ func fixedPanels(points int) []engine.PanelData {
 	specs := engine.DefaultPanels(engine.QueryVars{Namespace: "production"})
 	at := t0.Add(1700 * time.Second)
 	var out []engine.PanelData
-	for i, spec := range specs {
-		d := engine.PanelData{Spec: spec, Query: spec.Query, At: at, Step: 15 * time.Second, State: engine.PanelOK}
+	for i, panelSpec := range specs {
+		d := engine.PanelData{Spec: panelSpec, Query: panelSpec.Query, At: at, Step: 15 * time.Second, State: engine.PanelOK}
 		for c, color := range []string{"blue", "green"} {
 			se := engine.Series{Name: "color=" + color, Labels: map[string]string{"color": color}, HasCurrent: true, State: engine.PanelOK}
 			for p := range points {
@@ -189,7 +189,7 @@ func fixedPanels(points int) []engine.PanelData {
 			se.Current = se.Points[len(se.Points)-1].V
 			d.Series = append(d.Series, se)
 		}
-		switch spec.Title {
+		switch panelSpec.Title {
 		case "5xx error ratio":
 			d.Series[0].Current, d.Series[1].Current = 0.001, 0.2031
 			d.Series[1].State, d.State = engine.PanelCrit, engine.PanelCrit

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -20,7 +22,7 @@ import (
 
 // simPair is the guide's pair in the simulated cluster: blue live with two
 // Ready pods of web:v1, green scaled to zero.
-func simPair(t *testing.T, speed float64) (context.Context, *demo.Sim, *kube.Cluster, engine.Target) {
+func simPair(t *testing.T, speed float64) (context.Context, *demo.Sim, *kube.Cluster, spec.Target) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
@@ -41,7 +43,7 @@ func simPair(t *testing.T, speed float64) (context.Context, *demo.Sim, *kube.Clu
 	wg.Go(func() { sim.Run(done) })
 	t.Cleanup(func() { close(done); wg.Wait() })
 	c := kube.New(sim.Client())
-	tg, err := c.Resolve(ctx, engine.Target{Namespace: "prod", Service: "web-service", SelectorKey: "color"})
+	tg, err := c.Resolve(ctx, spec.Target{Namespace: "prod", Service: "web-service", SelectorKey: "color"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,10 +60,10 @@ func TestSimRollsOutAndSwitches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if obs.Service.Live != engine.Blue || obs.Color(engine.Blue).Ready != 2 || len(obs.Color(engine.Blue).Pods) != 2 || obs.Service.Version == "" {
-		t.Fatalf("at the start: live %s, blue %d Ready of %d pods, service version %q; want blue, 2 Ready pods and a version", obs.Service.Live, obs.Color(engine.Blue).Ready, len(obs.Color(engine.Blue).Pods), obs.Service.Version)
+	if obs.Service.Live != spec.Blue || obs.Color(spec.Blue).Ready != 2 || len(obs.Color(spec.Blue).Pods) != 2 || obs.Service.Version == "" {
+		t.Fatalf("at the start: live %s, blue %d Ready of %d pods, service version %q; want blue, 2 Ready pods and a version", obs.Service.Live, obs.Color(spec.Blue).Ready, len(obs.Color(spec.Blue).Pods), obs.Service.Version)
 	}
-	if err := c.Deploy(ctx, tg, engine.Green, "app", "web:v2", 2); err != nil {
+	if err := c.Deploy(ctx, tg, spec.Green, "app", "web:v2", 2); err != nil {
 		t.Fatal(err)
 	}
 	// Blue's pods change while green's rollout is watched: a watch that
@@ -70,7 +72,7 @@ func TestSimRollsOutAndSwitches(t *testing.T) {
 		t.Fatal(err)
 	}
 	var seen []engine.ColorState
-	if err := c.WaitRollout(ctx, tg, engine.Green, func(s engine.ColorState) { seen = append(seen, s) }); err != nil {
+	if err := c.WaitRollout(ctx, tg, spec.Green, func(s engine.ColorState) { seen = append(seen, s) }); err != nil {
 		t.Fatal(err)
 	}
 	waited := false
@@ -89,11 +91,11 @@ func TestSimRollsOutAndSwitches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if after.Color(engine.Green).Ready != 2 || after.Color(engine.Green).Images["app"] != "web:v2" || after.Color(engine.Green).Generation < 2 || after.Color(engine.Green).ObservedGeneration != after.Color(engine.Green).Generation {
-		t.Fatalf("green after its rollout: %+v; want 2 Ready pods of web:v2 at a new, observed generation", after.Color(engine.Green))
+	if after.Color(spec.Green).Ready != 2 || after.Color(spec.Green).Images["app"] != "web:v2" || after.Color(spec.Green).Generation < 2 || after.Color(spec.Green).ObservedGeneration != after.Color(spec.Green).Generation {
+		t.Fatalf("green after its rollout: %+v; want 2 Ready pods of web:v2 at a new, observed generation", after.Color(spec.Green))
 	}
 
-	stale := engine.SwitchRequest{To: engine.Green, From: engine.Blue, Version: "1", Release: "web:v2", At: time.Now()}
+	stale := engine.SwitchRequest{To: spec.Green, From: spec.Blue, Version: "1", Release: "web:v2", At: time.Now()}
 	if _, err := c.Switch(ctx, tg, stale); err == nil || !strings.Contains(err.Error(), "changed since") {
 		t.Fatalf("switch at a stale resourceVersion: %v; want a conflict", err)
 	}
@@ -106,7 +108,7 @@ func TestSimRollsOutAndSwitches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if final.Service.Live != engine.Green {
+	if final.Service.Live != spec.Green {
 		t.Fatalf("after the switch the Service selects %s, want green", final.Service.Live)
 	}
 }
@@ -157,10 +159,10 @@ func TestSimReplacesPodsOnAnImageChange(t *testing.T) {
 func TestSimCrashLoop(t *testing.T) {
 	ctx, sim, c, tg := simPair(t, 20)
 	sim.Crash("web:bad")
-	if err := c.Deploy(ctx, tg, engine.Green, "app", "web:bad", 1); err != nil {
+	if err := c.Deploy(ctx, tg, spec.Green, "app", "web:bad", 1); err != nil {
 		t.Fatal(err)
 	}
-	err := c.WaitRollout(ctx, tg, engine.Green, nil)
+	err := c.WaitRollout(ctx, tg, spec.Green, nil)
 	if err == nil || !strings.Contains(err.Error(), "progress deadline") || !strings.Contains(err.Error(), "CrashLoopBackOff") {
 		t.Fatalf("rollout of a crashing image: %v; want its progress deadline exceeded, naming CrashLoopBackOff", err)
 	}
@@ -168,10 +170,10 @@ func TestSimCrashLoop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(obs.Color(engine.Green).Pods) != 1 || obs.Color(engine.Green).Pods[0].Ready {
-		t.Fatalf("green pods %+v; want one pod, not Ready", obs.Color(engine.Green).Pods)
+	if len(obs.Color(spec.Green).Pods) != 1 || obs.Color(spec.Green).Pods[0].Ready {
+		t.Fatalf("green pods %+v; want one pod, not Ready", obs.Color(spec.Green).Pods)
 	}
-	d, err := c.PodDetail(ctx, "prod", obs.Color(engine.Green).Pods[0].Name)
+	d, err := c.PodDetail(ctx, "prod", obs.Color(spec.Green).Pods[0].Name)
 	if err != nil {
 		t.Fatal(err)
 	}

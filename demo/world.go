@@ -13,7 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"github.com/cutover-sh/cutover/kube"
 )
 
@@ -32,7 +33,7 @@ type World struct {
 
 	sim     *Sim
 	speed   float64
-	target  engine.Target
+	target  spec.Target
 	apps    map[string]*App // blue, green, maintenance
 	staging *App
 	prom    *Local
@@ -67,7 +68,7 @@ func StartWorld(ctx context.Context, speed float64, bad bool) (w *World, err err
 	}
 	w.Cluster = kube.New(w.sim.Client())
 	w.wg.Go(func() { w.sim.Run(w.stopSim) })
-	if w.target, err = w.Cluster.Resolve(ctx, engine.Target{Namespace: demoNS, Service: demoService, SelectorKey: "color"}); err != nil {
+	if w.target, err = w.Cluster.Resolve(ctx, spec.Target{Namespace: demoNS, Service: demoService, SelectorKey: "color"}); err != nil {
 		return w, err
 	}
 
@@ -116,7 +117,7 @@ func (w *World) restarts(color string) func() float64 {
 			return 0
 		}
 		n := 0.0
-		for _, p := range obs.Color(engine.Color(color)).Pods {
+		for _, p := range obs.Color(spec.Color(color)).Pods {
 			n += float64(p.Restarts)
 		}
 		return n

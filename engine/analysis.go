@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
 // Metrics is what the engine needs from a metrics backend. prom implements
@@ -39,49 +39,6 @@ const (
 	VerdictInconclusive Verdict = "inconclusive"
 )
 
-// Condition is a comparison of a measured value with a threshold, written
-// as in a pipeline file: "< 0.05", ">= 10", "<= 2".
-type Condition struct {
-	Op        string
-	Threshold float64
-}
-
-// ParseCondition reads a condition such as "< 0.05".
-func ParseCondition(s string) (Condition, error) {
-	s = strings.TrimSpace(s)
-	for _, op := range []string{"<=", ">=", "==", "!=", "<", ">"} {
-		if rest, ok := strings.CutPrefix(s, op); ok {
-			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
-			if err != nil || math.IsNaN(v) {
-				return Condition{}, fmt.Errorf("%q: want a comparison with a number, like \"< 0.05\" or \">= 10\"", s)
-			}
-			return Condition{Op: op, Threshold: v}, nil
-		}
-	}
-	return Condition{}, fmt.Errorf("%q: want a comparison, one of < <= > >= == != and a number, like \"< 0.05\"", s)
-}
-
-// Holds reports whether v satisfies the condition.
-func (c Condition) Holds(v float64) bool {
-	switch c.Op {
-	case "<":
-		return v < c.Threshold
-	case "<=":
-		return v <= c.Threshold
-	case ">":
-		return v > c.Threshold
-	case ">=":
-		return v >= c.Threshold
-	case "==":
-		return v == c.Threshold
-	case "!=":
-		return v != c.Threshold
-	}
-	return false
-}
-
-func (c Condition) String() string { return c.Op + " " + strconv.FormatFloat(c.Threshold, 'g', -1, 64) }
-
 // Measurement is one evaluation of an analysis query.
 type Measurement struct {
 	Time    time.Time `json:"time"`
@@ -96,7 +53,7 @@ type Measurement struct {
 // unreachable backend are inconclusive, never a pass: a release must not
 // go on because nothing could be measured. failure, when set, decides a
 // fail first; success, when set, must hold to pass.
-func Judge(v float64, err error, success, failure *Condition) (Verdict, string) {
+func Judge(v float64, err error, success, failure *spec.Condition) (Verdict, string) {
 	switch {
 	case errors.Is(err, ErrNoData):
 		return VerdictInconclusive, "no data: " + err.Error()
@@ -115,7 +72,7 @@ func Judge(v float64, err error, success, failure *Condition) (Verdict, string) 
 }
 
 // Measure runs query on m with its own timeout and judges the result.
-func Measure(ctx context.Context, m Metrics, query string, at time.Time, timeout time.Duration, success, failure *Condition) Measurement {
+func Measure(ctx context.Context, m Metrics, query string, at time.Time, timeout time.Duration, success, failure *spec.Condition) Measurement {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	v, err := m.Scalar(ctx, query, at)

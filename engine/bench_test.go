@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"github.com/cutover-sh/cutover/proc"
 )
 
@@ -23,11 +25,11 @@ func BenchmarkStepOverhead(b *testing.B) {
 	if err != nil {
 		b.Skip("no true binary")
 	}
-	st := Stage{Name: "s", Budget: Duration(time.Hour)}
+	st := spec.Stage{Name: "s", Budget: spec.Duration(time.Hour)}
 	for i := range steps {
-		st.Steps = append(st.Steps, Step{Name: fmt.Sprintf("t%d", i), Run: "true"})
+		st.Steps = append(st.Steps, spec.Step{Name: fmt.Sprintf("t%d", i), Run: "true"})
 	}
-	p := &Pipeline{Metadata: Metadata{Name: "bench"}, Stages: []Stage{st}}
+	p := &spec.Pipeline{Metadata: spec.Metadata{Name: "bench"}, Stages: []spec.Stage{st}}
 	j, err := OpenJournal(b.TempDir())
 	if err != nil {
 		b.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
 // Phase is where a blue-green release stands.
@@ -60,75 +62,6 @@ func (p Phase) switched() bool {
 	return false
 }
 
-// BlueGreenSpec is a blueGreen step: release Image to the color that is not
-// live, switch the Service to it, and scale the old color down later.
-type BlueGreenSpec struct {
-	// Context is the kubeconfig context of the cluster; "" is the current
-	// one.
-	Context   string `json:"context,omitempty"`
-	Namespace string `json:"namespace"`
-	Service   string `json:"service"`
-	// SelectorKey is the Service selector label naming the live color
-	// (default "color").
-	SelectorKey string `json:"selectorKey,omitempty"`
-	// Deployments names each color's Deployment (default
-	// <service>-blue and <service>-green, without a -service suffix).
-	Deployments ColorNames `json:"deployments,omitzero"`
-	Container   string     `json:"container"`
-	Image       string     `json:"image"`
-	Replicas    int32      `json:"replicas" jsonschema:"minimum=1"`
-	// ScaleDownDelay keeps the old color warm after the switch, so that a
-	// rollback in that window is a single patch.
-	ScaleDownDelay Duration `json:"scaleDownDelay,omitempty"`
-	// Approve, when set, is a gate between the preview being ready and the
-	// switch; its text is the instruction shown.
-	Approve string `json:"approve,omitempty"`
-	// Maintenance is the selectorKey value of a maintenance page's pods;
-	// `cutover maintenance` points the Service at them and back.
-	Maintenance string `json:"maintenance,omitempty"`
-	// PrePromotion is an analysis of the ready preview: if it fails there
-	// is no switch.
-	PrePromotion *AnalysisSpec `json:"prePromotion,omitempty"`
-	// PostPromotion is an analysis after the switch: if it fails, traffic
-	// goes back at once (autoRollback, the default) or a person decides.
-	PostPromotion *AnalysisSpec `json:"postPromotion,omitempty"`
-	AutoRollback  *bool         `json:"autoRollback,omitempty"`
-}
-
-// RollsBackAutomatically reports whether a failed post-promotion analysis
-// rolls back without asking (the default).
-func (s BlueGreenSpec) RollsBackAutomatically() bool { return s.AutoRollback == nil || *s.AutoRollback }
-
-// DeploySpec is a deploy step, the guide's staging deploy: apply a
-// directory of manifests server-side, set the image, and wait for the
-// rollout the way `kubectl rollout status` does.
-type DeploySpec struct {
-	// Context is the kubeconfig context of the cluster; "" is the current
-	// one.
-	Context   string `json:"context,omitempty"`
-	Namespace string `json:"namespace"`
-	// Manifests is a directory of manifests, relative to the pipeline
-	// file, applied before the image is set.
-	Manifests  string `json:"manifests,omitempty"`
-	Deployment string `json:"deployment"`
-	Container  string `json:"container"`
-	Image      string `json:"image"`
-}
-
-// ColorNames names the Deployment of each color.
-type ColorNames struct {
-	Blue  string `json:"blue,omitempty"`
-	Green string `json:"green,omitempty"`
-}
-
-// Target returns the pair the spec names.
-func (s BlueGreenSpec) Target() Target {
-	return Target{
-		Context: s.Context, Namespace: s.Namespace, Service: s.Service, SelectorKey: s.SelectorKey,
-		Blue: s.Deployments.Blue, Green: s.Deployments.Green,
-	}.WithDefaults()
-}
-
 // Release is a blue-green release's memory between observations. Everything
 // else is read from the cluster each time, so a restarted console resumes
 // from what the cluster says.
@@ -136,8 +69,8 @@ type Release struct {
 	Phase Phase `json:"phase"`
 	// From is the color live when the release began; To is the color
 	// being released.
-	From Color `json:"from,omitempty"`
-	To   Color `json:"to,omitempty"`
+	From spec.Color `json:"from,omitempty"`
+	To   spec.Color `json:"to,omitempty"`
 	// Version is the Service resourceVersion this release last saw or
 	// wrote. Any other change is someone else's.
 	Version    string    `json:"version,omitempty"`
@@ -186,7 +119,7 @@ const (
 // Action is one step the executor applies to the cluster.
 type Action struct {
 	Kind      ActionKind
-	Color     Color
+	Color     spec.Color
 	Container string
 	Image     string
 	Replicas  int32
@@ -201,7 +134,7 @@ type Action struct {
 // the release's next phase and the one action to apply. It is pure; the
 // executor applies the action, observes again and asks again. ActNone means
 // the release has ended, in r.Phase.
-func NextBlueGreen(spec BlueGreenSpec, r Release, obs Observation, now time.Time) (Release, Action) {
+func NextBlueGreen(spec spec.BlueGreenSpec, r Release, obs Observation, now time.Time) (Release, Action) {
 	t := spec.Target()
 	for range 16 { // each pass moves to a later phase; the bound is a backstop
 		if r.Phase.Final() {
@@ -325,13 +258,13 @@ func NextBlueGreen(spec BlueGreenSpec, r Release, obs Observation, now time.Time
 }
 
 // begin reads where the pair stands when a release starts or resumes.
-func begin(blueGreen BlueGreenSpec, t Target, obs Observation) Release {
+func begin(blueGreen spec.BlueGreenSpec, t spec.Target, obs Observation) Release {
 	r := Release{Version: obs.Service.Version}
 	live := obs.Service.Live
 	if !live.Valid() {
 		return fail(r, fmt.Sprintf("service %s selects %s=%q; want blue or green", t, t.SelectorKey, live))
 	}
-	for _, c := range []Color{Blue, Green} {
+	for _, c := range []spec.Color{spec.Blue, spec.Green} {
 		if !obs.Color(c).Exists {
 			return fail(r, fmt.Sprintf("deployment %s/%s (%s) not found", t.Namespace, t.Deployment(c), c))
 		}
@@ -354,7 +287,7 @@ func begin(blueGreen BlueGreenSpec, t Target, obs Observation) Release {
 // previewReady reports whether c runs the spec's image on all its replicas,
 // rolled out and Ready: what a switch to it, or scaling the other color
 // down, needs.
-func previewReady(spec BlueGreenSpec, c ColorState) bool {
+func previewReady(spec spec.BlueGreenSpec, c ColorState) bool {
 	done, _, err := RolloutStatus(c)
 	return err == nil && done && c.Images[spec.Container] == spec.Image && c.Replicas == spec.Replicas && c.Ready >= spec.Replicas
 }
@@ -366,7 +299,7 @@ func rollbackLanded(r Release, obs Observation) bool {
 
 // switchLanded reports whether the Service already selects the new color
 // with this release's mark: the switch happened even if its reply was lost.
-func switchLanded(r Release, obs Observation, spec BlueGreenSpec) bool {
+func switchLanded(r Release, obs Observation, spec spec.BlueGreenSpec) bool {
 	return r.Phase == PhaseSwitching && obs.Service.Live == r.To && obs.Service.Release.Release == spec.Image
 }
 
@@ -381,7 +314,7 @@ func fail(r Release, reason string) Release {
 // caller says it did that (scaledUp), waited for until every replica is
 // Ready, so that traffic does not land on the first pod alone. ActNone means
 // the Service already selects to.
-func NextRollback(obs Observation, to Color, replicas int32, scaledUp bool) (Action, error) {
+func NextRollback(obs Observation, to spec.Color, replicas int32, scaledUp bool) (Action, error) {
 	if obs.Service.Live == to {
 		return Action{}, nil
 	}

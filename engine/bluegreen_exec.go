@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
 // switchRejected is the reason of a release whose gate was rejected, and
@@ -42,7 +44,7 @@ type ReleaseHooks struct {
 	// the observation it was made from, and the next action.
 	Observed func(r Release, obs Observation, act Action)
 	// Progress reports each change seen while waiting for a rollout.
-	Progress func(c Color, s ColorState)
+	Progress func(c spec.Color, s ColorState)
 	// Approve blocks until a person decides the gate before the switch. A
 	// rollback or abort request cancels its ctx.
 	Approve func(ctx context.Context) (bool, error)
@@ -71,7 +73,7 @@ type ReleaseHooks struct {
 // when the release could not be driven (ctx ended, or the cluster kept
 // failing); the Service then still selects a color with Ready pods, since
 // the switch is the only write that moves traffic and it checks first.
-func RunBlueGreen(ctx context.Context, cl Cluster, spec BlueGreenSpec, h ReleaseHooks) (Release, error) {
+func RunBlueGreen(ctx context.Context, cl Cluster, spec spec.BlueGreenSpec, h ReleaseHooks) (Release, error) {
 	t := spec.Target()
 	x := executor{cl: cl, t: t, h: h, auto: spec.RollsBackAutomatically()}
 	var r Release
@@ -120,7 +122,7 @@ func (r *Release) request(req Request) {
 type RollbackOptions struct {
 	// To is the color to roll back to; "" means the one the Service's
 	// annotations name as previous, else the other one.
-	To Color
+	To spec.Color
 	// Replicas is what a scaled-down color is scaled up to (default: the
 	// live color's count).
 	Replicas int32
@@ -132,7 +134,7 @@ type RollbackOptions struct {
 // RollbackReplicas is how many replicas a rollback scales a cold color
 // up to: given, else the live color's count, else the other color's; 0
 // when none says.
-func RollbackReplicas(obs Observation, to Color, given int32) int32 {
+func RollbackReplicas(obs Observation, to spec.Color, given int32) int32 {
 	if given > 0 {
 		return given
 	}
@@ -146,7 +148,7 @@ func RollbackReplicas(obs Observation, to Color, given int32) int32 {
 // color is scaled up and waited for, every replica Ready, before the
 // switch. It stops, changing nothing more, if anyone else changes the
 // Service meanwhile.
-func RunRollback(ctx context.Context, cl Cluster, t Target, o RollbackOptions, h ReleaseHooks) (Color, error) {
+func RunRollback(ctx context.Context, cl Cluster, t spec.Target, o RollbackOptions, h ReleaseHooks) (spec.Color, error) {
 	x := executor{cl: cl, t: t, h: h}
 	to, replicas, version := o.To, o.Replicas, o.Version
 	scaledUp := false
@@ -194,7 +196,7 @@ func RunRollback(ctx context.Context, cl Cluster, t Target, o RollbackOptions, h
 // RunPromote switches t's Service to color to, which must have every one of
 // its replicas Ready. It scales nothing. version is the Service
 // resourceVersion the person confirmed ("" for the first one read).
-func RunPromote(ctx context.Context, cl Cluster, t Target, to Color, version string, h ReleaseHooks) (Color, error) {
+func RunPromote(ctx context.Context, cl Cluster, t spec.Target, to spec.Color, version string, h ReleaseHooks) (spec.Color, error) {
 	x := executor{cl: cl, t: t, h: h}
 	for {
 		obs, err := x.observe(ctx)
@@ -229,7 +231,7 @@ func RunPromote(ctx context.Context, cl Cluster, t Target, to Color, version str
 
 type executor struct {
 	cl Cluster
-	t  Target
+	t  spec.Target
 	h  ReleaseHooks
 	// observeFailing and actFailing are when the current run of failures
 	// of each began. They are kept apart: a read that works between two

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
 // skipClock is a Clock whose timers fire at once and move time forward by
@@ -42,9 +44,9 @@ func (skipTimer) Stop() bool            { return false }
 // loseSwitchReply inject the failures under test.
 type memCluster struct {
 	mu              sync.Mutex
-	live            Color
+	live            spec.Color
 	version         int
-	colors          map[Color]*ColorState
+	colors          map[spec.Color]*ColorState
 	mark            ReleaseMark
 	failDeploy      error
 	loseSwitchReply bool
@@ -52,15 +54,15 @@ type memCluster struct {
 }
 
 func newMemCluster() *memCluster {
-	return &memCluster{live: Blue, version: 1, colors: map[Color]*ColorState{
-		Blue: color("web-blue", "web:v1", 3), Green: color("web-green", "web:v1", 0),
+	return &memCluster{live: spec.Blue, version: 1, colors: map[spec.Color]*ColorState{
+		spec.Blue: color("web-blue", "web:v1", 3), spec.Green: color("web-green", "web:v1", 0),
 	}}
 }
 
-func (m *memCluster) Observe(context.Context, Target) (Observation, error) {
+func (m *memCluster) Observe(context.Context, spec.Target) (Observation, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	obs := Observation{Service: ServiceState{Live: m.live, Version: fmt.Sprint(m.version), Release: m.mark}, Colors: map[Color]*ColorState{}}
+	obs := Observation{Service: ServiceState{Live: m.live, Version: fmt.Sprint(m.version), Release: m.mark}, Colors: map[spec.Color]*ColorState{}}
 	for c, s := range m.colors {
 		cp := *s
 		obs.Colors[c] = &cp
@@ -68,7 +70,7 @@ func (m *memCluster) Observe(context.Context, Target) (Observation, error) {
 	return obs, nil
 }
 
-func (m *memCluster) Deploy(_ context.Context, _ Target, c Color, container, image string, replicas int32) error {
+func (m *memCluster) Deploy(_ context.Context, _ spec.Target, c spec.Color, container, image string, replicas int32) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.failDeploy != nil {
@@ -79,9 +81,11 @@ func (m *memCluster) Deploy(_ context.Context, _ Target, c Color, container, ima
 	return nil
 }
 
-func (m *memCluster) WaitRollout(context.Context, Target, Color, func(ColorState)) error { return nil }
+func (m *memCluster) WaitRollout(context.Context, spec.Target, spec.Color, func(ColorState)) error {
+	return nil
+}
 
-func (m *memCluster) Switch(_ context.Context, _ Target, req SwitchRequest) (string, error) {
+func (m *memCluster) Switch(_ context.Context, _ spec.Target, req SwitchRequest) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if req.Version != fmt.Sprint(m.version) {
@@ -96,7 +100,7 @@ func (m *memCluster) Switch(_ context.Context, _ Target, req SwitchRequest) (str
 	return fmt.Sprint(m.version), nil
 }
 
-func (m *memCluster) Scale(_ context.Context, _ Target, c Color, replicas int32) error {
+func (m *memCluster) Scale(_ context.Context, _ spec.Target, c spec.Color, replicas int32) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := m.colors[c]
@@ -112,7 +116,7 @@ func (m *memCluster) SetImage(context.Context, string, string, string, string) e
 func (m *memCluster) WaitDeployment(context.Context, string, string, func(ColorState)) error {
 	return nil
 }
-func (m *memCluster) Lock(context.Context, Target, string, string) (ReleaseLock, error) {
+func (m *memCluster) Lock(context.Context, spec.Target, string, string) (ReleaseLock, error) {
 	return nil, errors.New("not used")
 }
 
@@ -162,11 +166,11 @@ func TestRollbackAtTheGateIsAnAbort(t *testing.T) {
 	blueGreen := bgSpec()
 	blueGreen.Approve = "switch?"
 	r, err := RunBlueGreen(context.Background(), m, blueGreen, h)
-	if err != nil || r.Phase != PhaseAborted || m.switches != 0 || m.live != Blue {
+	if err != nil || r.Phase != PhaseAborted || m.switches != 0 || m.live != spec.Blue {
 		t.Errorf("got %s (%v), %d switches, live %s; want aborted with blue live and no switch", r.Phase, err, m.switches, m.live)
 	}
-	if m.colors[Green].Replicas != 0 {
-		t.Errorf("the preview kept %d replicas after the abort, want 0", m.colors[Green].Replicas)
+	if m.colors[spec.Green].Replicas != 0 {
+		t.Errorf("the preview kept %d replicas after the abort, want 0", m.colors[spec.Green].Replicas)
 	}
 }
 
@@ -178,7 +182,7 @@ func TestRollbackRequestWithoutAWait(t *testing.T) {
 	h := execHooks()
 	h.Requests = requests
 	h.Switched = func(SwitchRequest) error {
-		if m.live == Green {
+		if m.live == spec.Green {
 			select {
 			case requests <- RequestRollback:
 			default:
@@ -189,7 +193,7 @@ func TestRollbackRequestWithoutAWait(t *testing.T) {
 	blueGreen := bgSpec()
 	blueGreen.ScaleDownDelay = 0
 	r, err := RunBlueGreen(context.Background(), m, blueGreen, h)
-	if err != nil || r.Phase != PhaseRolledBack || m.live != Blue {
+	if err != nil || r.Phase != PhaseRolledBack || m.live != spec.Blue {
 		t.Errorf("got %s (%v) with %s live; want rolled back to blue", r.Phase, err, m.live)
 	}
 }
@@ -209,7 +213,7 @@ func TestASwitchWhoseReplyWasLostIsJournaled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.switches != 1 || len(journaled) != 1 || journaled[0].To != Green {
+	if m.switches != 1 || len(journaled) != 1 || journaled[0].To != spec.Green {
 		t.Errorf("phase %s, %d switches, journaled %+v; want one switch to green, journaled once", r.Phase, m.switches, journaled)
 	}
 }
@@ -217,17 +221,17 @@ func TestASwitchWhoseReplyWasLostIsJournaled(t *testing.T) {
 // TestAnalysesDecideTheRelease: a failed pre-promotion analysis means no
 // switch; a failed post-promotion one sends traffic back.
 func TestAnalysesDecideTheRelease(t *testing.T) {
-	slo := &AnalysisSpec{Count: 1, Metrics: []AnalysisMetric{{Name: "errors", Query: "e", SuccessCondition: "< 0.05"}}}
+	slo := &spec.AnalysisSpec{Count: 1, Metrics: []spec.AnalysisMetric{{Name: "errors", Query: "e", SuccessCondition: "< 0.05"}}}
 	tests := []struct {
 		name       string
 		failing    string // which analysis fails
 		phase      Phase
-		live       Color
+		live       spec.Color
 		greenScale int32
 	}{
-		{"both pass", "", PhaseDone, Green, 3},
-		{"pre fails: no switch", PrePromotion, PhaseAborted, Blue, 0},
-		{"post fails: rolled back", PostPromotion, PhaseRolledBack, Blue, 3},
+		{"both pass", "", PhaseDone, spec.Green, 3},
+		{"pre fails: no switch", PrePromotion, PhaseAborted, spec.Blue, 0},
+		{"post fails: rolled back", PostPromotion, PhaseRolledBack, spec.Blue, 3},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -252,9 +256,9 @@ func TestAnalysesDecideTheRelease(t *testing.T) {
 			if tc.failing == PostPromotion && strings.Join(switchedBy, ", ") != "green by "+h.Actor.String()+", blue by "+AnalysisActor.String() {
 				t.Errorf("switches %v: the switch back must be the analysis's, not the run's actor's", switchedBy)
 			}
-			if err != nil || r.Phase != tc.phase || m.live != tc.live || m.colors[Green].Replicas != tc.greenScale {
+			if err != nil || r.Phase != tc.phase || m.live != tc.live || m.colors[spec.Green].Replicas != tc.greenScale {
 				t.Errorf("got %s (%v, %s) with %s live and green at %d; want %s, %s live, green at %d",
-					r.Phase, err, r.Reason, m.live, m.colors[Green].Replicas, tc.phase, tc.live, tc.greenScale)
+					r.Phase, err, r.Reason, m.live, m.colors[spec.Green].Replicas, tc.phase, tc.live, tc.greenScale)
 			}
 			if tc.failing != "" && !strings.Contains(r.Reason, tc.failing+" analysis failed: errors 0.2") {
 				t.Errorf("reason %q does not name the failed analysis", r.Reason)

@@ -4,14 +4,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
 var t0 = time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
 
-func bgSpec() BlueGreenSpec {
-	return BlueGreenSpec{
+func bgSpec() spec.BlueGreenSpec {
+	return spec.BlueGreenSpec{
 		Namespace: "prod", Service: "web-service", Container: "web", Image: "web:v2",
-		Replicas: 3, ScaleDownDelay: Duration(5 * time.Minute),
+		Replicas: 3, ScaleDownDelay: spec.Duration(5 * time.Minute),
 	}
 }
 
@@ -24,8 +26,8 @@ func color(name, image string, replicas int32) *ColorState {
 	}
 }
 
-func obsOf(live Color, version string, blue, green *ColorState) Observation {
-	return Observation{Service: ServiceState{Live: live, Version: version}, Colors: map[Color]*ColorState{Blue: blue, Green: green}}
+func obsOf(live spec.Color, version string, blue, green *ColorState) Observation {
+	return Observation{Service: ServiceState{Live: live, Version: version}, Colors: map[spec.Color]*ColorState{spec.Blue: blue, spec.Green: green}}
 }
 
 func TestNextBlueGreen(t *testing.T) {
@@ -36,28 +38,28 @@ func TestNextBlueGreen(t *testing.T) {
 	deadline := color("web-green", "web:v2", 3)
 	deadline.Ready, deadline.Available, deadline.DeadlineExceeded = 0, 0, true
 	deadline.Pods = []PodState{{Name: "web-green-1", Phase: "Pending", Reason: "Unschedulable"}}
-	switched := obsOf(Green, "8", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3))
-	switched.Service.Release = ReleaseMark{Release: "web:v2", Previous: Blue, SwitchedAt: t0}
-	switchedCold := obsOf(Green, "8", color("web-blue", "web:v1", 0), color("web-green", "web:v2", 3))
+	switched := obsOf(spec.Green, "8", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3))
+	switched.Service.Release = ReleaseMark{Release: "web:v2", Previous: spec.Blue, SwitchedAt: t0}
+	switchedCold := obsOf(spec.Green, "8", color("web-blue", "web:v1", 0), color("web-green", "web:v2", 3))
 	switchedCold.Service.Release = switched.Service.Release
 	maintenance := obsOf("maintenance", "5", color("web-blue", "web:v1", 3), color("web-green", "web:v1", 0))
-	noGreen := obsOf(Blue, "5", color("web-blue", "web:v1", 3), &ColorState{Deployment: "web-green"})
-	crashing := obsOf(Green, "8", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3))
-	crashing.Colors[Green].Ready, crashing.Colors[Green].Available = 1, 1
-	crashing.Colors[Green].Pods = []PodState{{Name: "web-green-1", Ready: true}, {Name: "web-green-2", Phase: "Running", Reason: "CrashLoopBackOff"}}
+	noGreen := obsOf(spec.Blue, "5", color("web-blue", "web:v1", 3), &ColorState{Deployment: "web-green"})
+	crashing := obsOf(spec.Green, "8", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3))
+	crashing.Colors[spec.Green].Ready, crashing.Colors[spec.Green].Available = 1, 1
+	crashing.Colors[spec.Green].Pods = []PodState{{Name: "web-green-1", Ready: true}, {Name: "web-green-2", Phase: "Running", Reason: "CrashLoopBackOff"}}
 	crashing.Service.Release = switched.Service.Release
 	oneReady := color("web-blue", "web:v1", 3)
 	oneReady.Ready, oneReady.Available = 1, 1
 	blueGreen := bgSpec()
 	analysed := bgSpec()
-	slo := &AnalysisSpec{Count: 1, Metrics: []AnalysisMetric{{Name: "errors", Query: "e", SuccessCondition: "< 0.05"}}}
+	slo := &spec.AnalysisSpec{Count: 1, Metrics: []spec.AnalysisMetric{{Name: "errors", Query: "e", SuccessCondition: "< 0.05"}}}
 	analysed.PrePromotion, analysed.PostPromotion = slo, slo
 	gated := bgSpec()
 	gated.Approve = "switch?"
 
 	tests := []struct {
 		name      string
-		spec      BlueGreenSpec
+		spec      spec.BlueGreenSpec
 		r         Release
 		obs       Observation
 		now       time.Time
@@ -67,13 +69,13 @@ func TestNextBlueGreen(t *testing.T) {
 	}{
 		{
 			name: "start deploys the color that is not live", spec: blueGreen,
-			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), color("web-green", "web:v1", 0)),
-			phase: PhaseDeploying, act: Action{Kind: ActDeploy, Color: Green, Container: "web", Image: "web:v2", Replicas: 3},
+			obs:   obsOf(spec.Blue, "5", color("web-blue", "web:v1", 3), color("web-green", "web:v1", 0)),
+			phase: PhaseDeploying, act: Action{Kind: ActDeploy, Color: spec.Green, Container: "web", Image: "web:v2", Replicas: 3},
 		},
 		{
 			name: "start from green deploys blue", spec: blueGreen,
-			obs:   obsOf(Green, "5", color("web-blue", "web:v0", 0), color("web-green", "web:v1", 3)),
-			phase: PhaseDeploying, act: Action{Kind: ActDeploy, Color: Blue, Container: "web", Image: "web:v2", Replicas: 3},
+			obs:   obsOf(spec.Green, "5", color("web-blue", "web:v0", 0), color("web-green", "web:v1", 3)),
+			phase: PhaseDeploying, act: Action{Kind: ActDeploy, Color: spec.Blue, Container: "web", Image: "web:v2", Replicas: 3},
 		},
 		{
 			name: "a selector that is not a color fails", spec: blueGreen, obs: maintenance,
@@ -85,7 +87,7 @@ func TestNextBlueGreen(t *testing.T) {
 		},
 		{
 			name: "the image already live does nothing", spec: blueGreen,
-			obs:   obsOf(Blue, "5", color("web-blue", "web:v2", 3), color("web-green", "web:v1", 0)),
+			obs:   obsOf(spec.Blue, "5", color("web-blue", "web:v2", 3), color("web-green", "web:v1", 0)),
 			phase: PhaseDone, reasonHas: "already serves",
 		},
 		{
@@ -94,143 +96,143 @@ func TestNextBlueGreen(t *testing.T) {
 		},
 		{
 			name: "preview rolling out is waited for", spec: blueGreen,
-			r:     Release{Phase: PhaseDeploying, From: Blue, To: Green, Version: "5"},
-			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), rolling),
-			phase: PhaseDeploying, act: Action{Kind: ActWaitRollout, Color: Green},
+			r:     Release{Phase: PhaseDeploying, From: spec.Blue, To: spec.Green, Version: "5"},
+			obs:   obsOf(spec.Blue, "5", color("web-blue", "web:v1", 3), rolling),
+			phase: PhaseDeploying, act: Action{Kind: ActWaitRollout, Color: spec.Green},
 		},
 		{
 			name: "a spec change not yet observed is waited for", spec: blueGreen,
-			r:     Release{Phase: PhaseDeploying, From: Blue, To: Green, Version: "5"},
-			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), stale),
-			phase: PhaseDeploying, act: Action{Kind: ActWaitRollout, Color: Green},
+			r:     Release{Phase: PhaseDeploying, From: spec.Blue, To: spec.Green, Version: "5"},
+			obs:   obsOf(spec.Blue, "5", color("web-blue", "web:v1", 3), stale),
+			phase: PhaseDeploying, act: Action{Kind: ActWaitRollout, Color: spec.Green},
 		},
 		{
 			name: "a preview past its deadline fails and names the pods", spec: blueGreen,
-			r:     Release{Phase: PhaseDeploying, From: Blue, To: Green, Version: "5"},
-			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), deadline),
+			r:     Release{Phase: PhaseDeploying, From: spec.Blue, To: spec.Green, Version: "5"},
+			obs:   obsOf(spec.Blue, "5", color("web-blue", "web:v1", 3), deadline),
 			phase: PhaseFailed, reasonHas: "web-green-1 (Unschedulable)",
 		},
 		{
 			name: "a ready preview is switched to, requiring every replica ready", spec: blueGreen,
-			r:     Release{Phase: PhaseDeploying, From: Blue, To: Green, Version: "5"},
-			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
-			phase: PhaseSwitching, act: Action{Kind: ActSwitch, Color: Green, Image: "web:v2", MinReady: 3},
+			r:     Release{Phase: PhaseDeploying, From: spec.Blue, To: spec.Green, Version: "5"},
+			obs:   obsOf(spec.Blue, "5", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
+			phase: PhaseSwitching, act: Action{Kind: ActSwitch, Color: spec.Green, Image: "web:v2", MinReady: 3},
 		},
 		{
 			name: "a gate waits for approval before the switch", spec: gated,
-			r:     Release{Phase: PhaseDeploying, From: Blue, To: Green, Version: "5"},
-			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
+			r:     Release{Phase: PhaseDeploying, From: spec.Blue, To: spec.Green, Version: "5"},
+			obs:   obsOf(spec.Blue, "5", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
 			phase: PhaseAwaitingApproval, act: Action{Kind: ActApprove},
 		},
 		{
 			name: "an approved gate switches", spec: gated,
-			r:     Release{Phase: PhaseAwaitingApproval, From: Blue, To: Green, Version: "5", Approved: true},
-			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
-			phase: PhaseSwitching, act: Action{Kind: ActSwitch, Color: Green, Image: "web:v2", MinReady: 3},
+			r:     Release{Phase: PhaseAwaitingApproval, From: spec.Blue, To: spec.Green, Version: "5", Approved: true},
+			obs:   obsOf(spec.Blue, "5", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
+			phase: PhaseSwitching, act: Action{Kind: ActSwitch, Color: spec.Green, Image: "web:v2", MinReady: 3},
 		},
 		{
 			name: "someone else's edit to the service stops the release", spec: blueGreen,
-			r:     Release{Phase: PhaseDeploying, From: Blue, To: Green, Version: "5"},
-			obs:   obsOf(Blue, "6", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
+			r:     Release{Phase: PhaseDeploying, From: spec.Blue, To: spec.Green, Version: "5"},
+			obs:   obsOf(spec.Blue, "6", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
 			phase: PhaseFailed, reasonHas: "changed by someone else",
 		},
 		{
 			name: "a landed switch starts the scale-down delay", spec: blueGreen,
-			r: Release{Phase: PhaseSwitching, From: Blue, To: Green, Version: "5"}, obs: switched, now: t0,
+			r: Release{Phase: PhaseSwitching, From: spec.Blue, To: spec.Green, Version: "5"}, obs: switched, now: t0,
 			phase: PhaseScaleDownDelay, act: Action{Kind: ActWaitUntil, Until: t0.Add(5 * time.Minute)},
 		},
 		{
 			name: "after the delay the old color is scaled down", spec: blueGreen,
-			r:   Release{Phase: PhaseScaleDownDelay, From: Blue, To: Green, Version: "8", SwitchedAt: t0},
+			r:   Release{Phase: PhaseScaleDownDelay, From: spec.Blue, To: spec.Green, Version: "8", SwitchedAt: t0},
 			obs: switched, now: t0.Add(5 * time.Minute),
-			phase: PhaseScaleDownDelay, act: Action{Kind: ActScale, Color: Blue, Replicas: 0},
+			phase: PhaseScaleDownDelay, act: Action{Kind: ActScale, Color: spec.Blue, Replicas: 0},
 		},
 		{
 			name: "someone switching back during the delay stops the scale-down", spec: blueGreen,
-			r:     Release{Phase: PhaseScaleDownDelay, From: Blue, To: Green, Version: "8", SwitchedAt: t0},
-			obs:   obsOf(Blue, "9", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
+			r:     Release{Phase: PhaseScaleDownDelay, From: spec.Blue, To: spec.Green, Version: "8", SwitchedAt: t0},
+			obs:   obsOf(spec.Blue, "9", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
 			now:   t0.Add(5 * time.Minute),
 			phase: PhaseFailed, reasonHas: "changed by someone else",
 		},
 		{
 			name: "a new color that lost Ready pods during the delay keeps the old one up", spec: blueGreen,
-			r:   Release{Phase: PhaseScaleDownDelay, From: Blue, To: Green, Version: "8", SwitchedAt: t0},
+			r:   Release{Phase: PhaseScaleDownDelay, From: spec.Blue, To: spec.Green, Version: "8", SwitchedAt: t0},
 			obs: crashing, now: t0.Add(5 * time.Minute),
 			phase: PhaseFailed, reasonHas: "not scaling blue down: green has 1/3 Ready pods: pods web-green-2 (CrashLoopBackOff)",
 		},
 		{
 			name: "a preview changed while the gate waited is judged and approved again", spec: gated,
-			r:     Release{Phase: PhaseAwaitingApproval, From: Blue, To: Green, Version: "5", Approved: true},
-			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), color("web-green", "web:v3", 3)),
-			phase: PhaseDeploying, act: Action{Kind: ActDeploy, Color: Green, Container: "web", Image: "web:v2", Replicas: 3},
+			r:     Release{Phase: PhaseAwaitingApproval, From: spec.Blue, To: spec.Green, Version: "5", Approved: true},
+			obs:   obsOf(spec.Blue, "5", color("web-blue", "web:v1", 3), color("web-green", "web:v3", 3)),
+			phase: PhaseDeploying, act: Action{Kind: ActDeploy, Color: spec.Green, Container: "web", Image: "web:v2", Replicas: 3},
 		},
 		{
 			name: "someone else's edit during a rollback stops it", spec: blueGreen,
-			r:     Release{Phase: PhaseRollingBack, From: Blue, To: Green, Version: "8", Rollback: true},
+			r:     Release{Phase: PhaseRollingBack, From: spec.Blue, To: spec.Green, Version: "8", Rollback: true},
 			obs:   obsOf("maintenance", "9", color("web-blue", "web:v1", 0), color("web-green", "web:v2", 3)),
 			phase: PhaseFailed, reasonHas: "changed by someone else",
 		},
 		{
 			name: "a cold rollback, once scaled up, waits for every replica", spec: blueGreen,
-			r:     Release{Phase: PhaseRollingBack, From: Blue, To: Green, Version: "8", Rollback: true, ScaledUp: true},
-			obs:   obsOf(Green, "8", oneReady, color("web-green", "web:v2", 3)),
-			phase: PhaseRollingBack, act: Action{Kind: ActWaitRollout, Color: Blue},
+			r:     Release{Phase: PhaseRollingBack, From: spec.Blue, To: spec.Green, Version: "8", Rollback: true, ScaledUp: true},
+			obs:   obsOf(spec.Green, "8", oneReady, color("web-green", "web:v2", 3)),
+			phase: PhaseRollingBack, act: Action{Kind: ActWaitRollout, Color: spec.Blue},
 		},
 		{
 			name: "a ready preview is analysed before the switch", spec: analysed,
-			r:     Release{Phase: PhaseDeploying, From: Blue, To: Green, Version: "5"},
-			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
+			r:     Release{Phase: PhaseDeploying, From: spec.Blue, To: spec.Green, Version: "5"},
+			obs:   obsOf(spec.Blue, "5", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
 			phase: PhasePreAnalysis, act: Action{Kind: ActAnalyze, Analysis: PrePromotion},
 		},
 		{
 			name: "a landed switch is analysed before the delay", spec: analysed,
-			r: Release{Phase: PhaseSwitching, From: Blue, To: Green, Version: "5", PreAnalyzed: true}, obs: switched, now: t0,
+			r: Release{Phase: PhaseSwitching, From: spec.Blue, To: spec.Green, Version: "5", PreAnalyzed: true}, obs: switched, now: t0,
 			phase: PhasePostAnalysis, act: Action{Kind: ActAnalyze, Analysis: PostPromotion},
 		},
 		{
 			name: "a failed post-promotion analysis rolls back", spec: analysed,
-			r:     Release{Phase: PhasePostAnalysis, From: Blue, To: Green, Version: "8", PreAnalyzed: true, Rollback: true, Reason: "post-promotion analysis failed: x"},
+			r:     Release{Phase: PhasePostAnalysis, From: spec.Blue, To: spec.Green, Version: "8", PreAnalyzed: true, Rollback: true, Reason: "post-promotion analysis failed: x"},
 			obs:   switched,
-			phase: PhaseRollingBack, act: Action{Kind: ActSwitch, Color: Blue, Image: "web:v1", MinReady: 1},
+			phase: PhaseRollingBack, act: Action{Kind: ActSwitch, Color: spec.Blue, Image: "web:v1", MinReady: 1},
 		},
 		{
 			name: "the old color at zero is done", spec: blueGreen,
-			r:   Release{Phase: PhaseScaleDownDelay, From: Blue, To: Green, Version: "8", SwitchedAt: t0},
+			r:   Release{Phase: PhaseScaleDownDelay, From: spec.Blue, To: spec.Green, Version: "8", SwitchedAt: t0},
 			obs: switchedCold, now: t0.Add(6 * time.Minute), phase: PhaseDone,
 		},
 		{
 			name: "rollback with the old color warm is one switch", spec: blueGreen,
-			r:     Release{Phase: PhaseScaleDownDelay, From: Blue, To: Green, Version: "8", SwitchedAt: t0, Rollback: true},
+			r:     Release{Phase: PhaseScaleDownDelay, From: spec.Blue, To: spec.Green, Version: "8", SwitchedAt: t0, Rollback: true},
 			obs:   switched,
-			phase: PhaseRollingBack, act: Action{Kind: ActSwitch, Color: Blue, Image: "web:v1", MinReady: 1},
+			phase: PhaseRollingBack, act: Action{Kind: ActSwitch, Color: spec.Blue, Image: "web:v1", MinReady: 1},
 		},
 		{
 			name: "rollback with the old color cold scales it up first", spec: blueGreen,
-			r:     Release{Phase: PhaseScaleDownDelay, From: Blue, To: Green, Version: "8", SwitchedAt: t0, Rollback: true},
+			r:     Release{Phase: PhaseScaleDownDelay, From: spec.Blue, To: spec.Green, Version: "8", SwitchedAt: t0, Rollback: true},
 			obs:   switchedCold,
-			phase: PhaseRollingBack, act: Action{Kind: ActScale, Color: Blue, Replicas: 3},
+			phase: PhaseRollingBack, act: Action{Kind: ActScale, Color: spec.Blue, Replicas: 3},
 		},
 		{
 			name: "rollback landed", spec: blueGreen,
-			r:     Release{Phase: PhaseRollingBack, From: Blue, To: Green, Version: "8"},
-			obs:   obsOf(Blue, "9", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
+			r:     Release{Phase: PhaseRollingBack, From: spec.Blue, To: spec.Green, Version: "8"},
+			obs:   obsOf(spec.Blue, "9", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)),
 			phase: PhaseRolledBack,
 		},
 		{
 			name: "abort before the switch scales the preview down", spec: blueGreen,
-			r:     Release{Phase: PhaseDeploying, From: Blue, To: Green, Version: "5", Abort: true},
-			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), rolling),
-			phase: PhaseAborting, act: Action{Kind: ActScale, Color: Green, Replicas: 0},
+			r:     Release{Phase: PhaseDeploying, From: spec.Blue, To: spec.Green, Version: "5", Abort: true},
+			obs:   obsOf(spec.Blue, "5", color("web-blue", "web:v1", 3), rolling),
+			phase: PhaseAborting, act: Action{Kind: ActScale, Color: spec.Green, Replicas: 0},
 		},
 		{
 			name: "rollback before the switch is an abort: the live color was never touched", spec: blueGreen,
-			r:     Release{Phase: PhaseAwaitingApproval, From: Blue, To: Green, Version: "5", Rollback: true},
-			obs:   obsOf(Blue, "5", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 0)),
+			r:     Release{Phase: PhaseAwaitingApproval, From: spec.Blue, To: spec.Green, Version: "5", Rollback: true},
+			obs:   obsOf(spec.Blue, "5", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 0)),
 			phase: PhaseAborted, reasonHas: "blue stays live",
 		},
 		{
 			name: "abort after the switch leaves both colors up", spec: blueGreen,
-			r:     Release{Phase: PhaseScaleDownDelay, From: Blue, To: Green, Version: "8", SwitchedAt: t0, Abort: true},
+			r:     Release{Phase: PhaseScaleDownDelay, From: spec.Blue, To: spec.Green, Version: "8", SwitchedAt: t0, Abort: true},
 			obs:   switched,
 			phase: PhaseAborted, reasonHas: "green stays live and blue stays up",
 		},
@@ -260,9 +262,9 @@ func TestNextBlueGreen(t *testing.T) {
 func TestNextBlueGreenNeverSwitchesToUnready(t *testing.T) {
 	unready := color("web-green", "web:v2", 3)
 	unready.Ready, unready.Available = 0, 0
-	obs := obsOf(Blue, "5", color("web-blue", "web:v1", 3), unready)
+	obs := obsOf(spec.Blue, "5", color("web-blue", "web:v1", 3), unready)
 	for _, p := range []Phase{"", PhaseDeploying, PhasePreviewReady, PhasePreAnalysis, PhaseAwaitingApproval} {
-		r := Release{Phase: p, From: Blue, To: Green, Version: "5", Approved: true}
+		r := Release{Phase: p, From: spec.Blue, To: spec.Green, Version: "5", Approved: true}
 		if p == "" {
 			r = Release{}
 		}
@@ -288,22 +290,22 @@ func TestNextRollback(t *testing.T) {
 		act      Action
 		wantErr  string
 	}{
-		{"already live", obsOf(Blue, "1", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)), false, Action{}, ""},
-		{"warm", obsOf(Green, "1", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)), false,
-			Action{Kind: ActSwitch, Color: Blue, Image: "web:v1", MinReady: 1}, ""},
-		{"cold", obsOf(Green, "1", color("web-blue", "web:v1", 0), color("web-green", "web:v2", 3)), false,
-			Action{Kind: ActScale, Color: Blue, Replicas: 4}, ""},
-		{"scaling up", obsOf(Green, "1", half, color("web-green", "web:v2", 3)), false, Action{Kind: ActWaitRollout, Color: Blue}, ""},
+		{"already live", obsOf(spec.Blue, "1", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)), false, Action{}, ""},
+		{"warm", obsOf(spec.Green, "1", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)), false,
+			Action{Kind: ActSwitch, Color: spec.Blue, Image: "web:v1", MinReady: 1}, ""},
+		{"cold", obsOf(spec.Green, "1", color("web-blue", "web:v1", 0), color("web-green", "web:v2", 3)), false,
+			Action{Kind: ActScale, Color: spec.Blue, Replicas: 4}, ""},
+		{"scaling up", obsOf(spec.Green, "1", half, color("web-green", "web:v2", 3)), false, Action{Kind: ActWaitRollout, Color: spec.Blue}, ""},
 		// Once scaled up from zero, one Ready pod is not enough: the
 		// whole load would land on it.
-		{"scaled up, one pod Ready", obsOf(Green, "1", one, color("web-green", "web:v2", 3)), true, Action{Kind: ActWaitRollout, Color: Blue}, ""},
-		{"scaled up, all Ready", obsOf(Green, "1", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)), true,
-			Action{Kind: ActSwitch, Color: Blue, Image: "web:v1", MinReady: 3}, ""},
-		{"missing", obsOf(Green, "1", &ColorState{Deployment: "web-blue"}, color("web-green", "web:v2", 3)), false, Action{}, "not found"},
+		{"scaled up, one pod Ready", obsOf(spec.Green, "1", one, color("web-green", "web:v2", 3)), true, Action{Kind: ActWaitRollout, Color: spec.Blue}, ""},
+		{"scaled up, all Ready", obsOf(spec.Green, "1", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3)), true,
+			Action{Kind: ActSwitch, Color: spec.Blue, Image: "web:v1", MinReady: 3}, ""},
+		{"missing", obsOf(spec.Green, "1", &ColorState{Deployment: "web-blue"}, color("web-green", "web:v2", 3)), false, Action{}, "not found"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			act, err := NextRollback(tc.obs, Blue, 4, tc.scaledUp)
+			act, err := NextRollback(tc.obs, spec.Blue, 4, tc.scaledUp)
 			if act != tc.act {
 				t.Errorf("got %+v, want %+v", act, tc.act)
 			}
@@ -350,7 +352,7 @@ func TestRolloutStatus(t *testing.T) {
 }
 
 func TestTargetDefaults(t *testing.T) {
-	got := Target{Namespace: "p", Service: "claude-tiu-service"}.WithDefaults()
+	got := spec.Target{Namespace: "p", Service: "claude-tiu-service"}.WithDefaults()
 	if got.Blue != "claude-tiu-blue" || got.Green != "claude-tiu-green" || got.SelectorKey != "color" {
 		t.Errorf("got %+v, want claude-tiu-blue/claude-tiu-green keyed by color", got)
 	}

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
-func testPipeline() *Pipeline {
-	return &Pipeline{Metadata: Metadata{Name: "p"}, Stages: []Stage{
-		{Name: "a", Budget: Duration(time.Minute), Steps: []Step{{Name: "one", Run: "true"}}},
-		{Name: "b", Budget: Duration(2 * time.Minute), Steps: []Step{{Name: "two", Run: "true"}}},
+func testPipeline() *spec.Pipeline {
+	return &spec.Pipeline{Metadata: spec.Metadata{Name: "p"}, Stages: []spec.Stage{
+		{Name: "a", Budget: spec.Duration(time.Minute), Steps: []spec.Step{{Name: "one", Run: "true"}}},
+		{Name: "b", Budget: spec.Duration(2 * time.Minute), Steps: []spec.Step{{Name: "two", Run: "true"}}},
 	}}
 }
 
@@ -215,7 +217,7 @@ func TestApplyGateDecidedResumesTheStep(t *testing.T) {
 	if a, _ := s.Stage("a"); a.Steps[0].Status != StatusWaiting {
 		t.Fatalf("step %s while its gate waits, want waiting", a.Steps[0].Status)
 	}
-	s = Apply(s, GateDecided{Meta: Meta{Seq: 3}, Gate: "a/one", Outcome: GateApprove})
+	s = Apply(s, GateDecided{Meta: Meta{Seq: 3}, Gate: "a/one", Outcome: spec.GateApprove})
 	if a, _ := s.Stage("a"); a.Steps[0].Status != StatusRunning || len(s.Gates) != 0 {
 		t.Errorf("step %s with %d gates after approval, want running and none", a.Steps[0].Status, len(s.Gates))
 	}

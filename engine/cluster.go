@@ -7,31 +7,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
-
-// Color is one side of a blue-green pair.
-type Color string
-
-// The two colors of a blue-green pair.
-const (
-	Blue  Color = "blue"
-	Green Color = "green"
-)
-
-// Other returns the opposite color, or "" for anything that is not blue or
-// green (a maintenance selector, say).
-func (c Color) Other() Color {
-	switch c {
-	case Blue:
-		return Green
-	case Green:
-		return Blue
-	}
-	return ""
-}
-
-// Valid reports whether c is blue or green.
-func (c Color) Valid() bool { return c == Blue || c == Green }
 
 // The annotations on the Service that let any console read a release's state
 // from the cluster alone.
@@ -46,52 +24,11 @@ const (
 	AnnGreen = "cutover.dev/green-deployment"
 )
 
-// DefaultSelectorKey is the Service selector label that names the live color.
-const DefaultSelectorKey = "color"
-
-// Target names one blue-green pair: a Service and the Deployment of each
-// color, in one cluster.
-type Target struct {
-	// Context is the kubeconfig context; "" is the current one.
-	Context     string
-	Namespace   string
-	Service     string
-	SelectorKey string
-	Blue, Green string
-}
-
-// Deployment returns the name of c's Deployment.
-func (t Target) Deployment(c Color) string {
-	if c == Green {
-		return t.Green
-	}
-	return t.Blue
-}
-
-// WithDefaults fills the selector key and, by the convention
-// <name>-blue/<name>-green, the Deployment names. <name> is the Service's
-// name without a "-service" or "-svc" suffix.
-func (t Target) WithDefaults() Target {
-	if t.SelectorKey == "" {
-		t.SelectorKey = DefaultSelectorKey
-	}
-	stem := strings.TrimSuffix(strings.TrimSuffix(t.Service, "-service"), "-svc")
-	if t.Blue == "" {
-		t.Blue = stem + "-blue"
-	}
-	if t.Green == "" {
-		t.Green = stem + "-green"
-	}
-	return t
-}
-
-func (t Target) String() string { return t.Namespace + "/" + t.Service }
-
 // ServiceState is what the cluster says about the Service.
 type ServiceState struct {
 	// Live is the color the selector names; it may be something other than
 	// blue or green (maintenance), or "" when the key is absent.
-	Live Color `json:"live"`
+	Live spec.Color `json:"live"`
 	// Selector is the Service's whole selector.
 	Selector map[string]string `json:"selector,omitempty"`
 	// Version is the Service's resourceVersion, which makes writes
@@ -102,10 +39,10 @@ type ServiceState struct {
 
 // ReleaseMark is the last switch as the Service's annotations record it.
 type ReleaseMark struct {
-	Release    string    `json:"release,omitempty"`
-	Previous   Color     `json:"previousColor,omitempty"`
-	SwitchedAt time.Time `json:"switchedAt,omitzero"`
-	SwitchedBy string    `json:"switchedBy,omitempty"`
+	Release    string     `json:"release,omitempty"`
+	Previous   spec.Color `json:"previousColor,omitempty"`
+	SwitchedAt time.Time  `json:"switchedAt,omitzero"`
+	SwitchedBy string     `json:"switchedBy,omitempty"`
 }
 
 // ColorState is what the cluster says about one color's Deployment and pods.
@@ -145,12 +82,12 @@ type PodState struct {
 
 // Observation is one reading of a blue-green pair.
 type Observation struct {
-	Service ServiceState          `json:"service"`
-	Colors  map[Color]*ColorState `json:"colors"`
+	Service ServiceState               `json:"service"`
+	Colors  map[spec.Color]*ColorState `json:"colors"`
 }
 
 // Color returns c's state, or an empty one.
-func (o Observation) Color(c Color) ColorState {
+func (o Observation) Color(c spec.Color) ColorState {
 	if s := o.Colors[c]; s != nil {
 		return *s
 	}
@@ -206,7 +143,7 @@ func podReasons(pods []PodState) string {
 
 // SwitchRequest asks for the Service to select To.
 type SwitchRequest struct {
-	To, From Color
+	To, From spec.Color
 	// Version is the Service resourceVersion the caller last saw; the
 	// switch fails, changing nothing, when the Service has changed since.
 	Version string
@@ -225,19 +162,19 @@ type SwitchRequest struct {
 // implements it.
 type Cluster interface {
 	// Observe reads the Service, both Deployments and their pods.
-	Observe(ctx context.Context, t Target) (Observation, error)
+	Observe(ctx context.Context, t spec.Target) (Observation, error)
 	// Deploy sets the image of container on c's Deployment and scales it
 	// to replicas.
-	Deploy(ctx context.Context, t Target, c Color, container, image string, replicas int32) error
+	Deploy(ctx context.Context, t spec.Target, c spec.Color, container, image string, replicas int32) error
 	// WaitRollout watches c's Deployment until RolloutStatus says it is
 	// done, reporting every change to progress. It returns the error
 	// RolloutStatus gives, or ctx's.
-	WaitRollout(ctx context.Context, t Target, c Color, progress func(ColorState)) error
+	WaitRollout(ctx context.Context, t spec.Target, c spec.Color, progress func(ColorState)) error
 	// Switch points the Service at req.To and records the switch in its
 	// annotations. It returns the Service's new resourceVersion.
-	Switch(ctx context.Context, t Target, req SwitchRequest) (string, error)
+	Switch(ctx context.Context, t spec.Target, req SwitchRequest) (string, error)
 	// Scale sets c's replica count.
-	Scale(ctx context.Context, t Target, c Color, replicas int32) error
+	Scale(ctx context.Context, t spec.Target, c spec.Color, replicas int32) error
 
 	// Apply applies the manifests in dir to namespace, server-side, and
 	// returns what it applied ("Deployment/web", ...).
@@ -250,7 +187,7 @@ type Cluster interface {
 	// Lock takes the release lock of t's Service for holder, or fails
 	// naming who holds it and since when. A lock held by previous (a run
 	// being resumed) is taken over.
-	Lock(ctx context.Context, t Target, holder, previous string) (ReleaseLock, error)
+	Lock(ctx context.Context, t spec.Target, holder, previous string) (ReleaseLock, error)
 }
 
 // ReleaseLock is a held release lock.
@@ -275,7 +212,7 @@ func (o Observation) clone() Observation {
 	c := Observation{Service: o.Service}
 	c.Service.Selector = maps.Clone(o.Service.Selector)
 	if o.Colors != nil {
-		c.Colors = make(map[Color]*ColorState, len(o.Colors))
+		c.Colors = make(map[spec.Color]*ColorState, len(o.Colors))
 		for k, v := range o.Colors {
 			if v == nil {
 				continue

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"github.com/cutover-sh/cutover/proc"
 )
 
@@ -63,11 +65,11 @@ func (j *countingJournal) durableSteps() int {
 // steps share fsyncs.
 func TestEventsWaitForTheirRecordsToBeDurable(t *testing.T) {
 	const steps = 50
-	st := Stage{Name: "s", Budget: Duration(3600e9)}
+	st := spec.Stage{Name: "s", Budget: spec.Duration(3600e9)}
 	for i := range steps {
-		st.Steps = append(st.Steps, Step{Name: fmt.Sprintf("t%d", i), Run: "true"})
+		st.Steps = append(st.Steps, spec.Step{Name: fmt.Sprintf("t%d", i), Run: "true"})
 	}
-	p := &Pipeline{Metadata: Metadata{Name: "durable"}, Stages: []Stage{st}}
+	p := &spec.Pipeline{Metadata: spec.Metadata{Name: "durable"}, Stages: []spec.Stage{st}}
 	j := &countingJournal{}
 	eng, err := New(Config{Pipeline: p, Journal: j, Actor: Actor{Name: "t"}, Processes: &proc.Runner{}})
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"github.com/cutover-sh/cutover/engine/edge"
 )
 
@@ -24,7 +26,7 @@ type Recorder interface {
 
 // Config is everything one run needs.
 type Config struct {
-	Pipeline *Pipeline
+	Pipeline *spec.Pipeline
 	// Vars are exported to every run step: the --set values, the file's
 	// defaults and the variables the pipeline referenced.
 	Vars map[string]string
@@ -63,7 +65,7 @@ type Config struct {
 	// Resume, when set, continues an earlier run: see Resume.
 	Resume *Resume
 	// Metrics gives analysis steps their backend.
-	Metrics func(PrometheusSpec) (Metrics, error)
+	Metrics func(spec.PrometheusSpec) (Metrics, error)
 	// NotifyBackoff is the wait before a failed notification is tried
 	// again; it doubles with each attempt (default 1s).
 	NotifyBackoff time.Duration
@@ -107,7 +109,7 @@ var (
 // be called from any goroutine while Run is in progress.
 type Engine struct {
 	cfg    Config
-	p      *Pipeline
+	p      *spec.Pipeline
 	clock  Clock
 	mask   *Masker
 	bcast  *Broadcaster
@@ -136,7 +138,7 @@ type Engine struct {
 	// notes tells people about the run.
 	notes *notifications
 	// runners run each kind of step.
-	runners map[StepKind]stepRunner
+	runners map[spec.StepKind]stepRunner
 	// commands runs run steps; sched runs stages.
 	commands *commandRunner
 	sched    *scheduler
@@ -162,11 +164,11 @@ func New(cfg Config) (*Engine, error) {
 	}
 	p := cfg.Pipeline
 	skips := map[string]string{}
-	names := stageNames(p)
+	names := spec.StageNames(p)
 	for _, s := range cfg.SkipStages {
 		if !slices.Contains(names, s) {
 			hint := ""
-			if sug := suggest(s, names); sug != "" {
+			if sug := spec.Suggest(s, names); sug != "" {
 				hint = fmt.Sprintf(" (did you mean %q?)", sug)
 			}
 			return nil, fmt.Errorf("%w: --skip-stage %q names no stage of pipeline %s%s", ErrBadSkip, s, p.Metadata.Name, hint)
@@ -217,9 +219,9 @@ func New(cfg Config) (*Engine, error) {
 	e.gates = &gateBook{out: e.out, mask: e.mask, clock: e.clock, autoApprove: cfg.AutoApprove, asked: e.notes.approval,
 		waiting: map[string]*gate{}, decided: map[string]decision{}}
 	e.notes.gates = e.gates
-	e.runners = map[StepKind]stepRunner{
-		KindRun: e.commands, KindApprove: approveRunner{e}, KindBlueGreen: blueGreenRunner{e}, KindDeploy: deployRunner{e},
-		KindAnalysis: analysisRunner{e}, KindAlerts: alertsRunner{e}, KindNotify: notifyRunner{e}, KindLoadTest: loadTestRunner{e},
+	e.runners = map[spec.StepKind]stepRunner{
+		spec.KindRun: e.commands, spec.KindApprove: approveRunner{e}, spec.KindBlueGreen: blueGreenRunner{e}, spec.KindDeploy: deployRunner{e},
+		spec.KindAnalysis: analysisRunner{e}, spec.KindAlerts: alertsRunner{e}, spec.KindNotify: notifyRunner{e}, spec.KindLoadTest: loadTestRunner{e},
 	}
 	return e, nil
 }
@@ -271,7 +273,7 @@ func (e *Engine) Run(ctx context.Context) (Snapshot, error) {
 	p := e.p
 	if err := e.out.record(Record{
 		Type: RecRunStarted, Actor: actorPtr(e.cfg.Actor), Pipeline: p.Metadata.Name, Holder: LockHolder(e.cfg.Actor, e.runID),
-		Path: p.Source.Path, Hash: p.Source.Hash, Vars: e.cfg.Vars, Stages: stageNames(p),
+		Path: p.Source.Path, Hash: p.Source.Hash, Vars: e.cfg.Vars, Stages: spec.StageNames(p),
 		Emergency: e.cfg.Emergency, Skips: slices.Sorted(maps.Keys(e.sched.skips)), Reason: e.cfg.Reason,
 	}); err != nil {
 		e.bcast.Close()
@@ -281,12 +283,12 @@ func (e *Engine) Run(ctx context.Context) (Snapshot, error) {
 	start := e.clock.Now()
 	e.out.emit(RunStarted{
 		Pipeline: p.Metadata.Name, Path: p.Source.Path, Hash: p.Source.Hash,
-		Vars: e.mask.Map(e.cfg.Vars), Actor: e.cfg.Actor, Stages: stageNames(p), // both fresh copies
+		Vars: e.mask.Map(e.cfg.Vars), Actor: e.cfg.Actor, Stages: spec.StageNames(p), // both fresh copies
 		Budget: e.Snapshot().Budget, Emergency: e.cfg.Emergency, Reason: e.mask.String(e.cfg.Reason),
 		AutoApprove: e.cfg.AutoApprove,
 	})
 	e.notes.start(ctx)
-	started := e.notes.newNotice(NotifyStarted, nil, nil, "")
+	started := e.notes.newNotice(spec.NotifyStarted, nil, nil, "")
 	started.headline = "Started " + p.Metadata.Name
 	if e.cfg.Emergency {
 		started.detail = "EMERGENCY run: " + e.cfg.Reason
@@ -317,7 +319,7 @@ func (e *Engine) Run(ctx context.Context) (Snapshot, error) {
 		status, reason = StatusAborted, "cancelled"
 	}
 	elapsed := e.clock.Now().Sub(start)
-	finished := e.notes.newNotice(NotifyFinished, nil, nil, "")
+	finished := e.notes.newNotice(spec.NotifyFinished, nil, nil, "")
 	finished.headline = fmt.Sprintf("%s %s in %s", p.Metadata.Name, status, roundElapsed(elapsed))
 	finished.detail = reason
 	if aborted != nil {
@@ -338,12 +340,12 @@ func (e *Engine) Run(ctx context.Context) (Snapshot, error) {
 // Approve approves a waiting gate. gateID may be empty when exactly one
 // gate waits.
 func (e *Engine) Approve(actor Actor, gateID string) error {
-	return e.gates.decideNamed(gateID, GateApprove, actor, "")
+	return e.gates.decideNamed(gateID, spec.GateApprove, actor, "")
 }
 
 // Reject rejects a waiting gate, which fails its stage.
 func (e *Engine) Reject(actor Actor, gateID, reason string) error {
-	return e.gates.decideNamed(gateID, GateReject, actor, reason)
+	return e.gates.decideNamed(gateID, spec.GateReject, actor, reason)
 }
 
 // WaitingGates lists the gates that wait for a decision, sorted.

@@ -14,15 +14,17 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"github.com/cutover-sh/cutover/loadtest"
 	"github.com/cutover-sh/cutover/proc"
 	"github.com/cutover-sh/cutover/webhook"
 )
 
 // mustLoad builds a pipeline from YAML text.
-func mustLoad(t *testing.T, doc string) *Pipeline {
+func mustLoad(t *testing.T, doc string) *spec.Pipeline {
 	t.Helper()
-	p, err := Load("test.yaml", []byte(doc), nil)
+	p, err := spec.Load("test.yaml", []byte(doc), nil)
 	if err != nil {
 		t.Fatalf("load test pipeline: %v", err)
 	}
@@ -405,11 +407,11 @@ stages:
       - name: leak
         run: echo "Authorization=Bearer${TOKEN}!"; echo "$TOKEN" >&2; exit 3
 `
-	p, err := Load("test.yaml", []byte(doc), Vars(map[string]string{"TOKEN": secret}, nil))
+	p, err := spec.Load("test.yaml", []byte(doc), spec.Vars(map[string]string{"TOKEN": secret}, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	vars, secrets := p.Exports(map[string]string{"TOKEN": secret}, Vars(nil, nil))
+	vars, secrets := p.Exports(map[string]string{"TOKEN": secret}, spec.Vars(nil, nil))
 	h := newHarness(t, Config{Pipeline: p, Vars: vars, Secrets: secrets, AutoApprove: true})
 	// The secret reaches the step through its environment, never its
 	// command line, which every user of the host can read.
@@ -553,7 +555,7 @@ stages:
 }
 
 func TestGateTimeoutOutcome(t *testing.T) {
-	for _, outcome := range []GateOutcome{GateApprove, GateReject} {
+	for _, outcome := range []spec.GateOutcome{spec.GateApprove, spec.GateReject} {
 		t.Run(string(outcome), func(t *testing.T) {
 			clock := newFakeClock()
 			doc := `
@@ -575,7 +577,7 @@ stages:
 			clock.advance(10 * time.Minute)
 			final := <-result
 			want := StatusSucceeded
-			if outcome == GateReject {
+			if outcome == spec.GateReject {
 				want = StatusFailed
 			}
 			if final.Status != want {
@@ -841,11 +843,11 @@ stages:
           printf '%s' "$KEY" | tr '\n' ' ' >&2; exit 3
 `
 	set := map[string]string{"KEY": pemKey}
-	p, err := Load("test.yaml", []byte(doc), Vars(set, nil))
+	p, err := spec.Load("test.yaml", []byte(doc), spec.Vars(set, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	vars, secrets := p.Exports(set, Vars(nil, nil))
+	vars, secrets := p.Exports(set, spec.Vars(nil, nil))
 	h := newHarness(t, Config{Pipeline: p, Vars: vars, Secrets: secrets})
 	if final := h.run(); final.Status != StatusFailed {
 		t.Fatalf("run: got %s, want failed (the step exits 3)", final.Status)
@@ -880,11 +882,11 @@ stages:
     budget: 1m
     steps: [{run: "true"}]
 `
-	_, err := Load("short.yaml", []byte(doc), Vars(map[string]string{"PIN": "123"}, nil))
+	_, err := spec.Load("short.yaml", []byte(doc), spec.Vars(map[string]string{"PIN": "123"}, nil))
 	if err == nil || !strings.Contains(err.Error(), "short.yaml:5:13: secretEnv[0]: the value of PIN is 3 characters long") {
 		t.Errorf("got %v, want the file, line and PIN named", err)
 	}
-	if _, err := Load("short.yaml", []byte(doc), Vars(map[string]string{"PIN": "1234"}, nil)); err != nil {
+	if _, err := spec.Load("short.yaml", []byte(doc), spec.Vars(map[string]string{"PIN": "1234"}, nil)); err != nil {
 		t.Errorf("a 4-character secret: %v", err)
 	}
 }

@@ -1,6 +1,10 @@
 package engine
 
-import "time"
+import (
+	"time"
+
+	"github.com/cutover-sh/cutover/engine/spec"
+)
 
 // Meta is stamped on every event by the engine when it is published.
 type Meta struct {
@@ -85,10 +89,10 @@ type StageFinished struct {
 // StepStarted marks one attempt of a step beginning.
 type StepStarted struct {
 	Meta
-	Stage   string   `json:"stage"`
-	Step    string   `json:"step"`
-	Kind    StepKind `json:"kind"`
-	Attempt int      `json:"attempt"`
+	Stage   string        `json:"stage"`
+	Step    string        `json:"step"`
+	Kind    spec.StepKind `json:"kind"`
+	Attempt int           `json:"attempt"`
 }
 
 // Stream names where a line of step output came from.
@@ -128,21 +132,21 @@ type StepFinished struct {
 // GateWaiting says an approve gate needs a decision.
 type GateWaiting struct {
 	Meta
-	Gate        string        `json:"gate"`
-	Stage       string        `json:"stage"`
-	Step        string        `json:"step"`
-	Instruction string        `json:"instruction" sanitize:"text"`
-	Timeout     time.Duration `json:"timeoutNs,omitempty"`
-	OnTimeout   GateOutcome   `json:"onTimeout,omitempty"`
+	Gate        string           `json:"gate"`
+	Stage       string           `json:"stage"`
+	Step        string           `json:"step"`
+	Instruction string           `json:"instruction" sanitize:"text"`
+	Timeout     time.Duration    `json:"timeoutNs,omitempty"`
+	OnTimeout   spec.GateOutcome `json:"onTimeout,omitempty"`
 }
 
 // GateDecided says an approve gate was approved or rejected, and by whom.
 type GateDecided struct {
 	Meta
-	Gate    string      `json:"gate"`
-	Outcome GateOutcome `json:"outcome"`
-	Actor   Actor       `json:"actor"`
-	Reason  string      `json:"reason,omitempty"`
+	Gate    string           `json:"gate"`
+	Outcome spec.GateOutcome `json:"outcome"`
+	Actor   Actor            `json:"actor"`
+	Reason  string           `json:"reason,omitempty"`
 }
 
 // Warning is something a person should notice that does not stop the run,
@@ -179,15 +183,15 @@ type ReleaseProgress struct {
 	Step  string `json:"step"`
 	// Service is namespace/name; for a deploy step it is empty and
 	// Deployment names what is rolled out.
-	Service string `json:"service,omitempty"`
-	Phase   Phase  `json:"phase"`
-	From    Color  `json:"from,omitempty"`
-	To      Color  `json:"to,omitempty"`
+	Service string     `json:"service,omitempty"`
+	Phase   Phase      `json:"phase"`
+	From    spec.Color `json:"from,omitempty"`
+	To      spec.Color `json:"to,omitempty"`
 	// Live is the color the Service selects now.
-	Live   Color      `json:"live,omitempty"`
+	Live   spec.Color `json:"live,omitempty"`
 	Action ActionKind `json:"action,omitempty"`
 	// Color and State describe the color being rolled out or checked.
-	Color   Color      `json:"color,omitempty"`
+	Color   spec.Color `json:"color,omitempty"`
 	State   ColorState `json:"state"`
 	Message string     `json:"message,omitempty"`
 	// Observed is the latest reading of the Service and both colors, with

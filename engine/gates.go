@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
 // gateBook holds a run's approve gates: those that wait for a person, and
@@ -19,7 +21,7 @@ type gateBook struct {
 	clock       Clock
 	autoApprove bool
 	// asked tells people that a gate of a step waits for one of them.
-	asked func(s *Stage, step, instruction string)
+	asked func(s *spec.Stage, step, instruction string)
 
 	mu      sync.Mutex
 	waiting map[string]*gate
@@ -33,7 +35,7 @@ type gate struct {
 
 // decision is how a gate was decided, and by whom.
 type decision struct {
-	outcome GateOutcome
+	outcome spec.GateOutcome
 	actor   Actor
 	reason  string
 }
@@ -57,7 +59,7 @@ func (b *gateBook) decisionOf(id string) (decision, bool) {
 }
 
 // decideNamed decides gate id, or the only gate waiting when id is empty.
-func (b *gateBook) decideNamed(id string, outcome GateOutcome, actor Actor, reason string) error {
+func (b *gateBook) decideNamed(id string, outcome spec.GateOutcome, actor Actor, reason string) error {
 	if id == "" {
 		waiting := b.names()
 		switch len(waiting) {
@@ -75,7 +77,7 @@ func (b *gateBook) decideNamed(id string, outcome GateOutcome, actor Actor, reas
 // decide applies the first decision for a gate; any later one gets
 // ErrGateDecided, saying who decided. The decision is journaled before it
 // is reported or acted on; if it cannot be, it is not applied.
-func (b *gateBook) decide(id string, outcome GateOutcome, actor Actor, reason string) error {
+func (b *gateBook) decide(id string, outcome spec.GateOutcome, actor Actor, reason string) error {
 	b.mu.Lock()
 	g, ok := b.waiting[id]
 	if ok {
@@ -91,7 +93,7 @@ func (b *gateBook) decide(id string, outcome GateOutcome, actor Actor, reason st
 		return fmt.Errorf("gate %s: %w", id, ErrNoGate)
 	}
 	typ := RecGateApproved
-	if outcome != GateApprove {
+	if outcome != spec.GateApprove {
 		typ = RecGateRejected
 	}
 	stage, step, _ := strings.Cut(id, "/")
@@ -105,8 +107,8 @@ func (b *gateBook) decide(id string, outcome GateOutcome, actor Actor, reason st
 	return nil
 }
 
-func verb(o GateOutcome) string {
-	if o == GateApprove {
+func verb(o spec.GateOutcome) string {
+	if o == spec.GateApprove {
 		return "approved"
 	}
 	return "rejected"
@@ -114,7 +116,7 @@ func verb(o GateOutcome) string {
 
 // awaitGate opens the gate of step name and waits for its decision. ok is
 // false when ctx ended first.
-func (b *gateBook) await(ctx context.Context, s *Stage, name, instruction string, timeout time.Duration, onTimeout GateOutcome) (d decision, ok bool) {
+func (b *gateBook) await(ctx context.Context, s *spec.Stage, name, instruction string, timeout time.Duration, onTimeout spec.GateOutcome) (d decision, ok bool) {
 	id := gateID(s.Name, name)
 	_ = b.out.record(Record{Type: RecGateWaiting, Stage: s.Name, Step: name, Gate: id, Reason: instruction})
 	// The gate opens only once it is journaled, and is announced under the
@@ -135,7 +137,7 @@ func (b *gateBook) await(ctx context.Context, s *Stage, name, instruction string
 		return decision{}, false
 	}
 	if b.autoApprove {
-		_ = b.decide(id, GateApprove, Actor{Name: AutoApproveActor}, "--auto-approve")
+		_ = b.decide(id, spec.GateApprove, Actor{Name: AutoApproveActor}, "--auto-approve")
 	}
 	var expired <-chan time.Time
 	if timeout > 0 {
@@ -149,7 +151,7 @@ func (b *gateBook) await(ctx context.Context, s *Stage, name, instruction string
 	case <-expired:
 		outcome := onTimeout
 		if outcome == "" {
-			outcome = GateReject
+			outcome = spec.GateReject
 		}
 		// If a person decided at the same instant, this fails and their
 		// decision, already in the channel, stands.

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -49,11 +51,11 @@ type Record struct {
 	Output []string `json:"output,omitempty"`
 
 	// A release's Service (namespace/name), colors, image and phase.
-	Service string `json:"service,omitempty"`
-	From    Color  `json:"from,omitempty"`
-	To      Color  `json:"to,omitempty"`
-	Release string `json:"release,omitempty"`
-	Phase   Phase  `json:"phase,omitempty"`
+	Service string     `json:"service,omitempty"`
+	From    spec.Color `json:"from,omitempty"`
+	To      spec.Color `json:"to,omitempty"`
+	Release string     `json:"release,omitempty"`
+	Phase   Phase      `json:"phase,omitempty"`
 
 	// An analysis measurement: the metric, the query as sent, the value
 	// (as text, so NaN survives JSON) and the verdict.

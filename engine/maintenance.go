@@ -4,18 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-)
 
-// MaintenanceTarget returns the blue-green step whose Service has a
-// maintenance page, with its stage and step names, or false.
-func (p *Pipeline) MaintenanceTarget() (stage, step string, spec BlueGreenSpec, ok bool) {
-	for _, r := range p.BlueGreenSteps() {
-		if r.BlueGreen.Maintenance != "" {
-			return r.Stage, r.Name, *r.BlueGreen, true
-		}
-	}
-	return "", "", BlueGreenSpec{}, false
-}
+	"github.com/cutover-sh/cutover/engine/spec"
+)
 
 // Maintenance points the Service of the pipeline's blue-green step at its
 // maintenance page (on), or back to the color that was live before it
@@ -37,7 +28,7 @@ func (e *Engine) Maintenance(ctx context.Context, actor Actor, on bool) (string,
 	if err != nil {
 		return "", err
 	}
-	m, err := SwitchMaintenance(ctx, cl, t, Color(blueGreen.Maintenance), on, actor, LockHolder(actor, e.runID), e.clock)
+	m, err := SwitchMaintenance(ctx, cl, t, spec.Color(blueGreen.Maintenance), on, actor, LockHolder(actor, e.runID), e.clock)
 	switch {
 	case err != nil && !m.Changed:
 		return "", err // nothing was tried on the Service
@@ -65,7 +56,7 @@ func (e *Engine) Maintenance(ctx context.Context, actor Actor, on bool) (string,
 // MaintenanceSwitch is what a maintenance switch did: traffic moved From
 // To, unless it was where it was asked to be already.
 type MaintenanceSwitch struct {
-	From, To Color
+	From, To spec.Color
 	Changed  bool
 	Message  string
 }
@@ -76,7 +67,7 @@ type MaintenanceSwitch struct {
 // as holder meanwhile, as a release would: a release running in any
 // console is refused, not cut into. The console's m and cutover
 // maintenance both switch through it.
-func SwitchMaintenance(ctx context.Context, cl Cluster, t Target, page Color, on bool, actor Actor, holder string, clock Clock) (MaintenanceSwitch, error) {
+func SwitchMaintenance(ctx context.Context, cl Cluster, t spec.Target, page spec.Color, on bool, actor Actor, holder string, clock Clock) (MaintenanceSwitch, error) {
 	lock, err := cl.Lock(ctx, t, holder, "")
 	if err != nil {
 		return MaintenanceSwitch{}, fmt.Errorf("maintenance: lock service %s: %w", t, err)
@@ -115,7 +106,7 @@ func SwitchMaintenance(ctx context.Context, cl Cluster, t Target, page Color, on
 	return m, nil
 }
 
-func nonEmptyColor(c, alt Color) Color {
+func nonEmptyColor(c, alt spec.Color) spec.Color {
 	if c == "" {
 		return alt
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
 // TestMaintenanceDuringARun: after the release, maintenance on points the
@@ -13,9 +15,9 @@ import (
 // during the release itself it is refused.
 func TestMaintenanceDuringARun(t *testing.T) {
 	blueGreen := bgSpec()
-	blueGreen.Maintenance, blueGreen.ScaleDownDelay, blueGreen.Approve = "maintenance", Duration(time.Hour), "switch?"
-	p := &Pipeline{Metadata: Metadata{Name: "web"}, Stages: []Stage{
-		{Name: "release", Budget: Duration(time.Hour), Steps: []Step{{Name: "blue-green", BlueGreen: &blueGreen}}},
+	blueGreen.Maintenance, blueGreen.ScaleDownDelay, blueGreen.Approve = "maintenance", spec.Duration(time.Hour), "switch?"
+	p := &spec.Pipeline{Metadata: spec.Metadata{Name: "web"}, Stages: []spec.Stage{
+		{Name: "release", Budget: spec.Duration(time.Hour), Steps: []spec.Step{{Name: "blue-green", BlueGreen: &blueGreen}}},
 	}}
 	m := newMemCluster()
 	h := newHarness(t, Config{Pipeline: p, Clusters: func(string) (Cluster, error) { return lockingMem{m}, nil }})
@@ -43,9 +45,9 @@ func TestMaintenanceDuringARun(t *testing.T) {
 	<-done
 
 	// A new run on the same cluster, with the release long over.
-	q := &Pipeline{Metadata: Metadata{Name: "web"}, Stages: []Stage{
-		{Name: "release", Budget: Duration(time.Hour), Steps: []Step{{Name: "blue-green", BlueGreen: &blueGreen}}},
-		{Name: "watch", Budget: Duration(time.Hour), Steps: []Step{{Name: "gate", Approve: "ok?"}}},
+	q := &spec.Pipeline{Metadata: spec.Metadata{Name: "web"}, Stages: []spec.Stage{
+		{Name: "release", Budget: spec.Duration(time.Hour), Steps: []spec.Step{{Name: "blue-green", BlueGreen: &blueGreen}}},
+		{Name: "watch", Budget: spec.Duration(time.Hour), Steps: []spec.Step{{Name: "gate", Approve: "ok?"}}},
 	}}
 	h2 := newHarness(t, Config{Pipeline: q, SkipStages: []string{"release"}, Clusters: func(string) (Cluster, error) { return lockingMem{m}, nil }})
 	done2 := h2.start()
@@ -56,7 +58,7 @@ func TestMaintenanceDuringARun(t *testing.T) {
 	if msg, err := h2.eng.Maintenance(ctx, dana, true); err != nil || !strings.Contains(msg, "already serves the maintenance page") {
 		t.Errorf("maintenance on twice: %q, %v", msg, err)
 	}
-	if msg, err := h2.eng.Maintenance(ctx, dana, false); err != nil || m.live != Green {
+	if msg, err := h2.eng.Maintenance(ctx, dana, false); err != nil || m.live != spec.Green {
 		t.Fatalf("maintenance off: %q, %v, live %s; want green back", msg, err, m.live)
 	}
 	if err := h2.eng.Approve(dana, ""); err != nil {
@@ -72,7 +74,7 @@ func TestMaintenanceDuringARun(t *testing.T) {
 	if want := "green>maintenance by dana succeeded; maintenance>green by dana succeeded"; strings.Join(got, "; ") != want {
 		t.Errorf("journal %q, want %q", strings.Join(got, "; "), want)
 	}
-	live := Color("")
+	live := spec.Color("")
 	h2.mu.Lock()
 	for _, ev := range h2.events {
 		if p, ok := ev.(ReleaseProgress); ok && strings.HasPrefix(p.Message, "maintenance") {
@@ -80,7 +82,7 @@ func TestMaintenanceDuringARun(t *testing.T) {
 		}
 	}
 	h2.mu.Unlock()
-	if live != Green {
+	if live != spec.Green {
 		t.Errorf("the last maintenance progress says %q is live, want green", live)
 	}
 }

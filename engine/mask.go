@@ -5,6 +5,8 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
 // Mask is what a secret value is replaced with.
@@ -16,10 +18,6 @@ type Masker struct {
 	r    *strings.Replacer
 	vals []string // what is masked, longest first
 }
-
-// MinSecret is the shortest secret cutover accepts: masking a shorter
-// value reveals it, since every occurrence of it in the output is masked.
-const MinSecret = 4
 
 // NewMasker masks every non-empty value in secrets. A value of several
 // lines is masked whole, and each of its lines on its own as well, since a
@@ -39,7 +37,7 @@ func NewMasker(secrets []string) *Masker {
 		vals = append(vals, strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "\r\n"))
 		for _, line := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
 			for _, l := range []string{line, strings.TrimSpace(line)} {
-				if len(l) >= MinSecret {
+				if len(l) >= spec.MinSecret {
 					vals = append(vals, l)
 				}
 			}

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -37,27 +36,6 @@ func TestSplitLineKeepsRunes(t *testing.T) {
 	for _, p := range parts {
 		if len(p) > 5 || !utf8.ValidString(p) {
 			t.Errorf("piece %q is too long or splits a rune", p)
-		}
-	}
-}
-
-func TestExpand(t *testing.T) {
-	lookup := Vars(map[string]string{"A": "1", "EMPTY": ""}, nil)
-	for _, c := range []struct {
-		in, want string
-		missing  []string
-	}{
-		{"x${A}y", "x1y", nil},
-		{"${EMPTY}", "", nil},
-		{"$${A}", "${A}", nil},
-		{"$A ${A:-z} ${#A} $$", "$A ${A:-z} ${#A} $$", nil},
-		{"${B}${C}", "", []string{"B", "C"}},
-		{"${A", "${A", nil},
-	} {
-		used := map[string]string{}
-		got, missing := expand(c.in, lookup, used)
-		if got != c.want || !slices.Equal(missing, c.missing) {
-			t.Errorf("expand(%q): got %q missing %v, want %q missing %v", c.in, got, missing, c.want, c.missing)
 		}
 	}
 }

@@ -10,39 +10,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"github.com/cutover-sh/cutover/engine/edge"
 )
-
-// NotifyTrigger names a moment of a run that the pipeline's notify: tells
-// people about.
-type NotifyTrigger string
-
-// The triggers a pipeline's notify: can list under on:, and the one a
-// notify step sends under.
-const (
-	// NotifyStarted: the run began.
-	NotifyStarted NotifyTrigger = "started"
-	// NotifyApproval: a gate waits for a person (not sent with
-	// --auto-approve, which decides every gate at once).
-	NotifyApproval NotifyTrigger = "approval"
-	// NotifyPromoted: a blue-green release switched traffic to the new
-	// color.
-	NotifyPromoted NotifyTrigger = "promoted"
-	// NotifyRolledBack: a blue-green release sent traffic back to the old
-	// color, at a person's request or after a failed analysis.
-	NotifyRolledBack NotifyTrigger = "rolledBack"
-	// NotifyFailed: a stage failed. It is sent when it happens, so people
-	// hear of it while other stages may still run.
-	NotifyFailed NotifyTrigger = "failed"
-	// NotifyFinished: the run ended, whatever its outcome.
-	NotifyFinished NotifyTrigger = "finished"
-	// NotifyMessage is what a notify step sends; it is not listed under
-	// on:.
-	NotifyMessage NotifyTrigger = "message"
-)
-
-// notifyTriggers are the values on: accepts, in the order errors list them.
-var notifyTriggers = []NotifyTrigger{NotifyStarted, NotifyApproval, NotifyPromoted, NotifyRolledBack, NotifyFailed, NotifyFinished}
 
 // Notification defaults and bounds.
 const (
@@ -57,70 +28,11 @@ const (
 	notifyDrain = 30 * time.Second
 )
 
-// NotifySpec is the pipeline's notify: where to tell people about the run
-// and about which moments of it. Webhook URLs are credentials: each is
-// written as a secretEnv variable (webhook: ${SLACK_WEBHOOK}), so that it
-// is masked everywhere.
-//
-// Notifications are sent in the background, in order per target, and never
-// hold the release up; a finished run waits for them (30s at most) before
-// it returns. A notification that cannot be delivered is journaled
-// (notify.failed) and shown as a warning: it never fails a release.
-type NotifySpec struct {
-	Slack *SlackTarget `json:"slack,omitempty"`
-	Teams *TeamsTarget `json:"teams,omitempty"`
-	// On lists the moments to notify; without it, all six.
-	On []NotifyTrigger `json:"on,omitempty" jsonschema:"enum=started,enum=approval,enum=promoted,enum=rolledBack,enum=failed,enum=finished"`
-	// Retries is how many times a failed delivery is tried again, with
-	// exponential backoff from 1s (default 3). Network errors, 5xx and
-	// 429 answers are retried; other answers are not.
-	Retries *int `json:"retries,omitempty" jsonschema:"minimum=0,maximum=10"`
-	// Timeout bounds each attempt (default 10s).
-	Timeout Duration `json:"timeout,omitempty"`
-}
-
-// SlackTarget is a Slack incoming webhook. It may be written as the
-// webhook alone: slack: ${SLACK_WEBHOOK}.
-type SlackTarget struct {
-	Webhook string `json:"webhook"`
-	// Channel overrides the webhook's channel, where Slack allows it.
-	Channel string `json:"channel,omitempty"`
-}
-
-// TeamsTarget is a Microsoft Teams webhook of the Workflows app ("Post to
-// a channel when a webhook request is received"). It may be written as the
-// webhook alone: teams: ${TEAMS_WEBHOOK}.
-type TeamsTarget struct {
-	Webhook string `json:"webhook"`
-}
-
-func (t *SlackTarget) fromScalar(s string) { t.Webhook = s }
-func (t *TeamsTarget) fromScalar(s string) { t.Webhook = s }
-
-// NotifyStepSpec is a notify step: it sends Message now, to its own slack
-// and teams targets or, when it names neither, to those of the pipeline's
-// notify:. Retries and the per-attempt timeout come from the pipeline's
-// notify: too. The step always succeeds; a failed delivery is in its
-// reason, the journal and a warning.
-type NotifyStepSpec struct {
-	Slack   *SlackTarget `json:"slack,omitempty"`
-	Teams   *TeamsTarget `json:"teams,omitempty"`
-	Message string       `json:"message"`
-}
-
-// enabled reports whether the pipeline notifies about t.
-func (n *NotifySpec) enabled(t NotifyTrigger) bool {
-	if n == nil || n.Slack == nil && n.Teams == nil {
-		return false
-	}
-	return len(n.On) == 0 || slices.Contains(n.On, t)
-}
-
 // notifications tells people about a run: it decides which moments of
 // it the pipeline's notify: asks for, words them, and delivers them to its
 // Slack and Teams webhooks in the background, journaling how each went.
 type notifications struct {
-	p        *Pipeline
+	p        *spec.Pipeline
 	runID    string
 	actor    Actor
 	mask     *Masker
@@ -163,7 +75,7 @@ func (nt *notifications) policy() notifyPolicy {
 	return pol
 }
 
-func targetsOf(slack *SlackTarget, teams *TeamsTarget) []edge.Webhook {
+func targetsOf(slack *spec.SlackTarget, teams *spec.TeamsTarget) []edge.Webhook {
 	var ts []edge.Webhook
 	if slack != nil {
 		ts = append(ts, edge.Webhook{Kind: "slack", URL: slack.Webhook, Channel: slack.Channel})
@@ -179,7 +91,7 @@ func targetsOf(slack *SlackTarget, teams *TeamsTarget) []edge.Webhook {
 // The path and query of each are masked on their own too: they hold the
 // credential (Slack's /services/T…/B…/…, Teams' sig=…), and an error from
 // a proxy or the webhook may quote them without the rest of the URL.
-func webhooks(p *Pipeline) []string {
+func webhooks(p *spec.Pipeline) []string {
 	var urls []string
 	add := func(ts []edge.Webhook) {
 		for _, t := range ts {
@@ -211,7 +123,7 @@ func webhooks(p *Pipeline) []string {
 // notice is one notification: what happened, where, which image and who
 // acted. Its text is masked before it is sent.
 type notice struct {
-	trigger  NotifyTrigger
+	trigger  spec.NotifyTrigger
 	headline string
 	// detail is a second line: an instruction, a reason.
 	detail   string
@@ -252,7 +164,7 @@ func (n notice) masked(m *Masker) notice {
 }
 
 // whereOf describes a release step, or reports that st is not one.
-func whereOf(st *Step) (where, bool) {
+func whereOf(st *spec.Step) (where, bool) {
 	switch {
 	case st.BlueGreen != nil:
 		b := st.BlueGreen
@@ -286,13 +198,13 @@ func mergeWhere(ws []where) where {
 // for the whole run) is about: the step's own release, else its stage's,
 // else every release of the pipeline. An approval before a blueGreen step
 // thus names the image it lets through.
-func (nt *notifications) whereFor(s *Stage, st *Step) where {
+func (nt *notifications) whereFor(s *spec.Stage, st *spec.Step) where {
 	if st != nil {
 		if w, ok := whereOf(st); ok {
 			return w
 		}
 	}
-	collect := func(steps []Step) []where {
+	collect := func(steps []spec.Step) []where {
 		var ws []where
 		for i := range steps {
 			if w, ok := whereOf(&steps[i]); ok {
@@ -315,7 +227,7 @@ func (nt *notifications) whereFor(s *Stage, st *Step) where {
 
 // newNotice starts a notice about st in s (either may be nil), acted on by
 // the run's actor unless the caller says otherwise.
-func (nt *notifications) newNotice(trigger NotifyTrigger, s *Stage, st *Step, stepName string) notice {
+func (nt *notifications) newNotice(trigger spec.NotifyTrigger, s *spec.Stage, st *spec.Step, stepName string) notice {
 	n := notice{trigger: trigger, pipeline: nt.p.Metadata.Name, run: nt.runID, actor: nt.actor.String(), where: nt.whereFor(s, st)}
 	if s != nil {
 		n.stage, n.step = s.Name, stepName
@@ -434,7 +346,7 @@ func (nt *notifications) start(ctx context.Context) {
 // notify queues a notice for the pipeline's targets, if its notify: asks
 // for this trigger. It never blocks.
 func (nt *notifications) notify(n notice) {
-	if nt.sender == nil || !nt.p.Notify.enabled(n.trigger) {
+	if nt.sender == nil || !nt.p.Notify.Enabled(n.trigger) {
 		return
 	}
 	n = n.masked(nt.mask)
@@ -544,7 +456,7 @@ func roundElapsed(d time.Duration) time.Duration {
 }
 
 // stepNamed returns the step of s called name, or nil.
-func stepNamed(s *Stage, name string) *Step {
+func stepNamed(s *spec.Stage, name string) *spec.Step {
 	for j := range s.Steps {
 		if s.Steps[j].StepName(j) == name {
 			return &s.Steps[j]
@@ -555,8 +467,8 @@ func stepNamed(s *Stage, name string) *Step {
 
 // approval tells people that a gate of step name waits for one of
 // them.
-func (nt *notifications) approval(s *Stage, name, instruction string) {
-	n := nt.newNotice(NotifyApproval, s, stepNamed(s, name), name)
+func (nt *notifications) approval(s *spec.Stage, name, instruction string) {
+	n := nt.newNotice(spec.NotifyApproval, s, stepNamed(s, name), name)
 	n.headline = fmt.Sprintf("Approval needed in %s at %s/%s", nt.p.Metadata.Name, s.Name, name)
 	n.detail = instruction
 	n.actor = "" // nobody has acted yet; the person who will is the point
@@ -565,8 +477,8 @@ func (nt *notifications) approval(s *Stage, name, instruction string) {
 
 // promoted tells people that a blue-green release switched traffic
 // to its new color.
-func (nt *notifications) promoted(s *Stage, st *Step, name string, t Target, req SwitchRequest, by Actor) {
-	n := nt.newNotice(NotifyPromoted, s, st, name)
+func (nt *notifications) promoted(s *spec.Stage, st *spec.Step, name string, t spec.Target, req SwitchRequest, by Actor) {
+	n := nt.newNotice(spec.NotifyPromoted, s, st, name)
 	n.headline = fmt.Sprintf("Promoted %s in %s to %s", t.Service, t.Namespace, req.To)
 	n.detail = fmt.Sprintf("Traffic moved from %s to %s.", req.From, req.To)
 	n.actor = by.String()
@@ -575,8 +487,8 @@ func (nt *notifications) promoted(s *Stage, st *Step, name string, t Target, req
 
 // rolledBack tells people that a blue-green release sent traffic
 // back, and at whose request.
-func (nt *notifications) rolledBack(s *Stage, st *Step, name string, t Target, r Release) {
-	n := nt.newNotice(NotifyRolledBack, s, st, name)
+func (nt *notifications) rolledBack(s *spec.Stage, st *spec.Step, name string, t spec.Target, r Release) {
+	n := nt.newNotice(spec.NotifyRolledBack, s, st, name)
 	n.headline = fmt.Sprintf("Rolled back %s in %s to %s", t.Service, t.Namespace, r.From)
 	n.detail = r.Reason
 	asked, ok := nt.releases.rollbackAsked(t.String())
@@ -591,18 +503,18 @@ func (nt *notifications) rolledBack(s *Stage, st *Step, name string, t Target, r
 
 // failed tells people that stage s failed, at its step j (-1 when
 // none ran).
-func (nt *notifications) failed(s *Stage, j int, reason string) {
-	var st *Step
+func (nt *notifications) failed(s *spec.Stage, j int, reason string) {
+	var st *spec.Step
 	name := ""
 	if j >= 0 {
 		st, name = &s.Steps[j], s.Steps[j].StepName(j)
 	}
-	n := nt.newNotice(NotifyFailed, s, st, name)
+	n := nt.newNotice(spec.NotifyFailed, s, st, name)
 	n.headline = fmt.Sprintf("%s failed in stage %s", nt.p.Metadata.Name, s.Name)
 	n.detail = reason
 	// A rejected gate failed the stage because a person said so.
 	d, decided := nt.gates.decisionOf(gateID(s.Name, name))
-	if decided && d.outcome != GateApprove {
+	if decided && d.outcome != spec.GateApprove {
 		n.actor = d.actor.String()
 	}
 	nt.notify(n)

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
 // hookRequest is one request a hook received.
@@ -166,7 +168,7 @@ func slackFacts(m slackGot) map[string]string {
 // lockingMem is a memCluster whose release lock is always free.
 type lockingMem struct{ *memCluster }
 
-func (lockingMem) Lock(context.Context, Target, string, string) (ReleaseLock, error) {
+func (lockingMem) Lock(context.Context, spec.Target, string, string) (ReleaseLock, error) {
 	return freeLock{}, nil
 }
 
@@ -183,11 +185,11 @@ func (freeLock) Release(context.Context) error { return nil }
 func releaseRun(t *testing.T, slack, teams *hook) (*harness, Snapshot) {
 	t.Helper()
 	blueGreen := bgSpec()
-	blueGreen.Context, blueGreen.Approve, blueGreen.ScaleDownDelay = "prod-cluster", "Switch prod/web-service to web:v2?", Duration(time.Hour)
-	p := &Pipeline{
-		Metadata: Metadata{Name: "web"},
-		Notify:   &NotifySpec{Slack: &SlackTarget{Webhook: slack.URL + "/slack", Channel: "#releases"}, Teams: &TeamsTarget{Webhook: teams.URL + "/teams"}},
-		Stages:   []Stage{{Name: "release", Budget: Duration(time.Hour), Steps: []Step{{Name: "blue-green", BlueGreen: &blueGreen}}}},
+	blueGreen.Context, blueGreen.Approve, blueGreen.ScaleDownDelay = "prod-cluster", "Switch prod/web-service to web:v2?", spec.Duration(time.Hour)
+	p := &spec.Pipeline{
+		Metadata: spec.Metadata{Name: "web"},
+		Notify:   &spec.NotifySpec{Slack: &spec.SlackTarget{Webhook: slack.URL + "/slack", Channel: "#releases"}, Teams: &spec.TeamsTarget{Webhook: teams.URL + "/teams"}},
+		Stages:   []spec.Stage{{Name: "release", Budget: spec.Duration(time.Hour), Steps: []spec.Step{{Name: "blue-green", BlueGreen: &blueGreen}}}},
 	}
 	m := newMemCluster()
 	h := newHarness(t, Config{
@@ -204,7 +206,7 @@ func releaseRun(t *testing.T, slack, teams *hook) (*harness, Snapshot) {
 		t.Fatalf("rollback: %v", err)
 	}
 	final := <-done
-	if final.Status != StatusFailed || !final.RolledBack || m.live != Blue {
+	if final.Status != StatusFailed || !final.RolledBack || m.live != spec.Blue {
 		t.Fatalf("run %s, rolled back %v, %s live; want a failed run rolled back to blue", final.Status, final.RolledBack, m.live)
 	}
 	return h, final
@@ -217,16 +219,16 @@ func TestNotifySixMoments(t *testing.T) {
 	slack, teams := newHook(t), newHook(t)
 	h, _ := releaseRun(t, slack, teams)
 	want := []struct {
-		trigger  NotifyTrigger
+		trigger  spec.NotifyTrigger
 		headline string // a regular expression
 		by       string
 	}{
-		{NotifyStarted, `^Started web$`, "tester"},
-		{NotifyApproval, `^Approval needed in web at release/blue-green$`, ""},
-		{NotifyPromoted, `^Promoted web-service in prod to green$`, "carol"},
-		{NotifyRolledBack, `^Rolled back web-service in prod to blue$`, "alice"},
-		{NotifyFailed, `^web failed in stage release$`, "tester"},
-		{NotifyFinished, `^web failed in [0-9.]+m?s$`, "tester"},
+		{spec.NotifyStarted, `^Started web$`, "tester"},
+		{spec.NotifyApproval, `^Approval needed in web at release/blue-green$`, ""},
+		{spec.NotifyPromoted, `^Promoted web-service in prod to green$`, "carol"},
+		{spec.NotifyRolledBack, `^Rolled back web-service in prod to blue$`, "alice"},
+		{spec.NotifyFailed, `^web failed in stage release$`, "tester"},
+		{spec.NotifyFinished, `^web failed in [0-9.]+m?s$`, "tester"},
 	}
 	slackGotten, teamsGotten := slack.requests(), teams.requests()
 	if len(slackGotten) != len(want) || len(teamsGotten) != len(want) {
@@ -363,20 +365,20 @@ func TestTeamsPayload(t *testing.T) {
 
 // quickPipeline is one stage with one step that succeeds, notifying slack
 // of what on lists.
-func quickPipeline(slack string, retries int, on ...NotifyTrigger) *Pipeline {
-	return &Pipeline{
-		Metadata: Metadata{Name: "quick"},
-		Notify:   &NotifySpec{Slack: &SlackTarget{Webhook: slack}, On: on, Retries: &retries},
-		Stages:   []Stage{{Name: "s", Budget: Duration(time.Minute), Steps: []Step{{Name: "ok", Run: "true"}}}},
+func quickPipeline(slack string, retries int, on ...spec.NotifyTrigger) *spec.Pipeline {
+	return &spec.Pipeline{
+		Metadata: spec.Metadata{Name: "quick"},
+		Notify:   &spec.NotifySpec{Slack: &spec.SlackTarget{Webhook: slack}, On: on, Retries: &retries},
+		Stages:   []spec.Stage{{Name: "s", Budget: spec.Duration(time.Minute), Steps: []spec.Step{{Name: "ok", Run: "true"}}}},
 	}
 }
 
 // notifyStepPipeline is one stage whose only step notifies slack.
-func notifyStepPipeline(slack string) *Pipeline {
-	return &Pipeline{
-		Metadata: Metadata{Name: "quick"},
-		Stages: []Stage{{Name: "s", Budget: Duration(time.Minute), Steps: []Step{{
-			Name: "tell", Notify: &NotifyStepSpec{Slack: &SlackTarget{Webhook: slack}, Message: "web:v2 is live"},
+func notifyStepPipeline(slack string) *spec.Pipeline {
+	return &spec.Pipeline{
+		Metadata: spec.Metadata{Name: "quick"},
+		Stages: []spec.Stage{{Name: "s", Budget: spec.Duration(time.Minute), Steps: []spec.Step{{
+			Name: "tell", Notify: &spec.NotifyStepSpec{Slack: &spec.SlackTarget{Webhook: slack}, Message: "web:v2 is live"},
 		}}}},
 	}
 }
@@ -408,11 +410,11 @@ func (h *harness) warnings(code string) []Warning {
 func TestNotifyRetriesA5xx(t *testing.T) {
 	tests := []struct {
 		name     string
-		pipeline func(url string) *Pipeline
-		event    NotifyTrigger
+		pipeline func(url string) *spec.Pipeline
+		event    spec.NotifyTrigger
 	}{
-		{"pipeline notify", func(url string) *Pipeline { return quickPipeline(url, 3, NotifyFinished) }, NotifyFinished},
-		{"notify step", notifyStepPipeline, NotifyMessage},
+		{"pipeline notify", func(url string) *spec.Pipeline { return quickPipeline(url, 3, spec.NotifyFinished) }, spec.NotifyFinished},
+		{"notify step", notifyStepPipeline, spec.NotifyMessage},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -463,7 +465,7 @@ func TestUndeliveredNotificationsDoNotFailTheRelease(t *testing.T) {
 			if tc.status == 0 {
 				slack.Close()
 			}
-			h := newHarness(t, Config{Pipeline: quickPipeline(url, 2, NotifyStarted), NotifyBackoff: time.Millisecond})
+			h := newHarness(t, Config{Pipeline: quickPipeline(url, 2, spec.NotifyStarted), NotifyBackoff: time.Millisecond})
 			final := h.run()
 			if final.Status != StatusSucceeded {
 				t.Fatalf("run: got %s, want succeeded", final.Status)
@@ -473,7 +475,7 @@ func TestUndeliveredNotificationsDoNotFailTheRelease(t *testing.T) {
 			}
 			recs := h.records()
 			failed := recordsOf(recs, RecNotifyFailed)
-			if len(failed) != 1 || failed[0].Attempt != tc.attempts || failed[0].Target != "slack" || failed[0].Event != string(NotifyStarted) ||
+			if len(failed) != 1 || failed[0].Attempt != tc.attempts || failed[0].Target != "slack" || failed[0].Event != string(spec.NotifyStarted) ||
 				!strings.Contains(failed[0].Reason, tc.reason) {
 				t.Errorf("notify.failed records: got %+v, want one for slack/started after %d attempts saying %q", failed, tc.attempts, tc.reason)
 			}
@@ -503,7 +505,7 @@ func TestNotifyStepSucceedsUndelivered(t *testing.T) {
 	if n := len(slack.requests()); n != 1+defaultNotifyRetries {
 		t.Errorf("webhook got %d requests, want %d", n, 1+defaultNotifyRetries)
 	}
-	if failed := recordsOf(h.records(), RecNotifyFailed); len(failed) != 1 || failed[0].Step != "tell" || failed[0].Event != string(NotifyMessage) {
+	if failed := recordsOf(h.records(), RecNotifyFailed); len(failed) != 1 || failed[0].Step != "tell" || failed[0].Event != string(spec.NotifyMessage) {
 		t.Errorf("notify.failed records: got %+v, want one for step tell", failed)
 	}
 }
@@ -540,11 +542,11 @@ stages:
         run: exit 3
 `
 	set := map[string]string{"SLACK_WEBHOOK": slackURL, "TEAMS_WEBHOOK": teamsURL, "TOKEN": token}
-	p, err := Load("secrets.yaml", []byte(doc), Vars(set, nil))
+	p, err := spec.Load("secrets.yaml", []byte(doc), spec.Vars(set, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	vars, secrets := p.Exports(set, Vars(nil, nil))
+	vars, secrets := p.Exports(set, spec.Vars(nil, nil))
 	h := newHarness(t, Config{Pipeline: p, Vars: vars, Secrets: secrets, NotifyBackoff: time.Millisecond})
 	final := h.run()
 	if final.Status != StatusFailed {
@@ -609,7 +611,7 @@ func TestAbortEndsTheWaitForNotifications(t *testing.T) {
 	slack := newHook(t)
 	slack.hold = make(chan struct{})
 	t.Cleanup(func() { close(slack.hold) }) // before the server closes
-	h := newHarness(t, Config{Pipeline: quickPipeline(slack.URL, 3, NotifyFinished)})
+	h := newHarness(t, Config{Pipeline: quickPipeline(slack.URL, 3, spec.NotifyFinished)})
 	done := h.start()
 	slack.await(t, "quick succeeded")
 	select {
@@ -656,21 +658,21 @@ func TestNotifyDelay(t *testing.T) {
 }
 
 func TestNotifyEnabled(t *testing.T) {
-	slack := &SlackTarget{Webhook: "https://hooks.example/x"}
+	slack := &spec.SlackTarget{Webhook: "https://hooks.example/x"}
 	tests := []struct {
 		name string
-		spec *NotifySpec
-		t    NotifyTrigger
+		spec *spec.NotifySpec
+		t    spec.NotifyTrigger
 		want bool
 	}{
-		{"no notify", nil, NotifyStarted, false},
-		{"no target", &NotifySpec{On: []NotifyTrigger{NotifyStarted}}, NotifyStarted, false},
-		{"on omitted means all", &NotifySpec{Slack: slack}, NotifyRolledBack, true},
-		{"listed", &NotifySpec{Slack: slack, On: []NotifyTrigger{NotifyFailed, NotifyRolledBack}}, NotifyRolledBack, true},
-		{"not listed", &NotifySpec{Slack: slack, On: []NotifyTrigger{NotifyFailed}}, NotifyStarted, false},
+		{"no notify", nil, spec.NotifyStarted, false},
+		{"no target", &spec.NotifySpec{On: []spec.NotifyTrigger{spec.NotifyStarted}}, spec.NotifyStarted, false},
+		{"on omitted means all", &spec.NotifySpec{Slack: slack}, spec.NotifyRolledBack, true},
+		{"listed", &spec.NotifySpec{Slack: slack, On: []spec.NotifyTrigger{spec.NotifyFailed, spec.NotifyRolledBack}}, spec.NotifyRolledBack, true},
+		{"not listed", &spec.NotifySpec{Slack: slack, On: []spec.NotifyTrigger{spec.NotifyFailed}}, spec.NotifyStarted, false},
 	}
 	for _, tc := range tests {
-		if got := tc.spec.enabled(tc.t); got != tc.want {
+		if got := tc.spec.Enabled(tc.t); got != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
 		}
 	}
@@ -680,8 +682,8 @@ func TestNotifyEnabled(t *testing.T) {
 // so nobody is asked to approve.
 func TestAutoApproveAsksNobody(t *testing.T) {
 	slack := newHook(t)
-	p := quickPipeline(slack.URL, 0, NotifyApproval, NotifyFinished)
-	p.Stages[0].Steps = []Step{{Name: "gate", Approve: "ship it?"}}
+	p := quickPipeline(slack.URL, 0, spec.NotifyApproval, spec.NotifyFinished)
+	p.Stages[0].Steps = []spec.Step{{Name: "gate", Approve: "ship it?"}}
 	h := newHarness(t, Config{Pipeline: p, AutoApprove: true})
 	if final := h.run(); final.Status != StatusSucceeded {
 		t.Fatalf("run: got %s, want succeeded", final.Status)

@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"time"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
 // Effect is what moving a Service's traffic does, if it is asked for now.
@@ -36,7 +38,7 @@ type Plan struct {
 	Action  string
 	Service string
 	// Live is the color the Service selects now; To where traffic goes.
-	Live, To Color
+	Live, To spec.Color
 	Effect   Effect
 	// Target is To's state as observed.
 	Target ColorState
@@ -55,7 +57,7 @@ type Plan struct {
 // RollbackTarget is the color a rollback sends a Service back to when
 // none is named: the one it served before its last switch, else the other
 // color.
-func RollbackTarget(t Target, obs Observation) (Color, error) {
+func RollbackTarget(t spec.Target, obs Observation) (spec.Color, error) {
 	to := obs.Service.Release.Previous
 	if !to.Valid() || to == obs.Service.Live {
 		to = obs.Service.Live.Other()
@@ -68,7 +70,7 @@ func RollbackTarget(t Target, obs Observation) (Color, error) {
 
 // PlanRollback says what rolling the Service back to to does now.
 // replicas is what a scaled-down color is scaled up to.
-func PlanRollback(service string, obs Observation, to Color, replicas int32) Plan {
+func PlanRollback(service string, obs Observation, to spec.Color, replicas int32) Plan {
 	p := Plan{Action: "rollback", Service: service, Live: obs.Service.Live, To: to, Target: obs.Color(to)}
 	act, err := NextRollback(obs, to, replicas, false)
 	switch {
@@ -107,7 +109,7 @@ func PlanReleaseRollback(r ReleaseProgress) Plan {
 // NextPromote decides a promote to color to: a switch, only to a color
 // every replica of which is Ready, or ActNone when the Service selects it
 // already.
-func NextPromote(obs Observation, to Color) (Action, error) {
+func NextPromote(obs Observation, to spec.Color) (Action, error) {
 	c := obs.Color(to)
 	switch {
 	case obs.Service.Live == to:
@@ -121,7 +123,7 @@ func NextPromote(obs Observation, to Color) (Action, error) {
 }
 
 // PlanPromote says what promoting the Service to to does now.
-func PlanPromote(service string, obs Observation, to Color) Plan {
+func PlanPromote(service string, obs Observation, to spec.Color) Plan {
 	p := Plan{Action: "promote", Service: service, Live: obs.Service.Live, To: to, Target: obs.Color(to)}
 	act, err := NextPromote(obs, to)
 	switch {
@@ -182,7 +184,7 @@ func (p Plan) took() string {
 	return ""
 }
 
-func orName(c Color, alt string) string {
+func orName(c spec.Color, alt string) string {
 	if c == "" {
 		return alt
 	}

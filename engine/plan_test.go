@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
 // TestPlanRollback walks the colors a rollback can find, and checks that
@@ -28,30 +30,30 @@ func TestPlanRollback(t *testing.T) {
 		{"missing", &ColorState{Deployment: "web-blue"}, EffectRefused, "Cannot rollback prod/web-service to blue: deployment web-blue (blue) not found.", ActNone},
 	}
 	for _, tc := range tests {
-		obs := obsOf(Green, "8", tc.blue, color("web-green", "web:v2", 3))
-		p := PlanRollback("prod/web-service", obs, Blue, 3)
+		obs := obsOf(spec.Green, "8", tc.blue, color("web-green", "web:v2", 3))
+		p := PlanRollback("prod/web-service", obs, spec.Blue, 3)
 		if p.Effect != tc.effect || !strings.Contains(p.String(), tc.says) {
 			t.Errorf("%s: got %s %q, want %s saying %q", tc.name, p.Effect, p, tc.effect, tc.says)
 		}
-		act, _ := NextRollback(obs, Blue, 3, false)
+		act, _ := NextRollback(obs, spec.Blue, 3, false)
 		if act.Kind != tc.first {
 			t.Errorf("%s: NextRollback takes %q, the plan expects %q", tc.name, act.Kind, tc.first)
 		}
 	}
-	obs := obsOf(Blue, "8", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3))
-	if p := PlanRollback("prod/web-service", obs, Blue, 3); p.Effect != EffectNothing {
+	obs := obsOf(spec.Blue, "8", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3))
+	if p := PlanRollback("prod/web-service", obs, spec.Blue, 3); p.Effect != EffectNothing {
 		t.Errorf("live already: got %s, want %s", p.Effect, EffectNothing)
 	}
 }
 
 func TestPlanReleaseRollback(t *testing.T) {
-	obs := obsOf(Blue, "8", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3))
-	before := ReleaseProgress{Service: "prod/web-service", Phase: PhaseAwaitingApproval, From: Blue, To: Green, Observed: &obs}
+	obs := obsOf(spec.Blue, "8", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3))
+	before := ReleaseProgress{Service: "prod/web-service", Phase: PhaseAwaitingApproval, From: spec.Blue, To: spec.Green, Observed: &obs}
 	if p := PlanReleaseRollback(before); p.Effect != EffectStop || !strings.Contains(p.String(), "before the switch: the Service stays on blue, and green is scaled down") {
 		t.Errorf("before the switch: got %s %q", p.Effect, p)
 	}
-	after := obsOf(Green, "9", color("web-blue", "web:v1", 0), color("web-green", "web:v2", 3))
-	r := ReleaseProgress{Service: "prod/web-service", Phase: PhasePostAnalysis, From: Blue, To: Green, Observed: &after, RolloutTook: 50 * time.Second}
+	after := obsOf(spec.Green, "9", color("web-blue", "web:v1", 0), color("web-green", "web:v2", 3))
+	r := ReleaseProgress{Service: "prod/web-service", Phase: PhasePostAnalysis, From: spec.Blue, To: spec.Green, Observed: &after, RolloutTook: 50 * time.Second}
 	if p := PlanReleaseRollback(r); p.Effect != EffectScaleUp || p.ScaleTo != 3 || !strings.Contains(p.String(), "about 50s, as long as green's rollout took") {
 		t.Errorf("after the switch, blue cold: got %s to %d %q", p.Effect, p.ScaleTo, p)
 	}
@@ -69,8 +71,8 @@ func TestPlanPromote(t *testing.T) {
 		{"partly Ready", partly, EffectRefused},
 		{"scaled down", color("web-green", "web:v2", 0), EffectRefused},
 	} {
-		obs := obsOf(Blue, "8", color("web-blue", "web:v1", 3), tc.green)
-		if p := PlanPromote("prod/web-service", obs, Green); p.Effect != tc.effect {
+		obs := obsOf(spec.Blue, "8", color("web-blue", "web:v1", 3), tc.green)
+		if p := PlanPromote("prod/web-service", obs, spec.Green); p.Effect != tc.effect {
 			t.Errorf("%s: got %s %q, want %s", tc.name, p.Effect, p, tc.effect)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"maps"
 	"slices"
 	"sync"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
 // decisions is what plan decides in one pass over the stages.
@@ -25,7 +27,7 @@ type decisions struct {
 // and which will never run. It is pure, so the scheduling rules are tested
 // as a table; schedule applies what it decides. free is how many more
 // stages may run at once; stopping is set once the run was cancelled.
-func plan(stages []Stage, status []Status, free int, stopping bool) decisions {
+func plan(stages []spec.Stage, status []Status, free int, stopping bool) decisions {
 	index := make(map[string]int, len(stages))
 	for i, s := range stages {
 		index[s.Name] = i
@@ -141,7 +143,7 @@ func (sd *scheduler) schedule(ctx context.Context) Status {
 	return final
 }
 
-func (sd *scheduler) finishUnrun(s Stage, reason string) {
+func (sd *scheduler) finishUnrun(s spec.Stage, reason string) {
 	e := sd.e
 	_ = e.out.record(Record{Type: RecStageFinished, Stage: s.Name, Status: StatusCancelled, Budget: s.Budget.D(), Reason: reason})
 	e.out.emit(StageFinished{Stage: s.Name, Status: StatusCancelled, Budget: s.Budget.D(), Reason: reason})
@@ -240,7 +242,7 @@ func (sd *scheduler) runStage(ctx context.Context, i int) Status {
 
 // watchBudget warns when a stage passes its budget and, with
 // onOverBudget: fail, stops it. It ends when the stage does.
-func (sd *scheduler) watchBudget(ctx context.Context, s *Stage, cancel context.CancelCauseFunc) {
+func (sd *scheduler) watchBudget(ctx context.Context, s *spec.Stage, cancel context.CancelCauseFunc) {
 	e := sd.e
 	t := e.clock.NewTimer(s.Budget.D())
 	defer t.Stop()
@@ -250,12 +252,12 @@ func (sd *scheduler) watchBudget(ctx context.Context, s *Stage, cancel context.C
 	case <-t.C():
 	}
 	msg := fmt.Sprintf("stage %s is over its budget of %s", s.Name, s.Budget)
-	if s.OnOverBudget == OverBudgetFail {
+	if s.OnOverBudget == spec.OverBudgetFail {
 		msg += "; stopping it (onOverBudget: fail)"
 	}
 	_ = e.out.record(Record{Type: RecWarning, Stage: s.Name, Budget: s.Budget.D(), Reason: msg})
 	e.out.emit(Warning{Code: WarnOverBudget, Stage: s.Name, Message: msg})
-	if s.OnOverBudget == OverBudgetFail {
+	if s.OnOverBudget == spec.OverBudgetFail {
 		cancel(errOverBudget)
 	}
 }

@@ -3,11 +3,13 @@ package engine
 import (
 	"fmt"
 	"testing"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
 func TestPlan(t *testing.T) {
 	// build -> test -> deploy, and docs on its own.
-	stages := []Stage{
+	stages := []spec.Stage{
 		{Name: "build"},
 		{Name: "test", Needs: []string{"build"}},
 		{Name: "deploy", Needs: []string{"test"}},

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
 // TestSkipStageInAnEmergency: during an emergency run, a stage that has
@@ -12,10 +14,10 @@ import (
 // cannot; the skip is journaled with who asked; outside an emergency, or
 // after the run, SkipStage refuses.
 func TestSkipStageInAnEmergency(t *testing.T) {
-	p := &Pipeline{Metadata: Metadata{Name: "p"}, Stages: []Stage{
-		{Name: "deploy", Budget: Duration(time.Minute), Steps: []Step{{Name: "gate", Approve: "go?"}}},
-		{Name: "monitoring", Budget: Duration(time.Minute), Needs: []string{"deploy"}, Steps: []Step{{Name: "slo", Run: "exit 1"}}},
-		{Name: "notify", Budget: Duration(time.Minute), Needs: []string{"monitoring"}, Steps: []Step{{Name: "say", Run: "true"}}},
+	p := &spec.Pipeline{Metadata: spec.Metadata{Name: "p"}, Stages: []spec.Stage{
+		{Name: "deploy", Budget: spec.Duration(time.Minute), Steps: []spec.Step{{Name: "gate", Approve: "go?"}}},
+		{Name: "monitoring", Budget: spec.Duration(time.Minute), Needs: []string{"deploy"}, Steps: []spec.Step{{Name: "slo", Run: "exit 1"}}},
+		{Name: "notify", Budget: spec.Duration(time.Minute), Needs: []string{"monitoring"}, Steps: []spec.Step{{Name: "say", Run: "true"}}},
 	}}
 	h := newHarness(t, Config{Pipeline: p, Emergency: true, Reason: "sev1: checkout down"})
 	done := h.start()

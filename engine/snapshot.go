@@ -3,6 +3,8 @@ package engine
 import (
 	"slices"
 	"time"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
 // Status is the state of a run, stage or step.
@@ -88,7 +90,7 @@ func (s StageState) Elapsed(now time.Time) time.Duration {
 // StepState is one step in a snapshot.
 type StepState struct {
 	Name     string
-	Kind     StepKind
+	Kind     spec.StepKind
 	Status   Status
 	Attempt  int
 	ExitCode int
@@ -137,7 +139,7 @@ func (s Snapshot) Clone() Snapshot {
 }
 
 // NewSnapshot returns the state of a run of p before anything happened.
-func NewSnapshot(p *Pipeline) Snapshot {
+func NewSnapshot(p *spec.Pipeline) Snapshot {
 	s := Snapshot{Pipeline: p.Metadata.Name, Path: p.Source.Path, Status: StatusPending}
 	for _, st := range p.Stages {
 		ss := StageState{Name: st.Name, Needs: slices.Clone(st.Needs), Status: StatusPending, Budget: st.Budget.D()}

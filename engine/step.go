@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
 // stepRunner runs one kind of step, from its start to its end, through
@@ -17,14 +19,14 @@ type stepRunner interface {
 // how it starts and ends.
 type stepScope struct {
 	e     *Engine
-	stage *Stage
-	step  *Step
+	stage *spec.Stage
+	step  *spec.Step
 	name  string
 	start time.Time
 }
 
 // begin announces the step's first attempt and starts its clock.
-func (sc *stepScope) begin(kind StepKind) {
+func (sc *stepScope) begin(kind spec.StepKind) {
 	sc.e.out.emit(StepStarted{Stage: sc.stage.Name, Step: sc.name, Kind: kind, Attempt: 1})
 	sc.start = sc.e.clock.Now()
 }
@@ -74,7 +76,7 @@ func (sc *stepScope) end(end stepEnd) {
 
 // runStep runs one step to completion and returns its status and, if it did
 // not succeed, why.
-func (e *Engine) runStep(ctx context.Context, s *Stage, j int) (Status, string) {
+func (e *Engine) runStep(ctx context.Context, s *spec.Stage, j int) (Status, string) {
 	sc := &stepScope{e: e, stage: s, step: &s.Steps[j], name: s.Steps[j].StepName(j)}
 	r, ok := e.runners[sc.step.Kind()]
 	if !ok {

@@ -7,18 +7,13 @@ import (
 	"slices"
 	"strings"
 	"time"
-)
 
-// AlertsSpec is an alerts step: it fails while any of Alerts (every alert,
-// when the list is empty) fires with Labels among its labels.
-type AlertsSpec struct {
-	Alerts []string          `json:"alerts,omitempty"`
-	Labels map[string]string `json:"labels,omitempty"`
-}
+	"github.com/cutover-sh/cutover/engine/spec"
+)
 
 // checkAlerts says which of the firing alerts the spec cares about. It is
 // pure.
-func checkAlerts(spec AlertsSpec, firing []FiringAlert) []string {
+func checkAlerts(spec spec.AlertsSpec, firing []FiringAlert) []string {
 	var hit []string
 	for _, a := range firing {
 		if len(spec.Alerts) > 0 && !slices.Contains(spec.Alerts, a.Name) {
@@ -42,7 +37,7 @@ type alertsRunner struct{ e *Engine }
 func (r alertsRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
 	e, s, st, name := r.e, sc.stage, sc.step, sc.name
 	alertsSpec := *st.Alerts
-	sc.begin(KindAlerts)
+	sc.begin(spec.KindAlerts)
 	finish := sc.finishBy
 	if e.cfg.Metrics == nil || e.p.Prometheus == nil {
 		return finish(StatusFailed, "this run has no Prometheus configured (prometheus: in the pipeline file)", nil)
@@ -64,7 +59,7 @@ func (r alertsRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
 		if !ok {
 			return finish(StatusCancelled, "stopped while waiting for a person", nil)
 		}
-		if d.outcome != GateApprove {
+		if d.outcome != spec.GateApprove {
 			return finish(StatusFailed, fmt.Sprintf("cannot check alerts (%v); %s", err, rejection(d)), actorPtr(d.actor))
 		}
 		return finish(StatusSucceeded, fmt.Sprintf("cannot check alerts (%v); %s went on regardless", err, d.actor), actorPtr(d.actor))

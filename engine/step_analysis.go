@@ -6,61 +6,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
-
-// PrometheusSpec says where analysis queries go. Credentials are written
-// as variables (bearerToken: ${PROM_TOKEN}) named in secretEnv, so that
-// they are masked everywhere.
-type PrometheusSpec struct {
-	Address     string `json:"address"`
-	BearerToken string `json:"bearerToken,omitempty"`
-	Username    string `json:"username,omitempty"`
-	Password    string `json:"password,omitempty"`
-	CAFile      string `json:"caFile,omitempty"`
-	// Refresh is how often panels are queried again (default 5s).
-	Refresh Duration `json:"refresh,omitempty"`
-	// Range is the span of time a panel shows (default 15m).
-	Range Duration `json:"range,omitempty"`
-}
-
-// RefreshEvery returns the panel refresh interval, defaulted.
-func (p PrometheusSpec) RefreshEvery() time.Duration {
-	if p.Refresh > 0 {
-		return p.Refresh.D()
-	}
-	return 5 * time.Second
-}
-
-// Span returns the time a panel shows, defaulted.
-func (p PrometheusSpec) Span() time.Duration {
-	if p.Range > 0 {
-		return p.Range.D()
-	}
-	return 15 * time.Minute
-}
-
-// AnalysisSpec is an analysis step: every metric is measured count times,
-// interval apart. A metric that fails more than failureLimit times fails
-// the step; one inconclusive more than inconclusiveLimit times pauses it
-// for a person. consecutiveSuccesses, when set, passes the step early once
-// every metric passed that many times in a row.
-type AnalysisSpec struct {
-	Interval             Duration         `json:"interval,omitempty"`
-	Count                int              `json:"count,omitempty" jsonschema:"minimum=1"`
-	FailureLimit         int              `json:"failureLimit,omitempty" jsonschema:"minimum=0"`
-	InconclusiveLimit    int              `json:"inconclusiveLimit,omitempty" jsonschema:"minimum=0"`
-	ConsecutiveSuccesses int              `json:"consecutiveSuccesses,omitempty" jsonschema:"minimum=0"`
-	QueryTimeout         Duration         `json:"queryTimeout,omitempty"`
-	Metrics              []AnalysisMetric `json:"metrics" jsonschema:"minItems=1"`
-}
-
-// AnalysisMetric is one query and what its value must be.
-type AnalysisMetric struct {
-	Name             string `json:"name"`
-	Query            string `json:"query"`
-	SuccessCondition string `json:"successCondition,omitempty"`
-	FailureCondition string `json:"failureCondition,omitempty"`
-}
 
 // MetricTally is what an analysis has seen of one metric so far.
 type MetricTally struct {
@@ -80,7 +28,7 @@ const (
 
 // judgeAnalysis decides, from the tallies after a round, whether the
 // analysis goes on, passed, failed or must pause for a person. It is pure.
-func judgeAnalysis(spec AnalysisSpec, names []string, tallies map[string]MetricTally) (analysisOutcome, string) {
+func judgeAnalysis(spec spec.AnalysisSpec, names []string, tallies map[string]MetricTally) (analysisOutcome, string) {
 	var paused []string
 	allConsecutive := spec.ConsecutiveSuccesses > 0
 	allDone := true
@@ -123,7 +71,7 @@ type analysisRunner struct{ e *Engine }
 
 func (r analysisRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
 	e, s, st, name := r.e, sc.stage, sc.step, sc.name
-	sc.begin(KindAnalysis)
+	sc.begin(spec.KindAnalysis)
 	res := r.analyze(ctx, s, name, "", *st.Analysis, e.query.get())
 	return sc.finishBy(res.status, res.reason, res.actor)
 }
@@ -139,7 +87,7 @@ type analysisResult struct {
 // analyze runs an analysis for step name of stage s. prefix names the
 // analysis inside a step ("pre-promotion/"), or is empty for an analysis
 // step. A pause for a person is a gate of the step.
-func (r analysisRunner) analyze(ctx context.Context, s *Stage, name, prefix string, spec AnalysisSpec, vars QueryVars) analysisResult {
+func (r analysisRunner) analyze(ctx context.Context, s *spec.Stage, name, prefix string, spec spec.AnalysisSpec, vars spec.QueryVars) analysisResult {
 	e := r.e
 	if e.cfg.Metrics == nil || e.p.Prometheus == nil {
 		return analysisResult{status: StatusFailed, reason: "this run has no Prometheus configured (prometheus: in the pipeline file)"}
@@ -192,31 +140,31 @@ func (r analysisRunner) analyze(ctx context.Context, s *Stage, name, prefix stri
 // analysisMetric is a metric of an analysis, ready to measure: its query
 // rendered and its conditions parsed.
 type analysisMetric struct {
-	AnalysisMetric
-	success, failure *Condition
+	spec.AnalysisMetric
+	success, failure *spec.Condition
 }
 
 // analysisMetrics renders and parses an analysis's metrics, named with
 // prefix. Validation parsed them already; a Pipeline built in code may not
 // have been validated.
-func analysisMetrics(analysisSpec AnalysisSpec, prefix string, vars QueryVars) ([]analysisMetric, error) {
+func analysisMetrics(analysisSpec spec.AnalysisSpec, prefix string, vars spec.QueryVars) ([]analysisMetric, error) {
 	var metrics []analysisMetric
 	for _, am := range analysisSpec.Metrics {
 		x := analysisMetric{AnalysisMetric: am}
 		for _, c := range []struct {
 			text string
-			into **Condition
+			into **spec.Condition
 		}{{am.SuccessCondition, &x.success}, {am.FailureCondition, &x.failure}} {
 			if c.text == "" {
 				continue
 			}
-			cond, err := ParseCondition(c.text)
+			cond, err := spec.ParseCondition(c.text)
 			if err != nil {
 				return nil, fmt.Errorf("metric %s: %w", am.Name, err)
 			}
 			*c.into = &cond
 		}
-		q, err := ParseQuery(am.Query)
+		q, err := spec.ParseQuery(am.Query)
 		if err == nil {
 			x.Query, err = q.Render(vars)
 		}
@@ -231,8 +179,8 @@ func analysisMetrics(analysisSpec AnalysisSpec, prefix string, vars QueryVars) (
 
 // measure takes one round of measurements, all at the same instant, and
 // journals and publishes each. It reports false if ctx ended meanwhile.
-func (r analysisRunner) measure(ctx context.Context, s *Stage, name string, m Metrics, metrics []analysisMetric,
-	spec AnalysisSpec, round int, timeout time.Duration, tallies map[string]MetricTally) bool {
+func (r analysisRunner) measure(ctx context.Context, s *spec.Stage, name string, m Metrics, metrics []analysisMetric,
+	spec spec.AnalysisSpec, round int, timeout time.Duration, tallies map[string]MetricTally) bool {
 	e := r.e
 	at := e.clock.Now()
 	results := make([]Measurement, len(metrics))
@@ -269,12 +217,12 @@ func (r analysisRunner) measure(ctx context.Context, s *Stage, name string, m Me
 
 // pause has a person decide an analysis that cannot tell: missing data
 // never promotes.
-func (r analysisRunner) pause(ctx context.Context, s *Stage, name, reason string) analysisResult {
+func (r analysisRunner) pause(ctx context.Context, s *spec.Stage, name, reason string) analysisResult {
 	d, ok := r.e.gates.await(ctx, s, name, "analysis cannot tell: "+reason+". Approve to go on regardless, reject to fail.", 0, "")
 	if !ok {
 		return analysisResult{status: StatusCancelled, reason: "stopped while the analysis waited for a person"}
 	}
-	if d.outcome != GateApprove {
+	if d.outcome != spec.GateApprove {
 		return analysisResult{status: StatusFailed, reason: "analysis was inconclusive (" + reason + "); " + rejection(d), actor: actorPtr(d.actor)}
 	}
 	return analysisResult{status: StatusSucceeded, reason: fmt.Sprintf("analysis was inconclusive (%s); %s went on regardless", reason, d.actor), actor: actorPtr(d.actor)}

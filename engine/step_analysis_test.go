@@ -8,17 +8,19 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
 func TestJudgeAnalysis(t *testing.T) {
-	analysisSpec := AnalysisSpec{Count: 3, FailureLimit: 1, InconclusiveLimit: 1}
+	analysisSpec := spec.AnalysisSpec{Count: 3, FailureLimit: 1, InconclusiveLimit: 1}
 	names := []string{"errors", "p95"}
 	tally := func(measured, failed, inconclusive, consecutive int) MetricTally {
 		return MetricTally{Measured: measured, Failed: failed, Inconclusive: inconclusive, Consecutive: consecutive}
 	}
 	tests := []struct {
 		name    string
-		spec    AnalysisSpec
+		spec    spec.AnalysisSpec
 		tallies map[string]MetricTally
 		want    analysisOutcome
 	}{
@@ -27,12 +29,12 @@ func TestJudgeAnalysis(t *testing.T) {
 		{"two failures fail", analysisSpec, map[string]MetricTally{"errors": tally(2, 2, 0, 0), "p95": tally(2, 0, 0, 2)}, analysisFailed},
 		{"too many inconclusive pauses", analysisSpec, map[string]MetricTally{"errors": tally(2, 0, 2, 0), "p95": tally(2, 0, 0, 2)}, analysisPaused},
 		{"failure wins over a pause", analysisSpec, map[string]MetricTally{"errors": tally(2, 0, 2, 0), "p95": tally(2, 2, 0, 0)}, analysisFailed},
-		{"every measurement inconclusive, within the limit, still pauses", AnalysisSpec{Count: 2, InconclusiveLimit: 5},
+		{"every measurement inconclusive, within the limit, still pauses", spec.AnalysisSpec{Count: 2, InconclusiveLimit: 5},
 			map[string]MetricTally{"errors": tally(2, 0, 2, 0), "p95": tally(2, 0, 0, 2)}, analysisPaused},
 		{"all counted passes", analysisSpec, map[string]MetricTally{"errors": tally(3, 1, 1, 1), "p95": tally(3, 0, 0, 3)}, analysisPassed},
-		{"consecutive successes pass early", AnalysisSpec{Count: 10, ConsecutiveSuccesses: 2},
+		{"consecutive successes pass early", spec.AnalysisSpec{Count: 10, ConsecutiveSuccesses: 2},
 			map[string]MetricTally{"errors": tally(2, 0, 0, 2), "p95": tally(2, 0, 0, 2)}, analysisPassed},
-		{"consecutive needs every metric", AnalysisSpec{Count: 10, ConsecutiveSuccesses: 2, FailureLimit: 1},
+		{"consecutive needs every metric", spec.AnalysisSpec{Count: 10, ConsecutiveSuccesses: 2, FailureLimit: 1},
 			map[string]MetricTally{"errors": tally(2, 0, 0, 2), "p95": tally(2, 1, 0, 1)}, analysisGoOn},
 	}
 	for _, tc := range tests {
@@ -68,13 +70,13 @@ func (m *scriptedMetrics) Firing(context.Context, map[string]string) ([]FiringAl
 	return nil, errors.New("not scripted")
 }
 
-func analysisPipeline(count, failureLimit, inconclusiveLimit int) *Pipeline {
-	return &Pipeline{
-		Metadata:   Metadata{Name: "analysis"},
-		Prometheus: &PrometheusSpec{Address: "http://127.0.0.1:1"},
-		Stages: []Stage{{Name: "monitoring", Budget: Duration(time.Hour), Steps: []Step{{Name: "slo", Analysis: &AnalysisSpec{
-			Interval: Duration(time.Millisecond), Count: count, FailureLimit: failureLimit, InconclusiveLimit: inconclusiveLimit,
-			Metrics: []AnalysisMetric{
+func analysisPipeline(count, failureLimit, inconclusiveLimit int) *spec.Pipeline {
+	return &spec.Pipeline{
+		Metadata:   spec.Metadata{Name: "analysis"},
+		Prometheus: &spec.PrometheusSpec{Address: "http://127.0.0.1:1"},
+		Stages: []spec.Stage{{Name: "monitoring", Budget: spec.Duration(time.Hour), Steps: []spec.Step{{Name: "slo", Analysis: &spec.AnalysisSpec{
+			Interval: spec.Duration(time.Millisecond), Count: count, FailureLimit: failureLimit, InconclusiveLimit: inconclusiveLimit,
+			Metrics: []spec.AnalysisMetric{
 				{Name: "errors", Query: "errors", SuccessCondition: "< 0.05"},
 				{Name: "p95", Query: "p95", SuccessCondition: "<= 2"},
 			},
@@ -101,7 +103,7 @@ func TestAnalysisStep(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			m := &scriptedMetrics{script: tc.script}
-			h := newHarness(t, Config{Pipeline: analysisPipeline(3, 1, 1), Metrics: func(PrometheusSpec) (Metrics, error) { return m, nil }})
+			h := newHarness(t, Config{Pipeline: analysisPipeline(3, 1, 1), Metrics: func(spec.PrometheusSpec) (Metrics, error) { return m, nil }})
 			if tc.decide != "" {
 				go func() {
 					<-h.await(func(ev Event) bool { _, ok := ev.(GateWaiting); return ok })
@@ -153,12 +155,12 @@ func TestCheckAlerts(t *testing.T) {
 		{Name: "DiskFull", Labels: map[string]string{"alertname": "DiskFull", "alertstate": "firing", "node": "n1"}},
 	}
 	tests := []struct {
-		spec AlertsSpec
+		spec spec.AlertsSpec
 		want string
 	}{
-		{AlertsSpec{}, "DiskFull{node=n1} HighErrorRate{service=web}"},
-		{AlertsSpec{Alerts: []string{"HighErrorRate", "PodCrashLooping"}}, "HighErrorRate{service=web}"},
-		{AlertsSpec{Alerts: []string{"PodCrashLooping"}}, ""},
+		{spec.AlertsSpec{}, "DiskFull{node=n1} HighErrorRate{service=web}"},
+		{spec.AlertsSpec{Alerts: []string{"HighErrorRate", "PodCrashLooping"}}, "HighErrorRate{service=web}"},
+		{spec.AlertsSpec{Alerts: []string{"PodCrashLooping"}}, ""},
 	}
 	for _, tc := range tests {
 		if got := strings.Join(checkAlerts(tc.spec, firing), " "); got != tc.want {

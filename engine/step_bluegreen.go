@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
 // blueGreenRunner runs a blueGreen step: the release of a Service from
@@ -15,7 +17,7 @@ func (b blueGreenRunner) run(ctx context.Context, sc *stepScope) (Status, string
 	e, st := b.e, sc.step
 	blueGreen := *st.BlueGreen
 	t := blueGreen.Target()
-	sc.begin(KindBlueGreen)
+	sc.begin(spec.KindBlueGreen)
 	cl, err := e.cluster(blueGreen.Context)
 	if err != nil {
 		return sc.finish(StatusFailed, err.Error())
@@ -47,8 +49,8 @@ func (b blueGreenRunner) run(ctx context.Context, sc *stepScope) (Status, string
 type release struct {
 	e        *Engine
 	sc       *stepScope
-	spec     BlueGreenSpec
-	t        Target
+	spec     spec.BlueGreenSpec
+	t        spec.Target
 	requests chan Request
 
 	last    ReleaseProgress
@@ -143,9 +145,9 @@ func (rl *release) report(ev ReleaseProgress) {
 }
 
 // vars are the query values of the color r releases.
-func (rl *release) vars(r Release) QueryVars {
+func (rl *release) vars(r Release) spec.QueryVars {
 	t := rl.t
-	return QueryVars{Color: string(r.To), Namespace: t.Namespace, Service: t.Service, Deployment: t.Deployment(r.To), Release: rl.spec.Image}
+	return spec.QueryVars{Color: string(r.To), Namespace: t.Namespace, Service: t.Service, Deployment: t.Deployment(r.To), Release: rl.spec.Image}
 }
 
 func (rl *release) observed(r Release, obs Observation, act Action) {
@@ -163,7 +165,7 @@ func (rl *release) observed(r Release, obs Observation, act Action) {
 	})
 }
 
-func (rl *release) progress(c Color, cs ColorState) {
+func (rl *release) progress(c spec.Color, cs ColorState) {
 	msg := ""
 	if _, m, err := RolloutStatus(cs); err != nil {
 		msg = err.Error()
@@ -172,7 +174,7 @@ func (rl *release) progress(c Color, cs ColorState) {
 	}
 	obs := rl.lastObs.clone()
 	if obs.Colors == nil {
-		obs.Colors = map[Color]*ColorState{}
+		obs.Colors = map[spec.Color]*ColorState{}
 	}
 	obs.Colors[c] = &cs
 	rl.lastObs = obs
@@ -185,7 +187,7 @@ func (rl *release) approve(ctx context.Context) (bool, error) {
 	if !ok {
 		return false, context.Cause(ctx)
 	}
-	if d.outcome != GateApprove {
+	if d.outcome != spec.GateApprove {
 		return false, nil
 	}
 	rl.promotedBy = d.actor
@@ -214,7 +216,7 @@ func (rl *release) analyze(ctx context.Context, which string, r Release) (bool, 
 		if !ok {
 			return false, res.reason, context.Cause(ctx)
 		}
-		if d.outcome == GateApprove {
+		if d.outcome == spec.GateApprove {
 			return true, "", nil
 		}
 		return false, res.reason + "; " + rejection(d), nil
@@ -295,7 +297,7 @@ func sameObserved(a, b *Observation) bool {
 	if a.Service.Live != b.Service.Live || a.Service.Release != b.Service.Release {
 		return false
 	}
-	for _, c := range []Color{Blue, Green} {
+	for _, c := range []spec.Color{spec.Blue, spec.Green} {
 		if !sameColor(a.Color(c), b.Color(c)) {
 			return false
 		}

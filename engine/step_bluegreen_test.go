@@ -3,6 +3,8 @@ package engine
 import (
 	"testing"
 	"time"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
 // TestReleaseProgressCarriesBothColors: a view that shows blue and green
@@ -10,10 +12,10 @@ import (
 // scaled down after the switch even though the phase did not change.
 func TestReleaseProgressCarriesBothColors(t *testing.T) {
 	blueGreen := bgSpec()
-	blueGreen.ScaleDownDelay = Duration(10 * time.Millisecond)
-	p := &Pipeline{
-		Metadata: Metadata{Name: "web"},
-		Stages:   []Stage{{Name: "release", Budget: Duration(time.Hour), Steps: []Step{{Name: "blue-green", BlueGreen: &blueGreen}}}},
+	blueGreen.ScaleDownDelay = spec.Duration(10 * time.Millisecond)
+	p := &spec.Pipeline{
+		Metadata: spec.Metadata{Name: "web"},
+		Stages:   []spec.Stage{{Name: "release", Budget: spec.Duration(time.Hour), Steps: []spec.Step{{Name: "blue-green", BlueGreen: &blueGreen}}}},
 	}
 	m := newMemCluster()
 	h := newHarness(t, Config{Pipeline: p, Clusters: func(string) (Cluster, error) { return lockingMem{m}, nil }})
@@ -40,14 +42,14 @@ func TestReleaseProgressCarriesBothColors(t *testing.T) {
 	if first == nil {
 		t.Fatal("no release progress")
 	}
-	if first.Service.Live != Blue || first.Color(Blue).Replicas == 0 {
-		t.Errorf("first observation: %s live, blue at %d replicas; want blue live and running", first.Service.Live, first.Color(Blue).Replicas)
+	if first.Service.Live != spec.Blue || first.Color(spec.Blue).Replicas == 0 {
+		t.Errorf("first observation: %s live, blue at %d replicas; want blue live and running", first.Service.Live, first.Color(spec.Blue).Replicas)
 	}
 	if took <= 0 {
 		t.Error("the release never reported how long the preview's rollout took")
 	}
-	if last.Service.Live != Green || last.Color(Green).Ready != blueGreen.Replicas || last.Color(Blue).Replicas != 0 {
+	if last.Service.Live != spec.Green || last.Color(spec.Green).Ready != blueGreen.Replicas || last.Color(spec.Blue).Replicas != 0 {
 		t.Errorf("last observation: %s live, green %d ready, blue at %d replicas; want green live with %d ready and blue scaled to 0",
-			last.Service.Live, last.Color(Green).Ready, last.Color(Blue).Replicas, blueGreen.Replicas)
+			last.Service.Live, last.Color(spec.Green).Ready, last.Color(spec.Blue).Replicas, blueGreen.Replicas)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
 // deployRunner runs a deploy step, the guide's staging deploy: apply the
@@ -14,7 +16,7 @@ type deployRunner struct{ e *Engine }
 func (r deployRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
 	e, s, st, name := r.e, sc.stage, sc.step, sc.name
 	deploySpec := *st.Deploy
-	sc.begin(KindDeploy)
+	sc.begin(spec.KindDeploy)
 	finish := sc.finish
 	stageCtx := ctx
 	var last ColorState
@@ -37,7 +39,7 @@ func (r deployRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
 		defer cancel()
 	}
 	target := deploySpec.Namespace + "/" + deploySpec.Deployment
-	e.query.set(QueryVars{Namespace: deploySpec.Namespace, Deployment: deploySpec.Deployment, Release: deploySpec.Image})
+	e.query.set(spec.QueryVars{Namespace: deploySpec.Namespace, Deployment: deploySpec.Deployment, Release: deploySpec.Image})
 	report := func(phase Phase, cs ColorState, msg string) {
 		e.out.emit(ReleaseProgress{Stage: s.Name, Step: name, Phase: phase, State: cs, Message: e.mask.String(msg)})
 	}

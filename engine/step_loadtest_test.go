@@ -7,11 +7,13 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
 func TestLoadThresholds(t *testing.T) {
 	five := 0.05
-	th := LoadThresholds{P95: Duration(2 * time.Second), ErrorRate: &five, MinRate: 10}
+	th := spec.LoadThresholds{P95: spec.Duration(2 * time.Second), ErrorRate: &five, MinRate: 10}
 	ok := LoadSummary{Requests: 500, Throughput: 49.5, P95: 400 * time.Millisecond, ErrorRate: 0.002}
 	if b := breaches(th, ok); len(b) != 0 {
 		t.Errorf("a healthy summary breaks %v", b)
@@ -20,7 +22,7 @@ func TestLoadThresholds(t *testing.T) {
 	if got := strings.Join(breaches(th, bad), "; "); got != "p95 2.5s > 2s; errors 20.00% > 5.00%; rate 8.0/s < 10/s" {
 		t.Errorf("breaches: %s", got)
 	}
-	if b := breaches(LoadThresholds{}, bad); len(b) != 0 {
+	if b := breaches(spec.LoadThresholds{}, bad); len(b) != 0 {
 		t.Errorf("no thresholds, yet %v", b)
 	}
 }
@@ -42,13 +44,13 @@ func TestLoadTestStep(t *testing.T) {
 	}))
 	defer srv.Close()
 	five := 0.05
-	loadSpec := func() *LoadTestSpec {
-		return &LoadTestSpec{Target: srv.URL + "/healthz", Rate: 40, Duration: Duration(time.Second),
-			Thresholds: LoadThresholds{P95: Duration(100 * time.Millisecond), ErrorRate: &five, MinRate: 10}}
+	loadSpec := func() *spec.LoadTestSpec {
+		return &spec.LoadTestSpec{Target: srv.URL + "/healthz", Rate: 40, Duration: spec.Duration(time.Second),
+			Thresholds: spec.LoadThresholds{P95: spec.Duration(100 * time.Millisecond), ErrorRate: &five, MinRate: 10}}
 	}
-	run := func(ls *LoadTestSpec) (Snapshot, []Record) {
-		h := newHarness(t, Config{Pipeline: &Pipeline{Metadata: Metadata{Name: "p"}, Stages: []Stage{
-			{Name: "performance-test", Budget: Duration(time.Minute), Steps: []Step{{Name: "load", LoadTest: ls}}},
+	run := func(ls *spec.LoadTestSpec) (Snapshot, []Record) {
+		h := newHarness(t, Config{Pipeline: &spec.Pipeline{Metadata: spec.Metadata{Name: "p"}, Stages: []spec.Stage{
+			{Name: "performance-test", Budget: spec.Duration(time.Minute), Steps: []spec.Step{{Name: "load", LoadTest: ls}}},
 		}}})
 		return h.run(), h.records()
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
 // notifyRunner runs a notify step: it sends its message to every target
@@ -14,7 +16,7 @@ type notifyRunner struct{ e *Engine }
 func (r notifyRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
 	e, s, st, name := r.e, sc.stage, sc.step, sc.name
 	notifySpec := *st.Notify
-	sc.begin(KindNotify)
+	sc.begin(spec.KindNotify)
 	finish := sc.finish
 	targets := targetsOf(notifySpec.Slack, notifySpec.Teams)
 	if len(targets) == 0 && e.p.Notify != nil {
@@ -30,7 +32,7 @@ func (r notifyRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
 		ctx, cancel = context.WithTimeout(ctx, st.Timeout.D())
 		defer cancel()
 	}
-	n := e.notes.newNotice(NotifyMessage, s, st, name)
+	n := e.notes.newNotice(spec.NotifyMessage, s, st, name)
 	n.headline = notifySpec.Message
 	n = n.masked(e.mask)
 	pol := e.notes.policy()

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"github.com/cutover-sh/cutover/engine/edge"
 	"github.com/cutover-sh/cutover/sanitize"
 )
@@ -38,7 +40,7 @@ func (c *commandRunner) run(ctx context.Context, sc *stepScope) (Status, string)
 			sc.end(stepEnd{status: StatusCancelled, attempt: attempt, reason: reason})
 			return StatusCancelled, reason
 		}
-		e.out.emit(StepStarted{Stage: s.Name, Step: name, Kind: KindRun, Attempt: attempt})
+		e.out.emit(StepStarted{Stage: s.Name, Step: name, Kind: spec.KindRun, Attempt: attempt})
 		start := e.clock.Now()
 		actx, cancel := context.WithCancelCause(ctx)
 		var watch sync.WaitGroup
@@ -92,7 +94,7 @@ func (c *commandRunner) run(ctx context.Context, sc *stepScope) (Status, string)
 	}
 }
 
-func (c *commandRunner) stepEnv(s *Stage, st *Step, name string) []string {
+func (c *commandRunner) stepEnv(s *spec.Stage, st *spec.Step, name string) []string {
 	e := c.e
 	env := slices.Clip(c.baseEnv)
 	for _, k := range slices.Sorted(maps.Keys(st.Env)) {
@@ -119,7 +121,7 @@ func (c *commandRunner) run1(ctx context.Context, cmd edge.Command) (int, error)
 // emitOutput publishes one line (or window) of a step's output: made safe
 // to print first, so that a secret split by an escape sequence is whole
 // again when it is masked, then cut into event-sized pieces.
-func (c *commandRunner) emitOutput(s *Stage, name string, stream Stream, text string, partial bool) {
+func (c *commandRunner) emitOutput(s *spec.Stage, name string, stream Stream, text string, partial bool) {
 	e := c.e
 	parts := splitLine(e.mask.String(sanitize.Line(text)), maxEventLine)
 	for k, piece := range parts {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -18,10 +20,10 @@ import (
 
 var tester = engine.Actor{Name: "tester", ID: "SHA256:test"}
 
-func bgSpec(ns string) engine.BlueGreenSpec {
-	return engine.BlueGreenSpec{
+func bgSpec(ns string) spec.BlueGreenSpec {
+	return spec.BlueGreenSpec{
 		Namespace: ns, Service: "web-service", Container: "app", Image: "web:v2", Replicas: 3,
-		ScaleDownDelay: engine.Duration(2 * time.Second),
+		ScaleDownDelay: spec.Duration(2 * time.Second),
 	}
 }
 
@@ -45,7 +47,7 @@ func (l *releaseLog) hooks() engine.ReleaseHooks {
 				l.phases = append(l.phases, r.Phase)
 			}
 		},
-		Progress: func(engine.Color, engine.ColorState) {
+		Progress: func(spec.Color, engine.ColorState) {
 			l.mu.Lock()
 			defer l.mu.Unlock()
 			l.progress++
@@ -104,7 +106,7 @@ func TestBlueGreenEndToEnd(t *testing.T) {
 	if n := replicas(ctx, t, c.Client, ns, "web-blue"); n != 0 {
 		t.Errorf("blue has %d replicas after the delay, want 0", n)
 	}
-	if len(log.switches) != 1 || log.switches[0].To != engine.Green || log.switches[0].From != engine.Blue {
+	if len(log.switches) != 1 || log.switches[0].To != spec.Green || log.switches[0].From != spec.Blue {
 		t.Errorf("switches %+v, want one blue -> green", log.switches)
 	}
 	want := []engine.Phase{engine.PhaseDeploying, engine.PhaseSwitching, engine.PhaseScaleDownDelay, engine.PhaseDone}
@@ -137,11 +139,11 @@ func TestRollbackWarm(t *testing.T) {
 	_, _, rv := selects(ctx, t, c.Client, ns)
 
 	log := releaseLog{logf: t.Logf}
-	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
+	target := spec.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
 	start := time.Now()
 	to, err := engine.RunRollback(ctx, kube.New(c.Client), target, engine.RollbackOptions{}, log.hooks())
 	took := time.Since(start)
-	if err != nil || to != engine.Blue {
+	if err != nil || to != spec.Blue {
 		t.Fatalf("rollback: %v, to %s; want blue", err, to)
 	}
 	t.Logf("warm rollback: %s from the call to the service updated", took.Round(time.Microsecond))
@@ -189,9 +191,9 @@ func TestRollbackCold(t *testing.T) {
 			}
 		}
 	}
-	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
-	to, err := engine.RunRollback(ctx, kube.New(c.Client), target, engine.RollbackOptions{To: engine.Blue}, h)
-	if err != nil || to != engine.Blue {
+	target := spec.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
+	to, err := engine.RunRollback(ctx, kube.New(c.Client), target, engine.RollbackOptions{To: spec.Blue}, h)
+	if err != nil || to != spec.Blue {
 		t.Fatalf("rollback: %v, to %s; want blue", err, to)
 	}
 	if live, _, _ := selects(ctx, t, c.Client, ns); live != "blue" {
@@ -270,7 +272,7 @@ func TestServiceEditedMidRelease(t *testing.T) {
 // refused by cutover.
 func TestSwitchIsConditional(t *testing.T) {
 	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 3, Green: 3}, true)
-	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
+	target := spec.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
 	k := kube.New(c.Client)
 	_, _, stale := selects(ctx, t, c.Client, ns)
 	edit := `{"metadata":{"labels":{"edited-by":"someone-else"}}}`
@@ -278,7 +280,7 @@ func TestSwitchIsConditional(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, rv := selects(ctx, t, c.Client, ns)
-	req := engine.SwitchRequest{To: engine.Green, From: engine.Blue, Version: stale, MinReady: 3, Release: "web:v2", Actor: tester, At: time.Now()}
+	req := engine.SwitchRequest{To: spec.Green, From: spec.Blue, Version: stale, MinReady: 3, Release: "web:v2", Actor: tester, At: time.Now()}
 	if _, err := k.Switch(ctx, target, req); err == nil || !strings.Contains(err.Error(), "someone else edited it") {
 		t.Errorf("switch with the version from before someone's edit: got %v, want a conflict", err)
 	}
@@ -286,7 +288,7 @@ func TestSwitchIsConditional(t *testing.T) {
 	if _, err := k.Switch(ctx, target, req); err == nil || !strings.Contains(err.Error(), "deployment "+ns+"/web-green has 3 Ready pods for selector app=web,color=green, want at least 4") {
 		t.Errorf("switch to a color short of Ready pods: got %v, want a refusal", err)
 	}
-	if err := k.Scale(ctx, target, engine.Blue, 0); err == nil || !strings.Contains(err.Error(), "still selects color=blue") {
+	if err := k.Scale(ctx, target, spec.Blue, 0); err == nil || !strings.Contains(err.Error(), "still selects color=blue") {
 		t.Errorf("scaling the live color to 0: got %v, want a refusal", err)
 	}
 	if live, _, rv2 := selects(ctx, t, c.Client, ns); live != "blue" || rv2 != rv {
@@ -299,14 +301,14 @@ func TestSwitchIsConditional(t *testing.T) {
 // or not.
 func TestSwitchToTheLiveColorWritesNothing(t *testing.T) {
 	ctx, c, ns := releaseEnv(t, time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 2, Green: 0}, false)
-	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
+	target := spec.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
 	k := kube.New(c.Client)
 	obs, err := k.Observe(ctx, target)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, sel := range []map[string]string{obs.Service.Selector, nil} {
-		req := engine.SwitchRequest{To: engine.Blue, From: engine.Blue, Version: obs.Service.Version, Selector: sel, MinReady: 5, Release: "web:v9", Actor: tester, At: time.Now()}
+		req := engine.SwitchRequest{To: spec.Blue, From: spec.Blue, Version: obs.Service.Version, Selector: sel, MinReady: 5, Release: "web:v9", Actor: tester, At: time.Now()}
 		v, err := k.Switch(ctx, target, req)
 		if err != nil || v != obs.Service.Version {
 			t.Errorf("switch to the live color (selector given: %v): got %q, %v; want %q and no error", sel != nil, v, err, obs.Service.Version)
@@ -405,8 +407,8 @@ func TestRollbackStopsWhenSomeoneElseEditsTheService(t *testing.T) {
 			}
 		}
 	}
-	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
-	_, err := engine.RunRollback(ctx, kube.New(c.Client), target, engine.RollbackOptions{To: engine.Blue}, h)
+	target := spec.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
+	_, err := engine.RunRollback(ctx, kube.New(c.Client), target, engine.RollbackOptions{To: spec.Blue}, h)
 	if err == nil || !strings.Contains(err.Error(), "changed by someone else") {
 		t.Fatalf("rollback: got %v, want it stopped by the other edit", err)
 	}
@@ -425,12 +427,12 @@ func TestSwitchChecksTheServiceSelector(t *testing.T) {
 	if _, err := c.Client.CoreV1().Services(ns).Patch(ctx, "web-service", types.MergePatchType, []byte(edit), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
+	target := spec.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
 	obs, err := kube.New(c.Client).Observe(ctx, target)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := engine.SwitchRequest{To: engine.Green, From: engine.Blue, Version: obs.Service.Version, Selector: obs.Service.Selector, MinReady: 1, Actor: tester, At: time.Now()}
+	req := engine.SwitchRequest{To: spec.Green, From: spec.Blue, Version: obs.Service.Version, Selector: obs.Service.Selector, MinReady: 1, Actor: tester, At: time.Now()}
 	_, err = kube.New(c.Client).Switch(ctx, target, req)
 	if err == nil || !strings.Contains(err.Error(), "its pods do not carry the Service's selector") {
 		t.Errorf("got %v, want a refusal naming the selector", err)

@@ -6,18 +6,18 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-
-	"github.com/cutover-sh/cutover/engine"
 )
 
 // ScaleDownAll scales both colors to zero: the guide's emergency
 // scale-down. It is the one write that leaves the Service with no Ready
 // pods, on purpose, so the caller must have had a person confirm it.
-func (c *Cluster) ScaleDownAll(ctx context.Context, t engine.Target) error {
-	for _, col := range []engine.Color{engine.Blue, engine.Green} {
+func (c *Cluster) ScaleDownAll(ctx context.Context, t spec.Target) error {
+	for _, col := range []spec.Color{spec.Blue, spec.Green} {
 		patch := map[string]any{"spec": map[string]any{"replicas": 0}}
 		if err := c.patchDeployment(ctx, t.Namespace, t.Deployment(col), types.MergePatchType, patch); err != nil {
 			return err

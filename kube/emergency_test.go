@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cutover-sh/cutover/engine"
@@ -17,14 +19,14 @@ import (
 func TestMaintenanceMode(t *testing.T) {
 	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0}, true)
 	k := kube.New(c.Client)
-	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
+	target := spec.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
 
 	// No maintenance pods yet: refused.
 	obs, err := k.Observe(ctx, target)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := engine.SwitchRequest{To: "maintenance", From: engine.Blue, Version: obs.Service.Version, MinReady: 1, Actor: tester, At: time.Now(), Release: "maintenance"}
+	req := engine.SwitchRequest{To: "maintenance", From: spec.Blue, Version: obs.Service.Version, MinReady: 1, Actor: tester, At: time.Now(), Release: "maintenance"}
 	if _, err := k.Switch(ctx, target, req); err == nil || !strings.Contains(err.Error(), "the selector has 0 Ready pods") {
 		t.Fatalf("maintenance with no pods: got %v, want a refusal", err)
 	}
@@ -40,11 +42,11 @@ func TestMaintenanceMode(t *testing.T) {
 		t.Fatalf("maintenance on: %v", err)
 	}
 	obs, err = k.Observe(ctx, target)
-	if err != nil || obs.Service.Live != "maintenance" || obs.Service.Release.Previous != engine.Blue {
+	if err != nil || obs.Service.Live != "maintenance" || obs.Service.Release.Previous != spec.Blue {
 		t.Fatalf("after maintenance on: %+v (%v), want maintenance with blue as previous", obs.Service, err)
 	}
 	to, err := engine.RunRollback(ctx, k, target, engine.RollbackOptions{}, engine.ReleaseHooks{Actor: tester, Clock: engine.RealClock{}})
-	if err != nil || to != engine.Blue {
+	if err != nil || to != spec.Blue {
 		t.Fatalf("maintenance off: %v (to %s), want blue", err, to)
 	}
 	if live, _, _ := selects(ctx, t, c.Client, ns); live != "blue" {
@@ -86,7 +88,7 @@ func TestUndoRestoresThePreviousImage(t *testing.T) {
 // service down on purpose, so no invariant watcher runs here.
 func TestScaleDownAll(t *testing.T) {
 	ctx, c, ns := releaseEnv(t, time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 1}, false)
-	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
+	target := spec.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
 	if err := kube.New(c.Client).ScaleDownAll(ctx, target); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -57,7 +59,7 @@ func New(cs kubernetes.Interface) *Cluster {
 // Resolve fills in the Deployment names t leaves empty from the Service's
 // cutover.dev/blue-deployment and green-deployment annotations, then by the
 // <name>-blue/<name>-green convention.
-func (c *Cluster) Resolve(ctx context.Context, t engine.Target) (engine.Target, error) {
+func (c *Cluster) Resolve(ctx context.Context, t spec.Target) (spec.Target, error) {
 	if t.Blue == "" || t.Green == "" {
 		svc, err := c.cs.CoreV1().Services(t.Namespace).Get(ctx, t.Service, metav1.GetOptions{})
 		if err != nil {
@@ -74,15 +76,15 @@ func (c *Cluster) Resolve(ctx context.Context, t engine.Target) (engine.Target, 
 }
 
 // Observe reads the Service, both Deployments and their pods.
-func (c *Cluster) Observe(ctx context.Context, t engine.Target) (engine.Observation, error) {
+func (c *Cluster) Observe(ctx context.Context, t spec.Target) (engine.Observation, error) {
 	var obs engine.Observation
 	svc, err := c.cs.CoreV1().Services(t.Namespace).Get(ctx, t.Service, metav1.GetOptions{})
 	if err != nil {
 		return obs, fmt.Errorf("read service %s: %w", t, err)
 	}
 	obs.Service = serviceState(svc, t.SelectorKey)
-	obs.Colors = map[engine.Color]*engine.ColorState{}
-	for _, col := range []engine.Color{engine.Blue, engine.Green} {
+	obs.Colors = map[spec.Color]*engine.ColorState{}
+	for _, col := range []spec.Color{spec.Blue, spec.Green} {
 		s, err := c.colorState(ctx, t.Namespace, t.Deployment(col))
 		if err != nil {
 			return obs, err
@@ -95,12 +97,12 @@ func (c *Cluster) Observe(ctx context.Context, t engine.Target) (engine.Observat
 func serviceState(svc *corev1.Service, key string) engine.ServiceState {
 	a := svc.Annotations
 	s := engine.ServiceState{
-		Live:     engine.Color(svc.Spec.Selector[key]),
+		Live:     spec.Color(svc.Spec.Selector[key]),
 		Selector: maps.Clone(svc.Spec.Selector),
 		Version:  svc.ResourceVersion,
 		Release: engine.ReleaseMark{
 			Release:    a[engine.AnnRelease],
-			Previous:   engine.Color(a[engine.AnnPreviousColor]),
+			Previous:   spec.Color(a[engine.AnnPreviousColor]),
 			SwitchedBy: a[engine.AnnSwitchedBy],
 		},
 	}
@@ -198,12 +200,12 @@ func podState(p *corev1.Pod, now time.Time) engine.PodState {
 // it, in one patch.
 // It refuses a color the Service selects: the live color is never changed
 // in place.
-func (c *Cluster) Deploy(ctx context.Context, t engine.Target, color engine.Color, container, image string, replicas int32) error {
+func (c *Cluster) Deploy(ctx context.Context, t spec.Target, color spec.Color, container, image string, replicas int32) error {
 	svc, err := c.cs.CoreV1().Services(t.Namespace).Get(ctx, t.Service, metav1.GetOptions{})
 	if err != nil {
 		return fmt.Errorf("read service %s before deploying %s: %w", t, color, permanent(err))
 	}
-	if engine.Color(svc.Spec.Selector[t.SelectorKey]) == color {
+	if spec.Color(svc.Spec.Selector[t.SelectorKey]) == color {
 		return fmt.Errorf("not deploying to %s: service %s selects it, and the live color is never changed in place", color, t)
 	}
 	return c.setImage(ctx, t.Namespace, t.Deployment(color), container, image, &replicas)
@@ -239,14 +241,14 @@ func (c *Cluster) setImage(ctx context.Context, ns, name, container, image strin
 
 // Scale sets color's replicas. It refuses to scale to zero a color the
 // Service selects: that would leave traffic with no pods.
-func (c *Cluster) Scale(ctx context.Context, t engine.Target, color engine.Color, replicas int32) error {
+func (c *Cluster) Scale(ctx context.Context, t spec.Target, color spec.Color, replicas int32) error {
 	name := t.Deployment(color)
 	if replicas == 0 {
 		svc, err := c.cs.CoreV1().Services(t.Namespace).Get(ctx, t.Service, metav1.GetOptions{})
 		if err != nil {
 			return fmt.Errorf("read service %s before scaling %s down: %w", t, name, err)
 		}
-		if engine.Color(svc.Spec.Selector[t.SelectorKey]) == color {
+		if spec.Color(svc.Spec.Selector[t.SelectorKey]) == color {
 			return fmt.Errorf("not scaling deployment %s/%s to 0: service %s still selects %s=%s", t.Namespace, name, t, t.SelectorKey, color)
 		}
 	}
@@ -261,7 +263,7 @@ func (c *Cluster) Scale(ctx context.Context, t engine.Target, color engine.Color
 // maintenance page), by listing the pods the selector picks. The patch
 // carries req.Version, so the API server rejects it if anyone changed the
 // Service since it was read.
-func (c *Cluster) Switch(ctx context.Context, t engine.Target, req engine.SwitchRequest) (string, error) {
+func (c *Cluster) Switch(ctx context.Context, t spec.Target, req engine.SwitchRequest) (string, error) {
 	what := fmt.Sprintf("switch service %s to %s", t, req.To)
 	sel, version := maps.Clone(req.Selector), req.Version
 	if sel == nil {
@@ -321,7 +323,7 @@ func (c *Cluster) Switch(ctx context.Context, t engine.Target, req engine.Switch
 
 // readyFor counts the Ready pods that selector sel picks when the Service
 // is switched to value to, and says where it looked.
-func (c *Cluster) readyFor(ctx context.Context, t engine.Target, to engine.Color, sel map[string]string) (int32, string, error) {
+func (c *Cluster) readyFor(ctx context.Context, t spec.Target, to spec.Color, sel map[string]string) (int32, string, error) {
 	if to.Valid() {
 		name := t.Deployment(to)
 		d, err := c.cs.AppsV1().Deployments(t.Namespace).Get(ctx, name, metav1.GetOptions{})

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -50,7 +52,7 @@ var _ engine.ReleaseLock = (*Lock)(nil)
 // someone else whose lease has not expired is refused, naming them; an
 // expired one, or one held by previous (the run being resumed), is taken
 // over, and TakenFrom says from whom.
-func (c *Cluster) Lock(ctx context.Context, t engine.Target, holder, previous string) (engine.ReleaseLock, error) {
+func (c *Cluster) Lock(ctx context.Context, t spec.Target, holder, previous string) (engine.ReleaseLock, error) {
 	l := &Lock{
 		c: c, ns: t.Namespace, name: LeaseName(t.Service), holder: holder, previous: previous,
 		lost: make(chan struct{}), done: make(chan struct{}),
@@ -268,7 +270,7 @@ type LockState struct {
 
 // ReadLock reads the release lock of t's Service. It returns nil when there
 // has never been one.
-func (c *Cluster) ReadLock(ctx context.Context, t engine.Target) (*LockState, error) {
+func (c *Cluster) ReadLock(ctx context.Context, t spec.Target) (*LockState, error) {
 	name := LeaseName(t.Service)
 	cur, err := c.cs.CoordinationV1().Leases(t.Namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -287,7 +289,7 @@ func (c *Cluster) ReadLock(ctx context.Context, t engine.Target) (*LockState, er
 // holder naming who broke it and why. The holding console finds out at its
 // next renewal and stops its release: this is how `cutover abort` reaches
 // a release run from another terminal.
-func (c *Cluster) BreakLock(ctx context.Context, t engine.Target, by string) (previous string, err error) {
+func (c *Cluster) BreakLock(ctx context.Context, t spec.Target, by string) (previous string, err error) {
 	leases := c.cs.CoordinationV1().Leases(t.Namespace)
 	name := LeaseName(t.Service)
 	cur, err := leases.Get(ctx, name, metav1.GetOptions{})

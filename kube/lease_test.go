@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -41,7 +43,7 @@ func TestSecondConsoleIsRefused(t *testing.T) {
 	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0}, true)
 	_, _, rv := selects(ctx, t, c.Client, ns)
 
-	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
+	target := spec.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
 	first, err := kube.New(c.Client).Lock(ctx, target, "alice on bastion-1 (run A)", "")
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +118,7 @@ func TestExpiredLockIsTakenOver(t *testing.T) {
 func TestLostLockStopsTheRelease(t *testing.T) {
 	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0}, true)
 	text := strings.Replace(releasePipeline(ns), "scaleDownDelay: 1s", "scaleDownDelay: 10m", 1)
-	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
+	target := spec.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
 	var broke error
 	var once sync.Once
 	final, _, _ := runPipeline(ctx, t, text, clustersOf(map[string]*testenv.Cluster{"prod": c}), func(_ *engine.Engine, ev engine.Event) {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -32,7 +34,7 @@ func runPipeline(ctx context.Context, t *testing.T, text string, clusters engine
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p, err := engine.LoadFile(path, noVars)
+	p, err := spec.LoadFile(path, noVars)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +46,7 @@ func runPipeline(ctx context.Context, t *testing.T, text string, clusters engine
 	defer func() { _ = j.Close() }()
 	eng, err := engine.New(engine.Config{
 		Pipeline: p, Journal: j, Actor: tester, AutoApprove: true, Clusters: clusters, KillGrace: time.Second, Processes: &proc.Runner{}, LoadTester: loadtest.Vegeta{}, Webhooks: webhook.Poster{},
-		Metrics: func(ps engine.PrometheusSpec) (engine.Metrics, error) {
+		Metrics: func(ps spec.PrometheusSpec) (engine.Metrics, error) {
 			return prom.New(prom.Config{Address: ps.Address})
 		},
 	})
@@ -143,7 +145,7 @@ stages:
 		t.Fatalf("run %s, want succeeded; step: %+v", final.Status, st.Steps[0])
 	}
 	sw, ok := findRecord(recs, engine.RecReleaseSwitched)
-	if !ok || sw.From != engine.Blue || sw.To != engine.Green || sw.Release != "web:v2" || sw.Actor == nil || sw.Actor.Name != tester.Name ||
+	if !ok || sw.From != spec.Blue || sw.To != spec.Green || sw.Release != "web:v2" || sw.Actor == nil || sw.Actor.Name != tester.Name ||
 		sw.Service != ns+"/web-service" {
 		t.Errorf("journal release.switched: %+v, want blue -> green of web:v2 on %s/web-service by %s", sw, ns, tester.Name)
 	}
@@ -245,7 +247,7 @@ stages:
 	if err != nil || svc.Spec.Selector["color"] != "blue" {
 		t.Errorf("production service selects %v (%v), want blue (it was green)", svc.Spec.Selector, err)
 	}
-	if sw, ok := findRecord(recs, engine.RecReleaseSwitched); !ok || sw.To != engine.Blue {
+	if sw, ok := findRecord(recs, engine.RecReleaseSwitched); !ok || sw.To != spec.Blue {
 		t.Errorf("journal release.switched %+v, want a switch to blue", sw)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -42,9 +44,9 @@ func TestReleaseAndRollbackWithShippedRBAC(t *testing.T) {
 		t.Fatalf("service selects %s after the release, want green", live)
 	}
 	log := releaseLog{logf: t.Logf}
-	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
+	target := spec.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
 	to, err := engine.RunRollback(ctx, sa, target, engine.RollbackOptions{}, log.hooks())
-	if err != nil || to != engine.Blue {
+	if err != nil || to != spec.Blue {
 		t.Fatalf("rollback as the ServiceAccount: %v (to %s), want blue", err, to)
 	}
 	if live, _, _ := selects(ctx, t, c.Client, ns); live != "blue" {

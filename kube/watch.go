@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -23,13 +25,13 @@ import (
 // Informers are used rather than bare watches: after a disconnect or an API
 // server restart their reflectors resume from the last resourceVersion, or
 // relist, so a restart does not end the wait.
-func (c *Cluster) WaitRollout(ctx context.Context, t engine.Target, color engine.Color, progress func(engine.ColorState)) error {
+func (c *Cluster) WaitRollout(ctx context.Context, t spec.Target, color spec.Color, progress func(engine.ColorState)) error {
 	return c.WaitDeployment(ctx, t.Namespace, t.Deployment(color), progress)
 }
 
 // WaitDeployment is WaitRollout for any Deployment.
 func (c *Cluster) WaitDeployment(ctx context.Context, namespace, name string, progress func(engine.ColorState)) error {
-	t := engine.Target{Namespace: namespace}
+	t := spec.Target{Namespace: namespace}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops both informers
 

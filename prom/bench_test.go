@@ -5,7 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"github.com/cutover-sh/cutover/prom"
 )
 
@@ -16,12 +17,12 @@ func BenchmarkPanelRefresh(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	_, c := board(ctx, b)
-	vars := engine.QueryVars{Namespace: "prod"}
-	panels := engine.DefaultPanels(vars)
+	vars := spec.QueryVars{Namespace: "prod"}
+	panels := spec.DefaultPanels(vars)
 	all := prom.NewBoard(c, panels, 15*time.Minute, 10*time.Second)
 	var singles []*prom.Board
 	for _, p := range panels {
-		singles = append(singles, prom.NewBoard(c, []engine.PanelSpec{p}, 15*time.Minute, 10*time.Second))
+		singles = append(singles, prom.NewBoard(c, []spec.PanelSpec{p}, 15*time.Minute, 10*time.Second))
 	}
 	var refresh, slowest time.Duration
 	b.ResetTimer()

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
@@ -22,14 +24,14 @@ import (
 // breaks only itself.
 type Board struct {
 	c       *Client
-	panels  []engine.PanelSpec
+	panels  []spec.PanelSpec
 	span    time.Duration
 	timeout time.Duration
 }
 
 // NewBoard returns a board drawing panels over the last span. A query that
 // takes longer than timeout makes its panel unavailable for that refresh.
-func NewBoard(c *Client, panels []engine.PanelSpec, span, timeout time.Duration) *Board {
+func NewBoard(c *Client, panels []spec.PanelSpec, span, timeout time.Duration) *Board {
 	return &Board{c: c, panels: panels, span: span, timeout: timeout}
 }
 
@@ -48,7 +50,7 @@ func Step(span time.Duration, width int) time.Duration {
 
 // Refresh queries every panel for the span ending at at, with width cells
 // for each panel's points.
-func (b *Board) Refresh(ctx context.Context, vars engine.QueryVars, at time.Time, width int) []engine.PanelData {
+func (b *Board) Refresh(ctx context.Context, vars spec.QueryVars, at time.Time, width int) []engine.PanelData {
 	out := make([]engine.PanelData, len(b.panels))
 	var wg sync.WaitGroup
 	for i, spec := range b.panels {
@@ -58,7 +60,7 @@ func (b *Board) Refresh(ctx context.Context, vars engine.QueryVars, at time.Time
 	return out
 }
 
-func (b *Board) refreshOne(ctx context.Context, panelSpec engine.PanelSpec, vars engine.QueryVars, at time.Time, width int) engine.PanelData {
+func (b *Board) refreshOne(ctx context.Context, panelSpec spec.PanelSpec, vars spec.QueryVars, at time.Time, width int) engine.PanelData {
 	step := Step(b.span, width)
 	// The last point falls exactly on at, so that it is the value an
 	// instant query at at would return. Step made (width-1) steps cover
@@ -67,10 +69,10 @@ func (b *Board) refreshOne(ctx context.Context, panelSpec engine.PanelSpec, vars
 	at = at.Truncate(time.Millisecond)
 	d := engine.PanelData{Spec: panelSpec, At: at, Step: step}
 	unavailable := func(err error) engine.PanelData {
-		d.State, d.Err = engine.PanelUnavailable, err
+		d.State, d.Err = spec.PanelUnavailable, err
 		return d
 	}
-	q, err := engine.ParseQuery(panelSpec.Query)
+	q, err := spec.ParseQuery(panelSpec.Query)
 	if err == nil {
 		d.Query, err = q.Render(vars)
 	}
@@ -98,12 +100,12 @@ func (b *Board) refreshOne(ctx context.Context, panelSpec engine.PanelSpec, vars
 }
 
 // seriesOf converts a matrix into named series, sorted by name.
-func seriesOf(panelSpec engine.PanelSpec, m model.Matrix, at time.Time) []engine.Series {
+func seriesOf(panelSpec spec.PanelSpec, m model.Matrix, at time.Time) []engine.Series {
 	atMs := at.UnixMilli()
 	varying := varyingLabels(m)
 	out := make([]engine.Series, 0, len(m))
 	for _, ss := range m {
-		s := engine.Series{Labels: make(map[string]string, len(ss.Metric)), Points: make([]engine.Point, len(ss.Values)), State: engine.PanelNoData}
+		s := engine.Series{Labels: make(map[string]string, len(ss.Metric)), Points: make([]engine.Point, len(ss.Values)), State: spec.PanelNoData}
 		var name []string
 		for _, k := range slices.Sorted(maps.Keys(ss.Metric)) {
 			s.Labels[string(k)] = string(ss.Metric[k])
@@ -147,8 +149,8 @@ func varyingLabels(m model.Matrix) map[model.LabelName]bool {
 
 // worst is the panel's state: the worst of its series with a current
 // value, or no data when none has one.
-func worst(series []engine.Series) engine.PanelState {
-	state := engine.PanelNoData
+func worst(series []engine.Series) spec.PanelState {
+	state := spec.PanelNoData
 	seen := false
 	for _, s := range series {
 		if !s.HasCurrent {
@@ -164,7 +166,7 @@ func worst(series []engine.Series) engine.PanelState {
 // Run refreshes the board every interval until ctx ends, and hands each
 // refresh to publish. The width and the query variables are asked for on
 // each refresh, as a terminal is resized and a release moves on.
-func (b *Board) Run(ctx context.Context, every time.Duration, width func() int, vars func() engine.QueryVars, publish func([]engine.PanelData)) {
+func (b *Board) Run(ctx context.Context, every time.Duration, width func() int, vars func() spec.QueryVars, publish func([]engine.PanelData)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"github.com/prometheus/common/model"
 
 	"github.com/cutover-sh/cutover/engine"
@@ -21,7 +23,7 @@ func BenchmarkPanelMemory(b *testing.B) {
 		ts := at.Add(time.Duration(i-points+1) * time.Second)
 		m[0].Values = append(m[0].Values, model.SamplePair{Timestamp: model.TimeFromUnixNano(ts.UnixNano()), Value: model.SampleValue(i)})
 	}
-	specs := engine.DefaultPanels(engine.QueryVars{Namespace: "prod"})
+	specs := spec.DefaultPanels(spec.QueryVars{Namespace: "prod"})
 	var held []engine.PanelData
 	var ms runtime.MemStats
 	var bytes uint64

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"github.com/prometheus/common/model"
 
 	"github.com/cutover-sh/cutover/engine"
@@ -75,8 +77,8 @@ func TestPanelsShowWhatPrometheusAnswers(t *testing.T) {
 	const width = 40
 	// The default panels' values hardly move under a steady load; a raw
 	// counter moves with every scrape, so an off-by-one point shows.
-	panels := append(engine.DefaultPanels(engine.QueryVars{Namespace: "prod"}),
-		engine.PanelSpec{Title: "requests so far", Query: `sum by (color) (http_requests_total{namespace="{{.Namespace}}"})`, Unit: engine.UnitCount})
+	panels := append(spec.DefaultPanels(spec.QueryVars{Namespace: "prod"}),
+		spec.PanelSpec{Title: "requests so far", Query: `sum by (color) (http_requests_total{namespace="{{.Namespace}}"})`, Unit: spec.UnitCount})
 	b := prom.NewBoard(c, panels, 2*time.Minute, 5*time.Second)
 	// Two seconds back, so that no scrape lands between the board's query
 	// and the API's; and once both colors have a few points of history, so
@@ -85,7 +87,7 @@ func TestPanelsShowWhatPrometheusAnswers(t *testing.T) {
 	var got []engine.PanelData
 	for {
 		at = time.Now().Add(-2 * time.Second)
-		got = b.Refresh(ctx, engine.QueryVars{Namespace: "prod"}, at, width)
+		got = b.Refresh(ctx, spec.QueryVars{Namespace: "prod"}, at, width)
 		if rate := got[0]; len(rate.Series) == 2 && rate.Series[0].HasCurrent && rate.Series[1].HasCurrent &&
 			len(rate.Series[0].Points) >= 3 && len(rate.Series[1].Points) >= 3 {
 			break
@@ -96,7 +98,7 @@ func TestPanelsShowWhatPrometheusAnswers(t *testing.T) {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-	state := map[string]engine.PanelState{}
+	state := map[string]spec.PanelState{}
 	for _, d := range got {
 		state[d.Spec.Title] = d.State
 		if d.Err != nil || len(d.Series) == 0 {
@@ -122,10 +124,10 @@ func TestPanelsShowWhatPrometheusAnswers(t *testing.T) {
 			t.Errorf("panel %s: %d series with a current value; the API returned %d", d.Spec.Title, current, len(want))
 		}
 	}
-	if state["5xx error ratio"] != engine.PanelCrit {
+	if state["5xx error ratio"] != spec.PanelCrit {
 		t.Errorf("green at 20%% errors: error panel %s, want crit", state["5xx error ratio"])
 	}
-	if state["Latency p50/p95"] != engine.PanelOK {
+	if state["Latency p50/p95"] != spec.PanelOK {
 		t.Errorf("50 ms latency: latency panel %s, want ok", state["Latency p50/p95"])
 	}
 }
@@ -160,20 +162,20 @@ func TestPanelStatesWhenDataIsMissing(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	p, c := board(ctx, t)
-	panels := []engine.PanelSpec{
+	panels := []spec.PanelSpec{
 		{Title: "nobody", Query: `sum(rate(nobody_exports_this_total[1m]))`},
 		{Title: "broken", Query: `sum(rate(http_requests_total[1m])`},
 		{Title: "needs a color", Query: `up{color="{{.Color}}"}`},
 		{Title: "up", Query: `sum(up)`, Crit: "< 2"},
 	}
 	b := prom.NewBoard(c, panels, time.Minute, 5*time.Second)
-	got := b.Refresh(ctx, engine.QueryVars{}, time.Now(), 20)
-	want := []engine.PanelState{engine.PanelNoData, engine.PanelUnavailable, engine.PanelUnavailable, engine.PanelOK}
+	got := b.Refresh(ctx, spec.QueryVars{}, time.Now(), 20)
+	want := []spec.PanelState{spec.PanelNoData, spec.PanelUnavailable, spec.PanelUnavailable, spec.PanelOK}
 	for i, d := range got {
 		if d.State != want[i] {
 			t.Errorf("panel %s: %s (%v), want %s", d.Spec.Title, d.State, d.Err, want[i])
 		}
-		if d.State == engine.PanelUnavailable && d.Err == nil {
+		if d.State == spec.PanelUnavailable && d.Err == nil {
 			t.Errorf("panel %s is unavailable without saying why", d.Spec.Title)
 		}
 	}
@@ -182,8 +184,8 @@ func TestPanelStatesWhenDataIsMissing(t *testing.T) {
 	}
 
 	p.Stop()
-	for _, d := range b.Refresh(ctx, engine.QueryVars{}, time.Now(), 20) {
-		if d.State != engine.PanelUnavailable || d.Err == nil || len(d.Series) > 0 {
+	for _, d := range b.Refresh(ctx, spec.QueryVars{}, time.Now(), 20) {
+		if d.State != spec.PanelUnavailable || d.Err == nil || len(d.Series) > 0 {
 			t.Errorf("Prometheus stopped: panel %s %s with %d series (%v), want unavailable", d.Spec.Title, d.State, len(d.Series), d.Err)
 		}
 	}

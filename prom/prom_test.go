@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"github.com/cutover-sh/cutover/engine"
 	"github.com/cutover-sh/cutover/prom"
 	"github.com/cutover-sh/cutover/testenv"
@@ -66,9 +68,9 @@ func (e *env) settle(ctx context.Context, t *testing.T, query string, ok func(fl
 	}
 }
 
-func cond(t *testing.T, s string) *engine.Condition {
+func cond(t *testing.T, s string) *spec.Condition {
 	t.Helper()
-	c, err := engine.ParseCondition(s)
+	c, err := spec.ParseCondition(s)
 	if err != nil {
 		t.Fatal(err)
 	}

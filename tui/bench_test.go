@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"charm.land/lipgloss/v2"
 
 	"github.com/cutover-sh/cutover/engine"
@@ -17,8 +19,8 @@ func busy(b *testing.B) Model {
 	m, _ := console("running", 120, 40, Options{})
 	r := *m.currentRelease()
 	obs := *r.Observed
-	obs.Colors = map[engine.Color]*engine.ColorState{}
-	for _, c := range []engine.Color{engine.Blue, engine.Green} {
+	obs.Colors = map[spec.Color]*engine.ColorState{}
+	for _, c := range []spec.Color{spec.Blue, spec.Green} {
 		cs := colorState(&r, c)
 		cs.Pods = nil
 		for i := range 30 {
@@ -95,10 +97,10 @@ func BenchmarkApplyPodChanged(b *testing.B) {
 func podChanged(m Model) engine.ReleaseProgress {
 	r := *m.currentRelease()
 	obs := *r.Observed
-	green := *obs.Colors[engine.Green]
+	green := *obs.Colors[spec.Green]
 	green.Pods = append([]engine.PodState(nil), green.Pods...)
 	green.Pods[0].Ready = true
-	obs.Colors = map[engine.Color]*engine.ColorState{engine.Blue: obs.Colors[engine.Blue], engine.Green: &green}
+	obs.Colors = map[spec.Color]*engine.ColorState{spec.Blue: obs.Colors[spec.Blue], spec.Green: &green}
 	r.Observed, r.Seq = &obs, r.Seq+1
 	return r
 }

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
@@ -64,7 +66,7 @@ func (p *releasePane) Update(msg tea.KeyPressMsg, sc *scene) tea.Cmd {
 // podsOf returns the pods of both colors, failing ones first.
 func podsOf(r *engine.ReleaseProgress) []podRow {
 	var out []podRow
-	for _, c := range []engine.Color{engine.Blue, engine.Green} {
+	for _, c := range []spec.Color{spec.Blue, spec.Green} {
 		for _, p := range colorState(r, c).Pods {
 			out = append(out, podRow{color: c, pod: p})
 		}
@@ -74,7 +76,7 @@ func podsOf(r *engine.ReleaseProgress) []podRow {
 }
 
 type podRow struct {
-	color engine.Color
+	color spec.Color
 	pod   engine.PodState
 }
 
@@ -94,7 +96,7 @@ func (p *releasePane) View(sc *scene, focused bool) string {
 	if r == nil {
 		return box(s, "Blue / Green", s.Muted.Render("no release in this run yet"), w, h, focused)
 	}
-	var live engine.Color
+	var live spec.Color
 	var mark engine.ReleaseMark
 	var selector map[string]string
 	if r.Observed != nil {
@@ -103,7 +105,7 @@ func (p *releasePane) View(sc *scene, focused bool) string {
 		live = r.Live
 	}
 	lines := []string{fmt.Sprintf("%s  phase %s%s", r.Service, s.Bold.Render(string(r.Phase)), msgSuffix(s, r.Message))}
-	for _, c := range []engine.Color{engine.Blue, engine.Green} {
+	for _, c := range []spec.Color{spec.Blue, spec.Green} {
 		cs := colorState(r, c)
 		role := s.Muted.Render("cold")
 		switch {
@@ -189,7 +191,7 @@ func msgSuffix(s Styles, msg string) string {
 }
 
 // colorState returns what the release last saw of color c.
-func colorState(r *engine.ReleaseProgress, c engine.Color) engine.ColorState {
+func colorState(r *engine.ReleaseProgress, c spec.Color) engine.ColorState {
 	if r.Observed != nil {
 		if cs := r.Observed.Color(c); cs.Exists || cs.Deployment != "" {
 			return cs

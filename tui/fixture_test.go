@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/cutover-sh/cutover/engine"
@@ -16,21 +18,21 @@ import (
 var t0 = time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
 
 // guidePipeline is the deployment guide's seven stages.
-func guidePipeline() *engine.Pipeline {
-	stage := func(name string, budget time.Duration, steps ...engine.Step) engine.Stage {
-		return engine.Stage{Name: name, Budget: engine.Duration(budget), Steps: steps}
+func guidePipeline() *spec.Pipeline {
+	stage := func(name string, budget time.Duration, steps ...spec.Step) spec.Stage {
+		return spec.Stage{Name: name, Budget: spec.Duration(budget), Steps: steps}
 	}
-	run := func(name string) engine.Step { return engine.Step{Name: name, Run: "true"} }
-	bg := &engine.BlueGreenSpec{Namespace: "production", Service: "claude-tiu-service", Container: "app", Image: "ghcr.io/claude-tiu/claude-tiu:v2.4.0", Replicas: 3}
-	return &engine.Pipeline{
-		Metadata: engine.Metadata{Name: "claude-tiu"},
-		Stages: []engine.Stage{
+	run := func(name string) spec.Step { return spec.Step{Name: name, Run: "true"} }
+	bg := &spec.BlueGreenSpec{Namespace: "production", Service: "claude-tiu-service", Container: "app", Image: "ghcr.io/claude-tiu/claude-tiu:v2.4.0", Replicas: 3}
+	return &spec.Pipeline{
+		Metadata: spec.Metadata{Name: "claude-tiu"},
+		Stages: []spec.Stage{
 			stage("code-quality", 15*time.Minute, run("lint")),
 			stage("testing", 20*time.Minute, run("unit")),
 			stage("build-and-scan", 30*time.Minute, run("build")),
 			stage("staging-deploy", 15*time.Minute, run("rollout")),
 			stage("performance-test", 20*time.Minute, run("load")),
-			stage("production-deploy", 30*time.Minute, engine.Step{Name: "blue-green", BlueGreen: bg}),
+			stage("production-deploy", 30*time.Minute, spec.Step{Name: "blue-green", BlueGreen: bg}),
 			stage("monitoring", 25*time.Minute, run("slo")),
 		},
 	}
@@ -51,7 +53,7 @@ func (s *script) add(evs ...engine.Event) { s.events = append(s.events, evs...) 
 
 // stageDone runs one stage of plain steps to success, with some output.
 func (s *script) stageDone(name, step string, from, took int, lines ...string) {
-	s.add(engine.StageStarted{Meta: s.meta(from), Stage: name}, engine.StepStarted{Meta: s.meta(from), Stage: name, Step: step, Kind: engine.KindRun, Attempt: 1})
+	s.add(engine.StageStarted{Meta: s.meta(from), Stage: name}, engine.StepStarted{Meta: s.meta(from), Stage: name, Step: step, Kind: spec.KindRun, Attempt: 1})
 	for _, l := range lines {
 		s.add(engine.StepOutput{Meta: s.meta(from + 1), Stage: name, Step: step, Stream: engine.Stdout, Line: l})
 	}
@@ -72,16 +74,16 @@ func pods(deploy string, n int, ready bool, reason string) []engine.PodState {
 }
 
 // release is a progress event of the production blue-green step.
-func (s *script) release(sec int, phase engine.Phase, live engine.Color, act engine.ActionKind, green engine.ColorState, msg string) {
+func (s *script) release(sec int, phase engine.Phase, live spec.Color, act engine.ActionKind, green engine.ColorState, msg string) {
 	blue := engine.ColorState{Deployment: "claude-tiu-blue", Exists: true, Images: map[string]string{"app": "ghcr.io/claude-tiu/claude-tiu:v2.3.9"},
 		Replicas: 3, Ready: 3, Available: 3, Updated: 3, Pods: pods("claude-tiu-blue", 3, true, "")}
 	obs := &engine.Observation{
 		Service: engine.ServiceState{Live: live, Selector: map[string]string{"app": "claude-tiu", "color": string(live)},
 			Release: engine.ReleaseMark{Release: "ghcr.io/claude-tiu/claude-tiu:v2.3.9", SwitchedAt: t0.Add(-26 * time.Hour), SwitchedBy: "dana"}},
-		Colors: map[engine.Color]*engine.ColorState{engine.Blue: &blue, engine.Green: &green},
+		Colors: map[spec.Color]*engine.ColorState{spec.Blue: &blue, spec.Green: &green},
 	}
 	s.add(engine.ReleaseProgress{Meta: s.meta(sec), Stage: "production-deploy", Step: "blue-green", Service: "production/claude-tiu-service",
-		Phase: phase, From: engine.Blue, To: engine.Green, Live: live, Action: act, Color: engine.Green, State: green, Message: msg, Observed: obs})
+		Phase: phase, From: spec.Blue, To: spec.Green, Live: live, Action: act, Color: spec.Green, State: green, Message: msg, Observed: obs})
 }
 
 func green(ready int32, reason string) engine.ColorState {
@@ -104,7 +106,7 @@ func upToProduction() *script {
 	s.stageDone("staging-deploy", "rollout", 825, 240, "deployment claude-tiu-app rolled out to staging")
 	s.stageDone("performance-test", "load", 1065, 600, "p95=0.41s error_rate=0.2% rate=48 req/s")
 	s.add(engine.StageStarted{Meta: s.meta(1665), Stage: "production-deploy"},
-		engine.StepStarted{Meta: s.meta(1665), Stage: "production-deploy", Step: "blue-green", Kind: engine.KindBlueGreen, Attempt: 1})
+		engine.StepStarted{Meta: s.meta(1665), Stage: "production-deploy", Step: "blue-green", Kind: spec.KindBlueGreen, Attempt: 1})
 	return s
 }
 
@@ -113,13 +115,13 @@ func upToProduction() *script {
 var states = map[string]func() (*script, time.Time){
 	"running": func() (*script, time.Time) {
 		s := upToProduction()
-		s.release(1670, engine.PhaseDeploying, engine.Blue, engine.ActWaitRollout, green(1, "ContainerCreating"), "1 of 3 updated replicas available")
+		s.release(1670, engine.PhaseDeploying, spec.Blue, engine.ActWaitRollout, green(1, "ContainerCreating"), "1 of 3 updated replicas available")
 		return s, t0.Add(1700 * time.Second)
 	},
 	"awaiting-approval": func() (*script, time.Time) {
 		s := upToProduction()
-		s.release(1670, engine.PhaseDeploying, engine.Blue, engine.ActWaitRollout, green(0, "ContainerCreating"), "")
-		s.release(1720, engine.PhaseAwaitingApproval, engine.Blue, engine.ActApprove, green(3, ""), "")
+		s.release(1670, engine.PhaseDeploying, spec.Blue, engine.ActWaitRollout, green(0, "ContainerCreating"), "")
+		s.release(1720, engine.PhaseAwaitingApproval, spec.Blue, engine.ActApprove, green(3, ""), "")
 		s.add(engine.GateWaiting{Meta: s.meta(1720), Gate: "production-deploy/blue-green", Stage: "production-deploy", Step: "blue-green",
 			Instruction: "Green is Ready. Switch production traffic?"})
 		return s, t0.Add(1750 * time.Second)
@@ -128,7 +130,7 @@ var states = map[string]func() (*script, time.Time){
 		s := upToProduction()
 		s.events[0] = engine.RunStarted{Meta: s.events[0].Header(), Pipeline: "claude-tiu", Actor: engine.Actor{Name: "alice"}, Budget: 155 * time.Minute,
 			Emergency: true, Reason: "sev1: checkout down"}
-		s.release(1670, engine.PhaseDeploying, engine.Blue, engine.ActWaitRollout, green(1, "ContainerCreating"), "1 of 3 updated replicas available")
+		s.release(1670, engine.PhaseDeploying, spec.Blue, engine.ActWaitRollout, green(1, "ContainerCreating"), "1 of 3 updated replicas available")
 		return s, t0.Add(1700 * time.Second)
 	},
 	"released": func() (*script, time.Time) { return released(), t0.Add(1745 * time.Second) },
@@ -139,21 +141,21 @@ var states = map[string]func() (*script, time.Time){
 	},
 	"post-promotion": func() (*script, time.Time) {
 		s := upToProduction()
-		s.release(1730, engine.PhasePostAnalysis, engine.Green, engine.ActAnalyze, green(3, ""), "")
+		s.release(1730, engine.PhasePostAnalysis, spec.Green, engine.ActAnalyze, green(3, ""), "")
 		return s, t0.Add(1745 * time.Second)
 	},
 	"switching": func() (*script, time.Time) {
 		s := upToProduction()
-		s.release(1720, engine.PhaseSwitching, engine.Blue, engine.ActSwitch, green(3, ""), "")
+		s.release(1720, engine.PhaseSwitching, spec.Blue, engine.ActSwitch, green(3, ""), "")
 		return s, t0.Add(1721 * time.Second)
 	},
 	"rolled-back": func() (*script, time.Time) {
 		s := upToProduction()
-		s.release(1730, engine.PhasePostAnalysis, engine.Green, engine.ActAnalyze, green(3, ""), "")
+		s.release(1730, engine.PhasePostAnalysis, spec.Green, engine.ActAnalyze, green(3, ""), "")
 		s.add(engine.AnalysisMeasured{Meta: s.meta(1760), Stage: "production-deploy", Step: "blue-green", Metric: "post-promotion/error-rate",
 			Measurement: engine.Measurement{Time: t0.Add(1760 * time.Second), Query: "errors", Value: 0.2031, Verdict: engine.VerdictFail, Reason: "0.2031 >= 0.05"},
 			Condition:   "< 0.05", Round: 2, Count: 4})
-		s.release(1762, engine.PhaseRolledBack, engine.Blue, engine.ActNone, green(3, ""), "post-promotion analysis failed: metric post-promotion/error-rate failed 2 of 2 measurements")
+		s.release(1762, engine.PhaseRolledBack, spec.Blue, engine.ActNone, green(3, ""), "post-promotion analysis failed: metric post-promotion/error-rate failed 2 of 2 measurements")
 		s.add(engine.StepFinished{Meta: s.meta(1763), Stage: "production-deploy", Step: "blue-green", Status: engine.StatusFailed, Reason: "rolled back: post-promotion analysis failed"},
 			engine.StageFinished{Meta: s.meta(1763), Stage: "production-deploy", Status: engine.StatusFailed, Reason: "rolled back"},
 			engine.StageFinished{Meta: s.meta(1763), Stage: "monitoring", Status: engine.StatusCancelled, Reason: "production-deploy failed"},
@@ -162,7 +164,7 @@ var states = map[string]func() (*script, time.Time){
 	},
 	"failed": func() (*script, time.Time) {
 		s := upToProduction()
-		s.release(1670, engine.PhaseDeploying, engine.Blue, engine.ActWaitRollout, green(1, "ImagePullBackOff"), "1 of 3 updated replicas available")
+		s.release(1670, engine.PhaseDeploying, spec.Blue, engine.ActWaitRollout, green(1, "ImagePullBackOff"), "1 of 3 updated replicas available")
 		s.add(engine.StepFinished{Meta: s.meta(2400), Stage: "production-deploy", Step: "blue-green", Status: engine.StatusFailed,
 			Reason: "timed out after 12m: 2 pods not Ready: claude-tiu-green-7d9f8b6c4-bkxqz ImagePullBackOff"},
 			engine.StageFinished{Meta: s.meta(2400), Stage: "production-deploy", Status: engine.StatusFailed, Reason: "step blue-green failed"},
@@ -175,13 +177,13 @@ var states = map[string]func() (*script, time.Time){
 // fixedPanels are the guide's six panels after a refresh, with 120 points
 // each; the error ratio is critical.
 func fixedPanels(points int) []engine.PanelData {
-	specs := engine.DefaultPanels(engine.QueryVars{Namespace: "production"})
+	specs := spec.DefaultPanels(spec.QueryVars{Namespace: "production"})
 	at := t0.Add(1700 * time.Second)
 	var out []engine.PanelData
 	for i, panelSpec := range specs {
-		d := engine.PanelData{Spec: panelSpec, Query: panelSpec.Query, At: at, Step: 15 * time.Second, State: engine.PanelOK}
+		d := engine.PanelData{Spec: panelSpec, Query: panelSpec.Query, At: at, Step: 15 * time.Second, State: spec.PanelOK}
 		for c, color := range []string{"blue", "green"} {
-			se := engine.Series{Name: "color=" + color, Labels: map[string]string{"color": color}, HasCurrent: true, State: engine.PanelOK}
+			se := engine.Series{Name: "color=" + color, Labels: map[string]string{"color": color}, HasCurrent: true, State: spec.PanelOK}
 			for p := range points {
 				v := float64((p*(i+3)+c*7)%17) + float64(i)
 				se.Points = append(se.Points, engine.Point{T: at.Add(time.Duration(p-points+1) * 15 * time.Second).UnixMilli(), V: v})
@@ -192,12 +194,12 @@ func fixedPanels(points int) []engine.PanelData {
 		switch panelSpec.Title {
 		case "5xx error ratio":
 			d.Series[0].Current, d.Series[1].Current = 0.001, 0.2031
-			d.Series[1].State, d.State = engine.PanelCrit, engine.PanelCrit
+			d.Series[1].State, d.State = spec.PanelCrit, spec.PanelCrit
 		case "Memory":
 			d.Series = d.Series[:1]
 			d.Series[0].Name, d.Series[0].Current = "", 812<<20
 		case "Restarts (15m)":
-			d.State, d.Series, d.Err = engine.PanelUnavailable, nil, fmt.Errorf("query sum(increase(...)) at http://prometheus:9090: no answer within 5s")
+			d.State, d.Series, d.Err = spec.PanelUnavailable, nil, fmt.Errorf("query sum(increase(...)) at http://prometheus:9090: no answer within 5s")
 		}
 		out = append(out, d)
 	}
@@ -278,10 +280,10 @@ func step(m Model, msg tea.Msg) Model {
 // monitoring stage runs.
 func released() *script {
 	s := upToProduction()
-	s.release(1730, engine.PhaseDone, engine.Green, engine.ActNone, green(3, ""), "")
+	s.release(1730, engine.PhaseDone, spec.Green, engine.ActNone, green(3, ""), "")
 	s.add(engine.StepFinished{Meta: s.meta(1731), Stage: "production-deploy", Step: "blue-green", Status: engine.StatusSucceeded},
 		engine.StageFinished{Meta: s.meta(1731), Stage: "production-deploy", Status: engine.StatusSucceeded},
 		engine.StageStarted{Meta: s.meta(1731), Stage: "monitoring"},
-		engine.StepStarted{Meta: s.meta(1731), Stage: "monitoring", Step: "slo", Kind: engine.KindRun, Attempt: 1})
+		engine.StepStarted{Meta: s.meta(1731), Stage: "monitoring", Step: "slo", Kind: spec.KindRun, Attempt: 1})
 	return s
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	"charm.land/bubbles/v2/viewport"
@@ -192,7 +194,7 @@ func logLine(ev engine.Event) (string, bool) {
 		// The whole actor: over SSH it carries the key's fingerprint, which
 		// tells two people with the same name apart.
 		verb := "approved"
-		if e.Outcome != engine.GateApprove {
+		if e.Outcome != spec.GateApprove {
 			verb = "rejected"
 		}
 		return fmt.Sprintf("%s %s %s by %s", t, e.Gate, verb, e.Actor), true

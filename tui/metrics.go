@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -58,14 +60,14 @@ func (p *metricsPane) View(sc *scene, focused bool) string {
 	return box(s, "Metrics", strings.Join(lines, "\n"), p.w, p.h, focused)
 }
 
-func verdictState(v engine.Verdict) engine.PanelState {
+func verdictState(v engine.Verdict) spec.PanelState {
 	switch v {
 	case engine.VerdictPass:
-		return engine.PanelOK
+		return spec.PanelOK
 	case engine.VerdictFail:
-		return engine.PanelCrit
+		return spec.PanelCrit
 	}
-	return engine.PanelWarn
+	return spec.PanelWarn
 }
 
 // panelLine is one panel: its title, a sparkline of its worst series, the
@@ -73,9 +75,9 @@ func verdictState(v engine.Verdict) engine.PanelState {
 func (p *metricsPane) panelLine(s Styles, d engine.PanelData, titleW, sparkW int) string {
 	title := fmt.Sprintf("%-*s", titleW, ansi.Truncate(d.Spec.Title, titleW, "…"))
 	switch d.State {
-	case engine.PanelUnavailable:
+	case spec.PanelUnavailable:
 		return title + " " + s.Crit.Render("unavailable") + s.Muted.Render(": "+errText(d.Err))
-	case engine.PanelNoData:
+	case spec.PanelNoData:
 		if len(d.Series) == 0 {
 			return title + " " + s.Muted.Render("no data")
 		}
@@ -109,7 +111,7 @@ func (p *metricsPane) panelLine(s Styles, d engine.PanelData, titleW, sparkW int
 	}
 	line := title + " " + spark + s.state(d.State, strings.Join(vals, " "))
 	for _, t := range []struct{ name, cond string }{{"warn", d.Spec.Warn}, {"crit", d.Spec.Crit}} {
-		if c, err := engine.ParseCondition(t.cond); t.cond != "" && err == nil {
+		if c, err := spec.ParseCondition(t.cond); t.cond != "" && err == nil {
 			line += s.Muted.Render(" " + t.name + " " + c.Op + " " + d.Spec.Unit.Format(c.Threshold))
 		}
 	}
@@ -144,7 +146,7 @@ type sparkKey struct {
 	at    int64
 	title string
 	width int
-	state engine.PanelState
+	state spec.PanelState
 	dark  bool
 }
 
@@ -171,13 +173,13 @@ func shortName(n string) string {
 	return n
 }
 
-func stateStyle(s Styles, st engine.PanelState) lipgloss.Style {
+func stateStyle(s Styles, st spec.PanelState) lipgloss.Style {
 	switch st {
-	case engine.PanelWarn:
+	case spec.PanelWarn:
 		return s.Warn
-	case engine.PanelCrit:
+	case spec.PanelCrit:
 		return s.Crit
-	case engine.PanelOK:
+	case spec.PanelOK:
 		return s.OK
 	}
 	return s.Muted

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
@@ -477,7 +479,7 @@ func (m Model) gate(promote bool) (engine.GateWaiting, bool) {
 		}
 		if st, ok := m.snap.Stage(g.Stage); ok {
 			for _, step := range st.Steps {
-				if step.Name == g.Step && step.Kind == engine.KindBlueGreen {
+				if step.Name == g.Step && step.Kind == spec.KindBlueGreen {
 					return g, true
 				}
 			}
@@ -569,14 +571,14 @@ func (m Model) maintenance() (Model, tea.Cmd) {
 		m.flash = fmt.Sprintf("a release is in flight: roll it back (%s) or abort it (%s) before maintenance", m.keys.Rollback.Help().Key, m.keys.Abort.Help().Key)
 		return m, nil
 	}
-	on, svc, live := true, "the Service", engine.Color("")
+	on, svc, live := true, "the Service", spec.Color("")
 	if r != nil {
 		svc = r.Service
 		live = r.Live
 		if r.Observed != nil {
 			live = r.Observed.Service.Live
 		}
-		on = live != engine.Color(page)
+		on = live != spec.Color(page)
 	}
 	ctl, actor := m.controller(), m.o.Actor
 	do := func() tea.Msg {

@@ -3,6 +3,8 @@ package tui
 import (
 	"image/color"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"charm.land/lipgloss/v2"
 
 	"github.com/cutover-sh/cutover/engine"
@@ -74,11 +76,11 @@ func NewStyles(dark bool) Styles {
 
 // colorLabel names a color with an icon and a word, in its color: the
 // icon and word alone must tell blue from green.
-func (s Styles) colorLabel(c engine.Color) string {
+func (s Styles) colorLabel(c spec.Color) string {
 	switch c {
-	case engine.Blue:
+	case spec.Blue:
 		return s.Blue.Render("■ BLUE")
-	case engine.Green:
+	case spec.Green:
 		return s.Green.Render("▲ GREEN")
 	case "":
 		return s.Muted.Render("?")
@@ -106,13 +108,13 @@ func (s Styles) status(st engine.Status, spin string) string {
 }
 
 // state styles a panel or verdict state.
-func (s Styles) state(st engine.PanelState, text string) string {
+func (s Styles) state(st spec.PanelState, text string) string {
 	switch st {
-	case engine.PanelOK:
+	case spec.PanelOK:
 		return s.OK.Render(text)
-	case engine.PanelWarn:
+	case spec.PanelWarn:
 		return s.Warn.Render(text)
-	case engine.PanelCrit:
+	case spec.PanelCrit:
 		return s.Crit.Render(text)
 	}
 	return s.Muted.Render(text)

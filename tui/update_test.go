@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
@@ -270,11 +272,11 @@ func TestWatchersUpdate(t *testing.T) {
 // fingerprint, and the log shows both, in the past tense.
 func TestDecisionsNameTheWholeActor(t *testing.T) {
 	line, ok := logLine(engine.GateDecided{Meta: engine.Meta{Time: time.Date(2026, 11, 26, 3, 12, 4, 0, time.UTC)}, Gate: "production/blue-green",
-		Outcome: engine.GateApprove, Actor: engine.Actor{Name: "alice@laptop", ID: "SHA256:abc"}})
+		Outcome: spec.GateApprove, Actor: engine.Actor{Name: "alice@laptop", ID: "SHA256:abc"}})
 	if want := "03:12:04 production/blue-green approved by alice@laptop · SHA256:abc"; !ok || line != want {
 		t.Errorf("log line %q, want %q", line, want)
 	}
-	line, _ = logLine(engine.GateDecided{Gate: "production/blue-green", Outcome: engine.GateReject, Actor: engine.Actor{Name: "bob"}})
+	line, _ = logLine(engine.GateDecided{Gate: "production/blue-green", Outcome: spec.GateReject, Actor: engine.Actor{Name: "bob"}})
 	if !strings.HasSuffix(line, "production/blue-green rejected by bob") {
 		t.Errorf("log line %q: want the rejection and who", line)
 	}
@@ -293,7 +295,7 @@ func TestActionsAreGuardedOnWhatWasShown(t *testing.T) {
 	m, c := console("post-promotion", 120, 40, o)
 	m, _ = do(m, "r")
 	// Someone else decided while the modal was open.
-	m = step(m, eventsMsg{{Event: engine.GateDecided{Meta: engine.Meta{Seq: 999, Decisions: 7}, Gate: "x/y", Outcome: engine.GateApprove, Actor: engine.Actor{Name: "carol"}}}})
+	m = step(m, eventsMsg{{Event: engine.GateDecided{Meta: engine.Meta{Seq: 999, Decisions: 7}, Gate: "x/y", Outcome: spec.GateApprove, Actor: engine.Actor{Name: "carol"}}}})
 	m, _ = do(m, "y")
 	if len(guardedAt) != 1 || guardedAt[0] != 0 || len(c.log) != 0 {
 		t.Fatalf("guarded at %v with engine calls %v; want one action guarded on the 0 decisions shown when r was pressed", guardedAt, c.log)

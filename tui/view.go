@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -55,7 +57,7 @@ func (m *Model) layout() {
 	}
 	pods := 0
 	if r := m.currentRelease(); r != nil {
-		pods = len(colorState(r, engine.Blue).Pods) + len(colorState(r, engine.Green).Pods)
+		pods = len(colorState(r, spec.Blue).Pods) + len(colorState(r, spec.Green).Pods)
 	}
 	want := [paneCount]int{
 		paneStages:  max(len(m.snap.Stages), 1) + 2,

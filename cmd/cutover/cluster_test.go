@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -72,16 +74,16 @@ func TestReleaseCommandsOnACluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(recs) != 1 || recs[0].Type != engine.RecRollback || recs[0].Actor == nil || recs[0].Reason != "error rate 12%" ||
-		recs[0].From != engine.Green || recs[0].To != engine.Blue {
+		recs[0].From != spec.Green || recs[0].To != spec.Blue {
 		t.Errorf("journal %+v, want one rollback green -> blue with its reason and actor", recs)
 	}
 
 	code, out, _ = cli(t, "", env, kargs("status", "web-service", "-o", "json")...)
 	var st struct {
-		Live       engine.Color       `json:"live"`
+		Live       spec.Color         `json:"live"`
 		LastSwitch engine.ReleaseMark `json:"lastSwitch"`
 	}
-	if err := json.Unmarshal([]byte(out), &st); code != 0 || err != nil || st.Live != engine.Blue || st.LastSwitch.Previous != engine.Green {
+	if err := json.Unmarshal([]byte(out), &st); code != 0 || err != nil || st.Live != spec.Blue || st.LastSwitch.Previous != spec.Green {
 		t.Errorf("status -o json: exit %d, %v, %+v; want live blue, previous green\n%s", code, err, st, out)
 	}
 
@@ -117,7 +119,7 @@ stages:
 	}
 
 	// Abort reaches a release held by another console through its lock.
-	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
+	target := spec.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
 	lock, err := kube.New(c.Client).Lock(ctx, target, "alice on bastion-1", "")
 	if err != nil {
 		t.Fatal(err)
@@ -243,7 +245,7 @@ func TestMaintenanceRespectsTheReleaseLock(t *testing.T) {
 	if err := testenv.WaitReady(ctx, c.Client, ns, "web-maintenance", 1); err != nil {
 		t.Fatal(err)
 	}
-	target := engine.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
+	target := spec.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
 	lock, err := kube.New(c.Client).Lock(ctx, target, "alice on bastion-1 (run R)", "")
 	if err != nil {
 		t.Fatal(err)
@@ -320,7 +322,7 @@ stages:
 	if err != nil || green.Spec.Template.Spec.Containers[0].Image != "web:v2" {
 		t.Fatalf("the killed run had not deployed the preview: %v", err)
 	}
-	lock, err := kube.New(c.Client).ReadLock(ctx, engine.Target{Namespace: ns, Service: "web-service"})
+	lock, err := kube.New(c.Client).ReadLock(ctx, spec.Target{Namespace: ns, Service: "web-service"})
 	if err != nil || lock == nil || lock.Holder == "" || lock.Expired {
 		t.Fatalf("the killed run's lock: %+v, %v; want it still held", lock, err)
 	}

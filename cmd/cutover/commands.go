@@ -9,6 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"github.com/spf13/cobra"
 
 	"github.com/cutover-sh/cutover/engine"
@@ -38,7 +40,7 @@ Exits 2 if anything is wrong.`,
 			if err != nil {
 				return badInput(err)
 			}
-			p, err := engine.LoadFile(args[0], engine.Vars(vars, s.lookupEnv))
+			p, err := spec.LoadFile(args[0], spec.Vars(vars, s.lookupEnv))
 			if err != nil {
 				return badInput(err)
 			}
@@ -151,7 +153,7 @@ Point your editor's YAML language server at it for completion.`,
   # yaml-language-server: $schema=./pipeline.schema.json`,
 		Args: args(cobra.NoArgs),
 		RunE: func(_ *cobra.Command, _ []string) error {
-			b, err := engine.Schema()
+			b, err := spec.Schema()
 			if err != nil {
 				return err
 			}

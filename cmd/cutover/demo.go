@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"github.com/spf13/cobra"
 
 	"github.com/cutover-sh/cutover/demo"
@@ -87,8 +89,8 @@ func runDemo(ctx context.Context, s streams, g *globalOptions, o *demoOptions) e
 		return fmt.Errorf("demo: find this program for its pipeline's steps: %w", err)
 	}
 	set := w.Vars(self)
-	lookup := engine.Vars(set, s.lookupEnv)
-	p, err := engine.Load("demo.yaml (built in)", demo.Pipeline, lookup)
+	lookup := spec.Vars(set, s.lookupEnv)
+	p, err := spec.Load("demo.yaml (built in)", demo.Pipeline, lookup)
 	if err != nil {
 		return fmt.Errorf("demo: its built-in pipeline: %w", err)
 	}
@@ -114,7 +116,7 @@ func runDemo(ctx context.Context, s streams, g *globalOptions, o *demoOptions) e
 		Processes:   &proc.Runner{},
 		LoadTester:  loadtest.Vegeta{},
 		Webhooks:    webhook.Poster{},
-		Metrics: func(ps engine.PrometheusSpec) (engine.Metrics, error) {
+		Metrics: func(ps spec.PrometheusSpec) (engine.Metrics, error) {
 			return prom.New(promConfig(ps))
 		},
 	})

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cutover-sh/cutover/engine"
@@ -214,7 +216,7 @@ func TestLabBadReleaseRollsBack(t *testing.T) {
 	if len(approved) != 1 || approved[0].Actor == nil || approved[0].Actor.Name == "" {
 		t.Errorf("approvals %+v: want one, with who approved", approved)
 	}
-	if len(switched) != 2 || switched[0].To != engine.Green || switched[1].To != engine.Blue ||
+	if len(switched) != 2 || switched[0].To != spec.Green || switched[1].To != spec.Blue ||
 		switched[0].Actor == nil || *switched[0].Actor != *approved[0].Actor || switched[1].Actor == nil || *switched[1].Actor != engine.AnalysisActor {
 		t.Fatalf("switches %+v: want one to green by the approver, then one back to blue by the analysis", switched)
 	}

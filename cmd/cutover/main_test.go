@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"github.com/cutover-sh/cutover/engine"
 )
 
@@ -239,7 +241,7 @@ func TestSchemaMatchesShippedFile(t *testing.T) {
 		t.Error("schema/pipeline.schema.json is stale: run `go run ./cmd/cutover schema > schema/pipeline.schema.json`")
 	}
 	var doc map[string]any
-	if err := json.Unmarshal(shipped, &doc); err != nil || doc["$id"] != engine.SchemaID {
+	if err := json.Unmarshal(shipped, &doc); err != nil || doc["$id"] != spec.SchemaID {
 		t.Errorf("shipped schema: %v, $id %v", err, doc["$id"])
 	}
 }
@@ -385,7 +387,7 @@ stages:
 // TestRejectNamesAGate types "reject GATE REASON" while two gates wait in
 // parallel stages.
 func TestRejectNamesAGate(t *testing.T) {
-	p, err := engine.Load("two.yaml", []byte(`apiVersion: cutover.dev/v1alpha1
+	p, err := spec.Load("two.yaml", []byte(`apiVersion: cutover.dev/v1alpha1
 kind: Pipeline
 metadata: {name: two}
 stages:

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"github.com/spf13/cobra"
 
 	"github.com/cutover-sh/cutover/engine"
@@ -52,8 +54,8 @@ func runPanels(ctx context.Context, s streams, path string, o panelsOptions) err
 	if err != nil {
 		return badInput(err)
 	}
-	lookup := engine.Vars(set, s.lookupEnv)
-	p, err := engine.LoadFile(path, lookup)
+	lookup := spec.Vars(set, s.lookupEnv)
+	p, err := spec.LoadFile(path, lookup)
 	if err != nil {
 		return badInput(err)
 	}
@@ -70,7 +72,7 @@ func runPanels(ctx context.Context, s streams, path string, o panelsOptions) err
 	if o.color != "" {
 		vars.Color = o.color
 		if bg := p.BlueGreenSteps(); len(bg) > 0 {
-			vars.Deployment = bg[0].BlueGreen.Target().Deployment(engine.Color(o.color))
+			vars.Deployment = bg[0].BlueGreen.Target().Deployment(spec.Color(o.color))
 		}
 	}
 	every := p.Prometheus.RefreshEvery()
@@ -81,14 +83,14 @@ func runPanels(ctx context.Context, s streams, path string, o panelsOptions) err
 		printPanels(s.out, b.Refresh(ctx, vars, time.Now(), o.width), mask)
 		return nil
 	}
-	b.Run(ctx, every, func() int { return o.width }, func() engine.QueryVars { return vars }, func(d []engine.PanelData) {
+	b.Run(ctx, every, func() int { return o.width }, func() spec.QueryVars { return vars }, func(d []engine.PanelData) {
 		printPanels(s.out, d, mask)
 	})
 	return nil
 }
 
 // promConfig is how run and panels reach the pipeline's Prometheus.
-func promConfig(ps engine.PrometheusSpec) prom.Config {
+func promConfig(ps spec.PrometheusSpec) prom.Config {
 	return prom.Config{Address: ps.Address, BearerToken: ps.BearerToken, Username: ps.Username, Password: ps.Password, CAFile: ps.CAFile}
 }
 

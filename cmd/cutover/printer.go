@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"github.com/cutover-sh/cutover/engine"
 	"github.com/cutover-sh/cutover/sanitize"
 )
@@ -104,7 +106,7 @@ func (p *plainPrinter) event(ev engine.Event) error {
 		}
 	case engine.GateDecided:
 		verb := "approved"
-		if e.Outcome != engine.GateApprove {
+		if e.Outcome != spec.GateApprove {
 			verb = "rejected"
 		}
 		msg := fmt.Sprintf("gate %s %s by %s", e.Gate, verb, e.Actor)
@@ -141,9 +143,9 @@ func (p *plainPrinter) event(ev engine.Event) error {
 	return p.w.Flush()
 }
 
-func outcomeOr(o engine.GateOutcome) string {
+func outcomeOr(o spec.GateOutcome) string {
 	if o == "" {
-		return string(engine.GateReject)
+		return string(spec.GateReject)
 	}
 	return string(o)
 }

@@ -12,6 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"github.com/spf13/cobra"
 
 	"github.com/cutover-sh/cutover/engine"
@@ -31,19 +33,19 @@ func (f *pairFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.pipeline, "pipeline", "f", "", "take the context, namespace and names from this pipeline file's blueGreen step for SERVICE")
 	cmd.Flags().StringVar(&f.blue, "blue", "", "the blue Deployment (default: as the Service's cutover.dev/blue-deployment annotation says, else <service>-blue without a -service suffix)")
 	cmd.Flags().StringVar(&f.green, "green", "", "the green Deployment (default: the cutover.dev/green-deployment annotation, else <service>-green)")
-	cmd.Flags().StringVar(&f.selectorKey, "selector-key", engine.DefaultSelectorKey, "the Service selector label that names the live color")
+	cmd.Flags().StringVar(&f.selectorKey, "selector-key", spec.DefaultSelectorKey, "the Service selector label that names the live color")
 }
 
 // pair resolves the Service argument, the namespace and the cluster.
-func (g *globalOptions) pair(ctx context.Context, s streams, service string, f *pairFlags) (engine.Target, *kube.Cluster, error) {
+func (g *globalOptions) pair(ctx context.Context, s streams, service string, f *pairFlags) (spec.Target, *kube.Cluster, error) {
 	if f.pipeline != "" {
 		return g.pairFromPipeline(s, service, f)
 	}
 	ns, _, err := g.kube.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
-		return engine.Target{}, nil, badInput(fmt.Errorf("find the namespace: %w", err))
+		return spec.Target{}, nil, badInput(fmt.Errorf("find the namespace: %w", err))
 	}
-	t := engine.Target{Namespace: ns, Service: service, SelectorKey: f.selectorKey, Blue: f.blue, Green: f.green}
+	t := spec.Target{Namespace: ns, Service: service, SelectorKey: f.selectorKey, Blue: f.blue, Green: f.green}
 	cl, err := g.contexts().Open("")
 	if err != nil {
 		return t, nil, err
@@ -58,7 +60,7 @@ func (g *globalOptions) pair(ctx context.Context, s streams, service string, f *
 
 // pairFromPipeline finds SERVICE's blueGreen step in the pipeline file, so
 // that an emergency command needs no names typed in.
-func (g *globalOptions) pairFromPipeline(s streams, service string, f *pairFlags) (engine.Target, *kube.Cluster, error) {
+func (g *globalOptions) pairFromPipeline(s streams, service string, f *pairFlags) (spec.Target, *kube.Cluster, error) {
 	// Variables the file uses but the shell does not set read as
 	// placeholders: only the names matter here.
 	lookup := func(k string) (string, bool) {
@@ -67,18 +69,18 @@ func (g *globalOptions) pairFromPipeline(s streams, service string, f *pairFlags
 		}
 		return "${" + k + "}", true
 	}
-	p, err := engine.LoadFile(f.pipeline, lookup)
+	p, err := spec.LoadFile(f.pipeline, lookup)
 	if err != nil {
-		return engine.Target{}, nil, badInput(err)
+		return spec.Target{}, nil, badInput(err)
 	}
-	var found []*engine.BlueGreenSpec
+	var found []*spec.BlueGreenSpec
 	for _, r := range p.BlueGreenSteps() {
 		if r.BlueGreen.Service == service {
 			found = append(found, r.BlueGreen)
 		}
 	}
 	if len(found) != 1 {
-		return engine.Target{}, nil, badInput(fmt.Errorf("%s has %d blueGreen steps for service %s; want exactly one", f.pipeline, len(found), service))
+		return spec.Target{}, nil, badInput(fmt.Errorf("%s has %d blueGreen steps for service %s; want exactly one", f.pipeline, len(found), service))
 	}
 	b := found[0]
 	f.maintenance = b.Maintenance
@@ -99,13 +101,13 @@ func (g *globalOptions) pairFromPipeline(s streams, service string, f *pairFlags
 
 // statusView is `cutover status -o json`.
 type statusView struct {
-	Service   string                `json:"service"`
-	Selector  string                `json:"selectorKey"`
-	Live      engine.Color          `json:"live"`
-	Last      engine.ReleaseMark    `json:"lastSwitch"`
-	Colors    map[engine.Color]view `json:"colors"`
-	Lock      *kube.LockState       `json:"lock,omitempty"`
-	CheckedAt time.Time             `json:"checkedAt"`
+	Service   string              `json:"service"`
+	Selector  string              `json:"selectorKey"`
+	Live      spec.Color          `json:"live"`
+	Last      engine.ReleaseMark  `json:"lastSwitch"`
+	Colors    map[spec.Color]view `json:"colors"`
+	Lock      *kube.LockState     `json:"lock,omitempty"`
+	CheckedAt time.Time           `json:"checkedAt"`
 }
 
 type view = *engine.ColorState
@@ -175,7 +177,7 @@ func printStatus(w io.Writer, v statusView) error {
 	_, _ = fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	_, _ = fmt.Fprintln(tw, "COLOR\tDEPLOYMENT\tREADY\tUP-TO-DATE\tAVAILABLE\tREVISION\tIMAGES")
-	for _, c := range []engine.Color{engine.Blue, engine.Green} {
+	for _, c := range []spec.Color{spec.Blue, spec.Green} {
 		st := v.Colors[c]
 		name := string(c)
 		if c == v.Live {
@@ -202,7 +204,7 @@ func printStatus(w io.Writer, v statusView) error {
 	_, _ = fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	_, _ = fmt.Fprintln(tw, "POD\tCOLOR\tPHASE\tREADY\tRESTARTS\tAGE\tNODE\tREASON")
-	for _, c := range []engine.Color{engine.Blue, engine.Green} {
+	for _, c := range []spec.Color{spec.Blue, spec.Green} {
 		st := v.Colors[c]
 		if st == nil {
 			continue
@@ -269,7 +271,7 @@ rollback and its reason are written to the audit journal.`,
 			if strings.TrimSpace(o.reason) == "" {
 				return badInput(errors.New("--reason is required: say why, for the audit journal and the next on-call"))
 			}
-			target := engine.Color(to)
+			target := spec.Color(to)
 			if to != "" && !target.Valid() {
 				return badInput(fmt.Errorf("--to %q: want blue or green", to))
 			}
@@ -277,7 +279,7 @@ rollback and its reason are written to the audit journal.`,
 				return completeRollback(cmd.Context(), s, g, a[0], o)
 			}
 			o.explicitTo = target != ""
-			return switchCmd(cmd.Context(), s, g, a[0], o, "rollback", func(t engine.Target, obs engine.Observation) (engine.Color, error) {
+			return switchCmd(cmd.Context(), s, g, a[0], o, "rollback", func(t spec.Target, obs engine.Observation) (spec.Color, error) {
 				if target != "" {
 					return target, nil
 				}
@@ -309,7 +311,7 @@ func completeRollback(ctx context.Context, s streams, g *globalOptions, service 
 	}
 	defer func() { _ = journal.Close() }()
 	var errs []error
-	for _, c := range []engine.Color{engine.Blue, engine.Green} {
+	for _, c := range []spec.Color{spec.Blue, spec.Green} {
 		name := t.Deployment(c)
 		from, to, err := cl.Undo(ctx, t.Namespace, name)
 		if err == nil {
@@ -342,7 +344,7 @@ change and stops without overwriting it.`,
 			if strings.TrimSpace(o.reason) == "" {
 				return badInput(errors.New("--reason is required: say why, for the audit journal"))
 			}
-			return switchCmd(cmd.Context(), s, g, a[0], o, "promote", func(t engine.Target, obs engine.Observation) (engine.Color, error) {
+			return switchCmd(cmd.Context(), s, g, a[0], o, "promote", func(t spec.Target, obs engine.Observation) (spec.Color, error) {
 				to := obs.Service.Live.Other()
 				if !to.Valid() {
 					return to, fmt.Errorf("promote service %s: it selects %s=%q, and there is no blue or green to switch to", t, t.SelectorKey, obs.Service.Live)
@@ -366,7 +368,7 @@ func (o *switchOptions) add(cmd *cobra.Command) {
 // agreed to the engine's plan for it: rollback and promote differ in that
 // choice and in what the plan requires.
 func switchCmd(ctx context.Context, s streams, g *globalOptions, service string, o switchOptions, verb string,
-	pick func(engine.Target, engine.Observation) (engine.Color, error)) error {
+	pick func(spec.Target, engine.Observation) (spec.Color, error)) error {
 	t, cl, err := g.pair(ctx, s, service, &o.pair)
 	if err != nil {
 		return err
@@ -418,7 +420,7 @@ func switchCmd(ctx context.Context, s streams, g *globalOptions, service string,
 		return err
 	}
 	defer func() { _ = journal.Close() }()
-	typ, done := engine.RecRollback, engine.Color("")
+	typ, done := engine.RecRollback, spec.Color("")
 	if verb == "promote" {
 		typ = engine.RecPromote
 		done, err = engine.RunPromote(ctx, cl, t, to, obs.Service.Version, h)
@@ -434,7 +436,7 @@ func switchCmd(ctx context.Context, s streams, g *globalOptions, service string,
 
 // confirmPlan shows a person what a command will do, and asks them to type
 // yes, unless --yes said it already.
-func confirmPlan(s streams, verb string, t engine.Target, o *switchOptions, plan string) error {
+func confirmPlan(s streams, verb string, t spec.Target, o *switchOptions, plan string) error {
 	if o.yes {
 		return nil
 	}
@@ -465,7 +467,7 @@ func journalSwitch(journal *engine.Journal, rec engine.Record, err error) error 
 
 // maintenance switches a Service to its maintenance page, or back, as the
 // console's m does: under the release lock (engine.SwitchMaintenance).
-func maintenance(ctx context.Context, s streams, g *globalOptions, service string, o *switchOptions, on bool, page func(*pairFlags) (engine.Color, error)) error {
+func maintenance(ctx context.Context, s streams, g *globalOptions, service string, o *switchOptions, on bool, page func(*pairFlags) (spec.Color, error)) error {
 	t, cl, err := g.pair(ctx, s, service, &o.pair)
 	if err != nil {
 		return err
@@ -584,15 +586,15 @@ back to the color that was live, scaling it up first if it was scaled down.`,
 			if a[1] != "on" && a[1] != "off" {
 				return badInput(fmt.Errorf("%q: want on or off", a[1]))
 			}
-			return maintenance(cmd.Context(), s, g, a[0], &o, a[1] == "on", func(f *pairFlags) (engine.Color, error) {
+			return maintenance(cmd.Context(), s, g, a[0], &o, a[1] == "on", func(f *pairFlags) (spec.Color, error) {
 				v := value
 				if !cmd.Flags().Changed("value") && f.maintenance != "" {
 					v = f.maintenance
 				}
-				if engine.Color(v).Valid() {
+				if spec.Color(v).Valid() {
 					return "", badInput(fmt.Errorf("the maintenance value %q is a release color", v))
 				}
-				return engine.Color(v), nil
+				return spec.Color(v), nil
 			})
 		},
 	}

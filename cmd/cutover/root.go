@@ -7,6 +7,8 @@ import (
 	"os/user"
 	"strings"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -149,7 +151,7 @@ func parseSet(pairs []string) (map[string]string, error) {
 		switch {
 		case !ok:
 			errs = append(errs, fmt.Errorf("--set %q: want KEY=VALUE", p))
-		case !engine.ValidName(k):
+		case !spec.ValidName(k):
 			errs = append(errs, fmt.Errorf("--set %q: %q is not a variable name", p, k))
 		default:
 			vars[k] = v

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	"github.com/spf13/cobra"
 
 	"github.com/cutover-sh/cutover/engine"
@@ -81,7 +83,7 @@ func completeStages(s streams) cobra.CompletionFunc {
 		if len(args) == 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		p, err := engine.LoadFile(args[0], s.lookupEnv)
+		p, err := spec.LoadFile(args[0], s.lookupEnv)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
@@ -111,7 +113,7 @@ func runPipeline(ctx context.Context, s streams, g *globalOptions, o *runOptions
 // preparedRun is a pipeline loaded and an engine built to run it.
 type preparedRun struct {
 	eng      *engine.Engine
-	p        *engine.Pipeline
+	p        *spec.Pipeline
 	actor    engine.Actor
 	secrets  []string
 	journal  *engine.Journal
@@ -125,8 +127,8 @@ func prepareRun(s streams, g *globalOptions, o *runOptions, path string, actor e
 	if err != nil {
 		return nil, badInput(err)
 	}
-	lookup := engine.Vars(set, s.lookupEnv)
-	p, err := engine.LoadFile(path, lookup)
+	lookup := spec.Vars(set, s.lookupEnv)
+	p, err := spec.LoadFile(path, lookup)
 	if err != nil {
 		return nil, badInput(err)
 	}
@@ -157,7 +159,7 @@ func prepareRun(s streams, g *globalOptions, o *runOptions, path string, actor e
 		SkipStages: o.skip, Emergency: o.emergency, Reason: o.reason,
 		Actor: actor, AutoApprove: o.autoApprove, Journal: journal,
 		Clusters: contexts.Clusters(), Resume: resume, Processes: &proc.Runner{}, LoadTester: loadtest.Vegeta{}, Webhooks: webhook.Poster{},
-		Metrics: func(ps engine.PrometheusSpec) (engine.Metrics, error) {
+		Metrics: func(ps spec.PrometheusSpec) (engine.Metrics, error) {
 			return prom.New(promConfig(ps))
 		},
 	})
@@ -174,7 +176,7 @@ func prepareRun(s streams, g *globalOptions, o *runOptions, path string, actor e
 // drive runs a built engine under the console on a terminal, else under
 // a printer, and returns what the run's exit code says. open opens the
 // cluster of a kubeconfig context, for the console's pod details.
-func drive(ctx context.Context, s streams, eng *engine.Engine, p *engine.Pipeline, actor engine.Actor, o *runOptions, open func(string) (*kube.Cluster, error), secrets []string) error {
+func drive(ctx context.Context, s streams, eng *engine.Engine, p *spec.Pipeline, actor engine.Actor, o *runOptions, open func(string) (*kube.Cluster, error), secrets []string) error {
 	if o.output != "json" && !o.plain && s.outTTY {
 		return runTUI(ctx, s, eng, p, actor, o, open, secrets)
 	}

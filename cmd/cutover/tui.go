@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/cutover-sh/cutover/engine"
@@ -16,7 +18,7 @@ import (
 
 // runTUI runs the pipeline under the terminal console. The console stays
 // up after the run ends, showing how it ended, until the person quits.
-func runTUI(ctx context.Context, s streams, eng *engine.Engine, p *engine.Pipeline, actor engine.Actor, o *runOptions, open func(string) (*kube.Cluster, error), secrets []string) error {
+func runTUI(ctx context.Context, s streams, eng *engine.Engine, p *spec.Pipeline, actor engine.Actor, o *runOptions, open func(string) (*kube.Cluster, error), secrets []string) error {
 	keys, err := tui.LoadKeyMap(tui.ConfigPath(func(k string) string { v, _ := s.lookupEnv(k); return v }))
 	if err != nil {
 		return badInput(err)
@@ -89,7 +91,7 @@ func runTUI(ctx context.Context, s streams, eng *engine.Engine, p *engine.Pipeli
 // panelFeed runs the pipeline's panels board until ctx ends, and closes
 // the channel then; it is nil when the pipeline has no Prometheus. points
 // is how many points a panel can draw.
-func panelFeed(ctx context.Context, p *engine.Pipeline, eng *engine.Engine, secrets []string, points *atomic.Int64) (chan []engine.PanelData, error) {
+func panelFeed(ctx context.Context, p *spec.Pipeline, eng *engine.Engine, secrets []string, points *atomic.Int64) (chan []engine.PanelData, error) {
 	if p.Prometheus == nil {
 		return nil, nil
 	}
@@ -116,7 +118,7 @@ func panelFeed(ctx context.Context, p *engine.Pipeline, eng *engine.Engine, secr
 		}
 		panels <- d
 	}
-	vars := func() engine.QueryVars {
+	vars := func() spec.QueryVars {
 		v := eng.QueryVars()
 		if v.Namespace == "" {
 			return rv
@@ -136,7 +138,7 @@ func panelFeed(ctx context.Context, p *engine.Pipeline, eng *engine.Engine, secr
 // terminal or over SSH: the run's engine, the header's image, context and
 // namespace, the maintenance page, and pods read from the release's
 // cluster when a person opens one.
-func consoleOptions(p *engine.Pipeline, eng *engine.Engine, open func(string) (*kube.Cluster, error)) tui.Options {
+func consoleOptions(p *spec.Pipeline, eng *engine.Engine, open func(string) (*kube.Cluster, error)) tui.Options {
 	rv := p.ReleaseVars()
 	_, _, mspec, _ := p.MaintenanceTarget()
 	kubeContext := releaseContext(p)
@@ -154,7 +156,7 @@ func consoleOptions(p *engine.Pipeline, eng *engine.Engine, open func(string) (*
 
 // releaseContext is the kubeconfig context of the pipeline's first
 // blue-green step: the cluster the console's header names.
-func releaseContext(p *engine.Pipeline) string {
+func releaseContext(p *spec.Pipeline) string {
 	if bg := p.BlueGreenSteps(); len(bg) > 0 {
 		return bg[0].BlueGreen.Context
 	}

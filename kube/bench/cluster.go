@@ -8,11 +8,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/cutover-sh/cutover/engine"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -52,7 +53,7 @@ func (b *bench) addNodes(ctx context.Context) (string, error) {
 // holdOne, one pod of each color stays held by the scheduling gate, so that
 // each rollout stays unfinished and a WaitRollout keeps watching it.
 func (b *bench) pair(ctx context.Context, ns, app string, n int32, holdOne bool) error {
-	for _, c := range []engine.Color{engine.Blue, engine.Green} {
+	for _, c := range []spec.Color{spec.Blue, spec.Green} {
 		d := deployment(ns, app, c, n, holdOne)
 		if _, err := b.admin.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("create deployment %s/%s: %w", ns, d.Name, err)
@@ -61,7 +62,7 @@ func (b *bench) pair(ctx context.Context, ns, app string, n int32, holdOne bool)
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: app + "-service", Namespace: ns},
 		Spec: corev1.ServiceSpec{
-			Selector: map[string]string{"app": app, "color": string(engine.Green)},
+			Selector: map[string]string{"app": app, "color": string(spec.Green)},
 			Ports:    []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}},
 		},
 	}
@@ -72,7 +73,7 @@ func (b *bench) pair(ctx context.Context, ns, app string, n int32, holdOne bool)
 	defer cancel()
 	want := n
 	if holdOne {
-		for _, c := range []engine.Color{engine.Blue, engine.Green} {
+		for _, c := range []spec.Color{spec.Blue, spec.Green} {
 			sel := fmt.Sprintf("app=%s,color=%s", app, c)
 			var pods []corev1.Pod
 			err := waitFor(ctx, 0, time.Second, fmt.Sprintf("wait for the %d pods of %s-%s", n, app, c), func(ctx context.Context) (bool, error) {
@@ -91,7 +92,7 @@ func (b *bench) pair(ctx context.Context, ns, app string, n int32, holdOne bool)
 		}
 		want = n - 1
 	}
-	for _, c := range []engine.Color{engine.Blue, engine.Green} {
+	for _, c := range []spec.Color{spec.Blue, spec.Green} {
 		name := app + "-" + string(c)
 		err := waitFor(ctx, 0, time.Second, fmt.Sprintf("wait for %d Ready pods of %s/%s", want, ns, name), func(ctx context.Context) (bool, error) {
 			d, err := b.admin.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
@@ -121,7 +122,7 @@ func (b *bench) namespace(ctx context.Context, name string) error {
 // deployment is app-color with a pod template the size of a small real
 // service's: a port, a probe, resources, a few variables. With held, its
 // pods are created behind the scheduling gate.
-func deployment(ns, app string, c engine.Color, replicas int32, held bool) *appsv1.Deployment {
+func deployment(ns, app string, c spec.Color, replicas int32, held bool) *appsv1.Deployment {
 	labels := map[string]string{"app": app, "color": string(c)}
 	deadline := int32(600)
 	pod := corev1.PodSpec{

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -39,7 +41,7 @@ func (b *bench) latency(ctx context.Context, rep *report) (*latencyReport, error
 	if err := b.namespace(ctx, ns); err != nil {
 		return nil, err
 	}
-	d := deployment(ns, "lat", engine.Blue, 0, true)
+	d := deployment(ns, "lat", spec.Blue, 0, true)
 	if _, err := b.admin.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
 		return nil, fmt.Errorf("create deployment %s/%s: %w", ns, d.Name, err)
 	}
@@ -48,7 +50,7 @@ func (b *bench) latency(ctx context.Context, rep *report) (*latencyReport, error
 		return nil, err
 	}
 	rep.Kubectl = version
-	t := engine.Target{Namespace: ns, Service: "lat-service"}.WithDefaults()
+	t := spec.Target{Namespace: ns, Service: "lat-service"}.WithDefaults()
 	var samples []latencySample
 	for i := range b.o.n {
 		s, err := b.latencyOnce(ctx, t)
@@ -106,11 +108,11 @@ func (b *bench) kubectlStartCost(ctx context.Context) ([]time.Duration, string, 
 // held by the scheduling gate; starts a raw watch, cutover's WaitRollout
 // and `kubectl rollout status`; once both are watching, releases the
 // pods; and times what each saw. It scales back to 0 before it returns.
-func (b *bench) latencyOnce(ctx context.Context, t engine.Target) (latencySample, error) {
+func (b *bench) latencyOnce(ctx context.Context, t spec.Target) (latencySample, error) {
 	var s latencySample
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	ns, name, want := t.Namespace, t.Deployment(engine.Blue), int32(b.o.replicas) //nolint:gosec // checked: 1..100
+	ns, name, want := t.Namespace, t.Deployment(spec.Blue), int32(b.o.replicas) //nolint:gosec // checked: 1..100
 	sel := "app=lat,color=blue"
 	if err := b.scale(ctx, ns, name, want); err != nil {
 		return s, err
@@ -148,7 +150,7 @@ func (b *bench) latencyOnce(ctx context.Context, t engine.Target) (latencySample
 	}
 	cutover := make(chan result, 1)
 	go func() {
-		err := b.cutover.WaitRollout(ctx, t, engine.Blue, func(cs engine.ColorState) {
+		err := b.cutover.WaitRollout(ctx, t, spec.Blue, func(cs engine.ColorState) {
 			now := time.Now()
 			for _, p := range cs.Pods {
 				if _, ok := seen[p.Name]; p.Ready && !ok {

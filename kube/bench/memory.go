@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cutover-sh/cutover/engine"
@@ -123,13 +125,13 @@ func watchChild(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	t := engine.Target{Namespace: o.namespace, Service: o.service}.WithDefaults()
+	t := spec.Target{Namespace: o.namespace, Service: o.service}.WithDefaults()
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var mu sync.Mutex
-	watched := map[engine.Color]int{}
+	watched := map[spec.Color]int{}
 	var wg sync.WaitGroup
-	for _, c := range []engine.Color{engine.Blue, engine.Green} {
+	for _, c := range []spec.Color{spec.Blue, spec.Green} {
 		wg.Go(func() {
 			err := cl.WaitRollout(wctx, t, c, func(s engine.ColorState) {
 				mu.Lock()
@@ -159,7 +161,7 @@ func watchChild(ctx context.Context, o options) error {
 			return fmt.Errorf("observe %s: %w", t, err)
 		}
 		rep.Observes++
-		rep.ObservedPods = len(obs.Color(engine.Blue).Pods) + len(obs.Color(engine.Green).Pods)
+		rep.ObservedPods = len(obs.Color(spec.Blue).Pods) + len(obs.Color(spec.Green).Pods)
 		select {
 		case <-ctx.Done():
 			return context.Cause(ctx)
@@ -176,7 +178,7 @@ func watchChild(ctx context.Context, o options) error {
 	runtime.ReadMemStats(&ms)
 	rep.HeapInuse, rep.GoSys, rep.NumGC = ms.HeapInuse, ms.Sys, ms.NumGC
 	mu.Lock()
-	rep.WatchedPods = watched[engine.Blue] + watched[engine.Green]
+	rep.WatchedPods = watched[spec.Blue] + watched[spec.Green]
 	mu.Unlock()
 	cancel()
 	wg.Wait()

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/cutover-sh/cutover/engine/spec"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cutover-sh/cutover/engine"
@@ -20,7 +22,7 @@ func (b *bench) rollback(ctx context.Context) (*rollbackReport, error) {
 	if err := b.pair(ctx, ns, "web", 3, false); err != nil {
 		return nil, err
 	}
-	t := engine.Target{Namespace: ns, Service: svcName}.WithDefaults()
+	t := spec.Target{Namespace: ns, Service: svcName}.WithDefaults()
 	var switchedAt time.Time
 	hooks := engine.ReleaseHooks{
 		Actor: engine.Actor{Name: "cutover-bench"}, Clock: engine.RealClock{},
@@ -28,7 +30,7 @@ func (b *bench) rollback(ctx context.Context) (*rollbackReport, error) {
 	}
 	var calls, switched, patches []time.Duration
 	var requests []int64
-	rollback := func(to engine.Color, record bool) error {
+	rollback := func(to spec.Color, record bool) error {
 		switchedAt = time.Time{}
 		n0 := b.requests.Load()
 		t0 := time.Now()
@@ -44,7 +46,7 @@ func (b *bench) rollback(ctx context.Context) (*rollbackReport, error) {
 		}
 		return nil
 	}
-	patch := func(to engine.Color, record bool) error {
+	patch := func(to spec.Color, record bool) error {
 		body := fmt.Appendf(nil, `{"spec":{"selector":{%q:%q}}}`, t.SelectorKey, to)
 		t0 := time.Now()
 		svc, err := b.floor.CoreV1().Services(ns).Patch(ctx, svcName, types.MergePatchType, body, metav1.PatchOptions{FieldManager: "cutover-bench"})
@@ -61,15 +63,15 @@ func (b *bench) rollback(ctx context.Context) (*rollbackReport, error) {
 		return nil
 	}
 	// One of each, untimed, to open connections and fill caches.
-	if err := rollback(engine.Blue, false); err != nil {
+	if err := rollback(spec.Blue, false); err != nil {
 		return nil, err
 	}
-	if err := patch(engine.Green, false); err != nil {
+	if err := patch(spec.Green, false); err != nil {
 		return nil, err
 	}
 	// Every operation flips the Service. The pattern RPPR interleaves
 	// the two kinds and gives each both target colors in turn.
-	live := engine.Green
+	live := spec.Green
 	for i := range 2 * b.o.n {
 		to := live.Other()
 		var err error

@@ -1,4 +1,4 @@
-package engine_test
+package spec_test
 
 import (
 	"errors"
@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/cutover-sh/cutover/engine/spec"
 
-	"github.com/cutover-sh/cutover/engine"
+	"go.yaml.in/yaml/v3"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden .err files in testdata/invalid")
@@ -65,11 +65,11 @@ func TestLoadRejectsMalformedFiles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := engine.Load(name, data, noVars)
+			p, err := spec.Load(name, data, noVars)
 			if err == nil {
 				t.Fatalf("Load(%s) = %+v, nil; want a validation error", name, p)
 			}
-			var verr *engine.ValidationError
+			var verr *spec.ValidationError
 			if !errors.As(err, &verr) {
 				t.Fatalf("Load(%s) error is %T (%v), want *engine.ValidationError", name, err, err)
 			}
@@ -129,8 +129,8 @@ stages:
 `
 
 func TestLoadAcceptsValid(t *testing.T) {
-	lookup := engine.Vars(map[string]string{"IMAGE_TAG": "1.4.2"}, noVars)
-	p, err := engine.Load("valid.yaml", []byte(validPipeline), lookup)
+	lookup := spec.Vars(map[string]string{"IMAGE_TAG": "1.4.2"}, noVars)
+	p, err := spec.Load("valid.yaml", []byte(validPipeline), lookup)
 	if err != nil {
 		t.Fatalf("Load: got error %v, want nil", err)
 	}
@@ -151,12 +151,12 @@ func TestLoadAcceptsValid(t *testing.T) {
 			got, want any
 		}{
 			{"build.budget", build.Budget.D(), 15 * time.Minute},
-			{"build.onOverBudget", build.OnOverBudget, engine.OverBudgetFail},
+			{"build.onOverBudget", build.OnOverBudget, spec.OverBudgetFail},
 			{"build.needs", len(build.Needs), 0},
 			{"release.budget", release.Budget.D(), 90 * time.Minute},
 			{"release.needs", strings.Join(release.Needs, ","), "build"},
 			{"release.skippableInEmergency", release.SkippableInEmergency, true},
-			{"run.kind", run.Kind(), engine.KindRun},
+			{"run.kind", run.Kind(), spec.KindRun},
 			{"run.name", run.StepName(0), "image"},
 			// A run command keeps its references: the shell expands them
 			// from the exported variables.
@@ -167,11 +167,11 @@ func TestLoadAcceptsValid(t *testing.T) {
 			{"run.env size", len(run.Env), 2},
 			{"run.timeout", run.Timeout.D(), 10 * time.Minute},
 			{"run.retries", run.Retries, 2},
-			{"gate.kind", gate.Kind(), engine.KindApprove},
+			{"gate.kind", gate.Kind(), spec.KindApprove},
 			{"gate.name", gate.StepName(0), "approve-1"},
 			{"gate.approve", gate.Approve, "Check the SLO dashboard for checkout 1.4.2"},
 			{"gate.timeout", gate.Timeout.D(), 30 * time.Minute},
-			{"gate.onTimeout", gate.OnTimeout, engine.GateReject},
+			{"gate.onTimeout", gate.OnTimeout, spec.GateReject},
 		}...)
 	} else {
 		t.Errorf("stages: got %+v, want build with one step and release with one step", p.Stages)
@@ -206,12 +206,12 @@ func TestLoadLeavesShellSyntaxAlone(t *testing.T) {
 		{"shell pid", `echo $$`, `echo $$`},
 		{"unclosed brace", `echo ${X`, `echo ${X`},
 	}
-	lookup := engine.Vars(map[string]string{"X": "from-lookup"}, noVars)
+	lookup := spec.Vars(map[string]string{"X": "from-lookup"}, noVars)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			doc := "apiVersion: cutover.dev/v1alpha1\nkind: Pipeline\nmetadata:\n  name: shell\n" +
 				"stages:\n  - name: build\n    budget: 1m\n    steps:\n      - run: '" + tt.run + "'\n"
-			p, err := engine.Load("shell.yaml", []byte(doc), lookup)
+			p, err := spec.Load("shell.yaml", []byte(doc), lookup)
 			if err != nil {
 				t.Fatalf("Load: got error %v, want nil", err)
 			}
@@ -227,7 +227,7 @@ func TestLoadSubstitutesOutsideRun(t *testing.T) {
 		"stages:\n  - name: s\n    budget: 1m\n    steps:\n" +
 		"      - approve: 'ship ${X}, not $${X}?'\n" +
 		"      - run: make\n        dir: /srv/${X}\n        env: {TAG: 'v-${X}'}\n"
-	p, err := engine.Load("subst.yaml", []byte(doc), engine.Vars(map[string]string{"X": "7"}, noVars))
+	p, err := spec.Load("subst.yaml", []byte(doc), spec.Vars(map[string]string{"X": "7"}, noVars))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestLoadRejectsAliasExpansion(t *testing.T) {
 		b.WriteString(", *s")
 	}
 	b.WriteString("]\n")
-	_, err := engine.Load("bomb.yaml", []byte(b.String()), noVars)
+	_, err := spec.Load("bomb.yaml", []byte(b.String()), noVars)
 	if err == nil || !strings.HasPrefix(err.Error(), "bomb.yaml:") || !strings.Contains(err.Error(), "expands to more than") {
 		t.Fatalf("got %v, want an error about expansion", err)
 	}
@@ -281,8 +281,8 @@ stages:
       - run: make
         dir: /srv/${TAG}/${REGION}
 `
-	lookup := engine.Vars(map[string]string{"TAG": "v2"}, noVars)
-	p, err := engine.Load("defaults.yaml", []byte(doc), lookup)
+	lookup := spec.Vars(map[string]string{"TAG": "v2"}, noVars)
+	p, err := spec.Load("defaults.yaml", []byte(doc), lookup)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +298,7 @@ stages:
 // TestClaudeTIUExample checks the guide's pipeline: its seven stages and
 // budgets, that it loads, and that it uses every step kind.
 func TestClaudeTIUExample(t *testing.T) {
-	path := "../examples/claude-tiu/pipeline.yaml"
+	path := "../../examples/claude-tiu/pipeline.yaml"
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -322,18 +322,18 @@ func TestClaudeTIUExample(t *testing.T) {
 			t.Errorf("the example does not name %s", name)
 		}
 	}
-	lookup := engine.Vars(map[string]string{"IMAGE_TAG": "v1.4.2", "SLACK_WEBHOOK": "https://hooks.slack.com/services/T0/B0/x", "TEAMS_WEBHOOK": "https://example.webhook.office.com/x"}, noVars)
-	p, err := engine.Load(path, data, lookup)
+	lookup := spec.Vars(map[string]string{"IMAGE_TAG": "v1.4.2", "SLACK_WEBHOOK": "https://hooks.slack.com/services/T0/B0/x", "TEAMS_WEBHOOK": "https://example.webhook.office.com/x"}, noVars)
+	p, err := spec.Load(path, data, lookup)
 	if err != nil {
 		t.Fatalf("the guide's pipeline does not load: %v", err)
 	}
-	kinds := map[engine.StepKind]bool{}
+	kinds := map[spec.StepKind]bool{}
 	for _, s := range p.Stages {
 		for _, st := range s.Steps {
 			kinds[st.Kind()] = true
 		}
 	}
-	for _, k := range []engine.StepKind{engine.KindRun, engine.KindApprove, engine.KindDeploy, engine.KindLoadTest, engine.KindBlueGreen, engine.KindAnalysis, engine.KindAlerts, engine.KindNotify} {
+	for _, k := range []spec.StepKind{spec.KindRun, spec.KindApprove, spec.KindDeploy, spec.KindLoadTest, spec.KindBlueGreen, spec.KindAnalysis, spec.KindAlerts, spec.KindNotify} {
 		if !kinds[k] {
 			t.Errorf("the guide's pipeline has no %s step", k)
 		}

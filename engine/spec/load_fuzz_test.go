@@ -1,4 +1,4 @@
-package engine_test
+package spec_test
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
 // FuzzLoad feeds arbitrary bytes to Load. Load must never panic, must
@@ -21,11 +21,11 @@ func FuzzLoad(f *testing.F) {
 		}
 		f.Add(data)
 	}
-	lookup := engine.Vars(map[string]string{"IMAGE_TAG": "1.4.2"}, noVars)
+	lookup := spec.Vars(map[string]string{"IMAGE_TAG": "1.4.2"}, noVars)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := engine.Load("fuzz.yaml", data, lookup)
+		p, err := spec.Load("fuzz.yaml", data, lookup)
 		if err != nil {
-			var verr *engine.ValidationError
+			var verr *spec.ValidationError
 			if !errors.As(err, &verr) {
 				t.Fatalf("error type: got %T (%v), want *engine.ValidationError", err, err)
 			}

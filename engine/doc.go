@@ -1,6 +1,7 @@
-// Package engine owns cutover's domain: the pipeline file and what it may
-// say, the run of its stages and steps, the blue-green release and its
-// decisions, the events every view reads, and the audit journal.
+// Package engine owns cutover's domain: the run of a pipeline's stages
+// and steps, the blue-green release and its decisions, the events every
+// view reads, and the audit journal. What a pipeline file may say, and
+// how it is loaded, is its sub-package spec.
 //
 // A run is an Engine, a thin composition of parts that each own their
 // state and their lock:
@@ -22,7 +23,9 @@
 // (snapshot.go), through a Subscription (broadcast.go).
 //
 // engine imports no UI, no Kubernetes or Prometheus client, and no other
-// cutover package but sanitize: it defines the interfaces it consumes
-// (Cluster, Clusters, Metrics, Recorder, Clock) and kube and prom implement
-// them. .golangci.yml's depguard rules hold this.
+// cutover package but spec, edge and sanitize: it defines the interfaces
+// it consumes (Cluster, Clusters, Metrics, Recorder, Clock, Processes,
+// LoadTester, WebhookPoster), kube, prom, proc, loadtest and webhook
+// implement them, and edge holds the values that cross. .golangci.yml's
+// depguard rules hold this.
 package engine

@@ -201,6 +201,8 @@ type ReleaseProgress struct {
 	// RolloutTook is how long the preview took from its deploy to Ready,
 	// once it is: about how long a cold color takes to come back.
 	RolloutTook time.Duration `json:"rolloutTookNs,omitempty"`
+	// ScaleDownDelay is how long the old color stays up after the switch.
+	ScaleDownDelay time.Duration `json:"scaleDownDelayNs,omitempty"`
 }
 
 // AnalysisMeasured is one measurement of an analysis step: the value, the

@@ -40,8 +40,11 @@ type Plan struct {
 	// Live is the color the Service selects now; To where traffic goes.
 	Live, To spec.Color
 	Effect   Effect
-	// Target is To's state as observed.
-	Target ColorState
+	// Target is To's state as observed; LiveState is Live's.
+	Target, LiveState ColorState
+	// WarmFor is how long a promote keeps the old color up after the
+	// switch (the release's scaleDownDelay), when the plan is a release's.
+	WarmFor time.Duration
 	// ScaleTo is the replicas To is scaled up to, for EffectScaleUp.
 	ScaleTo int32
 	// Estimate is how long the color's rollout may take, for
@@ -124,7 +127,7 @@ func NextPromote(obs Observation, to spec.Color) (Action, error) {
 
 // PlanPromote says what promoting the Service to to does now.
 func PlanPromote(service string, obs Observation, to spec.Color) Plan {
-	p := Plan{Action: "promote", Service: service, Live: obs.Service.Live, To: to, Target: obs.Color(to)}
+	p := Plan{Action: "promote", Service: service, Live: obs.Service.Live, To: to, Target: obs.Color(to), LiveState: obs.Color(obs.Service.Live)}
 	act, err := NextPromote(obs, to)
 	switch {
 	case err != nil:
@@ -134,6 +137,21 @@ func PlanPromote(service string, obs Observation, to spec.Color) Plan {
 	default:
 		p.Effect = EffectSwitch
 	}
+	return p
+}
+
+// PlanReleasePromote says what approving a release at its gate, or
+// promoting it, does now: PlanPromote, with how long the old color stays
+// warm after the switch.
+func PlanReleasePromote(r ReleaseProgress) Plan {
+	var obs Observation
+	if r.Observed != nil {
+		obs = *r.Observed
+	} else {
+		obs.Service.Live = r.Live
+	}
+	p := PlanPromote(r.Service, obs, r.To)
+	p.WarmFor, p.ofRelease = r.ScaleDownDelay, true
 	return p
 }
 
@@ -158,6 +176,9 @@ func (p Plan) String() string {
 		if t.Ready >= t.Replicas && p.Action == "rollback" {
 			return fmt.Sprintf("Switch %s from %s %s %s (%s: %s, warm).", p.Service, p.Live, move, c, c, ready)
 		}
+		if p.Action == "promote" {
+			return p.promoteString()
+		}
 		if t.Ready >= t.Replicas {
 			return fmt.Sprintf("Switch %s from %s %s %s (%s: %s).", p.Service, p.Live, move, c, c, ready)
 		}
@@ -170,6 +191,47 @@ func (p Plan) String() string {
 		return fmt.Sprintf("Switch %s from %s %s %s once one of its pods is Ready (%s: %s now)%s.", p.Service, p.Live, move, c, c, ready, p.took())
 	}
 	return fmt.Sprintf("%s %s to %s.", p.Action, p.Service, c)
+}
+
+// promoteString names both colors with their images and readiness, and
+// what becomes of the old one.
+func (p Plan) promoteString() string {
+	state := func(cs ColorState) string {
+		r := fmt.Sprintf("%d/%d Ready", cs.Ready, cs.Replicas)
+		if img := releaseOf(cs); img != "" {
+			return img + ", " + r
+		}
+		return r
+	}
+	s := fmt.Sprintf("Switch %s from %s (%s) to %s (%s).", p.Service, p.Live, state(p.LiveState), p.To, state(p.Target))
+	switch {
+	case !p.ofRelease || !p.Live.Valid():
+	case p.WarmFor > 0:
+		s += fmt.Sprintf(" %s stays warm for %s after the switch.", capital(string(p.Live)), shortDuration(p.WarmFor))
+	default:
+		s += fmt.Sprintf(" %s is scaled down after the switch (no scaleDownDelay).", capital(string(p.Live)))
+	}
+	return s
+}
+
+// capital starts s with a capital letter, for a color that starts a
+// sentence.
+func capital(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}
+
+// shortDuration writes whole hours and minutes as people do: 10m, 1h.
+func shortDuration(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
 }
 
 // took estimates how long a cold color takes to come back: as long as the

@@ -77,3 +77,30 @@ func TestPlanPromote(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanReleasePromote: approving a release at its gate states both
+// colors, their images and readiness, and how long the old one stays up.
+func TestPlanReleasePromote(t *testing.T) {
+	obs := obsOf(spec.Blue, "8", color("web-blue", "web:v1", 3), color("web-green", "web:v2", 3))
+	r := ReleaseProgress{Service: "prod/web-service", Phase: PhaseAwaitingApproval, From: spec.Blue, To: spec.Green, Observed: &obs}
+	for _, tc := range []struct {
+		delay time.Duration
+		want  string
+	}{
+		{10 * time.Minute, "Switch prod/web-service from blue (web:v1, 3/3 Ready) to green (web:v2, 3/3 Ready). Blue stays warm for 10m after the switch."},
+		{90 * time.Second, "Blue stays warm for 1m30s after the switch."},
+		{0, "Blue is scaled down after the switch (no scaleDownDelay)."},
+	} {
+		r.ScaleDownDelay = tc.delay
+		if p := PlanReleasePromote(r); p.Effect != EffectSwitch || !strings.Contains(p.String(), tc.want) {
+			t.Errorf("scaleDownDelay %s: got %s %q, want %q", tc.delay, p.Effect, p, tc.want)
+		}
+	}
+	partly := color("web-green", "web:v2", 3)
+	partly.Ready = 2
+	notReady := obsOf(spec.Blue, "8", color("web-blue", "web:v1", 3), partly)
+	r.Observed = &notReady
+	if p := PlanReleasePromote(r); p.Effect != EffectRefused || !strings.Contains(p.String(), "2/3 Ready pods") {
+		t.Errorf("green 2/3 Ready: got %s %q, want refused, naming the Ready pods", p.Effect, p)
+	}
+}

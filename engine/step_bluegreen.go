@@ -134,7 +134,7 @@ func (rl *release) report(ev ReleaseProgress) {
 	case ev.Phase != PhaseDeploying && !rl.rolloutStart.IsZero() && rl.rolloutTook == 0:
 		rl.rolloutTook = now.Sub(rl.rolloutStart)
 	}
-	ev.RolloutTook = rl.rolloutTook
+	ev.RolloutTook, ev.ScaleDownDelay = rl.rolloutTook, rl.spec.ScaleDownDelay.D()
 	ev.Stage, ev.Step, ev.Service = rl.sc.stage.Name, rl.sc.name, rl.t.String()
 	ev.Message = rl.e.mask.String(ev.Message)
 	if sameReport(rl.last, ev) {

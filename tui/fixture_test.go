@@ -83,7 +83,8 @@ func (s *script) release(sec int, phase engine.Phase, live spec.Color, act engin
 		Colors: map[spec.Color]*engine.ColorState{spec.Blue: &blue, spec.Green: &green},
 	}
 	s.add(engine.ReleaseProgress{Meta: s.meta(sec), Stage: "production-deploy", Step: "blue-green", Service: "production/claude-tiu-service",
-		Phase: phase, From: spec.Blue, To: spec.Green, Live: live, Action: act, Color: spec.Green, State: green, Message: msg, Observed: obs})
+		Phase: phase, From: spec.Blue, To: spec.Green, Live: live, Action: act, Color: spec.Green, State: green, Message: msg, Observed: obs,
+		ScaleDownDelay: 10 * time.Minute})
 }
 
 func green(ready int32, reason string) engine.ColorState {

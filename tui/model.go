@@ -474,18 +474,24 @@ func (m Model) confirmText() string {
 // step's switch gate.
 func (m Model) gate(promote bool) (engine.GateWaiting, bool) {
 	for _, g := range m.snap.Gates {
-		if !promote {
+		if !promote || m.releaseGate(g) {
 			return g, true
-		}
-		if st, ok := m.snap.Stage(g.Stage); ok {
-			for _, step := range st.Steps {
-				if step.Name == g.Step && step.Kind == spec.KindBlueGreen {
-					return g, true
-				}
-			}
 		}
 	}
 	return engine.GateWaiting{}, false
+}
+
+// releaseGate reports whether g is a blueGreen step's gate, whose
+// approval switches the Service.
+func (m Model) releaseGate(g engine.GateWaiting) bool {
+	if st, ok := m.snap.Stage(g.Stage); ok {
+		for _, step := range st.Steps {
+			if step.Name == g.Step && step.Kind == spec.KindBlueGreen {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (m Model) approve(promote bool) (Model, tea.Cmd) {
@@ -501,13 +507,15 @@ func (m Model) approve(promote bool) (Model, tea.Cmd) {
 	do := func() tea.Msg {
 		return actionMsg{what: "approved " + g.Gate + " as " + actor.Name, err: ctl.Approve(actor, g.Gate)}
 	}
-	if !promote {
+	// Approving a blue-green gate switches production traffic: like every
+	// other such key, it states the engine's plan and asks first.
+	if !promote && !m.releaseGate(g) {
 		return m, do
 	}
 	r := m.currentRelease()
 	body := "Approve " + g.Gate + ": " + g.Instruction
 	if r != nil && r.Observed != nil {
-		body = engine.PlanPromote(r.Service, *r.Observed, r.To).String()
+		body = g.Instruction + "\n\n" + engine.PlanReleasePromote(*r).String()
 	}
 	m.modal = &modal{title: "Promote", body: body + "\n\n" + m.confirmText(), confirm: do}
 	return m, nil

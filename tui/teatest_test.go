@@ -64,13 +64,16 @@ func waitScreen(t *testing.T, tm *teatest.TestModel, text string) {
 		teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
 }
 
-// TestFlowApproveThenQuit presses a, then q and y with the run in flight:
+// TestFlowApproveThenQuit presses a and y at the blue-green gate, then q
+// and y with the run in flight:
 // the gate is approved and the run aborted, both as the person at the
 // keys, and the program ends.
 func TestFlowApproveThenQuit(t *testing.T) {
 	tm, c := program(t, "awaiting-approval")
 	waitScreen(t, tm, "waiting for approval")
 	tm.Type("a")
+	waitScreen(t, tm, "Blue stays warm for 10m")
+	tm.Type("y")
 	waitScreen(t, tm, "approved production-deploy/blue-green as oncall")
 	tm.Type("q")
 	waitScreen(t, tm, "Press y to abort it and quit")

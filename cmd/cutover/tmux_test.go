@@ -151,8 +151,9 @@ func TestConsoleInTmux(t *testing.T) {
 }
 
 // TestConsoleRollbackInTmux: a blue-green release on the test control
-// plane, driven from the console in tmux. p and r ask first; any other key
-// cancels and nothing changes; y switches, and y on the rollback switches
+// plane, driven from the console in tmux. p, a at the gate and r ask
+// first, stating the engine's plan; any other key cancels and nothing
+// changes; y switches, and y on the rollback switches
 // back, with the exit code 3 of a rolled-back run.
 func TestConsoleRollbackInTmux(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -163,11 +164,19 @@ func TestConsoleRollbackInTmux(t *testing.T) {
 	p.waitFor("waiting for approval", 2*time.Minute)
 
 	p.keys("p")
-	p.waitFor("Switch "+ns+"/web-service from blue to green (green: 2/2 Ready).", 10*time.Second)
+	p.waitFor("Switch "+ns+"/web-service from blue (web:v1, 2/2 Ready) to green (web:v2, 2/2 Ready).", 10*time.Second)
 	p.keys("n")
 	p.waitFor("cancelled: Promote", 10*time.Second)
 	if got := live(); got != "blue" {
 		t.Fatalf("after a cancelled promote the Service selects %s, want blue", got)
+	}
+	// a at a blue-green gate switches traffic too: it asks the same way.
+	p.keys("a")
+	p.waitFor("Blue stays warm for 10m after the switch.", 10*time.Second)
+	p.keys("n")
+	p.waitFor("cancelled: Promote", 10*time.Second)
+	if got := live(); got != "blue" {
+		t.Fatalf("after a cancelled approval the Service selects %s, want blue", got)
 	}
 
 	p.keys("p")

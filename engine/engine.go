@@ -232,6 +232,12 @@ func newRunID(now time.Time) string {
 	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
 }
 
+// Warn publishes a warning about the run from its driver (the command
+// that runs it), masked like every event.
+func (e *Engine) Warn(code, message string) {
+	e.out.emit(Warning{Code: code, Message: e.mask.String(message)})
+}
+
 // RunID identifies this run in events and the journal.
 func (e *Engine) RunID() string { return e.runID }
 

@@ -172,6 +172,10 @@ const (
 	// WarnNotifyFailed: a Slack or Teams notification could not be
 	// delivered. The release goes on.
 	WarnNotifyFailed = "notify-failed"
+	// WarnUnattended: nobody can answer a gate where the run was started
+	// (its standard input closed); the warning says how to decide it from
+	// elsewhere.
+	WarnUnattended = "unattended"
 )
 
 // ReleaseProgress reports a blue-green release or a deploy step: its phase,

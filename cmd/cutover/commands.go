@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -184,31 +183,6 @@ func newVersionCmd(s streams) *cobra.Command {
 			}
 			_, _ = fmt.Fprintf(s.out, " %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return nil
-		},
-	}
-}
-
-// reservedCommand is a command whose name is taken now so that scripts and
-// muscle memory do not change when it is filled in.
-type reservedCommand struct {
-	name, short, example, issue string
-}
-
-var reserved = []reservedCommand{
-	{"approve", "Approve the gate a running release waits on", "  cutover approve production/approve-release", "bastion (SSH)"},
-}
-
-var errNotImplemented = errors.New("not yet implemented")
-
-func newReservedCmd(r reservedCommand) *cobra.Command {
-	return &cobra.Command{
-		Use:                r.name,
-		Short:              r.short + " (not yet implemented)",
-		Long:               r.short + ".\n\nThis command is reserved; it arrives with the " + r.issue + " work.",
-		Example:            r.example,
-		DisableFlagParsing: true,
-		RunE: func(*cobra.Command, []string) error {
-			return &exitError{code: exitFailed, err: fmt.Errorf("cutover %s: %w (it arrives with the %s work)", r.name, errNotImplemented, r.issue)}
 		},
 	}
 }

@@ -208,7 +208,7 @@ stages:
 		{"emergency without reason", "", []string{"run", "--emergency", gate}, exitBadInput, "--emergency needs --reason"},
 		{"unknown skip", "", []string{"run", "--skip-stage", "x", gate}, exitBadInput, "names no stage"},
 		{"bad output format", "", []string{"run", "-o", "yaml", gate}, exitBadInput, "the only format is json"},
-		{"reserved command", "", []string{"approve"}, exitFailed, "not yet implemented"},
+		{"approve with no run waiting", "", []string{"approve", "--state-dir", "/nonexistent-cutover-state"}, exitFailed, "no run of /nonexistent-cutover-state is waiting on this host"},
 		{"rollback without a reason", "", []string{"rollback", "web-service"}, exitBadInput, "--reason is required"},
 		{"unknown command", "", []string{"rollout"}, exitBadInput, "unknown command"},
 		{"no parallel slot", "", []string{"run", "--parallel", "0", gate}, exitBadInput, "--parallel 0"},
@@ -414,7 +414,7 @@ stages:
 		}
 	}
 	var errOut bytes.Buffer
-	readDecisions(strings.NewReader("reject b/g too risky\napprove a/g\n"), &errOut, eng, engine.Actor{Name: "alice"})
+	readDecisions(strings.NewReader("reject b/g too risky\napprove a/g\n"), &errOut, eng, engine.Actor{Name: "alice"}, "")
 	final := <-result
 	b, _ := final.Stage("b")
 	a, _ := final.Stage("a")

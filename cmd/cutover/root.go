@@ -62,10 +62,9 @@ Every run is written to an audit journal under --state-dir.`,
 		newPanelsCmd(s),
 		newDemoCmd(s, g),
 		newServeCmd(s, g),
+		newApproveCmd(s, g),
+		newRejectCmd(s, g),
 	)
-	for _, r := range reserved {
-		root.AddCommand(newReservedCmd(r))
-	}
 	if name != "cutover" {
 		// Examples show the command as the user invokes it.
 		renameExamples(root, name)

@@ -37,6 +37,9 @@ type runOptions struct {
 	readOnly    bool
 	// demo marks the console's header: the cluster is simulated.
 	demo bool
+	// decideHint is the command that decides this run's gates from
+	// another terminal; "" when the run has no decisions socket.
+	decideHint string
 }
 
 func newRunCmd(s streams, g *globalOptions) *cobra.Command {
@@ -46,7 +49,8 @@ func newRunCmd(s streams, g *globalOptions) *cobra.Command {
 		Short: "Run a release pipeline and show it live",
 		Long: `Run a release pipeline. Independent stages run in parallel; steps inside a
 stage run in order. Approve gates wait for a person: in plain mode, type
-"approve" (or "reject") and Enter.
+"approve" (or "reject") and Enter; from another terminal on this host, run
+cutover approve (or cutover reject).
 
 Exit codes: 0 success, 1 the pipeline failed, 2 bad input, 3 the release
 was rolled back, 130 aborted.`,
@@ -107,7 +111,25 @@ func runPipeline(ctx context.Context, s streams, g *globalOptions, o *runOptions
 		return err
 	}
 	defer func() { _ = r.journal.Close() }()
+	stop := r.listen(s, g, o)
+	defer stop()
 	return drive(ctx, s, r.eng, r.p, r.actor, o, r.contexts.Open, r.secrets)
+}
+
+// listen opens the run's decisions socket, so that its gates can be
+// decided from another terminal on this host, and sets o.decideHint. A
+// run without one still runs: its gates are decided where it runs.
+func (r *preparedRun) listen(s streams, g *globalOptions, o *runOptions) (stop func()) {
+	_, stop, err := listenDecisions(r.dir, r.eng, r.p.Metadata.Name)
+	if err != nil {
+		_, _ = fmt.Fprintf(s.err, "cutover: warning: %v; gates can be decided only where the run runs\n", err)
+		return func() {}
+	}
+	o.decideHint = "cutover approve --run " + r.eng.RunID()
+	if g.stateDir != "" {
+		o.decideHint += " --state-dir " + g.stateDir
+	}
+	return stop
 }
 
 // preparedRun is a pipeline loaded and an engine built to run it.
@@ -118,6 +140,8 @@ type preparedRun struct {
 	secrets  []string
 	journal  *engine.Journal
 	contexts *kube.Contexts
+	// dir is the state dir: the journal, and the decisions socket.
+	dir string
 }
 
 // prepareRun loads the pipeline at path and builds its engine, started by
@@ -170,7 +194,7 @@ func prepareRun(s streams, g *globalOptions, o *runOptions, path string, actor e
 		}
 		return nil, err
 	}
-	return &preparedRun{eng: eng, p: p, actor: actor, secrets: secrets, journal: journal, contexts: contexts}, nil
+	return &preparedRun{eng: eng, p: p, actor: actor, secrets: secrets, journal: journal, contexts: contexts, dir: dir}, nil
 }
 
 // drive runs a built engine under the console on a terminal, else under
@@ -204,7 +228,7 @@ func drive(ctx context.Context, s streams, eng *engine.Engine, p *spec.Pipeline,
 	stopSignals := handleSignals(eng, actor)
 	defer stopSignals()
 	if !o.autoApprove {
-		go readDecisions(s.in, s.err, eng, actor)
+		go readDecisions(s.in, s.err, eng, actor, o.decideHint)
 	}
 
 	final, err := eng.Run(ctx)
@@ -303,7 +327,8 @@ func handleSignals(eng *engine.Engine, actor engine.Actor, also ...func()) func(
 // readDecisions reads "approve", "reject [reason]" and "abort" lines from
 // stdin, so a gate can be passed in plain mode. It ends when stdin does;
 // at process exit when stdin stays open.
-func readDecisions(in io.Reader, errOut io.Writer, eng *engine.Engine, actor engine.Actor) {
+func readDecisions(in io.Reader, errOut io.Writer, eng *engine.Engine, actor engine.Actor, hint string) {
+	defer unattended(errOut, eng, hint)
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
 		word, rest, _ := strings.Cut(strings.TrimSpace(sc.Text()), " ")
@@ -348,5 +373,42 @@ func readDecisions(in io.Reader, errOut io.Writer, eng *engine.Engine, actor eng
 		if err != nil {
 			_, _ = fmt.Fprintln(errOut, "cutover:", err)
 		}
+	}
+}
+
+// unattended says once, when the first gate waits after standard input
+// closed, that nobody can answer it here, and how it can still be
+// decided: on stderr, and as a warning event for -o json and the journal's
+// readers.
+func unattended(errOut io.Writer, eng *engine.Engine, hint string) {
+	sub := eng.Subscribe(256)
+	defer sub.Close()
+	ctx := context.Background()
+	for {
+		m, err := sub.Next(ctx)
+		if err != nil {
+			return // the run ended
+		}
+		var g engine.GateWaiting
+		switch {
+		case m.Snapshot != nil && len(m.Snapshot.Gates) > 0:
+			g = m.Snapshot.Gates[0]
+		case m.Event != nil:
+			w, ok := m.Event.(engine.GateWaiting)
+			if !ok {
+				continue
+			}
+			g = w
+		default:
+			continue
+		}
+		msg := fmt.Sprintf("standard input is closed, so nobody can answer gate %s here", g.Gate)
+		if hint != "" {
+			msg += fmt.Sprintf("; decide it from another terminal on this host: %s (or %s --reason ...)", hint, strings.Replace(hint, "approve", "reject", 1))
+		}
+		msg += ". " + gateDeadline(g)
+		_, _ = fmt.Fprintln(errOut, "cutover:", msg)
+		eng.Warn(engine.WarnUnattended, msg)
+		return
 	}
 }

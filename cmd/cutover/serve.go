@@ -156,6 +156,8 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 		return err
 	}
 	defer func() { _ = r.journal.Close() }()
+	stopDecisions := r.listen(s, g, &o.run)
+	defer stopDecisions()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 

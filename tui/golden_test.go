@@ -91,18 +91,30 @@ func TestFramesFitTheTerminal(t *testing.T) {
 	for state := range states {
 		for _, sz := range [][2]int{{80, 24}, {100, 30}, {120, 40}, {200, 60}, {70, 20}, {69, 20}, {300, 90}, {110, 21}, {120, 20}, {120, 26}} {
 			m, _ := console(state, sz[0], sz[1], Options{})
-			for _, k := range []string{"", "r", "l", "?"} {
+			_, gate := m.card()
+			usable := sz[0] >= MinWidth && sz[1] >= MinHeight
+			if gate && usable {
+				// The gate's card, whole, over the panes.
+				text := frame(m, colorprofile.NoTTY)
+				for _, want := range []string{"Approval needed", "Green is Ready. Switch production traffic?", "a approve · x abort · esc hide the card"} {
+					if !strings.Contains(text, want) {
+						t.Errorf("%s %dx%d: the card lacks %q:\n%s", state, sz[0], sz[1], want, text)
+					}
+				}
+			}
+			for _, k := range []string{"", "esc", "r", "l", "?"} {
 				mm := m
 				if k != "" {
 					mm = step(mm, press(k))
 				}
 				text := frame(mm, colorprofile.NoTTY)
 				lines := strings.Split(text, "\n")
-				if k == "" && sz[0] >= MinWidth && sz[1] >= MinHeight {
-					// Every pane and the footer, at every usable size.
+				if k == "" && !gate || k == "esc" && gate {
+					// Every pane and the footer, at every usable size, once
+					// nothing is drawn over them.
 					for _, want := range []string{"─ Stages ", "─ Blue / Green ", "─ Metrics ", "─ Logs", "approve"} {
-						if !strings.Contains(text, want) {
-							t.Errorf("%s %dx%d: no %q on screen:\n%s", state, sz[0], sz[1], want, text)
+						if usable && !strings.Contains(text, want) {
+							t.Errorf("%s %dx%d after %q: no %q on screen:\n%s", state, sz[0], sz[1], k, want, text)
 						}
 					}
 				}

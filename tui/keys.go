@@ -28,6 +28,9 @@ type KeyMap struct {
 	Search     key.Binding
 	Help       key.Binding
 	Quit       key.Binding
+	// Card shows the waiting gate's card again; Hide hides it, to look
+	// at the panes.
+	Card, Hide key.Binding
 
 	// Confirm answers a modal yes; any other key is no.
 	Confirm key.Binding
@@ -54,6 +57,8 @@ func DefaultKeyMap() KeyMap {
 		Search:      b("/", "search logs", "/"),
 		Help:        b("?", "help", "?"),
 		Quit:        b("q", "quit", "q", "ctrl+c"),
+		Card:        b("g", "gate card", "g"),
+		Hide:        b("esc", "hide the card", "esc"),
 		Confirm:     b("y", "confirm", "y"),
 	}
 }
@@ -63,7 +68,7 @@ func (k *KeyMap) actions() map[string]*key.Binding {
 	return map[string]*key.Binding{
 		"approve": &k.Approve, "promote": &k.Promote, "rollback": &k.Rollback, "abort": &k.Abort,
 		"skip": &k.Skip, "maintenance": &k.Maintenance, "logs": &k.Logs, "search": &k.Search,
-		"help": &k.Help, "quit": &k.Quit,
+		"help": &k.Help, "quit": &k.Quit, "card": &k.Card,
 	}
 }
 
@@ -72,7 +77,7 @@ func (k *KeyMap) actions() map[string]*key.Binding {
 func (k *KeyMap) fixed() map[string]*key.Binding {
 	return map[string]*key.Binding{
 		"next pane": &k.Next, "previous pane": &k.Prev, "up": &k.Up, "down": &k.Down, "details": &k.Enter,
-		"confirm": &k.Confirm,
+		"confirm": &k.Confirm, "hide": &k.Hide,
 	}
 }
 
@@ -98,14 +103,14 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Approve, k.Promote, k.Rollback, k.Abort, k.Skip, k.Maintenance},
 		{k.Next, k.Prev, k.Up, k.Down, k.Enter},
-		{k.Logs, k.Search, k.Help, k.Quit},
+		{k.Logs, k.Search, k.Card, k.Hide, k.Help, k.Quit},
 	}
 }
 
 // Config is the console's config file.
 type Config struct {
 	// Keys rebinds actions: approve, promote, rollback, abort, skip,
-	// maintenance, logs, search, help, quit.
+	// maintenance, logs, search, card, help, quit.
 	Keys map[string][]string `yaml:"keys"`
 }
 

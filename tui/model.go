@@ -117,11 +117,13 @@ type Model struct {
 	metrics metricsPane
 	logs    logsPane
 
-	w, h       int
-	focus      pane
-	fullLogs   bool
-	showHelp   bool
-	modal      *modal
+	w, h     int
+	focus    pane
+	fullLogs bool
+	showHelp bool
+	modal    *modal
+	// cardHidden is the gate whose card someone hid with esc.
+	cardHidden string
 	detail     string // a stage's or pod's detail, shown over the body
 	detailPod  string // the pod whose detail is being read
 	detailBase string // what the release saw of it, shown if the read fails
@@ -422,6 +424,20 @@ func (m Model) key(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	}
 	k := m.keys
 	switch {
+	case key.Matches(msg, k.Hide):
+		if g, ok := m.card(); ok {
+			m.cardHidden = g.Gate
+		}
+	case key.Matches(msg, k.Card):
+		g, ok := m.gate(false)
+		switch {
+		case !ok:
+			m.flash = "no gate is waiting"
+		case m.cardHidden == g.Gate:
+			m.cardHidden = ""
+		default:
+			m.cardHidden = g.Gate
+		}
 	case key.Matches(msg, k.Quit):
 		return m.quit()
 	case key.Matches(msg, k.Help):
@@ -479,6 +495,16 @@ func (m Model) gate(promote bool) (engine.GateWaiting, bool) {
 		}
 	}
 	return engine.GateWaiting{}, false
+}
+
+// card is the waiting gate the console shows as a card, unless someone
+// hid it to look at the panes.
+func (m Model) card() (engine.GateWaiting, bool) {
+	g, ok := m.gate(false)
+	if !ok || g.Gate == m.cardHidden {
+		return engine.GateWaiting{}, false
+	}
+	return g, true
 }
 
 // releaseGate reports whether g is a blueGreen step's gate, whose

@@ -142,6 +142,9 @@ func (m Model) Render() string {
 		body = lipgloss.JoinVertical(lipgloss.Left, m.stages.View(sc, m.focus == paneStages), m.release.View(sc, m.focus == paneRelease),
 			m.metrics.View(sc, m.focus == paneMetrics), m.logs.View(sc, m.focus == paneLogs))
 	}
+	if g, ok := m.card(); ok && m.modal == nil && !m.showHelp && m.detail == "" && !m.fullLogs {
+		body = m.overlay(body, m.cardView(g), bh)
+	}
 	screen := lipgloss.JoinVertical(lipgloss.Left, m.header(), body, m.footer())
 	return fit(screen, m.w, m.h)
 }
@@ -224,8 +227,15 @@ func (m Model) header() string {
 	}
 	if g, ok := m.gate(false); ok {
 		wait := "⏸ waiting for approval: " + g.Gate
+		var how []string
 		if m.keys.Approve.Enabled() {
-			wait += " (" + m.keys.Approve.Help().Key + " to approve)"
+			how = append(how, m.keys.Approve.Help().Key+" to approve")
+		}
+		if g.Gate == m.cardHidden {
+			how = append(how, m.keys.Card.Help().Key+" to read it")
+		}
+		if len(how) > 0 {
+			wait += " (" + strings.Join(how, ", ") + ")"
 		}
 		line2 += "  " + s.Warn.Render(wait)
 	}
@@ -274,6 +284,58 @@ func (m Model) modalView() string {
 	w := min(m.w-4, 72)
 	body := lipgloss.NewStyle().Width(w - m.st.Modal.GetHorizontalFrameSize()).Render(md.body)
 	return m.st.Modal.Width(w).Render(m.st.ModalTitle.Render(md.title) + "\n\n" + body)
+}
+
+// cardView is the waiting gate as a card no one can miss: the whole
+// question, where it stands, how long it has waited and what its timeout
+// does, who else watches, and the keys.
+func (m Model) cardView(g engine.GateWaiting) string {
+	s := m.st
+	w := min(m.w-4, 80)
+	wrap := lipgloss.NewStyle().Width(w - s.Modal.GetHorizontalFrameSize()).Render
+	lines := []string{
+		s.ModalTitle.Render("⏸ Approval needed") + "  " + s.Muted.Render("stage "+g.Stage+" · step "+g.Step),
+		"",
+		wrap(g.Instruction),
+		"",
+	}
+	now := m.o.Now()
+	when := "waiting " + dur(now.Sub(g.Time))
+	switch {
+	case g.Timeout > 0:
+		outcome := "rejected"
+		if g.OnTimeout == spec.GateApprove {
+			outcome = "approved"
+		}
+		when += fmt.Sprintf(" · %s at its timeout, in %s", outcome, dur(max(g.Time.Add(g.Timeout).Sub(now), 0)))
+	default:
+		when += " · no timeout"
+	}
+	lines = append(lines, wrap(when))
+	if len(m.o.Watchers) > 0 {
+		lines = append(lines, wrap(s.Muted.Render("watching: ")+strings.Join(m.o.Watchers, ", ")))
+	}
+	var keys []string
+	for _, k := range []key.Binding{m.keys.Approve, m.keys.Abort, m.keys.Hide} {
+		if k.Enabled() {
+			keys = append(keys, k.Help().Key+" "+k.Help().Desc)
+		}
+	}
+	if m.o.ReadOnly {
+		keys = append([]string{"read-only: an operator decides"}, keys...)
+	}
+	lines = append(lines, "", s.Muted.Render(wrap(strings.Join(keys, " · "))))
+	// No blank rows inside the border: at 80×24 the panes need them.
+	return s.Modal.Padding(0, 2).Width(w).Render(strings.Join(lines, "\n"))
+}
+
+// overlay draws over on top of under, centred, near the top: the panes
+// stay readable around it.
+func (m Model) overlay(under, over string, h int) string {
+	x := max((m.w-lipgloss.Width(over))/2, 0)
+	y := min(1, max(h-lipgloss.Height(over), 0))
+	layers := lipgloss.NewCompositor(lipgloss.NewLayer(under), lipgloss.NewLayer(over).X(x).Y(y).Z(1))
+	return lipgloss.NewCanvas(m.w, h).Compose(layers).Render()
 }
 
 // dur writes a duration the way the budget table does: 4m05s, 1h10m.

@@ -352,3 +352,44 @@ stages:
 	p.keys("q")
 	p.waitFor("EXIT=0", 30*time.Second)
 }
+
+// TestDemoGateInTmux: the demo's production gate at 80×24 and 120×40 in
+// tmux. Its card shows the whole question; a asks first, stating the
+// engine's plan; n leaves traffic on blue; a and y switch it to green.
+func TestDemoGateInTmux(t *testing.T) {
+	question := regexp.MustCompile(`Green is Ready and its preview passed analysis\. Promote \S+ to production\?`)
+	for _, sz := range [][2]int{{80, 24}, {120, 40}} {
+		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
+			p := startPane(t, sz[0], sz[1], nil, "demo", "--speed", "20", "--state-dir", t.TempDir())
+			s := p.waitFor("Approval needed", 3*time.Minute)
+			if !question.MatchString(inCard(s)) {
+				t.Fatalf("the card does not show the whole question:\n%s", s)
+			}
+			p.keys("a")
+			p.waitFor("Blue stays warm for", 10*time.Second)
+			p.keys("n")
+			s = p.waitFor("cancelled: Promote", 10*time.Second)
+			if !strings.Contains(s, "LIVE ■ BLUE") {
+				t.Fatalf("after n the Service does not serve blue:\n%s", s)
+			}
+			p.keys("a")
+			p.waitFor("Press y to confirm", 10*time.Second)
+			p.keys("y")
+			p.waitFor("LIVE ▲ GREEN", time.Minute)
+		})
+	}
+}
+
+// inCard is the text inside the card's double border, its lines joined:
+// what the panes beside the card show is left out.
+func inCard(screen string) string {
+	var parts []string
+	for _, l := range strings.Split(screen, "\n") {
+		i, j := strings.Index(l, "║"), strings.LastIndex(l, "║")
+		if i >= 0 && j > i {
+			parts = append(parts, l[i+len("║"):j])
+		}
+	}
+	return strings.Join(strings.Fields(strings.Join(parts, " ")), " ")
+}
+

@@ -392,4 +392,3 @@ func inCard(screen string) string {
 	}
 	return strings.Join(strings.Fields(strings.Join(parts, " ")), " ")
 }
-

@@ -375,10 +375,17 @@ func (x *executor) waitRollout(ctx context.Context, act Action) (Request, error)
 	return req, err
 }
 
-// approve waits for the gate before the switch.
+// gateWatch is how often the cluster is read while a gate waits.
+const gateWatch = 100 * time.Millisecond
+
+// approve waits for the gate before the switch, reading the cluster as it
+// waits, so that the approver sees the colors as they are and the gate's
+// guard judges them.
 func (x *executor) approve(ctx context.Context, r *Release) (Request, error) {
 	ok := true
 	if x.h.Approve != nil {
+		stop := x.watchGate(ctx, *r)
+		defer stop()
 		req, err := x.interruptible(ctx, func(ctx context.Context) error {
 			var aerr error
 			ok, aerr = x.h.Approve(ctx)
@@ -393,6 +400,38 @@ func (x *executor) approve(ctx context.Context, r *Release) (Request, error) {
 		r.Abort, r.Reason = true, switchRejected
 	}
 	return 0, nil
+}
+
+// watchGate observes the cluster every gateWatch while a gate waits and
+// reports each reading, as the release's loop would. stop ends it and
+// waits, so that no report comes after the gate.
+func (x *executor) watchGate(ctx context.Context, r Release) (stop func()) {
+	if x.h.Observed == nil {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			t := x.h.Clock.NewTimer(gateWatch)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C():
+			}
+			// A failed read is tried again at the next tick; the loop's
+			// own observation after the gate reports failures.
+			if obs, err := x.cl.Observe(ctx, x.t); err == nil && ctx.Err() == nil {
+				x.h.Observed(r, obs, Action{Kind: ActApprove})
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // analyze runs the action's analysis and records its verdict on r.

@@ -31,6 +31,10 @@ type gateBook struct {
 // gate is one that waits: its decision arrives on decided.
 type gate struct {
 	decided chan decision
+	// guard, when set, says why a person may not approve the gate now;
+	// nil when they may. A blue-green release's gate refuses while its
+	// preview is not fully Ready.
+	guard func() error
 }
 
 // decision is how a gate was decided, and by whom.
@@ -39,6 +43,9 @@ type decision struct {
 	actor   Actor
 	reason  string
 }
+
+// timeoutActor decides a gate nobody decided in time.
+const timeoutActor = "timeout"
 
 // gateID names the gate of a step, as people type it: STAGE/STEP.
 func gateID(stage, step string) string { return stage + "/" + step }
@@ -80,6 +87,12 @@ func (b *gateBook) decideNamed(id string, outcome spec.GateOutcome, actor Actor,
 func (b *gateBook) decide(id string, outcome spec.GateOutcome, actor Actor, reason string) error {
 	b.mu.Lock()
 	g, ok := b.waiting[id]
+	if ok && outcome == spec.GateApprove && g.guard != nil && actor.Name != AutoApproveActor && actor.Name != timeoutActor {
+		if err := g.guard(); err != nil {
+			b.mu.Unlock()
+			return fmt.Errorf("gate %s: approval refused: %w", id, err)
+		}
+	}
 	if ok {
 		delete(b.waiting, id)
 		b.decided[id] = decision{outcome: outcome, actor: actor, reason: reason}
@@ -117,12 +130,17 @@ func verb(o spec.GateOutcome) string {
 // awaitGate opens the gate of step name and waits for its decision. ok is
 // false when ctx ended first.
 func (b *gateBook) await(ctx context.Context, s *spec.Stage, name, instruction string, timeout time.Duration, onTimeout spec.GateOutcome) (d decision, ok bool) {
+	return b.awaitGuarded(ctx, s, name, instruction, timeout, onTimeout, nil)
+}
+
+// awaitGuarded is await for a gate whose approval guard may refuse.
+func (b *gateBook) awaitGuarded(ctx context.Context, s *spec.Stage, name, instruction string, timeout time.Duration, onTimeout spec.GateOutcome, guard func() error) (d decision, ok bool) {
 	id := gateID(s.Name, name)
 	_ = b.out.record(Record{Type: RecGateWaiting, Stage: s.Name, Step: name, Gate: id, Reason: instruction})
 	// The gate opens only once it is journaled, and is announced under the
 	// lock decide takes: whoever sees it waiting can decide it, and no
 	// decision is recorded or published before the gate itself.
-	g := &gate{decided: make(chan decision, 1)}
+	g := &gate{decided: make(chan decision, 1), guard: guard}
 	b.mu.Lock()
 	b.waiting[id] = g
 	b.out.emit(GateWaiting{Gate: id, Stage: s.Name, Step: name, Instruction: b.mask.String(instruction), Timeout: timeout, OnTimeout: onTimeout})
@@ -155,7 +173,7 @@ func (b *gateBook) await(ctx context.Context, s *spec.Stage, name, instruction s
 		}
 		// If a person decided at the same instant, this fails and their
 		// decision, already in the channel, stands.
-		if err := b.decide(id, outcome, Actor{Name: "timeout"}, fmt.Sprintf("no decision within %s", timeout)); err != nil && ctx.Err() != nil {
+		if err := b.decide(id, outcome, Actor{Name: timeoutActor}, fmt.Sprintf("no decision within %s", timeout)); err != nil && ctx.Err() != nil {
 			return stopped()
 		}
 		select {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cutover-sh/cutover/engine/spec"
@@ -55,6 +56,9 @@ type release struct {
 
 	last    ReleaseProgress
 	lastObs Observation
+	// seen is the latest observation and release, for the gate's guard,
+	// which runs in whoever approves.
+	seen atomic.Pointer[seenRelease]
 	// promotedBy is who let the switch happen: the person who approved its
 	// gate, or whoever started the run.
 	promotedBy Actor
@@ -62,6 +66,27 @@ type release struct {
 	// past it, for the views' estimate of a cold rollback.
 	rolloutStart time.Time
 	rolloutTook  time.Duration
+}
+
+// seenRelease is what the release last saw.
+type seenRelease struct {
+	r   Release
+	obs Observation
+}
+
+// gateGuard refuses an approval that the cluster no longer supports: the
+// preview is not fully Ready (the promote decision, NextPromote), or the
+// Service no longer selects the color the release started from.
+func (rl *release) gateGuard() error {
+	s := rl.seen.Load()
+	if s == nil {
+		return nil
+	}
+	if live := s.obs.Service.Live; live != s.r.From {
+		return fmt.Errorf("service %s now selects %q, not %s as when the gate opened", rl.t, live, s.r.From)
+	}
+	_, err := NextPromote(s.obs, s.r.To)
+	return err
 }
 
 // lock takes the release lock of the Service, or takes it over from the
@@ -159,6 +184,7 @@ func (rl *release) observed(r Release, obs Observation, act Action) {
 		rl.e.query.set(rl.vars(r))
 	}
 	rl.lastObs = obs.clone()
+	rl.seen.Store(&seenRelease{r: r, obs: rl.lastObs.clone()})
 	rl.report(ReleaseProgress{
 		Phase: r.Phase, From: r.From, To: r.To, Live: obs.Service.Live, Action: act.Kind,
 		Color: c, State: obs.Color(c), Message: r.Reason, Observed: new(rl.lastObs.clone()),
@@ -183,7 +209,7 @@ func (rl *release) progress(c spec.Color, cs ColorState) {
 }
 
 func (rl *release) approve(ctx context.Context) (bool, error) {
-	d, ok := rl.e.gates.await(ctx, rl.sc.stage, rl.sc.name, rl.spec.Approve, 0, "")
+	d, ok := rl.e.gates.awaitGuarded(ctx, rl.sc.stage, rl.sc.name, rl.spec.Approve, 0, "", rl.gateGuard)
 	if !ok {
 		return false, context.Cause(ctx)
 	}

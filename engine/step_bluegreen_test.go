@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,5 +53,67 @@ func TestReleaseProgressCarriesBothColors(t *testing.T) {
 	if last.Service.Live != spec.Green || last.Color(spec.Green).Ready != blueGreen.Replicas || last.Color(spec.Blue).Replicas != 0 {
 		t.Errorf("last observation: %s live, green %d ready, blue at %d replicas; want green live with %d ready and blue scaled to 0",
 			last.Service.Live, last.Color(spec.Green).Ready, last.Color(spec.Blue).Replicas, blueGreen.Replicas)
+	}
+}
+
+// TestTheGateWatchesThePreview: while a blue-green gate waits, the engine
+// keeps reading the cluster, so that a preview pod that stops being Ready
+// reaches the views, and an approval is refused until the preview is fully
+// Ready again; then it goes through.
+func TestTheGateWatchesThePreview(t *testing.T) {
+	blueGreen := bgSpec()
+	blueGreen.Approve = "Switch?"
+	blueGreen.ScaleDownDelay = 0
+	p := &spec.Pipeline{
+		Metadata: spec.Metadata{Name: "web"},
+		Stages:   []spec.Stage{{Name: "release", Budget: spec.Duration(time.Hour), Steps: []spec.Step{{Name: "blue-green", BlueGreen: &blueGreen}}}},
+	}
+	m := newMemCluster()
+	h := newHarness(t, Config{Pipeline: p, Clusters: func(string) (Cluster, error) { return lockingMem{m}, nil }})
+	done := h.start()
+	h.wait("gate.waiting", func(ev Event) bool { _, ok := ev.(GateWaiting); return ok })
+	greenReady := func(n int32) func(Event) bool {
+		return func(ev Event) bool {
+			pr, ok := ev.(ReleaseProgress)
+			return ok && pr.Phase == PhaseAwaitingApproval && pr.Observed != nil && pr.Observed.Color(spec.Green).Ready == n
+		}
+	}
+	// setReady changes green's Ready pods and waits until a progress event
+	// published after the change shows it.
+	setReady := func(n int32) {
+		h.mu.Lock()
+		seen := len(h.events)
+		h.mu.Unlock()
+		m.mu.Lock()
+		m.colors[spec.Green].Ready = n
+		m.mu.Unlock()
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			h.mu.Lock()
+			later := slices.ContainsFunc(h.events[seen:], greenReady(n))
+			h.mu.Unlock()
+			if later {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no release.progress showing green %d/3 Ready within 30s of the change", n)
+			}
+		}
+	}
+
+	setReady(1)
+	err := h.eng.Approve(Actor{Name: "alice"}, "")
+	if err == nil || !strings.Contains(err.Error(), "approval refused") || !strings.Contains(err.Error(), "1/3 Ready") {
+		t.Fatalf("approve with green 1/3 Ready: %v, want it refused, naming the Ready pods", err)
+	}
+	if got := h.eng.WaitingGates(); len(got) != 1 {
+		t.Fatalf("after the refusal the gates waiting are %v, want the gate still waiting", got)
+	}
+
+	setReady(3)
+	if err := h.eng.Approve(Actor{Name: "alice"}, ""); err != nil {
+		t.Fatalf("approve with green 3/3 Ready: %v", err)
+	}
+	if final := <-done; final.Status != StatusSucceeded || m.live != spec.Green {
+		t.Fatalf("run %s with %s live, want succeeded on green", final.Status, m.live)
 	}
 }

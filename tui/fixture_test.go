@@ -119,12 +119,10 @@ var states = map[string]func() (*script, time.Time){
 		s.release(1670, engine.PhaseDeploying, spec.Blue, engine.ActWaitRollout, green(1, "ContainerCreating"), "1 of 3 updated replicas available")
 		return s, t0.Add(1700 * time.Second)
 	},
-	"awaiting-approval": func() (*script, time.Time) {
-		s := upToProduction()
-		s.release(1670, engine.PhaseDeploying, spec.Blue, engine.ActWaitRollout, green(0, "ContainerCreating"), "")
-		s.release(1720, engine.PhaseAwaitingApproval, spec.Blue, engine.ActApprove, green(3, ""), "")
-		s.add(engine.GateWaiting{Meta: s.meta(1720), Gate: "production-deploy/blue-green", Stage: "production-deploy", Step: "blue-green",
-			Instruction: "Green is Ready. Switch production traffic?"})
+	"awaiting-approval": func() (*script, time.Time) { return atTheGate(), t0.Add(1750 * time.Second) },
+	"gate-preview-unready": func() (*script, time.Time) {
+		s := atTheGate()
+		s.release(1740, engine.PhaseAwaitingApproval, spec.Blue, engine.ActApprove, green(2, "Unhealthy"), "")
 		return s, t0.Add(1750 * time.Second)
 	},
 	"emergency": func() (*script, time.Time) {
@@ -286,5 +284,15 @@ func released() *script {
 		engine.StageFinished{Meta: s.meta(1731), Stage: "production-deploy", Status: engine.StatusSucceeded},
 		engine.StageStarted{Meta: s.meta(1731), Stage: "monitoring"},
 		engine.StepStarted{Meta: s.meta(1731), Stage: "monitoring", Step: "slo", Kind: spec.KindRun, Attempt: 1})
+	return s
+}
+
+// atTheGate is a release whose preview is Ready, at its gate.
+func atTheGate() *script {
+	s := upToProduction()
+	s.release(1670, engine.PhaseDeploying, spec.Blue, engine.ActWaitRollout, green(0, "ContainerCreating"), "")
+	s.release(1720, engine.PhaseAwaitingApproval, spec.Blue, engine.ActApprove, green(3, ""), "")
+	s.add(engine.GateWaiting{Meta: s.meta(1720), Gate: "production-deploy/blue-green", Stage: "production-deploy", Step: "blue-green",
+		Instruction: "Green is Ready. Switch production traffic?"})
 	return s
 }

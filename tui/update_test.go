@@ -67,6 +67,8 @@ func TestKeys(t *testing.T) {
 		{name: "esc hides the card, the header says how to bring it back", state: "awaiting-approval", keys: []string{"esc"},
 			screen: "(a to approve, g to read it)", notScreen: "Approval needed"},
 		{name: "g brings the card back", state: "awaiting-approval", keys: []string{"esc", "g"}, screen: "Approval needed"},
+		{name: "the card says an approval is refused while the preview is not fully Ready", state: "gate-preview-unready",
+			screen: "Approval is refused now: deployment claude-tiu-green has 2/3 Ready pods"},
 		{name: "read-only: the card says who decides", state: "awaiting-approval", o: Options{ReadOnly: true}, screen: "read-only: an operator decides"},
 		{name: "a with no gate waiting", state: "running", keys: []string{"a"}, screen: "no gate is waiting for approval"},
 		{name: "p asks, y promotes", state: "awaiting-approval", keys: []string{"p", "y"},

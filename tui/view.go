@@ -312,6 +312,13 @@ func (m Model) cardView(g engine.GateWaiting) string {
 		when += " · no timeout"
 	}
 	lines = append(lines, wrap(when))
+	if r := m.currentRelease(); r != nil && r.Observed != nil && m.releaseGate(g) {
+		// What the engine would do with an approval now: the same plan
+		// that refuses it.
+		if plan := engine.PlanReleasePromote(*r); plan.Effect == engine.EffectRefused {
+			lines = append(lines, s.Crit.Render(wrap("Approval is refused now: "+plan.Reason+".")))
+		}
+	}
 	if len(m.o.Watchers) > 0 {
 		lines = append(lines, wrap(s.Muted.Render("watching: ")+strings.Join(m.o.Watchers, ", ")))
 	}

@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/cutover-sh/cutover/testenv"
 )
@@ -391,4 +394,87 @@ func inCard(screen string) string {
 		}
 	}
 	return strings.Join(strings.Fields(strings.Join(parts, " ")), " ")
+}
+
+// TestGateIsLiveInTmux: on the test control plane, while a blue-green
+// gate waits in the console, a green pod deleted and another made unready
+// both reach the screen; a and y are refused while green is not fully
+// Ready, and go through once it is.
+func TestGateIsLiveInTmux(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	c, ns, live := pairOnCluster(ctx, t, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
+	pipeline := writeFile(t, "release.yaml", webRelease("web", ns, "          approve: Green is Ready. Switch?\n"))
+	p := startPane(t, 120, 40, nil, "run", pipeline, "--kubeconfig", c.Kubeconfig, "--state-dir", t.TempDir())
+	p.waitFor("Approval needed", 2*time.Minute)
+	pods, err := c.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web,color=green"})
+	if err != nil || len(pods.Items) != 2 {
+		t.Fatalf("green's pods: %v (%d), want 2", err, len(pods.Items))
+	}
+	gone, unready := pods.Items[0].Name, pods.Items[1].Name
+
+	start := time.Now()
+	if err := c.Client.CoreV1().Pods(ns).Delete(ctx, gone, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for ; strings.Contains(p.screen(), gone); time.Sleep(50 * time.Millisecond) {
+		if time.Since(start) > 20*time.Second {
+			t.Fatalf("pod %s, deleted, is still on screen after 20s:\n%s", gone, p.screen())
+		}
+	}
+	// Reported, not asserted: the machine is shared.
+	t.Logf("a deleted preview pod left the screen %s after the delete", time.Since(start).Round(time.Millisecond))
+
+	start = time.Now()
+	setPodReady(ctx, t, c.Client, ns, unready, false)
+	p.waitFor("Approval is refused now: deployment web-green has 1/2 Ready pods", 20*time.Second)
+	t.Logf("a preview pod made unready reached the card %s after the change", time.Since(start).Round(time.Millisecond))
+	p.keys("a")
+	p.waitFor("Cannot promote", 10*time.Second)
+	p.keys("y")
+	p.waitFor("approval refused", 10*time.Second)
+	if got := live(); got != "blue" {
+		t.Fatalf("after a refused approval the Service selects %s, want blue", got)
+	}
+
+	setPodReady(ctx, t, c.Client, ns, unready, true)
+	for strings.Contains(flat(p.screen()), "Approval is refused now") {
+		if time.Since(start) > time.Minute {
+			t.Fatalf("the card still refuses with green Ready again:\n%s", p.screen())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.keys("a")
+	p.waitFor("Blue stays warm for 10m after the switch.", 10*time.Second)
+	p.keys("y")
+	p.waitFor("phase scale-down-delay", time.Minute)
+	if got := live(); got != "green" {
+		t.Fatalf("after the approval the Service selects %s, want green", got)
+	}
+}
+
+// setPodReady sets a pod's Ready condition, as a readiness probe would.
+// kwok makes a pod Ready only while it is Pending, so it leaves this be.
+func setPodReady(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns, name string, ready bool) {
+	t.Helper()
+	pod, err := cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := corev1.ConditionFalse
+	if ready {
+		status = corev1.ConditionTrue
+	}
+	for i, cond := range pod.Status.Conditions {
+		if cond.Type == corev1.PodReady || cond.Type == corev1.ContainersReady {
+			pod.Status.Conditions[i].Status = status
+			pod.Status.Conditions[i].LastTransitionTime = metav1.Now()
+		}
+	}
+	for i := range pod.Status.ContainerStatuses {
+		pod.Status.ContainerStatuses[i].Ready = ready
+	}
+	if _, err := cs.CoreV1().Pods(ns).UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("set pod %s/%s Ready=%v: %v", ns, name, ready, err)
+	}
 }

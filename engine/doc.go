@@ -11,13 +11,14 @@
 //   - the gate book (gates.go) holds the approve gates and their decisions;
 //   - the release book (releases.go) holds the releases in flight and the
 //     rollbacks and promotes people send them;
-//   - notifications (notify.go) tell Slack and Teams about the run;
+//   - notifications (notifications.go) tell Slack and Teams about the run,
+//     through the webhook adapter;
 //   - the scheduler (schedule.go) runs the stages as their needs allow;
 //   - one runner per step kind (step_*.go), behind stepRunner, shares a
 //     stepScope that begins and ends the step.
 //
 // Decisions are pure functions of a spec, an observation and the time,
-// tested as tables: NextBlueGreen and NextRollback (bluegreen.go),
+// tested as tables: NextBlueGreen and NextRollback (bluegreen_next.go),
 // RolloutStatus (cluster.go), the plans views render (plan.go), plan
 // (schedule.go). Views never decide: they read Snapshot and Apply
 // (snapshot.go), through a Subscription (broadcast.go).

@@ -18,9 +18,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/cutover-sh/cutover/engine"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/cutover-sh/cutover/engine"
 )
 
 // latencySample is one rollout, every time measured from the Ready update

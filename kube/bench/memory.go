@@ -19,9 +19,10 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"k8s.io/client-go/tools/clientcmd"
+
 	"github.com/cutover-sh/cutover/engine"
 	"github.com/cutover-sh/cutover/kube"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // childReport is what the memory child prints.

@@ -10,8 +10,9 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/cutover-sh/cutover/engine"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/cutover-sh/cutover/engine"
 )
 
 func (b *bench) rollback(ctx context.Context) (*rollbackReport, error) {

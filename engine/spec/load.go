@@ -439,6 +439,11 @@ func validateStep(p *Pipeline, st *Step, path string, d *decoder, at func(string
 		errs.add(at(kpath), kpath, "%s steps are not yet implemented in this version of cutover", kind)
 		return
 	}
+	if kind != KindRun && kind != KindApprove && !slices.Contains(st.Kinds(), kind) {
+		// Its value did not decode (a scalar where a mapping belongs), and
+		// the decoder said so: there is nothing of it to check.
+		return
+	}
 	only := func(field string, kinds ...StepKind) {
 		if _, ok := d.pos[path+"."+field]; ok && !slices.Contains(kinds, kind) {
 			errs.add(at(path+"."+field), path+"."+field, "only applies to %s steps", kinds[0])

@@ -339,3 +339,18 @@ func TestClaudeTIUExample(t *testing.T) {
 		}
 	}
 }
+
+// TestAScalarStepKindIsAnError: a step kind written as a scalar holding an
+// unset variable, where a mapping belongs, is reported, for every kind;
+// it used to leave the kind's spec nil for validation to dereference.
+func TestAScalarStepKindIsAnError(t *testing.T) {
+	for _, kind := range []string{"blueGreen", "deploy", "analysis", "loadtest", "alerts", "notify"} {
+		doc := "apiVersion: cutover.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: web}\nstages:\n  - name: p\n    budget: 10m\n    steps:\n" +
+			"      - name: s\n        " + kind + ": x ${UNSET_V} y\n"
+		_, err := spec.Load("scalar.yaml", []byte(doc), noVars)
+		var verr *spec.ValidationError
+		if !errors.As(err, &verr) || !strings.Contains(err.Error(), "scalar.yaml:9:") {
+			t.Errorf("%s as a scalar: got %v, want a validation error at line 9", kind, err)
+		}
+	}
+}

@@ -159,7 +159,11 @@ func TestHostileTextIsNotObeyedInTmux(t *testing.T) {
 		bob := escapeTerm(t, 120, 40, ssh("bob"))
 		// eve watches, so bob's header lists her by her comment.
 		evePane := escapeTerm(t, 120, 40, ssh("eve"))
-		shows(bob, "@desk (operator)", "watching bob@laptop (viewer), "+eve+" (operator)")
+		// Watchers are listed as they joined; the two sessions race.
+		if s := flat(bob.waitFor("@desk (operator)", time.Minute)); !strings.Contains(s, "watching bob@laptop (viewer), "+eve+" (operator)") &&
+			!strings.Contains(s, "watching "+eve+" (operator), bob@laptop (viewer)") {
+			t.Errorf("the viewer's console does not list bob and %s as watching:\n%s", eve, bob.screen())
+		}
 		evePane.waitFor("@desk (operator)", 10*time.Second)
 		if err := os.WriteFile(mark, nil, 0o600); err != nil {
 			t.Fatal(err)

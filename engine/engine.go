@@ -291,7 +291,7 @@ func (e *Engine) Run(ctx context.Context) (Snapshot, error) {
 		Pipeline: p.Metadata.Name, Path: p.Source.Path, Hash: p.Source.Hash,
 		Vars: e.mask.Map(e.cfg.Vars), Actor: e.cfg.Actor, Stages: spec.StageNames(p), // both fresh copies
 		Budget: e.Snapshot().Budget, Emergency: e.cfg.Emergency, Reason: e.mask.String(e.cfg.Reason),
-		AutoApprove: e.cfg.AutoApprove,
+		AutoApprove: e.cfg.AutoApprove, KillGrace: e.cfg.KillGrace,
 	})
 	e.notes.start(ctx)
 	started := e.notes.newNotice(spec.NotifyStarted, nil, nil, "")

@@ -57,6 +57,9 @@ type RunStarted struct {
 	Emergency   bool              `json:"emergency,omitempty"`
 	Reason      string            `json:"reason,omitempty"`
 	AutoApprove bool              `json:"autoApprove,omitempty"`
+	// KillGrace is how long a stopped step's processes get between
+	// SIGTERM and SIGKILL.
+	KillGrace time.Duration `json:"killGraceNs,omitempty"`
 }
 
 // StageStarted marks a stage beginning its first step.

@@ -252,3 +252,45 @@ func orName(c spec.Color, alt string) string {
 	}
 	return string(c)
 }
+
+// The texts below say what the console's other actions do, so that every
+// confirmation a person reads is the engine's.
+
+// ExplainAbort says what aborting the run s does.
+func ExplainAbort(s Snapshot) string {
+	grace := "a grace period"
+	if s.KillGrace > 0 {
+		grace = shortDuration(s.KillGrace)
+	}
+	return fmt.Sprintf("Stop every running step (SIGTERM, then SIGKILL after %s) and cancel the stages not yet run. "+
+		"A release in flight stops where it is; the Service keeps selecting a color with Ready pods.", grace)
+}
+
+// ExplainSkip says what skipping stage does, by whom.
+func ExplainSkip(stage string, by Actor) string {
+	return fmt.Sprintf("Stage %s will not run; stages that need it run as if it had succeeded. The journal records that %s skipped it.", stage, by.Name)
+}
+
+// ExplainPromoteEarly says what promoting r before its gate does: it
+// switches as soon as the preview is Ready, and never before.
+func ExplainPromoteEarly(r ReleaseProgress) string {
+	var obs Observation
+	if r.Observed != nil {
+		obs = *r.Observed
+	}
+	cs := obs.Color(r.To)
+	if !cs.Exists && cs.Deployment == "" && r.Color == r.To {
+		cs = r.State // what the rollout reported last
+	}
+	return fmt.Sprintf("Switch %s from %s to %s as soon as %s is Ready (%d/%d now), skipping what is left of the pre-promotion analysis and the approval gate.",
+		r.Service, r.From, r.To, r.To, cs.Ready, cs.Replicas)
+}
+
+// ExplainMaintenance says what turning the maintenance page on (or off)
+// does to service.
+func ExplainMaintenance(service, page string, on bool) string {
+	if on {
+		return fmt.Sprintf("Point %s at the maintenance page (the %q pods) once one of them is Ready. Users get the page until it is turned off.", service, page)
+	}
+	return fmt.Sprintf("Switch %s back from the maintenance page to the color it served before, scaling that color up first if it is cold.", service)
+}

@@ -104,3 +104,16 @@ func TestPlanReleasePromote(t *testing.T) {
 		t.Errorf("green 2/3 Ready: got %s %q, want refused, naming the Ready pods", p.Effect, p)
 	}
 }
+
+// TestExplainAbortNamesTheRunsGrace: the abort confirmation states the
+// grace the run's steps really get, from the run's own events.
+func TestExplainAbortNamesTheRunsGrace(t *testing.T) {
+	h := newHarness(t, Config{Pipeline: testPipeline(), KillGrace: 1500 * time.Millisecond})
+	final := h.run()
+	if got, want := ExplainAbort(final), "SIGTERM, then SIGKILL after 1.5s"; !strings.Contains(got, want) {
+		t.Errorf("abort text %q, want it to say %q", got, want)
+	}
+	if got := ExplainAbort(Snapshot{}); !strings.Contains(got, "SIGKILL after a grace period") {
+		t.Errorf("abort text with no run: %q", got)
+	}
+}

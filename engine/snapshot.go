@@ -50,6 +50,9 @@ type Snapshot struct {
 	Budget    time.Duration
 	Emergency bool
 	Reason    string
+	// KillGrace is how long a stopped step's processes get between
+	// SIGTERM and SIGKILL.
+	KillGrace time.Duration
 	Stages    []StageState
 	// Gates lists approve gates that wait for a decision.
 	Gates    []GateWaiting
@@ -169,7 +172,7 @@ func Apply(s Snapshot, ev Event) Snapshot {
 	switch e := ev.(type) {
 	case RunStarted:
 		s.Run, s.Actor, s.Status, s.Started = e.Run, e.Actor, StatusRunning, e.Time
-		s.Emergency, s.Reason = e.Emergency, e.Reason
+		s.Emergency, s.Reason, s.KillGrace = e.Emergency, e.Reason, e.KillGrace
 	case StageStarted:
 		s = s.withStage(e.Stage, func(st *StageState) {
 			st.Status, st.Started = StatusRunning, e.Time

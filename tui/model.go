@@ -560,10 +560,7 @@ func (m Model) promoteEarly() (Model, tea.Cmd) {
 	do := func() tea.Msg {
 		return actionMsg{what: "promote of " + service + " asked by " + actor.Name, err: ctl.Promote(actor, service, "promoted from the console")}
 	}
-	cs := colorState(r, r.To)
-	body := fmt.Sprintf("Switch %s from %s to %s as soon as %s is Ready (%d/%d now), skipping what is left of the pre-promotion analysis and the approval gate.",
-		r.Service, r.From, r.To, r.To, cs.Ready, cs.Replicas)
-	m.modal = &modal{title: "Promote now", body: body + "\n\n" + m.confirmText(), confirm: do}
+	m.modal = &modal{title: "Promote now", body: engine.ExplainPromoteEarly(*r) + "\n\n" + m.confirmText(), confirm: do}
 	return m, nil
 }
 
@@ -622,11 +619,10 @@ func (m Model) maintenance() (Model, tea.Cmd) {
 		msg, err := ctl.Maintenance(ctx, actor, on)
 		return actionMsg{what: msg, err: err}
 	}
-	body := fmt.Sprintf("Point %s at the maintenance page (the %q pods) once one of them is Ready. Users get the page until you press m again.", svc, page)
+	body := engine.ExplainMaintenance(svc, page, on)
 	title := "Maintenance on"
 	if !on {
 		title = "Maintenance off"
-		body = fmt.Sprintf("Switch %s back from the maintenance page to the color it served before, scaling that color up first if it is cold.", svc)
 	}
 	m.modal = &modal{title: title, body: body + "\n\n" + m.confirmText(), confirm: do}
 	return m, nil
@@ -653,8 +649,7 @@ func (m Model) skip() (Model, tea.Cmd) {
 	do := func() tea.Msg {
 		return actionMsg{what: "stage " + st.Name + " skipped by " + actor.Name, err: ctl.SkipStage(actor, st.Name, "from the console")}
 	}
-	m.modal = &modal{title: "Skip stage " + st.Name, body: "Stage " + st.Name + " will not run; stages that need it run as if it had succeeded. " +
-		"The journal records that " + actor.Name + " skipped it.\n\n" + m.confirmText(), confirm: do}
+	m.modal = &modal{title: "Skip stage " + st.Name, body: engine.ExplainSkip(st.Name, actor) + "\n\n" + m.confirmText(), confirm: do}
 	return m, nil
 }
 
@@ -667,8 +662,7 @@ func (m Model) abort() (Model, tea.Cmd) {
 	do := func() tea.Msg {
 		return actionMsg{what: "abort asked by " + actor.Name, err: ctl.Abort(actor, "aborted from the console")}
 	}
-	m.modal = &modal{title: "Abort the run", body: "Stop every running step (SIGTERM, then SIGKILL after 10s) and cancel the stages not yet run. " +
-		"A release in flight stops where it is; the Service keeps selecting a color with Ready pods.\n\n" + m.confirmText(), confirm: do}
+	m.modal = &modal{title: "Abort the run", body: engine.ExplainAbort(m.snap) + "\n\n" + m.confirmText(), confirm: do}
 	return m, nil
 }
 

@@ -294,3 +294,16 @@ func ExplainMaintenance(service, page string, on bool) string {
 	}
 	return fmt.Sprintf("Switch %s back from the maintenance page to the color it served before, scaling that color up first if it is cold.", service)
 }
+
+// ExplainTimeout says what becomes of gate g, as of now, if nobody
+// decides it.
+func ExplainTimeout(g GateWaiting, now time.Time) string {
+	if g.Timeout <= 0 {
+		return "no timeout"
+	}
+	outcome := "rejected"
+	if g.OnTimeout == spec.GateApprove {
+		outcome = "approved"
+	}
+	return fmt.Sprintf("%s at its timeout, in %s", outcome, roundElapsed(max(g.Time.Add(g.Timeout).Sub(now), 0)))
+}

@@ -300,18 +300,7 @@ func (m Model) cardView(g engine.GateWaiting) string {
 		"",
 	}
 	now := m.o.Now()
-	when := "waiting " + dur(now.Sub(g.Time))
-	switch {
-	case g.Timeout > 0:
-		outcome := "rejected"
-		if g.OnTimeout == spec.GateApprove {
-			outcome = "approved"
-		}
-		when += fmt.Sprintf(" · %s at its timeout, in %s", outcome, dur(max(g.Time.Add(g.Timeout).Sub(now), 0)))
-	default:
-		when += " · no timeout"
-	}
-	lines = append(lines, wrap(when))
+	lines = append(lines, wrap("waiting "+dur(now.Sub(g.Time))+" · "+engine.ExplainTimeout(g, now)))
 	if r := m.currentRelease(); r != nil && r.Observed != nil && m.releaseGate(g) {
 		// What the engine would do with an approval now: the same plan
 		// that refuses it.

@@ -310,15 +310,7 @@ func pickGate(r decisionReply, a []string) (engine.GateWaiting, error) {
 
 // gateDeadline says what happens to g if nobody decides it.
 func gateDeadline(g engine.GateWaiting) string {
-	if g.Timeout <= 0 {
-		return "It waits until someone decides it or the run is aborted."
-	}
-	left := time.Until(g.Time.Add(g.Timeout)).Round(time.Second)
-	outcome := "rejected"
-	if g.OnTimeout == "approve" {
-		outcome = "approved"
-	}
-	return fmt.Sprintf("Undecided, it is %s at its timeout, in %s.", outcome, max(left, 0))
+	return "If nobody decides it: " + engine.ExplainTimeout(g, time.Now()) + "."
 }
 
 // findRunSocket is run's socket in stateDir, or the only one that answers.

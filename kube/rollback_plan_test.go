@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
@@ -92,25 +91,14 @@ func TestRollbackPlanSaysWhatHappens(t *testing.T) {
 
 // unreadyOnePod marks one of blue's two pods not Ready, as a failing
 // readiness probe would, and waits for the Deployment to count 1 Ready.
-// kwok makes a pod Ready only while it is Pending, so it leaves this be.
 func unreadyOnePod(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns string) {
 	t.Helper()
 	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web,color=blue"})
 	if err != nil || len(pods.Items) != 2 {
 		t.Fatalf("blue's pods: %v (%d), want 2", err, len(pods.Items))
 	}
-	pod := pods.Items[0]
-	for i, cond := range pod.Status.Conditions {
-		if cond.Type == corev1.PodReady || cond.Type == corev1.ContainersReady {
-			pod.Status.Conditions[i].Status = corev1.ConditionFalse
-			pod.Status.Conditions[i].LastTransitionTime = metav1.Now()
-		}
-	}
-	for i := range pod.Status.ContainerStatuses {
-		pod.Status.ContainerStatuses[i].Ready = false
-	}
-	if _, err := cs.CoreV1().Pods(ns).UpdateStatus(ctx, &pod, metav1.UpdateOptions{}); err != nil {
-		t.Fatalf("mark pod %s/%s not Ready: %v", ns, pod.Name, err)
+	if err := testenv.SetPodReady(ctx, cs, ns, pods.Items[0].Name, false); err != nil {
+		t.Fatal(err)
 	}
 	err = wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		d, err := cs.AppsV1().Deployments(ns).Get(ctx, "web-blue", metav1.GetOptions{})

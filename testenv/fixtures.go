@@ -101,3 +101,29 @@ func WaitReady(ctx context.Context, cs kubernetes.Interface, ns, name string, n 
 		}
 	}
 }
+
+// SetPodReady sets a pod's Ready condition, as a readiness probe would.
+// kwok makes a pod Ready only while it is Pending, so it leaves this be.
+func SetPodReady(ctx context.Context, cs kubernetes.Interface, ns, name string, ready bool) error {
+	pod, err := cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	status := corev1.ConditionFalse
+	if ready {
+		status = corev1.ConditionTrue
+	}
+	for i, cond := range pod.Status.Conditions {
+		if cond.Type == corev1.PodReady || cond.Type == corev1.ContainersReady {
+			pod.Status.Conditions[i].Status = status
+			pod.Status.Conditions[i].LastTransitionTime = metav1.Now()
+		}
+	}
+	for i := range pod.Status.ContainerStatuses {
+		pod.Status.ContainerStatuses[i].Ready = ready
+	}
+	if _, err := cs.CoreV1().Pods(ns).UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("set pod %s/%s Ready=%v: %w", ns, name, ready, err)
+	}
+	return nil
+}

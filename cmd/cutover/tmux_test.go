@@ -12,10 +12,7 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/cutover-sh/cutover/testenv"
 )
@@ -426,7 +423,9 @@ func TestGateIsLiveInTmux(t *testing.T) {
 	t.Logf("a deleted preview pod left the screen %s after the delete", time.Since(start).Round(time.Millisecond))
 
 	start = time.Now()
-	setPodReady(ctx, t, c.Client, ns, unready, false)
+	if err := testenv.SetPodReady(ctx, c.Client, ns, unready, false); err != nil {
+		t.Fatal(err)
+	}
 	p.waitFor("Approval is refused now: deployment web-green has 1/2 Ready pods", 20*time.Second)
 	t.Logf("a preview pod made unready reached the card %s after the change", time.Since(start).Round(time.Millisecond))
 	p.keys("a")
@@ -437,7 +436,9 @@ func TestGateIsLiveInTmux(t *testing.T) {
 		t.Fatalf("after a refused approval the Service selects %s, want blue", got)
 	}
 
-	setPodReady(ctx, t, c.Client, ns, unready, true)
+	if err := testenv.SetPodReady(ctx, c.Client, ns, unready, true); err != nil {
+		t.Fatal(err)
+	}
 	for strings.Contains(flat(p.screen()), "Approval is refused now") {
 		if time.Since(start) > time.Minute {
 			t.Fatalf("the card still refuses with green Ready again:\n%s", p.screen())
@@ -450,31 +451,5 @@ func TestGateIsLiveInTmux(t *testing.T) {
 	p.waitFor("phase scale-down-delay", time.Minute)
 	if got := live(); got != "green" {
 		t.Fatalf("after the approval the Service selects %s, want green", got)
-	}
-}
-
-// setPodReady sets a pod's Ready condition, as a readiness probe would.
-// kwok makes a pod Ready only while it is Pending, so it leaves this be.
-func setPodReady(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns, name string, ready bool) {
-	t.Helper()
-	pod, err := cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	status := corev1.ConditionFalse
-	if ready {
-		status = corev1.ConditionTrue
-	}
-	for i, cond := range pod.Status.Conditions {
-		if cond.Type == corev1.PodReady || cond.Type == corev1.ContainersReady {
-			pod.Status.Conditions[i].Status = status
-			pod.Status.Conditions[i].LastTransitionTime = metav1.Now()
-		}
-	}
-	for i := range pod.Status.ContainerStatuses {
-		pod.Status.ContainerStatuses[i].Ready = ready
-	}
-	if _, err := cs.CoreV1().Pods(ns).UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
-		t.Fatalf("set pod %s/%s Ready=%v: %v", ns, name, ready, err)
 	}
 }

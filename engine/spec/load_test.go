@@ -354,3 +354,30 @@ func TestAScalarStepKindIsAnError(t *testing.T) {
 		}
 	}
 }
+
+// TestSyntaxErrorsPointAtTheMistake: a YAML syntax error names the line and
+// column where the file stops being YAML, which yaml.v3 alone does not say
+// (its line is where the broken construct began, and it has no column).
+func TestSyntaxErrorsPointAtTheMistake(t *testing.T) {
+	for _, tc := range []struct {
+		name, doc, want string
+	}{
+		{"unterminated double quote", "a: b\nc: \"never closed\nd: e\n", "x.yaml:2:4: invalid YAML: found unexpected end of stream"},
+		{"unterminated single quote", "a: 'x\n", "x.yaml:1:4: invalid YAML: found unexpected end of stream"},
+		{"unclosed flow list", "a: [1, 2\nb: c\n", "x.yaml:1:8: invalid YAML: did not find expected ',' or ']'"},
+		{"two keys on a line", "a: b\nc: d: e\n", `x.yaml:2:5: invalid YAML: mapping values are not allowed in this context; a line holds one "key:", so put this one on a line of its own`},
+		{"columns count characters", "é: ü: x\n", `x.yaml:1:5: invalid YAML: mapping values are not allowed in this context; a line holds one "key:", so put this one on a line of its own`},
+		{"key outdented", "a:\n  b: 1\n c: 2\n", "x.yaml:3:2: invalid YAML: did not find expected key"},
+		{"list after a mapping", "a: b\n- c\n", "x.yaml:2:1: invalid YAML: did not find expected key"},
+		{"reserved character", "a: b\nc: @d\n", "x.yaml:2:4: invalid YAML: found character that cannot start any token"},
+		{"tab after spaces", "a:\n  \tb: c\n", "x.yaml:2:3: invalid YAML: a tab cannot indent YAML; indent with spaces"},
+		{"unknown alias", "a: &x 1\nb: *y\n", "x.yaml:2:4: invalid YAML: unknown anchor 'y' referenced"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := spec.Load("x.yaml", []byte(tc.doc), noVars)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("Load(%q):\ngot  %v\nwant %s", tc.doc, err, tc.want)
+			}
+		})
+	}
+}

@@ -78,6 +78,7 @@ func (m *memCluster) Deploy(_ context.Context, _ spec.Target, c spec.Color, cont
 	}
 	*m.colors[c] = *color(m.colors[c].Deployment, image, replicas)
 	m.colors[c].Images = map[string]string{container: image}
+	m.colors[c].Template = map[string]string{"container/" + container + "/image": image}
 	return nil
 }
 

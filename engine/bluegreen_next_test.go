@@ -20,7 +20,7 @@ func bgSpec() spec.BlueGreenSpec {
 // color builds a settled Deployment state: replicas pods, all ready.
 func color(name, image string, replicas int32) *ColorState {
 	return &ColorState{
-		Deployment: name, Exists: true, Images: map[string]string{"web": image},
+		Deployment: name, Exists: true, Images: map[string]string{"web": image}, Template: map[string]string{"container/web/image": image},
 		Replicas: replicas, Current: replicas, Updated: replicas, Ready: replicas, Available: replicas,
 		Generation: 2, ObservedGeneration: 2,
 	}

@@ -65,6 +65,10 @@ type ColorState struct {
 	// ProgressDeadlineExceeded reason.
 	DeadlineExceeded bool       `json:"deadlineExceeded,omitempty"`
 	Pods             []PodState `json:"pods,omitempty"`
+	// Template is the pod template flattened for DiffColors (diff.go).
+	// It is never changed once read, so copies share it, and events carry
+	// the diff rather than both templates.
+	Template map[string]string `json:"-"`
 }
 
 // PodState is one pod of a color.

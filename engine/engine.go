@@ -346,12 +346,19 @@ func (e *Engine) Run(ctx context.Context) (Snapshot, error) {
 // Approve approves a waiting gate. gateID may be empty when exactly one
 // gate waits.
 func (e *Engine) Approve(actor Actor, gateID string) error {
-	return e.gates.decideNamed(gateID, spec.GateApprove, actor, "")
+	return e.gates.decideNamed(gateID, spec.GateApprove, actor, "", "")
+}
+
+// ApproveSeen approves a waiting gate for someone who read its diff: seen
+// is the diff's hash (TemplateDiff.Hash), and the approval is refused if
+// what approving changes is no longer that.
+func (e *Engine) ApproveSeen(actor Actor, gateID, seen string) error {
+	return e.gates.decideNamed(gateID, spec.GateApprove, actor, "", seen)
 }
 
 // Reject rejects a waiting gate, which fails its stage.
 func (e *Engine) Reject(actor Actor, gateID, reason string) error {
-	return e.gates.decideNamed(gateID, spec.GateReject, actor, reason)
+	return e.gates.decideNamed(gateID, spec.GateReject, actor, reason, "")
 }
 
 // WaitingGates lists the gates that wait for a decision, sorted.

@@ -141,6 +141,9 @@ type GateWaiting struct {
 	Instruction string           `json:"instruction" sanitize:"text"`
 	Timeout     time.Duration    `json:"timeoutNs,omitempty"`
 	OnTimeout   spec.GateOutcome `json:"onTimeout,omitempty"`
+	// Diff is what approving a blue-green release's gate changes, as
+	// observed when it opened; release.progress carries it as it changes.
+	Diff *TemplateDiff `json:"diff,omitempty"`
 }
 
 // GateDecided says an approve gate was approved or rejected, and by whom.
@@ -210,6 +213,9 @@ type ReleaseProgress struct {
 	RolloutTook time.Duration `json:"rolloutTookNs,omitempty"`
 	// ScaleDownDelay is how long the old color stays up after the switch.
 	ScaleDownDelay time.Duration `json:"scaleDownDelayNs,omitempty"`
+	// Diff is what the switch changes: To's pod template against From's,
+	// once both colors exist.
+	Diff *TemplateDiff `json:"diff,omitempty"`
 }
 
 // AnalysisMeasured is one measurement of an analysis step: the value, the

@@ -21,7 +21,7 @@ type gateBook struct {
 	clock       Clock
 	autoApprove bool
 	// asked tells people that a gate of a step waits for one of them.
-	asked func(s *spec.Stage, step, instruction string)
+	asked func(s *spec.Stage, step, instruction string, diff *TemplateDiff)
 
 	mu      sync.Mutex
 	waiting map[string]*gate
@@ -31,10 +31,25 @@ type gateBook struct {
 // gate is one that waits: its decision arrives on decided.
 type gate struct {
 	decided chan decision
-	// guard, when set, says why a person may not approve the gate now;
-	// nil when they may. A blue-green release's gate refuses while its
-	// preview is not fully Ready.
-	guard func() error
+	guard   *gateGuard
+}
+
+// gateGuard is what a blue-green release's gate adds to a plain one.
+type gateGuard struct {
+	// refuse says why a person may not approve the gate now; nil when they
+	// may. seen is the hash of the diff they read, or "" when they state
+	// none. It refuses while the preview is not fully Ready, and when the
+	// preview differs from what they read.
+	refuse func(seen string) error
+	// diff is what approving changes, as now observed.
+	diff func() *TemplateDiff
+}
+
+func (g *gateGuard) currentDiff() *TemplateDiff {
+	if g == nil || g.diff == nil {
+		return nil
+	}
+	return g.diff()
 }
 
 // decision is how a gate was decided, and by whom.
@@ -66,7 +81,8 @@ func (b *gateBook) decisionOf(id string) (decision, bool) {
 }
 
 // decideNamed decides gate id, or the only gate waiting when id is empty.
-func (b *gateBook) decideNamed(id string, outcome spec.GateOutcome, actor Actor, reason string) error {
+// seen is the hash of the diff the person read ("" for none).
+func (b *gateBook) decideNamed(id string, outcome spec.GateOutcome, actor Actor, reason, seen string) error {
 	if id == "" {
 		waiting := b.names()
 		switch len(waiting) {
@@ -78,17 +94,22 @@ func (b *gateBook) decideNamed(id string, outcome spec.GateOutcome, actor Actor,
 			return fmt.Errorf("several gates are waiting (%s); name one", strings.Join(waiting, ", "))
 		}
 	}
-	return b.decide(id, outcome, actor, reason)
+	return b.decideSeen(id, outcome, actor, reason, seen)
 }
 
-// decide applies the first decision for a gate; any later one gets
+// decide decides a gate for someone who read no diff.
+func (b *gateBook) decide(id string, outcome spec.GateOutcome, actor Actor, reason string) error {
+	return b.decideSeen(id, outcome, actor, reason, "")
+}
+
+// decideSeen applies the first decision for a gate; any later one gets
 // ErrGateDecided, saying who decided. The decision is journaled before it
 // is reported or acted on; if it cannot be, it is not applied.
-func (b *gateBook) decide(id string, outcome spec.GateOutcome, actor Actor, reason string) error {
+func (b *gateBook) decideSeen(id string, outcome spec.GateOutcome, actor Actor, reason, seen string) error {
 	b.mu.Lock()
 	g, ok := b.waiting[id]
 	if ok && outcome == spec.GateApprove && g.guard != nil && actor.Name != AutoApproveActor && actor.Name != timeoutActor {
-		if err := g.guard(); err != nil {
+		if err := g.guard.refuse(seen); err != nil {
 			b.mu.Unlock()
 			return fmt.Errorf("gate %s: approval refused: %w", id, err)
 		}
@@ -110,7 +131,7 @@ func (b *gateBook) decide(id string, outcome spec.GateOutcome, actor Actor, reas
 		typ = RecGateRejected
 	}
 	stage, step, _ := strings.Cut(id, "/")
-	if err := b.out.record(Record{Type: typ, Gate: id, Stage: stage, Step: step, Actor: actorPtr(actor), Reason: reason}); err != nil {
+	if err := b.out.record(Record{Type: typ, Gate: id, Stage: stage, Step: step, Actor: actorPtr(actor), Reason: reason, Diff: g.guard.currentDiff(), Seen: seen}); err != nil {
 		// The run is stopping (a journal failure cancels it); the gate
 		// ends as cancelled, never as a decision nobody can audit.
 		return fmt.Errorf("record decision on gate %s: %w", id, err)
@@ -134,19 +155,20 @@ func (b *gateBook) await(ctx context.Context, s *spec.Stage, name, instruction s
 }
 
 // awaitGuarded is await for a gate whose approval guard may refuse.
-func (b *gateBook) awaitGuarded(ctx context.Context, s *spec.Stage, name, instruction string, timeout time.Duration, onTimeout spec.GateOutcome, guard func() error) (d decision, ok bool) {
+func (b *gateBook) awaitGuarded(ctx context.Context, s *spec.Stage, name, instruction string, timeout time.Duration, onTimeout spec.GateOutcome, guard *gateGuard) (d decision, ok bool) {
 	id := gateID(s.Name, name)
-	_ = b.out.record(Record{Type: RecGateWaiting, Stage: s.Name, Step: name, Gate: id, Reason: instruction})
+	diff := guard.currentDiff()
+	_ = b.out.record(Record{Type: RecGateWaiting, Stage: s.Name, Step: name, Gate: id, Reason: instruction, Diff: diff})
 	// The gate opens only once it is journaled, and is announced under the
 	// lock decide takes: whoever sees it waiting can decide it, and no
 	// decision is recorded or published before the gate itself.
 	g := &gate{decided: make(chan decision, 1), guard: guard}
 	b.mu.Lock()
 	b.waiting[id] = g
-	b.out.emit(GateWaiting{Gate: id, Stage: s.Name, Step: name, Instruction: b.mask.String(instruction), Timeout: timeout, OnTimeout: onTimeout})
+	b.out.emit(GateWaiting{Gate: id, Stage: s.Name, Step: name, Instruction: b.mask.String(instruction), Timeout: timeout, OnTimeout: onTimeout, Diff: diff})
 	b.mu.Unlock()
 	if !b.autoApprove { // with it, nobody is needed: the gate is decided below
-		b.asked(s, name, instruction)
+		b.asked(s, name, instruction, diff)
 	}
 	stopped := func() (decision, bool) {
 		b.mu.Lock()

@@ -73,6 +73,11 @@ func (g *Guarded) Approve(actor Actor, gateID string) error {
 	return g.do(func() error { return g.e.Approve(actor, gateID) })
 }
 
+// ApproveSeen is Engine.ApproveSeen, guarded.
+func (g *Guarded) ApproveSeen(actor Actor, gateID, seen string) error {
+	return g.do(func() error { return g.e.ApproveSeen(actor, gateID, seen) })
+}
+
 // Abort is Engine.Abort, guarded.
 func (g *Guarded) Abort(actor Actor, reason string) error {
 	return g.do(func() error { return g.e.Abort(actor, reason) })

@@ -64,6 +64,11 @@ type Record struct {
 	Value   string  `json:"value,omitempty"`
 	Verdict Verdict `json:"verdict,omitempty"`
 
+	// A gate's diff (what approving it changes) when it opened or was
+	// decided, and the hash of the diff the person who decided had read.
+	Diff *TemplateDiff `json:"diff,omitempty"`
+	Seen string        `json:"seen,omitempty"`
+
 	// Load is a load test's summary.
 	Load *LoadSummary `json:"load,omitempty"`
 

@@ -467,13 +467,21 @@ func stepNamed(s *spec.Stage, name string) *spec.Step {
 
 // approval tells people that a gate of step name waits for one of
 // them.
-func (nt *notifications) approval(s *spec.Stage, name, instruction string) {
+func (nt *notifications) approval(s *spec.Stage, name, instruction string, diff *TemplateDiff) {
 	n := nt.newNotice(spec.NotifyApproval, s, stepNamed(s, name), name)
 	n.headline = fmt.Sprintf("Approval needed in %s at %s/%s", nt.p.Metadata.Name, s.Name, name)
 	n.detail = instruction
+	if diff != nil {
+		n.detail += fmt.Sprintf("\n\nWhat approving changes (%s → %s, diff %s):\n• %s", diff.From, diff.To, diff.Hash,
+			strings.Join(diff.Summary(notifyDiffLines), "\n• "))
+	}
 	n.actor = "" // nobody has acted yet; the person who will is the point
 	nt.notify(n)
 }
+
+// notifyDiffLines is how much of a diff a chat message carries; the rest
+// is in the console and the journal.
+const notifyDiffLines = 12
 
 // promoted tells people that a blue-green release switched traffic
 // to its new color.

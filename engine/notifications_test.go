@@ -277,6 +277,27 @@ func TestNotifySixMoments(t *testing.T) {
 	}
 }
 
+// TestTheApprovalMessageSaysWhatChanges: the approval message carries the
+// gate's diff, as the console's card does, in Slack and in Teams.
+func TestTheApprovalMessageSaysWhatChanges(t *testing.T) {
+	slack, teams := newHook(t), newHook(t)
+	releaseRun(t, slack, teams)
+	for name, h := range map[string]*hook{"Slack": slack, "Teams": teams} {
+		found := false
+		for _, r := range h.requests() {
+			if body := string(r.body); strings.Contains(body, "Approval needed") {
+				found = true
+				if !strings.Contains(body, "What approving changes (blue → green, diff ") || !strings.Contains(body, "image: v1 → v2") {
+					t.Errorf("%s approval message: %s\nwant the diff's summary: the image from v1 to v2", name, body)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no %s approval message", name)
+		}
+	}
+}
+
 // TestSlackPayload checks every field of a Slack message: the promotion.
 func TestSlackPayload(t *testing.T) {
 	slack, teams := newHook(t), newHook(t)

@@ -237,6 +237,12 @@ func Apply(s Snapshot, ev Event) Snapshot {
 		}
 	case ReleaseProgress:
 		s = s.withStep(e.Stage, e.Step, func(st *StepState) { st.Release = &e })
+		if i := slices.IndexFunc(s.Gates, func(g GateWaiting) bool { return g.Stage == e.Stage && g.Step == e.Step }); i >= 0 && e.Diff != nil {
+			// The gate's diff is what approving it changes now, as
+			// the release last saw it.
+			s.Gates = slices.Clone(s.Gates)
+			s.Gates[i].Diff = e.Diff
+		}
 		if e.Phase == PhaseRolledBack {
 			s.RolledBack = true
 		}

@@ -75,18 +75,33 @@ type seenRelease struct {
 }
 
 // gateGuard refuses an approval that the cluster no longer supports: the
-// preview is not fully Ready (the promote decision, NextPromote), or the
-// Service no longer selects the color the release started from.
-func (rl *release) gateGuard() error {
+// preview is not fully Ready (the promote decision, NextPromote), the
+// Service no longer selects the color the release started from, or the
+// preview is not what the approver read (seen, a diff's hash).
+func (rl *release) gateGuard() *gateGuard {
+	return &gateGuard{diff: rl.currentDiff, refuse: func(seen string) error {
+		s := rl.seen.Load()
+		if s == nil {
+			return nil
+		}
+		if live := s.obs.Service.Live; live != s.r.From {
+			return fmt.Errorf("service %s now selects %q, not %s as when the gate opened", rl.t, live, s.r.From)
+		}
+		if d := rl.currentDiff(); seen != "" && d != nil && d.Hash != seen {
+			return fmt.Errorf("the preview changed since you looked (diff %s, now %s): read the new diff and approve again", seen, d.Hash)
+		}
+		_, err := NextPromote(s.obs, s.r.To)
+		return err
+	}}
+}
+
+// currentDiff is what approving the gate changes, as last observed.
+func (rl *release) currentDiff() *TemplateDiff {
 	s := rl.seen.Load()
 	if s == nil {
 		return nil
 	}
-	if live := s.obs.Service.Live; live != s.r.From {
-		return fmt.Errorf("service %s now selects %q, not %s as when the gate opened", rl.t, live, s.r.From)
-	}
-	_, err := NextPromote(s.obs, s.r.To)
-	return err
+	return rl.diff(ReleaseProgress{From: s.r.From, To: s.r.To, Observed: &s.obs})
 }
 
 // lock takes the release lock of the Service, or takes it over from the
@@ -160,6 +175,7 @@ func (rl *release) report(ev ReleaseProgress) {
 		rl.rolloutTook = now.Sub(rl.rolloutStart)
 	}
 	ev.RolloutTook, ev.ScaleDownDelay = rl.rolloutTook, rl.spec.ScaleDownDelay.D()
+	ev.Diff = rl.diff(ev)
 	ev.Stage, ev.Step, ev.Service = rl.sc.stage.Name, rl.sc.name, rl.t.String()
 	ev.Message = rl.e.mask.String(ev.Message)
 	if sameReport(rl.last, ev) {
@@ -167,6 +183,19 @@ func (rl *release) report(ev ReleaseProgress) {
 	}
 	rl.last = ev
 	rl.e.out.emit(ev)
+}
+
+// diff is what switching from ev.From to ev.To changes, as last observed.
+func (rl *release) diff(ev ReleaseProgress) *TemplateDiff {
+	if ev.Observed == nil || !ev.From.Valid() || !ev.To.Valid() || ev.From == ev.To {
+		return nil
+	}
+	live, preview := ev.Observed.Color(ev.From), ev.Observed.Color(ev.To)
+	if !live.Exists || !preview.Exists {
+		return nil
+	}
+	d := DiffColors(ev.From, ev.To, live, preview, rl.t.SelectorKey)
+	return &d
 }
 
 // vars are the query values of the color r releases.
@@ -209,7 +238,7 @@ func (rl *release) progress(c spec.Color, cs ColorState) {
 }
 
 func (rl *release) approve(ctx context.Context) (bool, error) {
-	d, ok := rl.e.gates.awaitGuarded(ctx, rl.sc.stage, rl.sc.name, rl.spec.Approve, 0, "", rl.gateGuard)
+	d, ok := rl.e.gates.awaitGuarded(ctx, rl.sc.stage, rl.sc.name, rl.spec.Approve, 0, "", rl.gateGuard())
 	if !ok {
 		return false, context.Cause(ctx)
 	}
@@ -306,7 +335,15 @@ func (rl *release) end(stageCtx, ctx context.Context, r Release, err error) (Sta
 // sameReport reports whether b would tell a person nothing a did not.
 func sameReport(a, b ReleaseProgress) bool {
 	return a.Phase == b.Phase && a.Live == b.Live && a.Action == b.Action && a.Color == b.Color &&
-		a.Message == b.Message && sameColor(a.State, b.State) && sameObserved(a.Observed, b.Observed)
+		a.Message == b.Message && sameColor(a.State, b.State) && sameObserved(a.Observed, b.Observed) &&
+		diffHash(a.Diff) == diffHash(b.Diff)
+}
+
+func diffHash(d *TemplateDiff) string {
+	if d == nil {
+		return ""
+	}
+	return d.Hash
 }
 
 func sameColor(a, b ColorState) bool {

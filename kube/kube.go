@@ -148,6 +148,7 @@ func deploymentState(d *appsv1.Deployment, pods []*corev1.Pod, now time.Time) en
 		Current: d.Status.Replicas, Updated: d.Status.UpdatedReplicas, Ready: d.Status.ReadyReplicas,
 		Available: d.Status.AvailableReplicas, Generation: d.Generation, ObservedGeneration: d.Status.ObservedGeneration,
 		Revision: d.Annotations["deployment.kubernetes.io/revision"],
+		Template: templateFields(d.Spec.Template),
 	}
 	if d.Spec.Replicas != nil {
 		s.Replicas = *d.Spec.Replicas

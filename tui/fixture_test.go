@@ -217,7 +217,10 @@ func (c *calls) add(s string) {
 	c.mu.Unlock()
 }
 
-func (c *calls) Approve(a engine.Actor, gate string) error {
+func (c *calls) ApproveSeen(a engine.Actor, gate, seen string) error {
+	if seen != "" {
+		gate += " (diff " + seen + ")"
+	}
 	c.add("approve " + gate + " by " + a.Name)
 	return nil
 }
@@ -293,6 +296,20 @@ func atTheGate() *script {
 	s.release(1670, engine.PhaseDeploying, spec.Blue, engine.ActWaitRollout, green(0, "ContainerCreating"), "")
 	s.release(1720, engine.PhaseAwaitingApproval, spec.Blue, engine.ActApprove, green(3, ""), "")
 	s.add(engine.GateWaiting{Meta: s.meta(1720), Gate: "production-deploy/blue-green", Stage: "production-deploy", Step: "blue-green",
-		Instruction: "Green is Ready. Switch production traffic?"})
+		Instruction: "Green is Ready. Switch production traffic?", Diff: new(gateDiff())})
 	return s
+}
+
+// gateDiff is what the fixture's gate changes: the image, a variable, a
+// Secret-backed variable and a CPU limit.
+func gateDiff() engine.TemplateDiff {
+	live := engine.ColorState{Replicas: 3, Template: map[string]string{
+		"container/app/image": "ghcr.io/claude-tiu/claude-tiu:v2.3.9", "container/app/env/LOG_LEVEL": `"info"`,
+		"container/app/resources/limits/cpu": "500m",
+	}}
+	preview := engine.ColorState{Replicas: 3, Template: map[string]string{
+		"container/app/image": "ghcr.io/claude-tiu/claude-tiu:v2.4.0", "container/app/env/LOG_LEVEL": `"debug"`,
+		"container/app/env/DB_PASSWORD": "secretKeyRef db/password", "container/app/resources/limits/cpu": "1",
+	}}
+	return engine.DiffColors(spec.Blue, spec.Green, live, preview, "color")
 }

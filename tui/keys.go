@@ -31,6 +31,8 @@ type KeyMap struct {
 	// Card shows the waiting gate's card again; Hide hides it, to look
 	// at the panes.
 	Card, Hide key.Binding
+	// Diff shows the whole of what approving a release's gate changes.
+	Diff key.Binding
 
 	// Confirm answers a modal yes; any other key is no.
 	Confirm key.Binding
@@ -59,6 +61,7 @@ func DefaultKeyMap() KeyMap {
 		Quit:        b("q", "quit", "q", "ctrl+c"),
 		Card:        b("g", "gate card", "g"),
 		Hide:        b("esc", "hide the card", "esc"),
+		Diff:        b("d", "diff", "d"),
 		Confirm:     b("y", "confirm", "y"),
 	}
 }
@@ -68,7 +71,7 @@ func (k *KeyMap) actions() map[string]*key.Binding {
 	return map[string]*key.Binding{
 		"approve": &k.Approve, "promote": &k.Promote, "rollback": &k.Rollback, "abort": &k.Abort,
 		"skip": &k.Skip, "maintenance": &k.Maintenance, "logs": &k.Logs, "search": &k.Search,
-		"help": &k.Help, "quit": &k.Quit, "card": &k.Card,
+		"help": &k.Help, "quit": &k.Quit, "card": &k.Card, "diff": &k.Diff,
 	}
 }
 
@@ -103,7 +106,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Approve, k.Promote, k.Rollback, k.Abort, k.Skip, k.Maintenance},
 		{k.Next, k.Prev, k.Up, k.Down, k.Enter},
-		{k.Logs, k.Search, k.Card, k.Hide, k.Help, k.Quit},
+		{k.Logs, k.Search, k.Card, k.Hide, k.Diff, k.Help, k.Quit},
 	}
 }
 

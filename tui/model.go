@@ -19,7 +19,9 @@ import (
 // Controller is what the console asks of the engine. *engine.Engine
 // implements it.
 type Controller interface {
-	Approve(actor engine.Actor, gateID string) error
+	// ApproveSeen approves a gate for someone who read the diff whose
+	// hash is seen ("" when the gate has none).
+	ApproveSeen(actor engine.Actor, gateID, seen string) error
 	Abort(actor engine.Actor, reason string) error
 	Rollback(actor engine.Actor, service, reason string) error
 	Promote(actor engine.Actor, service, reason string) error
@@ -428,6 +430,14 @@ func (m Model) key(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		if g, ok := m.card(); ok {
 			m.cardHidden = g.Gate
 		}
+	case key.Matches(msg, k.Diff):
+		g, ok := m.gate(true)
+		if !ok || g.Diff == nil {
+			m.flash = "no release waits at its gate with a diff to show"
+			return m, nil
+		}
+		d := g.Diff
+		m.detail = "What approving " + g.Gate + " changes (" + string(d.From) + " live → " + string(d.To) + " preview), diff " + d.Hash + "\n\n" + d.Unified()
 	case key.Matches(msg, k.Card):
 		g, ok := m.gate(false)
 		switch {
@@ -530,8 +540,14 @@ func (m Model) approve(promote bool) (Model, tea.Cmd) {
 		return m, nil
 	}
 	ctl, actor := m.controller(), m.o.Actor
+	// The approval is bound to the diff on screen now, as the person
+	// decides: if the preview changes before they confirm, it is refused.
+	seen := ""
+	if g.Diff != nil {
+		seen = g.Diff.Hash
+	}
 	do := func() tea.Msg {
-		return actionMsg{what: "approved " + g.Gate + " as " + actor.Name, err: ctl.Approve(actor, g.Gate)}
+		return actionMsg{what: "approved " + g.Gate + " as " + actor.Name, err: ctl.ApproveSeen(actor, g.Gate, seen)}
 	}
 	// Approving a blue-green gate switches production traffic: like every
 	// other such key, it states the engine's plan and asks first.

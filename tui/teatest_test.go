@@ -79,7 +79,7 @@ func TestFlowApproveThenQuit(t *testing.T) {
 	waitScreen(t, tm, "Press y to abort it and quit")
 	tm.Type("y")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
-	if got, want := strings.Join(c.log, "; "), "approve production-deploy/blue-green by oncall; abort by oncall: the console quit"; got != want {
+	if got, want := strings.Join(c.log, "; "), "approve production-deploy/blue-green (diff "+gateDiff().Hash+") by oncall; abort by oncall: the console quit"; got != want {
 		t.Errorf("engine calls %q, want %q", got, want)
 	}
 }

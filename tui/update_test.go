@@ -58,8 +58,11 @@ func TestKeys(t *testing.T) {
 		{name: "a at a blue-green gate states the switch and asks", state: "awaiting-approval", keys: []string{"a"},
 			screen: "Switch production/claude-tiu-service from blue (ghcr.io/claude-tiu/claude-tiu:v2.3.9, 3/3 Ready) to green (ghcr.io/claude-tiu/claude-tiu:v2.4.0, 3/3 Ready). Blue stays warm for 10m after the switch."},
 		{name: "a at a blue-green gate shows the question", state: "awaiting-approval", keys: []string{"a"}, screen: "Green is Ready. Switch production traffic?"},
-		{name: "a, y approves the waiting gate", state: "awaiting-approval", keys: []string{"a", "y"},
-			calls: "approve production-deploy/blue-green by oncall", screen: "approved production-deploy/blue-green as oncall"},
+		{name: "a, y approves the waiting gate, bound to the diff on screen", state: "awaiting-approval", keys: []string{"a", "y"},
+			calls: "approve production-deploy/blue-green (diff " + gateDiff().Hash + ") by oncall", screen: "approved production-deploy/blue-green as oncall"},
+		{name: "d at a blue-green gate shows the whole diff", state: "awaiting-approval", keys: []string{"d"},
+			screen: "+ container/app/env/DB_PASSWORD: secretKeyRef db/password"},
+		{name: "d with no gate waiting", state: "running", keys: []string{"d"}, screen: "no release waits at its gate with a diff to show"},
 		{name: "a, n leaves the gate waiting", state: "awaiting-approval", keys: []string{"a", "n"}, screen: "cancelled: Promote"},
 		{name: "a waiting gate shows its card", state: "awaiting-approval", screen: "Approval needed stage production-deploy · step blue-green"},
 		{name: "the card names who else watches", state: "awaiting-approval", o: Options{Shared: true, Watchers: []string{"alice@laptop (operator)"}},
@@ -72,7 +75,7 @@ func TestKeys(t *testing.T) {
 		{name: "read-only: the card says who decides", state: "awaiting-approval", o: Options{ReadOnly: true}, screen: "read-only: an operator decides"},
 		{name: "a with no gate waiting", state: "running", keys: []string{"a"}, screen: "no gate is waiting for approval"},
 		{name: "p asks, y promotes", state: "awaiting-approval", keys: []string{"p", "y"},
-			calls: "approve production-deploy/blue-green by oncall"},
+			calls: "approve production-deploy/blue-green (diff " + gateDiff().Hash + ") by oncall"},
 		{name: "p asks first", state: "awaiting-approval", keys: []string{"p"},
 			screen: "Switch production/claude-tiu-service from blue (ghcr.io/claude-tiu/claude-tiu:v2.3.9, 3/3 Ready) to green (ghcr.io/claude-tiu/claude-tiu:v2.4.0, 3/3 Ready)."},
 		{name: "p before the gate asks to switch as soon as Ready", state: "running", keys: []string{"p"},
@@ -324,8 +327,8 @@ func TestActionsAreGuardedOnWhatWasShown(t *testing.T) {
 // refusing refuses every action as the engine's guard does.
 type refusing struct{}
 
-func (refusing) Approve(engine.Actor, string) error { return stale }
-func (refusing) Abort(engine.Actor, string) error   { return stale }
+func (refusing) ApproveSeen(engine.Actor, string, string) error { return stale }
+func (refusing) Abort(engine.Actor, string) error               { return stale }
 func (refusing) Rollback(engine.Actor, string, string) error {
 	return stale
 }

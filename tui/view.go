@@ -308,11 +308,29 @@ func (m Model) cardView(g engine.GateWaiting) string {
 			lines = append(lines, s.Crit.Render(wrap("Approval is refused now: "+plan.Reason+".")))
 		}
 	}
+	diffKey := false
+	if d := g.Diff; d != nil {
+		// A short summary; d shows all of it. At 24 rows the panes
+		// need the rest.
+		n := 3
+		if m.h >= 40 {
+			n = 8
+		}
+		lines = append(lines, s.Muted.Render(fmt.Sprintf("What changes (%s → %s):", d.From, d.To)))
+		for _, l := range d.Summary(n) {
+			lines = append(lines, wrap("  "+l))
+		}
+		diffKey = true
+	}
 	if len(m.o.Watchers) > 0 {
 		lines = append(lines, wrap(s.Muted.Render("watching: ")+strings.Join(m.o.Watchers, ", ")))
 	}
 	var keys []string
-	for _, k := range []key.Binding{m.keys.Approve, m.keys.Abort, m.keys.Hide} {
+	cardKeys := []key.Binding{m.keys.Approve, m.keys.Abort, m.keys.Hide}
+	if diffKey {
+		cardKeys = append(cardKeys, m.keys.Diff)
+	}
+	for _, k := range cardKeys {
 		if k.Enabled() {
 			keys = append(keys, k.Help().Key+" "+k.Help().Desc)
 		}

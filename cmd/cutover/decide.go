@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/sanitize"
 )
 
 // A run listens for decisions from other processes on this host on a
@@ -40,6 +41,8 @@ type decisionRequest struct {
 	Op     string `json:"op"`
 	Gate   string `json:"gate,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Seen is the hash of the diff shown to the person approving.
+	Seen string `json:"seen,omitempty"`
 }
 
 type decisionReply struct {
@@ -149,7 +152,7 @@ func serveDecision(c *net.UnixConn, eng *engine.Engine, pipeline string) {
 	case "gates":
 		reply.Gates = eng.Snapshot().Gates
 	case "approve":
-		err = eng.Approve(actor, req.Gate)
+		err = eng.ApproveSeen(actor, req.Gate, req.Seen)
 		reply.Message = "approved " + req.Gate + " as " + actor.String()
 	case "reject":
 		err = eng.Reject(actor, req.Gate, req.Reason)
@@ -270,6 +273,11 @@ func decide(s streams, g *globalOptions, op string, a []string, o decisionOption
 		return err
 	}
 	_, _ = fmt.Fprintf(s.out, "Run %s (%s), gate %s:\n  %s\n%s\n", got.Run, got.Pipeline, gate.Gate, gate.Instruction, gateDeadline(gate))
+	seen := ""
+	if d := gate.Diff; d != nil && op == "approve" {
+		_, _ = fmt.Fprintf(s.out, "What approving changes (%s live → %s preview), diff %s:\n%s", d.From, d.To, d.Hash, indent(d.Unified()))
+		seen = d.Hash
+	}
 	if !o.yes {
 		if !s.inTTY {
 			return badInput(fmt.Errorf("%s %s: not a terminal, so cannot ask; pass --yes to confirm", op, gate.Gate))
@@ -280,12 +288,17 @@ func decide(s streams, g *globalOptions, op string, a []string, o decisionOption
 			return &exitError{code: exitAborted, err: errors.New("not confirmed; the gate still waits")}
 		}
 	}
-	done, err := askRun(sock, decisionRequest{Op: op, Gate: gate.Gate, Reason: o.reason})
+	done, err := askRun(sock, decisionRequest{Op: op, Gate: gate.Gate, Reason: o.reason, Seen: seen})
 	if err != nil {
 		return err
 	}
 	_, _ = fmt.Fprintln(s.out, done.Message)
 	return nil
+}
+
+// indent indents every line of s by two spaces.
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(strings.TrimSuffix(s, "\n"), "\n", "\n  ") + "\n"
 }
 
 // pickGate is the gate named in a, or the only one waiting.
@@ -373,6 +386,9 @@ func askRun(sock string, req decisionRequest) (decisionReply, error) {
 	if err := json.NewDecoder(io.LimitReader(c, 1<<20)).Decode(&r); err != nil {
 		return fail(fmt.Errorf("run %s: no answer: %w", sock, err))
 	}
+	// What the run says is printed: it passes the sanitizer here too,
+	// whatever process answered on the socket.
+	r = sanitize.Deep(r)
 	if r.Error != "" {
 		return fail(fmt.Errorf("run %s: %s", r.Run, r.Error))
 	}

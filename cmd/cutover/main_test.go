@@ -414,7 +414,7 @@ stages:
 		}
 	}
 	var errOut bytes.Buffer
-	readDecisions(strings.NewReader("reject b/g too risky\napprove a/g\n"), &errOut, eng, engine.Actor{Name: "alice"}, "")
+	readDecisions(strings.NewReader("reject b/g too risky\napprove a/g\n"), &errOut, eng, engine.Actor{Name: "alice"}, "", nil)
 	final := <-result
 	b, _ := final.Stage("b")
 	a, _ := final.Stage("a")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cutover-sh/cutover/engine/spec"
@@ -28,6 +29,46 @@ type printer interface {
 type plainPrinter struct {
 	w           *bufio.Writer
 	autoApprove bool
+	// shown is the diff each waiting gate's reader was last shown, which
+	// an approval typed on stdin is bound to; nil when nobody types.
+	shown *shownDiffs
+}
+
+// shownDiffs is the hash of the diff printed for each waiting gate.
+type shownDiffs struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (s *shownDiffs) set(gate, hash string) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]string{}
+	}
+	s.m[gate] = hash
+}
+
+// get is gate's shown hash; "" when none was shown.
+func (s *shownDiffs) get(gate string) string {
+	if s == nil {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[gate]
+}
+
+// printDiff prints what approving gate changes, one change a line.
+func (p *plainPrinter) printDiff(t time.Time, gate, lead string, d *engine.TemplateDiff) {
+	p.line(t, "gate %s: %s (%s live → %s preview, diff %s):", gate, lead, d.From, d.To, d.Hash)
+	for _, l := range d.Summary(len(d.Changes) + 1) {
+		p.line(t, "gate %s:   %s", gate, l)
+	}
+	p.shown.set(gate, d.Hash)
 }
 
 func newPlainPrinter(w io.Writer, autoApprove bool) *plainPrinter {
@@ -97,6 +138,9 @@ func (p *plainPrinter) event(ev engine.Event) error {
 		p.line(t, "%s", msg)
 	case engine.GateWaiting:
 		p.line(t, "gate %s waiting for approval: %s", e.Gate, e.Instruction)
+		if e.Diff != nil {
+			p.printDiff(t, e.Gate, "approving it changes", e.Diff)
+		}
 		if !p.autoApprove {
 			hint := `type "approve" and Enter to approve, "reject REASON" to reject`
 			if e.Timeout > 0 {
@@ -116,6 +160,9 @@ func (p *plainPrinter) event(ev engine.Event) error {
 		p.line(t, "%s", msg)
 	case engine.ReleaseProgress:
 		p.line(t, "%s", releaseLine(e))
+		if gate := e.Stage + "/" + e.Step; e.Diff != nil && p.shown.get(gate) != "" && p.shown.get(gate) != e.Diff.Hash {
+			p.printDiff(t, gate, "the preview changed; approving now changes", e.Diff)
+		}
 	case engine.AnalysisMeasured:
 		m := e.Measurement
 		// Four significant digits: 0.19999999999999998 is 0.2 to a person.

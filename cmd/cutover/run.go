@@ -205,10 +205,13 @@ func drive(ctx context.Context, s streams, eng *engine.Engine, p *spec.Pipeline,
 		return runTUI(ctx, s, eng, p, actor, o, open, secrets)
 	}
 	var print printer
+	shown := &shownDiffs{}
 	if o.output == "json" {
 		print = newJSONPrinter(s.out)
 	} else {
-		print = newPlainPrinter(s.out, o.autoApprove)
+		pp := newPlainPrinter(s.out, o.autoApprove)
+		pp.shown = shown
+		print = pp
 	}
 	// A large buffer: printers should see every line, and only a stalled
 	// stdout makes them fall back to snapshots.
@@ -228,7 +231,7 @@ func drive(ctx context.Context, s streams, eng *engine.Engine, p *spec.Pipeline,
 	stopSignals := handleSignals(eng, actor)
 	defer stopSignals()
 	if !o.autoApprove {
-		go readDecisions(s.in, s.err, eng, actor, o.decideHint)
+		go readDecisions(s.in, s.err, eng, actor, o.decideHint, shown)
 	}
 
 	final, err := eng.Run(ctx)
@@ -327,8 +330,15 @@ func handleSignals(eng *engine.Engine, actor engine.Actor, also ...func()) func(
 // readDecisions reads "approve", "reject [reason]" and "abort" lines from
 // stdin, so a gate can be passed in plain mode. It ends when stdin does;
 // at process exit when stdin stays open.
-func readDecisions(in io.Reader, errOut io.Writer, eng *engine.Engine, actor engine.Actor, hint string) {
+// An approval is bound to the diff shown for its gate, if one was.
+func readDecisions(in io.Reader, errOut io.Writer, eng *engine.Engine, actor engine.Actor, hint string, shown *shownDiffs) {
 	defer unattended(errOut, eng, hint)
+	approve := func(gate string) error {
+		if waiting := eng.WaitingGates(); gate == "" && len(waiting) == 1 {
+			gate = waiting[0]
+		}
+		return eng.ApproveSeen(actor, gate, shown.get(gate))
+	}
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
 		word, rest, _ := strings.Cut(strings.TrimSpace(sc.Text()), " ")
@@ -337,13 +347,13 @@ func readDecisions(in io.Reader, errOut io.Writer, eng *engine.Engine, actor eng
 		case "":
 			continue
 		case "a", "approve":
-			err = eng.Approve(actor, strings.TrimSpace(rest))
+			err = approve(strings.TrimSpace(rest))
 		case "promote":
 			// A blueGreen step's gate stands between its ready preview and
 			// the switch, so approving it is promoting. Before the gate, a
 			// promote skips what is left of the pre-promotion analysis.
 			if len(eng.WaitingGates()) > 0 {
-				err = eng.Approve(actor, strings.TrimSpace(rest))
+				err = approve(strings.TrimSpace(rest))
 			} else {
 				err = eng.Promote(actor, "", "promote typed on stdin")
 			}

@@ -1,0 +1,215 @@
+package kube_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/engine/spec"
+	"github.com/cutover-sh/cutover/kube"
+	"github.com/cutover-sh/cutover/proc"
+	"github.com/cutover-sh/cutover/testenv"
+)
+
+// secretValue is the Secret's value that must never be shown.
+const secretValue = "hunter2-never-shown-7f3a"
+
+// TestTheGateShowsWhatChanges: at a blue-green gate the engine says what
+// the switch changes, from the cluster, with a Secret's value never shown;
+// an approval given against a diff the preview no longer matches (someone
+// ran kubectl set image on it) is refused.
+func TestTheGateShowsWhatChanges(t *testing.T) {
+	ctx, c, ns := releaseEnv(t, 3*time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 3, Green: 0}, true)
+	cs := c.Client
+	if _, err := cs.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "db"}, StringData: map[string]string{"password": secretValue},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	setTemplate(ctx, t, cs, ns, "web-blue", "1", "250m", false)
+	setTemplate(ctx, t, cs, ns, "web-green", "2", "500m", true)
+	cl := kube.New(cs)
+	if err := cl.WaitDeployment(ctx, ns, "web-blue", nil); err != nil {
+		t.Fatal(err)
+	}
+
+	path := filepath.Join(t.TempDir(), "pipeline.yaml")
+	if err := os.WriteFile(path, []byte(`apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: web}
+stages:
+  - name: production
+    budget: 5m
+    steps:
+      - name: switch
+        blueGreen:
+          context: prod
+          namespace: `+ns+`
+          service: web-service
+          container: app
+          image: web:v2
+          replicas: 2
+          scaleDownDelay: 1s
+          approve: Green serves web:v2. Switch traffic?
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := spec.LoadFile(path, noVars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	j, err := engine.OpenJournal(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = j.Close() }()
+	eng, err := engine.New(engine.Config{
+		Pipeline: p, Journal: j, Actor: tester, Clusters: clustersOf(map[string]*testenv.Cluster{"prod": c}), KillGrace: time.Second, Processes: &proc.Runner{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := eng.Subscribe(1 << 12)
+	events := make(chan engine.Event, 1<<12)
+	var all []byte
+	go func() {
+		defer close(events)
+		for {
+			m, err := sub.Next(ctx)
+			if err != nil {
+				return
+			}
+			if m.Event != nil {
+				b, _ := json.Marshal(m.Event)
+				all = append(append(all, b...), '\n')
+				events <- m.Event
+			}
+		}
+	}()
+	type result struct {
+		snap engine.Snapshot
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		s, err := eng.Run(ctx)
+		done <- result{s, err}
+	}()
+	next := func(what string, match func(engine.Event) bool) engine.Event {
+		t.Helper()
+		for ev := range events {
+			if match(ev) {
+				return ev
+			}
+		}
+		t.Fatalf("no %s before the events ended", what)
+		return nil
+	}
+
+	gate := next("gate.waiting", func(ev engine.Event) bool { _, ok := ev.(engine.GateWaiting); return ok }).(engine.GateWaiting)
+	if gate.Diff == nil {
+		t.Fatalf("gate.waiting has no diff: %+v", gate)
+	}
+	got := map[string]engine.Change{}
+	for _, ch := range gate.Diff.Changes {
+		got[ch.Path] = ch
+	}
+	for _, want := range []engine.Change{
+		{Path: "container/app/image", From: "web:v1", To: "web:v2"},
+		{Path: "replicas", From: "3", To: "2"},
+		{Path: "container/app/env/MODE", From: `"1"`, To: `"2"`},
+		{Path: "container/app/env/DB_PASSWORD", To: "secretKeyRef db/password"},
+		{Path: "container/app/resources/limits/cpu", From: "250m", To: "500m"},
+	} {
+		if got[want.Path] != want {
+			t.Errorf("diff at %s: got %+v, want %+v", want.Path, got[want.Path], want)
+		}
+	}
+	if _, ok := got["label/color"]; ok || len(got) != 5 {
+		t.Errorf("diff: got %d changes %+v, want the 5 above and not the color label", len(got), gate.Diff.Changes)
+	}
+	if s := strings.Join(gate.Diff.Summary(8), "\n"); !strings.Contains(s, "app image: v1 → v2") || !strings.Contains(s, "replicas: 3 → 2") {
+		t.Errorf("summary:\n%s\nwant the image and replicas first, in words", s)
+	}
+
+	// Someone changes the preview after the card was drawn: the approval
+	// given against what was read is refused.
+	read := gate.Diff.Hash
+	if err := cl.SetImage(ctx, ns, "web-green", "app", "web:v2-hotfix"); err != nil {
+		t.Fatal(err)
+	}
+	next("release.progress with the new image in its diff", func(ev engine.Event) bool {
+		pr, ok := ev.(engine.ReleaseProgress)
+		return ok && pr.Diff != nil && pr.Diff.Hash != read && strings.Contains(pr.Diff.Unified(), "web:v2-hotfix")
+	})
+	err = eng.ApproveSeen(engine.Actor{Name: "alice"}, "", read)
+	if err == nil || !strings.Contains(err.Error(), "the preview changed since you looked") {
+		t.Fatalf("approve against the old diff: %v, want it refused as the preview changed since it was read", err)
+	}
+	if err := eng.Reject(engine.Actor{Name: "alice"}, "", "someone changed the preview"); err != nil {
+		t.Fatal(err)
+	}
+	res := <-done
+	if res.err != nil || res.snap.Status == engine.StatusSucceeded {
+		t.Fatalf("run: %v, %s; want it to end rejected", res.err, res.snap.Status)
+	}
+	if live, _, _ := selects(ctx, t, cs, ns); live != "blue" {
+		t.Errorf("service selects %s after the rejection, want blue", live)
+	}
+	for range events { // drain: the run is over
+	}
+
+	recs, _, err := engine.ReadJournal(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting, _ := findRecord(recs, engine.RecGateWaiting)
+	rejected, _ := findRecord(recs, engine.RecGateRejected)
+	if waiting.Diff == nil || waiting.Diff.Hash != read || rejected.Diff == nil || rejected.Diff.Hash == read {
+		t.Errorf("journal: gate.waiting diff %+v, gate.rejected diff %+v; want the diff read, then the one decided on", waiting.Diff, rejected.Diff)
+	}
+	journal, err := json.Marshal(recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{"events": string(all), "journal": string(journal), "unified diff": gate.Diff.Unified()} {
+		if strings.Contains(text, secretValue) {
+			t.Errorf("the Secret's value is in the %s", name)
+		}
+		if !strings.Contains(text, "secretKeyRef db/password") {
+			t.Errorf("the %s do not name the Secret the variable comes from", name)
+		}
+	}
+}
+
+// setTemplate gives a color's pod template a plain env var, a CPU limit
+// and, if secret, a variable from the Secret db.
+func setTemplate(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns, name, mode, cpu string, secret bool) {
+	t.Helper()
+	d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct := &d.Spec.Template.Spec.Containers[0]
+	ct.Env = []corev1.EnvVar{{Name: "MODE", Value: mode}}
+	if secret {
+		ct.Env = append(ct.Env, corev1.EnvVar{Name: "DB_PASSWORD", ValueFrom: &corev1.EnvVarSource{
+			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "db"}, Key: "password"},
+		}})
+	}
+	ct.Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu)}
+	if _, err := cs.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}

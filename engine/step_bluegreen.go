@@ -54,6 +54,9 @@ type release struct {
 	t        spec.Target
 	requests chan Request
 
+	// pub publishes the gate on the release lock, when the lock can.
+	pub GatePublisher
+
 	last    ReleaseProgress
 	lastObs Observation
 	// seen is the latest observation and release, for the gate's guard,
@@ -116,6 +119,9 @@ func (rl *release) lock(ctx context.Context, cl Cluster) (context.Context, func(
 	lock, err := cl.Lock(ctx, t, LockHolder(e.cfg.Actor, e.runID), previous)
 	if err != nil {
 		return ctx, nil, fmt.Errorf("lock the release of service %s: %w", t, err)
+	}
+	if gp, ok := lock.(GatePublisher); ok {
+		rl.pub = gp
 	}
 	if from := lock.TakenFrom(); from != "" {
 		msg := fmt.Sprintf("took over the release lock of service %s from %s", t, from)
@@ -238,6 +244,8 @@ func (rl *release) progress(c spec.Color, cs ColorState) {
 }
 
 func (rl *release) approve(ctx context.Context) (bool, error) {
+	stop := rl.publishGate(ctx)
+	defer stop()
 	d, ok := rl.e.gates.awaitGuarded(ctx, rl.sc.stage, rl.sc.name, rl.spec.Approve, 0, "", rl.gateGuard())
 	if !ok {
 		return false, context.Cause(ctx)

@@ -43,8 +43,7 @@ func TestTheGateShowsWhatChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	path := filepath.Join(t.TempDir(), "pipeline.yaml")
-	if err := os.WriteFile(path, []byte(`apiVersion: cutover.dev/v1alpha1
+	r := startRun(ctx, t, `apiVersion: cutover.dev/v1alpha1
 kind: Pipeline
 metadata: {name: web}
 stages:
@@ -61,61 +60,8 @@ stages:
           replicas: 2
           scaleDownDelay: 1s
           approve: Green serves web:v2. Switch traffic?
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p, err := spec.LoadFile(path, noVars)
-	if err != nil {
-		t.Fatal(err)
-	}
-	state := t.TempDir()
-	j, err := engine.OpenJournal(state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = j.Close() }()
-	eng, err := engine.New(engine.Config{
-		Pipeline: p, Journal: j, Actor: tester, Clusters: clustersOf(map[string]*testenv.Cluster{"prod": c}), KillGrace: time.Second, Processes: &proc.Runner{},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub := eng.Subscribe(1 << 12)
-	events := make(chan engine.Event, 1<<12)
-	var all []byte
-	go func() {
-		defer close(events)
-		for {
-			m, err := sub.Next(ctx)
-			if err != nil {
-				return
-			}
-			if m.Event != nil {
-				b, _ := json.Marshal(m.Event)
-				all = append(append(all, b...), '\n')
-				events <- m.Event
-			}
-		}
-	}()
-	type result struct {
-		snap engine.Snapshot
-		err  error
-	}
-	done := make(chan result, 1)
-	go func() {
-		s, err := eng.Run(ctx)
-		done <- result{s, err}
-	}()
-	next := func(what string, match func(engine.Event) bool) engine.Event {
-		t.Helper()
-		for ev := range events {
-			if match(ev) {
-				return ev
-			}
-		}
-		t.Fatalf("no %s before the events ended", what)
-		return nil
-	}
+`, clustersOf(map[string]*testenv.Cluster{"prod": c}))
+	eng, next := r.eng, r.next
 
 	gate := next("gate.waiting", func(ev engine.Event) bool { _, ok := ev.(engine.GateWaiting); return ok }).(engine.GateWaiting)
 	if gate.Diff == nil {
@@ -153,24 +99,20 @@ stages:
 		pr, ok := ev.(engine.ReleaseProgress)
 		return ok && pr.Diff != nil && pr.Diff.Hash != read && strings.Contains(pr.Diff.Unified(), "web:v2-hotfix")
 	})
-	err = eng.ApproveSeen(engine.Actor{Name: "alice"}, "", read)
+	err := eng.ApproveSeen(engine.Actor{Name: "alice"}, "", read)
 	if err == nil || !strings.Contains(err.Error(), "the preview changed since you looked") {
 		t.Fatalf("approve against the old diff: %v, want it refused as the preview changed since it was read", err)
 	}
 	if err := eng.Reject(engine.Actor{Name: "alice"}, "", "someone changed the preview"); err != nil {
 		t.Fatal(err)
 	}
-	res := <-done
-	if res.err != nil || res.snap.Status == engine.StatusSucceeded {
-		t.Fatalf("run: %v, %s; want it to end rejected", res.err, res.snap.Status)
+	if final := r.wait(); final.Status == engine.StatusSucceeded {
+		t.Fatalf("run %s, want it to end rejected", final.Status)
 	}
 	if live, _, _ := selects(ctx, t, cs, ns); live != "blue" {
 		t.Errorf("service selects %s after the rejection, want blue", live)
 	}
-	for range events { // drain: the run is over
-	}
-
-	recs, _, err := engine.ReadJournal(state)
+	recs, _, err := engine.ReadJournal(r.state)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +125,7 @@ stages:
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, text := range map[string]string{"events": string(all), "journal": string(journal), "unified diff": gate.Diff.Unified()} {
+	for name, text := range map[string]string{"events": string(r.all()), "journal": string(journal), "unified diff": gate.Diff.Unified()} {
 		if strings.Contains(text, secretValue) {
 			t.Errorf("the Secret's value is in the %s", name)
 		}
@@ -211,5 +153,87 @@ func setTemplate(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns,
 	ct.Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu)}
 	if _, err := cs.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// run is a pipeline run whose gates people decide, with every event it
+// publishes.
+type run struct {
+	eng   *engine.Engine
+	state string
+	// next returns the next event that matches, failing the test if the
+	// events end first.
+	next func(what string, match func(engine.Event) bool) engine.Event
+	// wait waits for the run's end and for its last event.
+	wait func() engine.Snapshot
+	// all is every event as JSON lines, once wait has returned.
+	all func() []byte
+}
+
+// startRun starts a pipeline from text with no auto-approval.
+func startRun(ctx context.Context, t *testing.T, text string, clusters engine.Clusters) run {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "pipeline.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := spec.LoadFile(path, noVars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	j, err := engine.OpenJournal(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = j.Close() })
+	eng, err := engine.New(engine.Config{Pipeline: p, Journal: j, Actor: tester, Clusters: clusters, KillGrace: time.Second, Processes: &proc.Runner{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := eng.Subscribe(1 << 12)
+	events := make(chan engine.Event, 1<<12)
+	var all []byte
+	go func() {
+		defer close(events)
+		for {
+			m, err := sub.Next(ctx)
+			if err != nil {
+				return
+			}
+			if m.Event != nil {
+				b, _ := json.Marshal(m.Event)
+				all = append(append(all, b...), '\n')
+				events <- m.Event
+			}
+		}
+	}()
+	done := make(chan engine.Snapshot, 1)
+	go func() {
+		s, err := eng.Run(ctx)
+		if err != nil {
+			t.Errorf("run: %v", err)
+		}
+		done <- s
+	}()
+	return run{
+		eng: eng, state: state,
+		next: func(what string, match func(engine.Event) bool) engine.Event {
+			t.Helper()
+			for ev := range events {
+				if match(ev) {
+					return ev
+				}
+			}
+			t.Fatalf("no %s before the events ended", what)
+			return nil
+		},
+		wait: func() engine.Snapshot {
+			s := <-done
+			for range events { // the run is over: its last events follow
+			}
+			return s
+		},
+		all: func() []byte { return all },
 	}
 }

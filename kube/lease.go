@@ -44,6 +44,12 @@ type Lock struct {
 	done    chan struct{}
 	mu      sync.Mutex
 	current *coordinationv1.Lease
+
+	// The published gate (gate.go): decisions read from the Lease, and
+	// how to stop reading.
+	decisions chan engine.RemoteDecision
+	gateMu    sync.Mutex
+	stopPoll  context.CancelFunc
 }
 
 var _ engine.ReleaseLock = (*Lock)(nil)
@@ -55,7 +61,7 @@ var _ engine.ReleaseLock = (*Lock)(nil)
 func (c *Cluster) Lock(ctx context.Context, t spec.Target, holder, previous string) (engine.ReleaseLock, error) {
 	l := &Lock{
 		c: c, ns: t.Namespace, name: LeaseName(t.Service), holder: holder, previous: previous,
-		lost: make(chan struct{}), done: make(chan struct{}),
+		lost: make(chan struct{}), done: make(chan struct{}), decisions: make(chan engine.RemoteDecision),
 	}
 	if err := l.acquire(ctx); err != nil {
 		return nil, err
@@ -223,6 +229,12 @@ func (l *Lock) LostTo() string {
 
 // Release stops renewing and gives the lease up, if it is still ours.
 func (l *Lock) Release(ctx context.Context) error {
+	l.gateMu.Lock()
+	if l.stopPoll != nil {
+		l.stopPoll()
+		l.stopPoll = nil
+	}
+	l.gateMu.Unlock()
 	l.stop()
 	<-l.done
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/engine/spec"
 	"github.com/cutover-sh/cutover/sanitize"
 )
 
@@ -206,20 +207,34 @@ type decisionOptions struct {
 func newApproveCmd(s streams, g *globalOptions) *cobra.Command {
 	var o decisionOptions
 	cmd := &cobra.Command{
-		Use:   "approve [GATE]",
-		Short: "Approve the gate a run on this host waits on",
-		Long: `Approve a gate of a run on this host from another terminal: a plain run
-whose input is closed, a CI job, or a console someone else is at. It shows
-the question and asks for confirmation; --yes skips that for scripts.
+		Use:   "approve [GATE | SERVICE -n NAMESPACE]",
+		Short: "Approve the gate a run waits on, on this host or through the cluster",
+		Long: `Approve a gate from another terminal: a plain run whose input is closed,
+a CI job, or a console someone else is at. It shows the question and, at a
+blue-green gate, what approving changes, and asks for confirmation; --yes
+skips that for scripts. The approval is bound to the diff shown: if the
+preview changes meanwhile, it is refused.
 
-The run is found through its socket in the state dir (only its owner and
-root may use it), and the decision is journaled with the name of the user
-who ran this command. With several runs waiting, name one with --run; with
-several gates, name the gate (stage/step). Racing decisions apply once.`,
+With -n (or --context), SERVICE's release is found through the cluster, on
+any machine: the run holding the Service's release lock publishes its gate
+on the lock's Lease, and this command writes the decision there. The actor
+is your Kubernetes identity (a SelfSubjectReview), so RBAC decides who may
+approve: deploy/rbac.yaml's cutover-approver Role.
+
+Without them, the run is found through its socket in the state dir on this
+host (only its owner and root may use it), and the decision is journaled
+with the name of the user who ran this command. With several runs waiting,
+name one with --run; with several gates, name the gate (stage/step).
+
+Racing decisions apply once.`,
 		Example: `  cutover approve
-  cutover approve production/approve-release --run 20261202T030000Z-4f2a9c --yes`,
+  cutover approve production/approve-release --run 20261202T030000Z-4f2a9c --yes
+  cutover approve claude-tiu-service -n production`,
 		Args: args(cobra.MaximumNArgs(1)),
-		RunE: func(_ *cobra.Command, a []string) error {
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if throughCluster(cmd) {
+				return decideThroughCluster(cmd.Context(), s, g, "approve", a, o)
+			}
 			return decide(s, g, "approve", a, o)
 		},
 	}
@@ -230,16 +245,20 @@ several gates, name the gate (stage/step). Racing decisions apply once.`,
 func newRejectCmd(s streams, g *globalOptions) *cobra.Command {
 	var o decisionOptions
 	cmd := &cobra.Command{
-		Use:   "reject [GATE] --reason REASON",
-		Short: "Reject the gate a run on this host waits on",
-		Long: `Reject a gate of a run on this host from another terminal, as approve
-approves one. --reason is required: it goes to the journal and to the
-people the run notifies.`,
-		Example: `  cutover reject --reason "error rate in staging is 3%"`,
-		Args:    args(cobra.MaximumNArgs(1)),
-		RunE: func(_ *cobra.Command, a []string) error {
+		Use:   "reject [GATE | SERVICE -n NAMESPACE] --reason REASON",
+		Short: "Reject the gate a run waits on, on this host or through the cluster",
+		Long: `Reject a gate from another terminal, on this host or through the cluster,
+as approve approves one. --reason is required: it goes to the journal and
+to the people the run notifies.`,
+		Example: `  cutover reject --reason "error rate in staging is 3%"
+  cutover reject claude-tiu-service -n production --reason "p95 is 4s in staging"`,
+		Args: args(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
 			if strings.TrimSpace(o.reason) == "" {
 				return badInput(errors.New("--reason is required: say why, for the audit journal and the people waiting"))
+			}
+			if throughCluster(cmd) {
+				return decideThroughCluster(cmd.Context(), s, g, "reject", a, o)
 			}
 			return decide(s, g, "reject", a, o)
 		},
@@ -293,6 +312,74 @@ func decide(s streams, g *globalOptions, op string, a []string, o decisionOption
 		return err
 	}
 	_, _ = fmt.Fprintln(s.out, done.Message)
+	return nil
+}
+
+// throughCluster reports whether a decision names a Service in a cluster
+// (-n or --context) rather than a run on this host.
+func throughCluster(cmd *cobra.Command) bool {
+	for _, name := range []string{"namespace", "context"} {
+		if f := cmd.Flag(name); f != nil && f.Changed {
+			return true
+		}
+	}
+	return false
+}
+
+// decideThroughCluster decides the gate published on SERVICE's release
+// lock, as the caller's Kubernetes identity.
+func decideThroughCluster(ctx context.Context, s streams, g *globalOptions, op string, a []string, o decisionOptions) error {
+	if len(a) != 1 {
+		return badInput(fmt.Errorf("%s through the cluster: name the Service (cutover %s SERVICE -n NAMESPACE)", op, op))
+	}
+	if o.run != "" {
+		return badInput(errors.New("--run names a run on this host; through the cluster, the Service's release lock names it"))
+	}
+	ns, _, err := g.kube.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return badInput(fmt.Errorf("find the namespace: %w", err))
+	}
+	cl, err := g.contexts().Open("")
+	if err != nil {
+		return err
+	}
+	t := spec.Target{Namespace: ns, Service: a[0]}
+	failed := func(err error) error { return &exitError{code: exitFailed, err: err} }
+	actor, err := cl.WhoAmI(ctx)
+	if err != nil {
+		return failed(err)
+	}
+	n, holder, err := cl.ReadGate(ctx, t)
+	if err != nil {
+		return failed(err)
+	}
+	n = new(sanitize.Deep(*n))
+	_, _ = fmt.Fprintf(s.out, "Service %s, run %s (%s), gate %s:\n  %s\n", t, n.Run, sanitize.Line(holder), n.Gate, n.Question)
+	seen := ""
+	if d := n.Diff; d != nil && op == "approve" {
+		_, _ = fmt.Fprintf(s.out, "What approving changes (%s live → %s preview), diff %s:\n%s", d.From, d.To, d.Hash, indent(d.Unified()))
+		seen = d.Hash
+	}
+	if !o.yes {
+		if !s.inTTY {
+			return badInput(fmt.Errorf("%s %s: not a terminal, so cannot ask; pass --yes to confirm", op, n.Gate))
+		}
+		_, _ = fmt.Fprintf(s.out, "Type yes to %s as %s: ", op, actor.Name)
+		line, _ := bufio.NewReader(s.in).ReadString('\n')
+		if strings.TrimSpace(strings.ToLower(line)) != "yes" {
+			return &exitError{code: exitAborted, err: errors.New("not confirmed; the gate still waits")}
+		}
+	}
+	outcome := spec.GateApprove
+	if op == "reject" {
+		outcome = spec.GateReject
+	}
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := cl.DecideGate(dctx, t, engine.RemoteDecision{Gate: n.Gate, Outcome: outcome, Actor: actor, Reason: o.reason, Seen: seen}); err != nil {
+		return failed(fmt.Errorf("%s %s of service %s: %w", op, n.Gate, t, err))
+	}
+	_, _ = fmt.Fprintf(s.out, "%s %s of service %s as %s\n", map[string]string{"approve": "approved", "reject": "rejected"}[op], n.Gate, t, actor.Name)
 	return nil
 }
 

@@ -444,6 +444,14 @@ func (s *Sim) watch(a k8stesting.Action) (bool, watch.Interface, error) {
 	}
 	r := wa.WatchRestrictions
 	return true, watch.Filter(w, func(ev watch.Event) (watch.Event, bool) {
+		// The tracker sends the objects it already holds when a watch
+		// starts as they are stored, not copies; an informer that
+		// transforms them (kube strips managedFields) would write to
+		// the store under the tracker's readers. An API server's watch
+		// never shares, so neither does this one.
+		if ev.Object != nil {
+			ev.Object = ev.Object.DeepCopyObject()
+		}
 		return ev, matches(ev.Object, r.Labels, r.Fields)
 	}), nil
 }

@@ -375,7 +375,8 @@ func (x *executor) waitRollout(ctx context.Context, act Action) (Request, error)
 	return req, err
 }
 
-// gateWatch is how often the cluster is read while a gate waits.
+// gateWatch is how often the cluster is read while a gate waits, when it
+// cannot be watched.
 const gateWatch = 100 * time.Millisecond
 
 // approve waits for the gate before the switch, reading the cluster as it
@@ -402,9 +403,10 @@ func (x *executor) approve(ctx context.Context, r *Release) (Request, error) {
 	return 0, nil
 }
 
-// watchGate observes the cluster every gateWatch while a gate waits and
-// reports each reading, as the release's loop would. stop ends it and
-// waits, so that no report comes after the gate.
+// watchGate reports every change of the pair while a gate waits, as the
+// release's loop would: pushed by the cluster when it is a PairWatcher,
+// else read every gateWatch, and by reading again if the watch ends early.
+// stop ends it and waits, so that no report comes after the gate.
 func (x *executor) watchGate(ctx context.Context, r Release) (stop func()) {
 	if x.h.Observed == nil {
 		return func() {}
@@ -413,6 +415,13 @@ func (x *executor) watchGate(ctx context.Context, r Release) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		if w, ok := x.cl.(PairWatcher); ok {
+			_ = w.WatchPair(ctx, x.t, func(obs Observation) {
+				if ctx.Err() == nil {
+					x.h.Observed(r, obs, Action{Kind: ActApprove})
+				}
+			})
+		}
 		for {
 			t := x.h.Clock.NewTimer(gateWatch)
 			select {

@@ -206,6 +206,15 @@ type ReleaseLock interface {
 	Release(ctx context.Context) error
 }
 
+// PairWatcher is a Cluster that pushes each change of a blue-green pair as
+// it happens. While a gate waits the engine watches through it when it
+// can, and reads the cluster on a timer when it cannot.
+type PairWatcher interface {
+	// WatchPair calls seen with a new Observation after every change,
+	// until ctx ends or it cannot go on (its error says why).
+	WatchPair(ctx context.Context, t spec.Target, seen func(Observation)) error
+}
+
 // Clusters returns the Cluster for a kubeconfig context ("" is the current
 // one).
 type Clusters func(context string) (Cluster, error)

@@ -149,6 +149,7 @@ func (p *plainPrinter) event(ev engine.Event) error {
 			p.line(t, "gate %s: %s", e.Gate, hint)
 		}
 	case engine.GateDecided:
+		p.shown.set(e.Gate, "")
 		verb := "approved"
 		if e.Outcome != spec.GateApprove {
 			verb = "rejected"

@@ -393,16 +393,23 @@ func inCard(screen string) string {
 	return strings.Join(strings.Fields(strings.Join(parts, " ")), " ")
 }
 
-// TestGateIsLiveInTmux: on the test control plane, while a blue-green
-// gate waits in the console, a green pod deleted and another made unready
-// both reach the screen; a and y are refused while green is not fully
-// Ready, and go through once it is.
+// TestGateIsLiveInTmux: on the test control plane, at 80×24 and 120×40,
+// while a blue-green gate waits in the console, a green pod deleted and
+// another made unready both reach the screen; a and y are refused while
+// green is not fully Ready; once it is, a then n leaves the Service on
+// blue, and a then y switches it.
 func TestGateIsLiveInTmux(t *testing.T) {
+	for _, sz := range [][2]int{{80, 24}, {120, 40}} {
+		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) { gateIsLive(t, sz[0], sz[1]) })
+	}
+}
+
+func gateIsLive(t *testing.T, w, h int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	c, ns, live := pairOnCluster(ctx, t, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
 	pipeline := writeFile(t, "release.yaml", webRelease("web", ns, "          approve: Green is Ready. Switch?\n"))
-	p := startPane(t, 120, 40, nil, "run", pipeline, "--kubeconfig", c.Kubeconfig, "--state-dir", t.TempDir())
+	p := startPane(t, w, h, nil, "run", pipeline, "--kubeconfig", c.Kubeconfig, "--state-dir", t.TempDir())
 	p.waitFor("Approval needed", 2*time.Minute)
 	pods, err := c.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web,color=green"})
 	if err != nil || len(pods.Items) != 2 {
@@ -410,17 +417,34 @@ func TestGateIsLiveInTmux(t *testing.T) {
 	}
 	gone, unready := pods.Items[0].Name, pods.Items[1].Name
 
+	// The card is hidden to see the pods (esc), and brought back (g) to
+	// read the refusal. At 80×24 the pods may not fit: there the unready
+	// pod below is what reaches the screen.
+	p.keys("Escape")
+	for hidden := time.Now(); strings.Contains(p.screen(), "Approval needed"); time.Sleep(50 * time.Millisecond) {
+		if time.Since(hidden) > 10*time.Second {
+			t.Fatalf("esc did not hide the card:\n%s", p.screen())
+		}
+	}
+	listed := strings.Contains(p.screen(), gone)
+	if !listed && h >= 40 {
+		t.Fatalf("green's pod %s is not on screen at %dx%d:\n%s", gone, w, h, p.screen())
+	}
 	start := time.Now()
 	if err := c.Client.CoreV1().Pods(ns).Delete(ctx, gone, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	for ; strings.Contains(p.screen(), gone); time.Sleep(50 * time.Millisecond) {
+	for ; listed && strings.Contains(p.screen(), gone); time.Sleep(50 * time.Millisecond) {
 		if time.Since(start) > 20*time.Second {
 			t.Fatalf("pod %s, deleted, is still on screen after 20s:\n%s", gone, p.screen())
 		}
 	}
-	// Reported, not asserted: the machine is shared.
-	t.Logf("a deleted preview pod left the screen %s after the delete", time.Since(start).Round(time.Millisecond))
+	if listed {
+		// Reported, not asserted: the machine is shared.
+		t.Logf("a deleted preview pod left the screen %s after the delete", time.Since(start).Round(time.Millisecond))
+	}
+	p.keys("g")
+	p.waitFor("Approval needed", 10*time.Second)
 
 	start = time.Now()
 	if err := testenv.SetPodReady(ctx, c.Client, ns, unready, false); err != nil {
@@ -447,8 +471,15 @@ func TestGateIsLiveInTmux(t *testing.T) {
 	}
 	p.keys("a")
 	p.waitFor("Blue stays warm for 10m after the switch.", 10*time.Second)
+	p.keys("n")
+	p.waitFor("cancelled: Promote", 10*time.Second)
+	if got := live(); got != "blue" {
+		t.Fatalf("after a then n the Service selects %s, want blue", got)
+	}
+	p.keys("a")
+	p.waitFor("Blue stays warm for 10m after the switch.", 10*time.Second)
 	p.keys("y")
-	p.waitFor("phase scale-down-delay", time.Minute)
+	p.waitFor("LIVE ▲ GREEN", time.Minute)
 	if got := live(); got != "green" {
 		t.Fatalf("after the approval the Service selects %s, want green", got)
 	}

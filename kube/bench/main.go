@@ -7,6 +7,9 @@
 //     how long `kubectl rollout status` takes to exit after the same event;
 //   - rollback with a warm color: engine.RunRollback from call to return,
 //     next to a bare client-go patch of the Service selector;
+//   - the live gate: from a preview pod turning unready to the engine's
+//     WatchPair reporting it, next to reading the pair every 100ms (what the
+//     engine did before), at 1,000 pods;
 //   - memory: the RSS of a process that watches 1,000 pods the way cutover
 //     does (two WaitRollouts and an Observe loop), next to the same process
 //     before it creates a client.
@@ -68,12 +71,12 @@ func main() {
 	var o options
 	flag.IntVar(&o.n, "n", 10, "repetitions of the latency and rollback measures")
 	flag.IntVar(&o.replicas, "replicas", 3, "pods per rollout in the latency measure")
-	flag.IntVar(&o.pods, "pods", 1000, "pods watched in the memory measure, half per color")
+	flag.IntVar(&o.pods, "pods", 1000, "pods watched in the gate and memory measures, half per color")
 	flag.IntVar(&o.nodes, "nodes", 10, "kwok nodes")
 	flag.DurationVar(&o.watchFor, "watch-for", 15*time.Second, "how long the memory child watches")
 	flag.DurationVar(&o.observeEvery, "observe-every", time.Second, "how often the memory child calls Observe")
 	flag.BoolVar(&o.json, "json", false, "print JSON instead of the table")
-	flag.StringVar(&o.only, "only", "latency,rollback,memory", "the measures to run, comma-separated")
+	flag.StringVar(&o.only, "only", "latency,rollback,gate,memory", "the measures to run, comma-separated")
 	flag.BoolVar(&o.watch, "watch", false, "internal: be the memory child and print its figures as JSON")
 	flag.StringVar(&o.kubeconfig, "kubeconfig", "", "internal: the memory child's kubeconfig")
 	flag.StringVar(&o.namespace, "namespace", "", "internal: the memory child's namespace")
@@ -124,11 +127,11 @@ func run(ctx context.Context, o options) (err error) {
 	only := map[string]bool{}
 	for m := range strings.SplitSeq(o.only, ",") {
 		switch m = strings.TrimSpace(m); m {
-		case "latency", "rollback", "memory":
+		case "latency", "rollback", "gate", "memory":
 			only[m] = true
 		case "":
 		default:
-			return fmt.Errorf("-only: unknown measure %q (want latency, rollback, memory)", m)
+			return fmt.Errorf("-only: unknown measure %q (want latency, rollback, gate, memory)", m)
 		}
 	}
 	bin, err := testenv.BinDir()
@@ -191,6 +194,11 @@ func run(ctx context.Context, o options) (err error) {
 	}
 	if only["rollback"] {
 		if rep.Rollback, err = b.rollback(ctx); err != nil {
+			return err
+		}
+	}
+	if only["gate"] {
+		if rep.Gate, err = b.gate(ctx); err != nil {
 			return err
 		}
 	}

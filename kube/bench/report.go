@@ -23,6 +23,7 @@ type report struct {
 
 	Latency  *latencyReport  `json:"latency,omitempty"`
 	Rollback *rollbackReport `json:"rollback,omitempty"`
+	Gate     *gateReport     `json:"gate,omitempty"`
 	Memory   *memoryReport   `json:"memory,omitempty"`
 }
 
@@ -136,6 +137,13 @@ func (r report) print(w io.Writer) error {
 		line("  API requests per RunRollback", req, "", "")
 		row("client-go pods List right after a Service write, consistent read", rb.ListAfter)
 		row("the same List with resourceVersion=0 (watch cache; what Observe uses)", rb.ListCached)
+	}
+	if g := r.Gate; g != nil {
+		line("")
+		line(fmt.Sprintf("LIVE GATE: a preview pod's Ready condition set false while the gate waits (%d pods, %d per color)", g.Pods, g.Pods/2), "median", "p90", "n")
+		row("cutover: WatchPair reports the pod unready", g.Watch)
+		row("before: Observe every 100ms reports it (baseline)", g.Poll)
+		ratioRow("ratio WatchPair / Observe every 100ms", g.WatchPoll)
 	}
 	if m := r.Memory; m != nil {
 		c := m.Child

@@ -64,8 +64,12 @@ func (c *Cluster) Undo(ctx context.Context, ns, name string) (from, to int64, er
 	}
 	tmpl := prev.Spec.Template.DeepCopy()
 	delete(tmpl.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
+	// The patch applies only if nobody changed the Deployment's spec since
+	// it was read: its generation, not its resourceVersion, which the
+	// controller's status updates move on their own (CI saw one land
+	// between the read and the patch, and the undo refused).
 	body, err := json.Marshal([]map[string]any{
-		{"op": "test", "path": "/metadata/resourceVersion", "value": d.ResourceVersion},
+		{"op": "test", "path": "/metadata/generation", "value": d.Generation},
 		{"op": "replace", "path": "/spec/template", "value": tmpl},
 	})
 	if err != nil {

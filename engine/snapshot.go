@@ -237,12 +237,7 @@ func Apply(s Snapshot, ev Event) Snapshot {
 		}
 	case ReleaseProgress:
 		s = s.withStep(e.Stage, e.Step, func(st *StepState) { st.Release = &e })
-		if i := slices.IndexFunc(s.Gates, func(g GateWaiting) bool { return g.Stage == e.Stage && g.Step == e.Step }); i >= 0 && e.Diff != nil {
-			// The gate's diff is what approving it changes now, as
-			// the release last saw it.
-			s.Gates = slices.Clone(s.Gates)
-			s.Gates[i].Diff = e.Diff
-		}
+		s = s.withGateDiff(e)
 		if e.Phase == PhaseRolledBack {
 			s.RolledBack = true
 		}
@@ -288,4 +283,16 @@ func (s Snapshot) withStep(stage, step string, f func(*StepState)) Snapshot {
 		f(&changed)
 		st.Steps[j] = &changed
 	})
+}
+
+// withGateDiff keeps a waiting gate's diff what approving it changes now,
+// as the release's latest progress e says.
+func (s Snapshot) withGateDiff(e ReleaseProgress) Snapshot {
+	i := slices.IndexFunc(s.Gates, func(g GateWaiting) bool { return g.Stage == e.Stage && g.Step == e.Step })
+	if i < 0 || e.Diff == nil {
+		return s
+	}
+	s.Gates = slices.Clone(s.Gates)
+	s.Gates[i].Diff = e.Diff
+	return s
 }

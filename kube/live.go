@@ -19,6 +19,24 @@ import (
 
 var _ engine.PairWatcher = (*Cluster)(nil)
 
+// pairWatch is the informers WatchPair reads a pair from.
+type pairWatch struct {
+	c      *Cluster
+	t      spec.Target
+	svc    cache.SharedIndexInformer
+	colors []*colorWatch
+}
+
+// colorWatch is one color's Deployment and pods.
+type colorWatch struct {
+	color     spec.Color
+	name      string
+	dep, pods cache.SharedIndexInformer
+	// sel is the pod selector the pods informer lists by, "" when the
+	// Deployment did not exist.
+	sel string
+}
+
 // WatchPair calls seen with a new reading of t's Service, both Deployments
 // and their pods after every change, until ctx ends. The readings come from
 // informers' caches, so a change reaches seen as soon as its watch event
@@ -27,61 +45,16 @@ var _ engine.PairWatcher = (*Cluster)(nil)
 func (c *Cluster) WatchPair(ctx context.Context, t spec.Target, seen func(engine.Observation)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ns := t.Namespace
-	byName := func(obj runtime.Object, name string, list func(context.Context, metav1.ListOptions) (runtime.Object, error), w func(context.Context, metav1.ListOptions) (watch.Interface, error)) cache.SharedIndexInformer {
-		sel := fields.OneTermEqualSelector("metadata.name", name).String()
-		return c.informer(obj, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = sel
-			return list(ctx, o)
-		}, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = sel
-			return w(ctx, o)
-		})
+	w, err := c.pairInformers(ctx, t)
+	if err != nil {
+		return err
 	}
-	svcs := c.cs.CoreV1().Services(ns)
-	deps := c.cs.AppsV1().Deployments(ns)
-	svc := byName(&corev1.Service{}, t.Service, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return svcs.List(ctx, o) },
-		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return svcs.Watch(ctx, o) })
-	informers := []cache.SharedIndexInformer{svc}
-	type color struct {
-		c         spec.Color
-		name      string
-		dep, pods cache.SharedIndexInformer
-		// sel is the pod selector the pods informer lists by, "" when
-		// the Deployment did not exist.
-		sel string
-	}
-	var colors []*color
-	for _, col := range []spec.Color{spec.Blue, spec.Green} {
-		name := t.Deployment(col)
-		cs := &color{c: col, name: name}
-		cs.dep = byName(&appsv1.Deployment{}, name, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return deps.List(ctx, o) },
-			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return deps.Watch(ctx, o) })
-		informers = append(informers, cs.dep)
-		// The pods are those the Deployment selects now; a selector
-		// changed while the gate waits ends the watch, and the
-		// engine reads the cluster again.
-		d, err := deps.Get(ctx, name, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-		case err != nil:
-			return fmt.Errorf("read deployment %s/%s: %w", ns, name, err)
-		default:
-			sel, err := selectorOf(d)
-			if err != nil {
-				return err
-			}
-			cs.pods = c.informer(&corev1.Pod{}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				o.LabelSelector = sel
-				return c.cs.CoreV1().Pods(ns).List(ctx, o)
-			}, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				o.LabelSelector = sel
-				return c.cs.CoreV1().Pods(ns).Watch(ctx, o)
-			})
-			cs.sel = sel
-			informers = append(informers, cs.pods)
+	informers := []cache.SharedIndexInformer{w.svc}
+	for _, cw := range w.colors {
+		informers = append(informers, cw.dep)
+		if cw.pods != nil {
+			informers = append(informers, cw.pods)
 		}
-		colors = append(colors, cs)
 	}
 	changed := make(chan struct{}, 1)
 	poke := cache.ResourceEventHandlerFuncs{
@@ -112,31 +85,86 @@ func (c *Cluster) WatchPair(ctx context.Context, t spec.Target, seen func(engine
 			return context.Cause(ctx)
 		case <-changed:
 		}
-		obj, found, _ := svc.GetStore().GetByKey(ns + "/" + t.Service)
-		if !found {
-			return fmt.Errorf("service %s: deleted while watched", t)
-		}
-		obs := engine.Observation{Service: serviceState(obj.(*corev1.Service), t.SelectorKey), Colors: map[spec.Color]*engine.ColorState{}}
-		for _, cs := range colors {
-			dobj, found, _ := cs.dep.GetStore().GetByKey(ns + "/" + cs.name)
-			if !found {
-				obs.Colors[cs.c] = &engine.ColorState{Deployment: cs.name}
-				continue
-			}
-			d := dobj.(*appsv1.Deployment)
-			// A Deployment created, or given a new selector, while
-			// watched has pods this watch does not list: the caller
-			// reads the cluster again.
-			if sel, err := selectorOf(d); err != nil || sel != cs.sel {
-				return fmt.Errorf("deployment %s/%s: created or its selector changed while watched", ns, cs.name)
-			}
-			var pods []*corev1.Pod
-			for _, p := range cs.pods.GetStore().List() {
-				pods = append(pods, p.(*corev1.Pod))
-			}
-			s := deploymentState(d, pods, c.now())
-			obs.Colors[cs.c] = &s
+		obs, err := w.read()
+		if err != nil {
+			return err
 		}
 		seen(obs)
 	}
+}
+
+// pairInformers builds, without starting them, the informers of t's
+// Service, its Deployments, and the pods each Deployment selects now.
+func (c *Cluster) pairInformers(ctx context.Context, t spec.Target) (*pairWatch, error) {
+	ns := t.Namespace
+	byName := func(obj runtime.Object, name string, list func(context.Context, metav1.ListOptions) (runtime.Object, error), w func(context.Context, metav1.ListOptions) (watch.Interface, error)) cache.SharedIndexInformer {
+		sel := fields.OneTermEqualSelector("metadata.name", name).String()
+		return c.informer(obj, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.FieldSelector = sel
+			return list(ctx, o)
+		}, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = sel
+			return w(ctx, o)
+		})
+	}
+	svcs, deps, pods := c.cs.CoreV1().Services(ns), c.cs.AppsV1().Deployments(ns), c.cs.CoreV1().Pods(ns)
+	w := &pairWatch{c: c, t: t}
+	w.svc = byName(&corev1.Service{}, t.Service, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return svcs.List(ctx, o) },
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return svcs.Watch(ctx, o) })
+	for _, col := range []spec.Color{spec.Blue, spec.Green} {
+		cw := &colorWatch{color: col, name: t.Deployment(col)}
+		cw.dep = byName(&appsv1.Deployment{}, cw.name, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return deps.List(ctx, o) },
+			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return deps.Watch(ctx, o) })
+		w.colors = append(w.colors, cw)
+		d, err := deps.Get(ctx, cw.name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read deployment %s/%s: %w", ns, cw.name, err)
+		}
+		if cw.sel, err = selectorOf(d); err != nil {
+			return nil, err
+		}
+		sel := cw.sel
+		cw.pods = c.informer(&corev1.Pod{}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.LabelSelector = sel
+			return pods.List(ctx, o)
+		}, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.LabelSelector = sel
+			return pods.Watch(ctx, o)
+		})
+	}
+	return w, nil
+}
+
+// read is the pair as the informers' caches hold it now.
+func (w *pairWatch) read() (engine.Observation, error) {
+	ns := w.t.Namespace
+	obj, found, _ := w.svc.GetStore().GetByKey(ns + "/" + w.t.Service)
+	if !found {
+		return engine.Observation{}, fmt.Errorf("service %s: deleted while watched", w.t)
+	}
+	obs := engine.Observation{Service: serviceState(obj.(*corev1.Service), w.t.SelectorKey), Colors: map[spec.Color]*engine.ColorState{}}
+	for _, cw := range w.colors {
+		dobj, found, _ := cw.dep.GetStore().GetByKey(ns + "/" + cw.name)
+		if !found {
+			obs.Colors[cw.color] = &engine.ColorState{Deployment: cw.name}
+			continue
+		}
+		d := dobj.(*appsv1.Deployment)
+		// A Deployment created, or given a new selector, while watched
+		// has pods this watch does not list: the caller reads the
+		// cluster again.
+		if sel, err := selectorOf(d); err != nil || sel != cw.sel || cw.pods == nil {
+			return engine.Observation{}, fmt.Errorf("deployment %s/%s: created or its selector changed while watched", ns, cw.name)
+		}
+		var ps []*corev1.Pod
+		for _, p := range cw.pods.GetStore().List() {
+			ps = append(ps, p.(*corev1.Pod))
+		}
+		s := deploymentState(d, ps, w.c.now())
+		obs.Colors[cw.color] = &s
+	}
+	return obs, nil
 }

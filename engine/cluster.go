@@ -215,6 +215,14 @@ type PairWatcher interface {
 	WatchPair(ctx context.Context, t spec.Target, seen func(Observation)) error
 }
 
+// DeployPlanner is a Cluster that can say what a deploy step will change
+// before it changes anything.
+type DeployPlanner interface {
+	// PlanDeploy returns Deployment name as it is and as it will be once
+	// the manifests in dir (if any) are applied and container runs image.
+	PlanDeploy(ctx context.Context, namespace, dir, name, container, image string) (now, next ColorState, err error)
+}
+
 // Clusters returns the Cluster for a kubeconfig context ("" is the current
 // one).
 type Clusters func(context string) (Cluster, error)

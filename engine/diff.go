@@ -41,9 +41,12 @@ type Change struct {
 // TemplateDiff is what a switch changes for the pods that serve traffic:
 // the preview's pod template and replicas against the live color's.
 type TemplateDiff struct {
-	From    spec.Color `json:"from"`
-	To      spec.Color `json:"to"`
-	Changes []Change   `json:"changes"`
+	From spec.Color `json:"from,omitempty"`
+	To   spec.Color `json:"to,omitempty"`
+	// Deployment is set instead of the colors for a deploy step's diff:
+	// the Deployment now against what the step will make it.
+	Deployment string   `json:"deployment,omitempty"`
+	Changes    []Change `json:"changes"`
 	// Hash identifies the diff a person read, so that an approval given
 	// against it is refused once the preview differs from it.
 	Hash string `json:"hash"`
@@ -52,7 +55,16 @@ type TemplateDiff struct {
 // DiffColors compares the preview's template with the live color's, leaving
 // out the label that names the color (selectorKey), which always differs.
 func DiffColors(from, to spec.Color, live, preview ColorState, selectorKey string) TemplateDiff {
-	d := TemplateDiff{From: from, To: to}
+	return diffTemplates(TemplateDiff{From: from, To: to}, live, preview, selectorKey)
+}
+
+// DiffDeploy compares a Deployment now with what a deploy step will make
+// it (DeployPlanner).
+func DiffDeploy(deployment string, now, next ColorState) TemplateDiff {
+	return diffTemplates(TemplateDiff{Deployment: deployment}, now, next, "")
+}
+
+func diffTemplates(d TemplateDiff, live, preview ColorState, selectorKey string) TemplateDiff {
 	a, b := maps.Clone(live.Template), maps.Clone(preview.Template)
 	if a == nil {
 		a = map[string]string{}
@@ -61,8 +73,10 @@ func DiffColors(from, to spec.Color, live, preview ColorState, selectorKey strin
 		b = map[string]string{}
 	}
 	a["replicas"], b["replicas"] = strconv.Itoa(int(live.Replicas)), strconv.Itoa(int(preview.Replicas))
-	delete(a, "label/"+selectorKey)
-	delete(b, "label/"+selectorKey)
+	if selectorKey != "" {
+		delete(a, "label/"+selectorKey)
+		delete(b, "label/"+selectorKey)
+	}
 	for _, p := range slices.Sorted(maps.Keys(keysOf(a, b))) {
 		if va, vb := a[p], b[p]; va != vb {
 			d.Changes = append(d.Changes, Change{Path: p, From: va, To: vb})
@@ -99,7 +113,11 @@ func changeRank(path string) int {
 // Unified is every change, one per line: "- path: old" and "+ path: new".
 func (d TemplateDiff) Unified() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "--- %s (live)\n+++ %s (preview)\n", d.From, d.To)
+	if d.Deployment != "" {
+		fmt.Fprintf(&b, "--- deployment %s (now)\n+++ deployment %s (after this step)\n", d.Deployment, d.Deployment)
+	} else {
+		fmt.Fprintf(&b, "--- %s (live)\n+++ %s (preview)\n", d.From, d.To)
+	}
 	for _, c := range d.Changes {
 		if c.From != "" {
 			fmt.Fprintf(&b, "- %s: %s\n", c.Path, c.From)
@@ -115,7 +133,10 @@ func (d TemplateDiff) Unified() string {
 // reads it ("web image: v1.4.1 → v1.4.2"), the last saying how many more
 // there are.
 func (d TemplateDiff) Summary(max int) []string {
-	if len(d.Changes) == 0 {
+	switch {
+	case len(d.Changes) == 0 && d.Deployment != "":
+		return []string{fmt.Sprintf("deployment %s's pods stay as they are", d.Deployment)}
+	case len(d.Changes) == 0:
 		return []string{fmt.Sprintf("%s's pods are the same as %s's", d.To, d.From)}
 	}
 	var out []string

@@ -43,11 +43,24 @@ func (r deployRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
 	report := func(phase Phase, cs ColorState, msg string) {
 		e.out.emit(ReleaseProgress{Stage: s.Name, Step: name, Phase: phase, State: cs, Message: e.mask.String(msg)})
 	}
-	if deploySpec.Manifests != "" {
-		dir := deploySpec.Manifests
-		if !filepath.IsAbs(dir) && e.p.Source.Path != "" {
-			dir = filepath.Join(filepath.Dir(e.p.Source.Path), dir)
+	dir := deploySpec.Manifests
+	if dir != "" && !filepath.IsAbs(dir) && e.p.Source.Path != "" {
+		dir = filepath.Join(filepath.Dir(e.p.Source.Path), dir)
+	}
+	if p, ok := cl.(DeployPlanner); ok {
+		// What the rollout changes, said before anything changes. A plan
+		// that cannot be made is said too; the step itself then finds
+		// out what is wrong, or succeeds.
+		now, next, err := p.PlanDeploy(ctx, deploySpec.Namespace, dir, deploySpec.Deployment, deploySpec.Container, deploySpec.Image)
+		if err != nil {
+			report(PhaseDeploying, ColorState{Deployment: target}, "cannot say what this deploy changes: "+err.Error())
+		} else {
+			d := DiffDeploy(target, now, next)
+			e.out.emit(ReleaseProgress{Stage: s.Name, Step: name, Phase: PhaseDeploying, State: now, Diff: &d,
+				Message: e.mask.String("will change: " + strings.Join(d.Summary(len(d.Changes)+1), "; "))})
 		}
+	}
+	if dir != "" {
 		applied, err := cl.Apply(ctx, deploySpec.Namespace, dir)
 		if err != nil {
 			return fail(err)

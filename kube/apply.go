@@ -25,6 +25,18 @@ import (
 // are applied in file order, files in lexical order. Every file is read and
 // decoded before anything is applied, so a broken file changes nothing.
 func (c *Cluster) Apply(ctx context.Context, namespace, dir string) ([]string, error) {
+	objs, err := c.apply(ctx, namespace, dir, false)
+	var applied []string
+	for _, o := range objs {
+		applied = append(applied, o.GetKind()+"/"+o.GetName())
+	}
+	return applied, err
+}
+
+// apply applies the manifests in dir and returns the objects as the API
+// server stored them or, with dryRun, as it would store them, changing
+// nothing.
+func (c *Cluster) apply(ctx context.Context, namespace, dir string, dryRun bool) ([]*unstructured.Unstructured, error) {
 	if c.cfg == nil {
 		return nil, errors.New("apply manifests: this cluster client has no REST config (build it with NewForConfig)")
 	}
@@ -45,7 +57,11 @@ func (c *Cluster) Apply(ctx context.Context, namespace, dir string) ([]string, e
 	if err != nil {
 		return nil, fmt.Errorf("apply manifests: %w", err)
 	}
-	var applied []string
+	var applied []*unstructured.Unstructured
+	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
 	for _, m := range objs {
 		gvk := m.obj.GroupVersionKind()
 		mapping, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
@@ -61,10 +77,11 @@ func (c *Cluster) Apply(ctx context.Context, namespace, dir string) ([]string, e
 			m.obj.SetNamespace(namespace)
 			ri = res.Namespace(namespace)
 		}
-		if _, err := ri.Apply(ctx, m.obj.GetName(), m.obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true}); err != nil {
+		out, err := ri.Apply(ctx, m.obj.GetName(), m.obj, opts)
+		if err != nil {
 			return applied, fmt.Errorf("apply %s: %w", m, err)
 		}
-		applied = append(applied, m.obj.GetKind()+"/"+m.obj.GetName())
+		applied = append(applied, out)
 	}
 	return applied, nil
 }

@@ -237,3 +237,74 @@ func startRun(ctx context.Context, t *testing.T, text string, clusters engine.Cl
 		all: func() []byte { return all },
 	}
 }
+
+// TestDeployStepSaysWhatItChanges: before a deploy step changes anything,
+// it says what its rollout changes: the Deployment now against the result
+// of a server-side dry run of its manifests with its image set. A variable
+// someone else set stays, as server-side apply keeps fields it does not
+// own, and the diff says so by not listing it: it is the API server's
+// answer, not a comparison with the manifest.
+func TestDeployStepSaysWhatItChanges(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := sharedCluster(t)
+	ns := namespace(ctx, t, c.Client)
+	d := testenv.Deployment(ns, "shop", "app", "shop:v0", 1)
+	d.Name = "shop-app"
+	d.Labels, d.Spec.Selector.MatchLabels, d.Spec.Template.Labels = map[string]string{"app": "shop"}, map[string]string{"app": "shop"}, map[string]string{"app": "shop"}
+	d.Spec.Template.Spec.Containers[0].Name = "shop"
+	d.Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "MODE", Value: "old"}}
+	if _, err := c.Client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	manifests, err := filepath.Abs("testdata/staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	final, _, events := runPipeline(ctx, t, `apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: shop}
+stages:
+  - name: staging-deploy
+    budget: 5m
+    steps:
+      - deploy:
+          context: staging
+          namespace: `+ns+`
+          manifests: `+manifests+`
+          deployment: shop-app
+          container: shop
+          image: shop:v2
+`, clustersOf(map[string]*testenv.Cluster{"staging": c}))
+	if final.Status != engine.StatusSucceeded {
+		t.Fatalf("run %s, want succeeded", final.Status)
+	}
+	var first *engine.ReleaseProgress
+	for _, ev := range events {
+		if pr, ok := ev.(engine.ReleaseProgress); ok {
+			first = &pr
+			break
+		}
+	}
+	if first == nil || first.Diff == nil {
+		t.Fatalf("the deploy step's first progress: %+v, want the plan's diff before anything is applied", first)
+	}
+	got := map[string]engine.Change{}
+	for _, ch := range first.Diff.Changes {
+		got[ch.Path] = ch
+	}
+	for _, want := range []engine.Change{
+		{Path: "container/shop/image", From: "shop:v0", To: "shop:v2"},
+		{Path: "replicas", From: "1", To: "2"},
+	} {
+		if got[want.Path] != want {
+			t.Errorf("diff at %s: got %+v, want %+v", want.Path, got[want.Path], want)
+		}
+	}
+	if ch, ok := got["container/shop/env/MODE"]; ok {
+		t.Errorf("diff lists %+v; server-side apply keeps MODE, which another manager set", ch)
+	}
+	if first.Diff.Deployment != ns+"/shop-app" || !strings.Contains(first.Message, "will change: shop image: v0 → v2") {
+		t.Errorf("the plan's event: deployment %q, message %q", first.Diff.Deployment, first.Message)
+	}
+}

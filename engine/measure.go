@@ -2,9 +2,11 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/cutover-sh/cutover/engine/spec"
@@ -41,12 +43,60 @@ const (
 
 // Measurement is one evaluation of an analysis query.
 type Measurement struct {
-	Time    time.Time `json:"time"`
-	Query   string    `json:"query"`
-	Value   float64   `json:"value"`
-	Verdict Verdict   `json:"verdict"`
+	Time  time.Time `json:"time"`
+	Query string    `json:"query"`
+	// Value means nothing unless Measured: an inconclusive measurement
+	// has none, and its JSON says null.
+	Value   float64 `json:"value"`
+	Verdict Verdict `json:"verdict"`
 	// Reason says why a measurement is inconclusive or failed.
 	Reason string `json:"reason,omitempty"`
+}
+
+// Measured reports whether m holds a value: a pass or a fail does, an
+// inconclusive measurement (no data, no answer, NaN) does not.
+func (m Measurement) Measured() bool {
+	return m.Verdict != VerdictInconclusive && !math.IsNaN(m.Value)
+}
+
+// ValueText is m's value as every view writes it: four significant
+// digits, or "no data" when nothing was measured, never a zero.
+func (m Measurement) ValueText() string {
+	if !m.Measured() {
+		return "no data"
+	}
+	return strconv.FormatFloat(m.Value, 'g', 4, 64)
+}
+
+// MarshalJSON writes "value": null when nothing was measured.
+func (m Measurement) MarshalJSON() ([]byte, error) {
+	type plain Measurement
+	out := struct {
+		plain
+		Value *float64 `json:"value"`
+	}{plain: plain(m)}
+	if m.Measured() {
+		out.Value = &m.Value
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes; null is no value, NaN.
+func (m *Measurement) UnmarshalJSON(b []byte) error {
+	type plain Measurement
+	var in struct {
+		plain
+		Value *float64 `json:"value"`
+	}
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	*m = Measurement(in.plain)
+	m.Value = math.NaN()
+	if in.Value != nil {
+		m.Value = *in.Value
+	}
+	return nil
 }
 
 // Judge turns a query's result into a verdict. Missing data, NaN and an

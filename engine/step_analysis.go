@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -35,8 +36,8 @@ func judgeAnalysis(spec spec.AnalysisSpec, names []string, tallies map[string]Me
 	for _, n := range names {
 		t := tallies[n]
 		if t.Failed > spec.FailureLimit {
-			return analysisFailed, fmt.Sprintf("metric %s failed %d of %d measurements (limit %d); last %.4g: %s",
-				n, t.Failed, t.Measured, spec.FailureLimit, t.Last.Value, t.Last.Reason)
+			return analysisFailed, fmt.Sprintf("metric %s failed %d of %d measurements (limit %d); last %s: %s",
+				n, t.Failed, t.Measured, spec.FailureLimit, t.Last.ValueText(), t.Last.Reason)
 		}
 		if t.Inconclusive > spec.InconclusiveLimit {
 			paused = append(paused, fmt.Sprintf("metric %s was inconclusive %d of %d times (limit %d): %s",
@@ -208,7 +209,7 @@ func (r analysisRunner) measure(ctx context.Context, s *spec.Stage, name string,
 		tallies[x.Name] = t
 		_ = e.out.record(Record{
 			Type: RecMeasurement, Stage: s.Name, Step: name, Metric: x.Name, Query: res.Query,
-			Value: fmtValue(res.Value), Verdict: res.Verdict, Reason: res.Reason,
+			Value: fmtValue(res), Verdict: res.Verdict, Reason: res.Reason,
 		})
 		e.out.emit(AnalysisMeasured{Stage: s.Name, Step: name, Metric: x.Name, Measurement: res, Condition: x.SuccessCondition, Round: round + 1, Count: max(spec.Count, 1)})
 	}
@@ -228,5 +229,11 @@ func (r analysisRunner) pause(ctx context.Context, s *spec.Stage, name, reason s
 	return analysisResult{status: StatusSucceeded, reason: fmt.Sprintf("analysis was inconclusive (%s); %s went on regardless", reason, d.actor), actor: actorPtr(d.actor)}
 }
 
-// fmtValue keeps a measured value readable in the journal, NaN included.
-func fmtValue(v float64) string { return fmt.Sprintf("%g", v) }
+// fmtValue keeps a measured value exact in the journal, and leaves it out
+// when nothing was measured.
+func fmtValue(m Measurement) string {
+	if !m.Measured() {
+		return ""
+	}
+	return strconv.FormatFloat(m.Value, 'g', -1, 64)
+}

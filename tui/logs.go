@@ -209,7 +209,7 @@ func logLine(ev engine.Event) (string, bool) {
 			return fmt.Sprintf("%s %s/%s failed: %s", t, e.Stage, e.Step, e.Reason), true
 		}
 	case engine.AnalysisMeasured:
-		return fmt.Sprintf("%s %s/%s %s = %g: %s", t, e.Stage, e.Step, e.Metric, e.Measurement.Value, e.Measurement.Verdict), true
+		return fmt.Sprintf("%s %s/%s %s = %s: %s", t, e.Stage, e.Step, e.Metric, e.Measurement.ValueText(), e.Measurement.Verdict), true
 	case engine.RunFinished:
 		return fmt.Sprintf("%s run %s", t, e.Status), true
 	}

@@ -54,8 +54,8 @@ func (p *metricsPane) View(sc *scene, focused bool) string {
 	}
 	for _, ms := range measurements(sc.snap) {
 		verdict := s.state(verdictState(ms.Measurement.Verdict), string(ms.Measurement.Verdict))
-		lines = append(lines, fmt.Sprintf("%s %s = %.4g %s %s", s.Muted.Render(fmt.Sprintf("%d/%d", ms.Round, ms.Count)),
-			ms.Metric, ms.Measurement.Value, verdict, s.Muted.Render("(want "+ms.Condition+")")))
+		lines = append(lines, fmt.Sprintf("%s %s = %s %s %s", s.Muted.Render(fmt.Sprintf("%d/%d", ms.Round, ms.Count)),
+			ms.Metric, ms.Measurement.ValueText(), verdict, s.Muted.Render("(want "+ms.Condition+")")))
 	}
 	return box(s, "Metrics", strings.Join(lines, "\n"), p.w, p.h, focused)
 }

@@ -166,8 +166,9 @@ func (p *plainPrinter) event(ev engine.Event) error {
 		}
 	case engine.AnalysisMeasured:
 		m := e.Measurement
-		// Four significant digits: 0.19999999999999998 is 0.2 to a person.
-		msg := fmt.Sprintf("%s/%s measurement %d/%d %s = %.4g: %s", e.Stage, e.Step, e.Round, e.Count, e.Metric, m.Value, m.Verdict)
+		// Four significant digits: 0.19999999999999998 is 0.2 to a person;
+		// nothing measured is "no data", never 0.
+		msg := fmt.Sprintf("%s/%s measurement %d/%d %s = %s: %s", e.Stage, e.Step, e.Round, e.Count, e.Metric, m.ValueText(), m.Verdict)
 		if e.Condition != "" {
 			msg += " (want " + e.Condition + ")"
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/cutover-sh/cutover/engine/spec"
 
@@ -78,6 +79,15 @@ func podsOf(r *engine.ReleaseProgress) []podRow {
 type podRow struct {
 	color spec.Color
 	pod   engine.PodState
+}
+
+// podAge is a pod's age now: its age when observed, plus the time since.
+// The console redraws once a second, so AGE ticks between events.
+func podAge(p engine.PodState, observed, now time.Time) time.Duration {
+	if observed.IsZero() || now.Before(observed) {
+		return p.Age
+	}
+	return p.Age + now.Sub(observed)
 }
 
 func (p podRow) healthy() bool { return p.pod.Ready && p.pod.Reason == "" }
@@ -164,7 +174,7 @@ func (p *releasePane) View(sc *scene, focused bool) string {
 			if !pr.pod.Ready {
 				ready = s.Crit.Render("no   ")
 			}
-			row := fmt.Sprintf("%s%-6s %-*s %-9s %s %3d %6s  %s", prefix, string(pr.color), nw, tail(pr.pod.Name, nw), pr.pod.Phase, ready, pr.pod.Restarts, dur(pr.pod.Age), s.Crit.Render(pr.pod.Reason))
+			row := fmt.Sprintf("%s%-6s %-*s %-9s %s %3d %6s  %s", prefix, string(pr.color), nw, tail(pr.pod.Name, nw), pr.pod.Phase, ready, pr.pod.Restarts, dur(podAge(pr.pod, r.Time, sc.now)), s.Crit.Render(pr.pod.Reason))
 			lines = append(lines, row)
 		}
 		if len(pods) == 0 {

@@ -165,12 +165,28 @@ func (m Model) header() string {
 	// What matters most comes first: on a narrow terminal the line is cut
 	// from the right.
 	parts := []string{s.Title.Render("cutover ▸ " + name)}
-	if r := m.currentRelease(); r != nil {
+	// The image beside LIVE is what the live color runs, read from the
+	// cluster; the release's own image is shown apart while it is in
+	// flight, so that after a rollback the header says what serves.
+	image := shortImage(m.o.Image)
+	r := m.currentRelease()
+	if r != nil {
 		live := r.Live
 		if r.Observed != nil {
 			live = r.Observed.Service.Live
 		}
-		parts = append(parts, "LIVE "+s.colorLabel(live))
+		label := "LIVE " + s.colorLabel(live)
+		liveImg := ""
+		if r.Observed != nil {
+			liveImg = liveImage(r.Observed.Color(live).Images, m.o.Image)
+		}
+		if liveImg != "" {
+			label += " " + shortImage(liveImg)
+		}
+		parts = append(parts, label)
+		if !r.Phase.InFlight() || liveImg == m.o.Image {
+			image = ""
+		}
 	}
 	var markers []string
 	if m.o.Demo {
@@ -192,10 +208,11 @@ func (m Model) header() string {
 		}
 		parts = append(parts, s.Muted.Render("watching ")+strings.Join(w, ", "))
 	}
-	if m.o.Image != "" {
-		// The repository's last part and the tag: the registry path is
-		// the same from release to release.
-		parts = append(parts, m.o.Image[strings.LastIndexByte(m.o.Image, '/')+1:])
+	if image != "" {
+		if r != nil {
+			image = s.Muted.Render("releasing ") + image
+		}
+		parts = append(parts, image)
 	}
 	if m.o.KubeContext != "" || m.o.Namespace != "" {
 		parts = append(parts, s.Muted.Render("ctx ")+nonEmpty(m.o.KubeContext, "current")+s.Muted.Render(" ns ")+nonEmpty(m.o.Namespace, "-"))
@@ -362,4 +379,29 @@ func dur(d time.Duration) string {
 		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
 	}
 	return fmt.Sprintf("%ds", int(d.Seconds()))
+}
+
+// shortImage is an image's repository's last part and its tag: the
+// registry path is the same from release to release.
+func shortImage(image string) string { return image[strings.LastIndexByte(image, '/')+1:] }
+
+// liveImage picks, among a color's container images, the one of the
+// release's repository (the container the release sets), else the only
+// one; "" when it cannot tell.
+func liveImage(images map[string]string, release string) string {
+	repo := release
+	if i := strings.LastIndexByte(release, ':'); i > strings.LastIndexByte(release, '/') {
+		repo = release[:i]
+	}
+	var only string
+	for _, img := range images {
+		if strings.HasPrefix(img, repo+":") || strings.HasPrefix(img, repo+"@") {
+			return img
+		}
+		only = img
+	}
+	if len(images) == 1 {
+		return only
+	}
+	return ""
 }

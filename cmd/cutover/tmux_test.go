@@ -221,6 +221,16 @@ func TestConsoleRollbackInTmux(t *testing.T) {
 	if got := live(); got != "blue" {
 		t.Errorf("after the rollback the Service selects %s, want blue:\n%s", got, s)
 	}
+	// The header names what serves now, as the cluster says: blue's
+	// image, read back with the API, not the release's web:v2.
+	blue, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "web-blue", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = p.waitFor("LIVE ■ BLUE "+blue.Spec.Template.Spec.Containers[0].Image+"  ", 10*time.Second)
+	if header := strings.SplitN(s, "\n", 2)[0]; strings.Contains(header, "web:v2") {
+		t.Errorf("after the rollback the header still names the release's image:\n%s", header)
+	}
 	p.keys("q")
 	p.waitFor("EXIT=3", 30*time.Second)
 }

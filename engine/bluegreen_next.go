@@ -319,10 +319,11 @@ func NextRollback(obs Observation, to spec.Color, replicas int32, scaledUp bool)
 		return Action{}, nil
 	}
 	c := obs.Color(to)
+	w := ColorWarmth(c)
 	switch {
-	case !c.Exists:
+	case w == WarmthMissing:
 		return Action{}, fmt.Errorf("deployment %s (%s) not found", c.Deployment, to)
-	case c.Replicas == 0:
+	case w == WarmthCold:
 		return Action{Kind: ActScale, Color: to, Replicas: max(replicas, 1)}, nil
 	case scaledUp:
 		done, _, err := RolloutStatus(c)
@@ -333,13 +334,43 @@ func NextRollback(obs Observation, to spec.Color, replicas int32, scaledUp bool)
 			return Action{Kind: ActSwitch, Color: to, Image: releaseOf(c), MinReady: c.Replicas}, nil
 		}
 		return Action{Kind: ActWaitRollout, Color: to}, nil
-	case c.Ready >= 1:
+	case w == WarmthWarm:
 		return Action{Kind: ActSwitch, Color: to, Image: releaseOf(c), MinReady: 1}, nil
 	}
 	if _, _, err := RolloutStatus(c); err != nil {
 		return Action{}, err
 	}
 	return Action{Kind: ActWaitRollout, Color: to}, nil
+}
+
+// Warmth is what a rollback to a color finds, as NextRollback judges it;
+// the views call a color warm or cold by it and by nothing else.
+type Warmth string
+
+// The warmths of a color.
+const (
+	// WarmthMissing: its Deployment is not found.
+	WarmthMissing Warmth = "missing"
+	// WarmthCold: scaled to zero, though pods may still be terminating
+	// (and Ready): a rollback scales it up first.
+	WarmthCold Warmth = "cold"
+	// WarmthStarting: scaled up, no pod Ready yet.
+	WarmthStarting Warmth = "starting"
+	// WarmthWarm: scaled up with a Ready pod: a rollback is one patch.
+	WarmthWarm Warmth = "warm"
+)
+
+// ColorWarmth judges c.
+func ColorWarmth(c ColorState) Warmth {
+	switch {
+	case !c.Exists:
+		return WarmthMissing
+	case c.Replicas == 0:
+		return WarmthCold
+	case c.Ready >= 1:
+		return WarmthWarm
+	}
+	return WarmthStarting
 }
 
 // releaseOf names what a color serves: its images, sorted.

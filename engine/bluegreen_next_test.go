@@ -357,3 +357,33 @@ func TestTargetDefaults(t *testing.T) {
 		t.Errorf("got %+v, want claude-tiu-blue/claude-tiu-green keyed by color", got)
 	}
 }
+
+// TestColorWarmthIsWhatRollbackDoes: the warmth the views show is what a
+// rollback then does: warm switches at once, cold scales up first,
+// starting waits for a Ready pod, missing cannot roll back. A color
+// scaled to zero whose pods still terminate, Ready, is cold.
+func TestColorWarmthIsWhatRollbackDoes(t *testing.T) {
+	terminating := color("web-blue", "web:v1", 0)
+	terminating.Ready, terminating.Current = 3, 3
+	starting := color("web-blue", "web:v1", 3)
+	starting.Ready, starting.Available = 0, 0
+	for _, tc := range []struct {
+		name string
+		blue *ColorState
+		want Warmth
+		act  ActionKind
+	}{
+		{"warm", color("web-blue", "web:v1", 3), WarmthWarm, ActSwitch},
+		{"scaled to zero, pods still Ready while they terminate", terminating, WarmthCold, ActScale},
+		{"starting", starting, WarmthStarting, ActWaitRollout},
+		{"missing", &ColorState{Deployment: "web-blue"}, WarmthMissing, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			obs := obsOf(spec.Green, "1", tc.blue, color("web-green", "web:v2", 3))
+			act, err := NextRollback(obs, spec.Blue, 3, false)
+			if got := ColorWarmth(*tc.blue); got != tc.want || act.Kind != tc.act || (err != nil) != (tc.act == "") {
+				t.Errorf("warmth %s, rollback %s (%v); want %s, %s", got, act.Kind, err, tc.want, tc.act)
+			}
+		})
+	}
+}

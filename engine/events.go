@@ -216,6 +216,9 @@ type ReleaseProgress struct {
 	// Diff is what the switch changes: To's pod template against From's,
 	// once both colors exist.
 	Diff *TemplateDiff `json:"diff,omitempty"`
+	// ScaleDownAt is when the old color is scaled down, while the release
+	// waits for it (phase scale-down-delay).
+	ScaleDownAt time.Time `json:"scaleDownAt,omitzero"`
 }
 
 // AnalysisMeasured is one measurement of an analysis step: the value, the

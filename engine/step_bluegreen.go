@@ -220,10 +220,14 @@ func (rl *release) observed(r Release, obs Observation, act Action) {
 	}
 	rl.lastObs = obs.clone()
 	rl.seen.Store(&seenRelease{r: r, obs: rl.lastObs.clone()})
-	rl.report(ReleaseProgress{
+	ev := ReleaseProgress{
 		Phase: r.Phase, From: r.From, To: r.To, Live: obs.Service.Live, Action: act.Kind,
 		Color: c, State: obs.Color(c), Message: r.Reason, Observed: new(rl.lastObs.clone()),
-	})
+	}
+	if act.Kind == ActWaitUntil {
+		ev.ScaleDownAt = act.Until
+	}
+	rl.report(ev)
 }
 
 func (rl *release) progress(c spec.Color, cs ColorState) {

@@ -117,16 +117,7 @@ func (p *releasePane) View(sc *scene, focused bool) string {
 	lines := []string{fmt.Sprintf("%s  phase %s%s", r.Service, s.Bold.Render(string(r.Phase)), msgSuffix(s, r.Message))}
 	for _, c := range []spec.Color{spec.Blue, spec.Green} {
 		cs := colorState(r, c)
-		role := s.Muted.Render("cold")
-		switch {
-		case c == live:
-			role = s.OK.Render("LIVE")
-		case c == r.To:
-			role = s.Info.Render("preview")
-		case cs.Ready > 0:
-			// Kept scaled up after a switch: a rollback to it is one patch.
-			role = s.Info.Render("warm")
-		}
+		role := colorRole(s, r, c, live, cs, sc.now)
 		img := ""
 		for _, v := range cs.Images {
 			img = v
@@ -256,4 +247,28 @@ func podDetail(p podRow) string {
 		"node      " + nonEmpty(p.pod.Node, "-"),
 		"reason    " + nonEmpty(p.pod.Reason, "-"),
 	}, "\n")
+}
+
+// colorRole is what a color is to the release: LIVE, the preview on its
+// way to a switch, or else warm, cold, starting or missing as the engine
+// judges it (engine.ColorWarmth), with the scale-down countdown while the
+// old color is kept warm.
+func colorRole(s Styles, r *engine.ReleaseProgress, c, live spec.Color, cs engine.ColorState, now time.Time) string {
+	switch {
+	case c == live:
+		return s.OK.Render("LIVE")
+	case c == r.To && (r.Phase.BeforeSwitch() || r.Phase == engine.PhaseSwitching):
+		return s.Info.Render("preview")
+	}
+	switch w := engine.ColorWarmth(cs); w {
+	case engine.WarmthWarm:
+		if !r.ScaleDownAt.IsZero() && r.ScaleDownAt.After(now) {
+			return s.Info.Render("warm, scaled down in " + dur(r.ScaleDownAt.Sub(now)))
+		}
+		return s.Info.Render("warm")
+	case engine.WarmthMissing:
+		return s.Crit.Render(string(w))
+	default:
+		return s.Muted.Render(string(w))
+	}
 }

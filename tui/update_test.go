@@ -392,3 +392,34 @@ func TestPodAgeTicks(t *testing.T) {
 		t.Errorf("10s later, with no event, the first blue pod's age is not 40m11s:\n%s", after)
 	}
 }
+
+// TestColorRolesComeFromTheEngine: a color scaled to zero is cold even
+// while its terminating pods are still Ready, and the old color kept warm
+// after a switch shows how long it stays so.
+func TestColorRolesComeFromTheEngine(t *testing.T) {
+	now := time.Date(2026, 11, 26, 3, 30, 0, 0, time.UTC)
+	r := &engine.ReleaseProgress{Phase: engine.PhaseScaleDownDelay, From: spec.Blue, To: spec.Green, ScaleDownAt: now.Add(9*time.Minute + 41*time.Second)}
+	warm := engine.ColorState{Exists: true, Replicas: 3, Ready: 3}
+	draining := engine.ColorState{Exists: true, Replicas: 0, Ready: 3}
+	st := NewStyles(true)
+	for _, tc := range []struct {
+		name string
+		c    spec.Color
+		cs   engine.ColorState
+		r    *engine.ReleaseProgress
+		want string
+	}{
+		{"live", spec.Green, warm, r, "LIVE"},
+		{"kept warm, with its countdown", spec.Blue, warm, r, "warm, scaled down in 9m41s"},
+		{"scaled to zero, pods still Ready", spec.Blue, draining, &engine.ReleaseProgress{Phase: engine.PhaseDone, From: spec.Blue, To: spec.Green}, "cold"},
+		{"the preview before the switch", spec.Green, warm, &engine.ReleaseProgress{Phase: engine.PhaseAwaitingApproval, From: spec.Blue, To: spec.Green}, "preview"},
+	} {
+		live := spec.Green
+		if tc.r.Phase == engine.PhaseAwaitingApproval {
+			live = spec.Blue
+		}
+		if got := ansi.Strip(colorRole(st, tc.r, tc.c, live, tc.cs, now)); got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

@@ -123,7 +123,7 @@ func runDemo(ctx context.Context, s streams, g *globalOptions, o *demoOptions) e
 	if err != nil {
 		return err
 	}
-	ro := &runOptions{plain: o.plain, output: o.output, readOnly: o.readOnly, autoApprove: !tuiOn, demo: true}
+	ro := &runOptions{plain: o.plain, output: o.output, readOnly: o.readOnly, autoApprove: !tuiOn, demo: true, journal: journal.Path(), summary: w.Summary}
 	err = drive(ctx, s, eng, p, actor, ro, func(string) (*kube.Cluster, error) { return w.Cluster, nil }, secrets)
 	if !tuiOn {
 		_, _ = fmt.Fprintln(s.err, w.Summary())

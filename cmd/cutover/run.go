@@ -40,6 +40,11 @@ type runOptions struct {
 	// decideHint is the command that decides this run's gates from
 	// another terminal; "" when the run has no decisions socket.
 	decideHint string
+	// journal is the journal's path, and summary what the demo's users
+	// saw ("" outside the demo), for what the console leaves on the
+	// terminal when it closes.
+	journal string
+	summary func() string
 }
 
 func newRunCmd(s streams, g *globalOptions) *cobra.Command {
@@ -111,6 +116,7 @@ func runPipeline(ctx context.Context, s streams, g *globalOptions, o *runOptions
 		return err
 	}
 	defer func() { _ = r.journal.Close() }()
+	o.journal = r.journal.Path()
 	stop := r.listen(s, g, o)
 	defer stop()
 	return drive(ctx, s, r.eng, r.p, r.actor, o, r.contexts.Open, r.secrets)

@@ -127,7 +127,8 @@ func TestConsoleInTmux(t *testing.T) {
 		t.Fatal(err)
 	}
 	me := osActor(os.LookupEnv).Name
-	p := startPane(t, 100, 30, nil, "run", pipeline, "--state-dir", t.TempDir())
+	state := t.TempDir()
+	p := startPane(t, 100, 30, nil, "run", pipeline, "--state-dir", state)
 	s := p.waitFor("waiting for approval", time.Minute)
 	for _, want := range []string{"cutover ▸ local", "⏸ WAITING", "production-deploy", "a approve"} {
 		if !strings.Contains(s, want) {
@@ -147,7 +148,13 @@ func TestConsoleInTmux(t *testing.T) {
 		}
 	}
 	p.keys("q")
-	p.waitFor("EXIT=0", 30*time.Second)
+	// The console leaves the run's end on the terminal.
+	s = p.waitFor("EXIT=0", 30*time.Second)
+	for _, want := range []string{"cutover: run ", " of local succeeded in ", "(exit 0)", "journal: " + filepath.Join(state, "journal.jsonl")} {
+		if !strings.Contains(flat(s), want) {
+			t.Errorf("after quitting, the terminal lacks %q:\n%s", want, s)
+		}
+	}
 }
 
 // TestConsoleRollbackInTmux: a blue-green release on the test control
@@ -232,7 +239,10 @@ func TestConsoleRollbackInTmux(t *testing.T) {
 		t.Errorf("after the rollback the header still names the release's image:\n%s", header)
 	}
 	p.keys("q")
-	p.waitFor("EXIT=3", 30*time.Second)
+	s = p.waitFor("EXIT=3", 30*time.Second)
+	if want := ns + "/web-service serves blue: web:v1, 2/2 Ready"; !strings.Contains(flat(s), want) {
+		t.Errorf("after quitting, the terminal lacks %q:\n%s", want, s)
+	}
 }
 
 // TestConsolePanelsInTmux: the console draws the pipeline's panels from a

@@ -2,11 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/cutover-sh/cutover/engine/spec"
+	"github.com/cutover-sh/cutover/sanitize"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -70,22 +76,60 @@ func runTUI(ctx context.Context, s streams, eng *engine.Engine, p *spec.Pipeline
 		r := <-done
 		return fmt.Errorf("terminal UI: %w (run %s)", err, r.final.Status)
 	}
+	var r result
 	select {
-	case r := <-done:
-		if r.err != nil {
-			return r.err
-		}
-		return exitFor(r.final, nil)
+	case r = <-done:
 	default:
+		// The console quit with the run in flight, after asking to
+		// abort it: say why the terminal waits.
+		_, _ = fmt.Fprintf(s.err, "cutover: stopping the run (running steps get SIGTERM, then SIGKILL after %s)...\n", eng.Snapshot().KillGrace)
+		r = <-done
 	}
-	// The console quit with the run in flight, after asking to abort it:
-	// say why the terminal waits.
-	_, _ = fmt.Fprintln(s.err, "cutover: stopping the run (running steps get SIGTERM, then SIGKILL after 10s)...")
-	r := <-done
 	if r.err != nil {
 		return r.err
 	}
-	return exitFor(r.final, nil)
+	err = exitFor(r.final, nil)
+	finalState(s.out, r.final, o, err)
+	return err
+}
+
+// finalState is what the console leaves on the terminal once it closes:
+// how the run ended and its exit code, what each release's Service serves
+// now, why it failed, what the demo's users saw, and where the journal is.
+func finalState(w io.Writer, snap engine.Snapshot, o *runOptions, err error) {
+	code := exitOK
+	if ee, ok := errors.AsType[*exitError](err); ok {
+		code = ee.code
+	}
+	lines := []string{fmt.Sprintf("cutover: run %s of %s %s in %s (exit %d)", snap.Run, snap.Pipeline, snap.Status, dur(snap.Finished.Sub(snap.Started)), code)}
+	for _, st := range snap.Stages {
+		for _, step := range st.Steps {
+			if step.Status == engine.StatusFailed && step.Reason != "" {
+				lines = append(lines, fmt.Sprintf("  failed: %s/%s: %s", st.Name, step.Name, step.Reason))
+			}
+			r := step.Release
+			if r == nil || r.Observed == nil || r.Service == "" {
+				continue
+			}
+			live := r.Observed.Service.Live
+			cs := r.Observed.Color(live)
+			lines = append(lines, fmt.Sprintf("  %s serves %s: %s, %d/%d Ready", r.Service, live, imagesOf(cs), cs.Ready, cs.Replicas))
+		}
+	}
+	if o.summary != nil {
+		lines = append(lines, "  "+o.summary())
+	}
+	if o.journal != "" {
+		lines = append(lines, "  journal: "+o.journal)
+	}
+	for _, l := range lines {
+		_, _ = fmt.Fprintln(w, sanitize.Line(l))
+	}
+}
+
+// imagesOf is a color's images, sorted, joined.
+func imagesOf(cs engine.ColorState) string {
+	return strings.Join(slices.Sorted(maps.Values(cs.Images)), ",")
 }
 
 // panelFeed runs the pipeline's panels board until ctx ends, and closes

@@ -38,8 +38,12 @@ func (p *metricsPane) View(sc *scene, focused bool) string {
 	s := sc.st
 	iw, _ := inner(s, p.w, p.h)
 	var lines []string
-	if len(sc.panels) == 0 {
-		lines = append(lines, s.Muted.Render("no panels: the pipeline names no Prometheus, or the first refresh is on its way"))
+	switch {
+	case len(sc.panels) > 0:
+	case sc.noPrometheus:
+		lines = append(lines, s.Muted.Render("no panels: this pipeline names no Prometheus"))
+	default:
+		lines = append(lines, s.Muted.Render("no panels yet: the first refresh is on its way"))
 	}
 	titleW := 16
 	sparkW := sparkWidth(iw)

@@ -205,7 +205,41 @@ func (m *Model) panes() []component {
 // scene is what the panes draw from now.
 func (m *Model) scene() *scene {
 	return &scene{snap: &m.snap, release: m.currentRelease(), panels: m.panels, st: m.st,
-		now: m.o.Now(), spin: m.spin.View(), narrow: !m.wide()}
+		now: m.o.Now(), spin: m.spin.View(), narrow: !m.wide(), noPrometheus: m.o.Panels == nil}
+}
+
+// hasBlueGreen reports whether the pipeline has a blueGreen step: without
+// one the console has no Blue / Green pane and offers no promote or
+// rollback. Until the pipeline is known, the console assumes one.
+func (m Model) hasBlueGreen() bool {
+	if len(m.snap.Stages) == 0 {
+		return true
+	}
+	for _, st := range m.snap.Stages {
+		for _, step := range st.Steps {
+			if step.Kind == spec.KindBlueGreen {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// shown reports whether pane p is on screen.
+func (m Model) shown(p pane) bool { return p != paneRelease || m.hasBlueGreen() }
+
+// nextPane is the pane after (or, back, before) the focused one, among
+// those shown.
+func (m Model) nextPane(back bool) pane {
+	step := pane(1)
+	if back {
+		step = paneCount - 1
+	}
+	p := (m.focus + step) % paneCount
+	for !m.shown(p) {
+		p = (p + step) % paneCount
+	}
+	return p
 }
 
 // Init starts reading the run, asks the terminal for its background, and
@@ -453,9 +487,9 @@ func (m Model) key(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	case key.Matches(msg, k.Help):
 		m.showHelp = true
 	case key.Matches(msg, k.Next):
-		m.focus = (m.focus + 1) % paneCount
+		m.focus = m.nextPane(false)
 	case key.Matches(msg, k.Prev):
-		m.focus = (m.focus + paneCount - 1) % paneCount
+		m.focus = m.nextPane(true)
 	case key.Matches(msg, k.Logs):
 		m.fullLogs = !m.fullLogs
 	case key.Matches(msg, k.Search):

@@ -33,6 +33,8 @@ type scene struct {
 	spin    string
 	// narrow is the stacked layout, for short or narrow terminals.
 	narrow bool
+	// noPrometheus is a pipeline with no Prometheus: no panels to wait for.
+	noPrometheus bool
 }
 
 // Intents a pane sends the root, which owns the overlays.

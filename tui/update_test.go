@@ -423,3 +423,33 @@ func TestColorRolesComeFromTheEngine(t *testing.T) {
 		}
 	}
 }
+
+// TestPanesFollowThePipeline: a pipeline with no blueGreen step gets no
+// Blue / Green pane, and its footer offers no promote or rollback; with no
+// Prometheus the metrics pane says so in one line; tab skips what is not
+// shown.
+func TestPanesFollowThePipeline(t *testing.T) {
+	p := &spec.Pipeline{Metadata: spec.Metadata{Name: "build-only"}, Stages: []spec.Stage{
+		{Name: "test", Budget: spec.Duration(10 * time.Minute), Steps: []spec.Step{{Name: "unit", Run: "true"}}},
+	}}
+	snap := engine.NewSnapshot(p)
+	for _, sz := range [][2]int{{80, 24}, {120, 40}} {
+		m := New(Options{Controller: &calls{}, Actor: engine.Actor{Name: "oncall"}, Now: func() time.Time { return t0 }})
+		m = step(m, tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+		m = step(m, eventsMsg([]engine.Message{{Snapshot: &snap}}))
+		s := flatScreen(m)
+		for _, absent := range []string{"Blue / Green", "p promote", "r rollback"} {
+			if strings.Contains(s, absent) {
+				t.Errorf("%dx%d: the screen shows %q with no blueGreen step:\n%s", sz[0], sz[1], absent, s)
+			}
+		}
+		for _, want := range []string{"no panels: this pipeline names no Prometheus", "a approve", "x abort"} {
+			if !strings.Contains(s, want) {
+				t.Errorf("%dx%d: the screen lacks %q:\n%s", sz[0], sz[1], want, s)
+			}
+		}
+		if m, _ = do(m, "tab"); m.focus != paneMetrics {
+			t.Errorf("%dx%d: tab from the stages focused pane %d, want the metrics (%d): the Blue / Green pane is not shown", sz[0], sz[1], m.focus, paneMetrics)
+		}
+	}
+}

@@ -65,10 +65,21 @@ func (m *Model) layout() {
 		paneMetrics: max(len(m.panels)+len(measurements(&m.snap)), 1) + 2,
 		paneLogs:    bh,
 	}
+	// With no Prometheus the metrics pane is one line saying so, and its
+	// rows go to the logs.
+	minMetrics := 4
+	if m.o.Panels == nil {
+		minMetrics = 3
+	}
 	if m.w >= wideFrom && m.h >= wideMinHeight {
 		lw := min(60, m.w*2/5)
 		th := clamp(max(want[paneStages], want[paneRelease]), 9, bh/2)
-		mh := clamp(want[paneMetrics], 4, max(bh/4, 8))
+		if !m.hasBlueGreen() {
+			// The stages take the whole width, and keep the height the
+			// gate's card is drawn over.
+			lw = m.w
+		}
+		mh := clamp(want[paneMetrics], minMetrics, max(bh/4, 8))
 		m.stages.SetSize(lw, th)
 		m.release.SetSize(m.w-lw, th)
 		m.metrics.SetSize(m.w, mh)
@@ -77,6 +88,9 @@ func (m *Model) layout() {
 		return
 	}
 	hs := minStacked
+	if !m.hasBlueGreen() {
+		hs[paneRelease] = 0
+	}
 	spare := bh
 	for _, h := range hs {
 		spare -= h
@@ -88,7 +102,9 @@ func (m *Model) layout() {
 	}
 	grow(m.focus)
 	grow(paneStages)
-	grow(paneRelease)
+	if m.hasBlueGreen() {
+		grow(paneRelease)
+	}
 	hs[paneLogs] += spare
 	m.stages.SetSize(m.w, hs[paneStages])
 	m.release.SetSize(m.w, hs[paneRelease])
@@ -135,6 +151,9 @@ func (m Model) Render() string {
 		body = box(m.st, "Detail", m.detail+"\n\n"+m.st.Muted.Render("any key closes"), m.w, bh, true)
 	case m.fullLogs:
 		body = m.logs.View(sc, true)
+	case !m.hasBlueGreen():
+		body = lipgloss.JoinVertical(lipgloss.Left, m.stages.View(sc, m.focus == paneStages),
+			m.metrics.View(sc, m.focus == paneMetrics), m.logs.View(sc, m.focus == paneLogs))
 	case m.wide():
 		top := lipgloss.JoinHorizontal(lipgloss.Top, m.stages.View(sc, m.focus == paneStages), m.release.View(sc, m.focus == paneRelease))
 		body = lipgloss.JoinVertical(lipgloss.Left, top, m.metrics.View(sc, m.focus == paneMetrics), m.logs.View(sc, m.focus == paneLogs))
@@ -293,7 +312,13 @@ func (m Model) footer() string {
 	}
 	m.help.ShowAll = false
 	m.help.SetWidth(m.w)
-	return m.help.View(m.keys)
+	keys := m.keys
+	if !m.hasBlueGreen() {
+		// Nothing to promote or roll back: the footer does not offer it.
+		keys.Promote.SetEnabled(false)
+		keys.Rollback.SetEnabled(false)
+	}
+	return m.help.View(keys)
 }
 
 func (m Model) modalView() string {

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,15 +14,16 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/engine/spec"
 	"github.com/cutover-sh/cutover/kube"
 	"github.com/cutover-sh/cutover/testenv"
 )
 
 // TestApproveThroughTheCluster: a plain run whose input is closed waits at
-// its blue-green gate; `cutover approve SERVICE -n NS` from another process,
-// as a user bound to deploy/rbac.yaml's approver Role, shows the question
-// and the diff and decides it, journaled under that user's name; a user
-// without the Role is refused with the RBAC error.
+// its blue-green gate; `cutover approve SERVICE -n NS` from other processes,
+// as users bound to deploy/rbac.yaml's approver Role, shows the question and
+// the diff; of two run at once exactly one decides it, journaled under that
+// user's name; a user without the Role is refused with the RBAC error.
 func TestApproveThroughTheCluster(t *testing.T) {
 	bin := buildCutover(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -41,14 +43,17 @@ func TestApproveThroughTheCluster(t *testing.T) {
 	if _, err := admin.Apply(ctx, ns, "../../deploy"); err != nil {
 		t.Fatalf("apply deploy/rbac.yaml: %v", err)
 	}
-	if _, err := c.Client.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "cutover-approver-bob"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "cutover-approver"},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "User", Name: "bob"}},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
+	for _, who := range []string{"bob", "carol"} {
+		if _, err := c.Client.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "cutover-approver-" + who},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "cutover-approver"},
+			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "User", Name: who}},
+		}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	bob, eve := kubeconfigAs(t, c.Kubeconfig, "bob"), kubeconfigAs(t, c.Kubeconfig, "eve")
+	eve := kubeconfigAs(t, c.Kubeconfig, "eve")
+	approvers := map[string]string{"bob": kubeconfigAs(t, c.Kubeconfig, "bob"), "carol": kubeconfigAs(t, c.Kubeconfig, "carol")}
 
 	pipeline := writeFile(t, "gate.yaml", `apiVersion: cutover.dev/v1alpha1
 kind: Pipeline
@@ -77,32 +82,55 @@ stages:
 		return string(out), err
 	}
 	// The gate is published on the lock within a poll of opening.
-	var out string
+	target := spec.Target{Namespace: ns, Service: "web-service"}
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		out, err = approve(eve)
-		if !strings.Contains(out, "no gate is waiting") || time.Now().After(deadline) {
+		if _, _, err := admin.ReadGate(ctx, target); err == nil {
 			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("no gate published within 30s: %v", err)
 		}
 	}
-	if err == nil || !strings.Contains(out, "forbidden") || !strings.Contains(out, `"eve"`) {
+	if out, err := approve(eve); err == nil || !strings.Contains(out, "forbidden") || !strings.Contains(out, `"eve"`) {
 		t.Fatalf("cutover approve as eve: %v\n%s\nwant the RBAC error naming her", err, out)
 	}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		out, err = approve(bob)
-		if !strings.Contains(out, "no gate is waiting") || time.Now().After(deadline) {
-			break
+
+	// bob and carol approve at once, each in a process of their own.
+	type result struct {
+		out string
+		err error
+	}
+	results := map[string]result{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for who, kubeconfig := range approvers {
+		wg.Go(func() {
+			out, err := approve(kubeconfig)
+			mu.Lock()
+			results[who] = result{out, err}
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	winner := ""
+	for who, r := range results {
+		if r.err == nil {
+			if winner != "" {
+				t.Fatalf("both approvals applied:\n%v", results)
+			}
+			winner = who
 		}
 	}
-	if err != nil {
-		t.Fatalf("cutover approve as bob: %v\n%s", err, out)
+	if winner == "" {
+		t.Fatalf("no approval applied:\n%v", results)
 	}
-	for _, want := range []string{"Switch traffic to web:v2?", "What approving changes (blue live → green preview", "+ container/app/image: web:v2", "approved production/switch of service " + ns + "/web-service as bob"} {
+	out := results[winner].out
+	for _, want := range []string{"Switch traffic to web:v2?", "What approving changes (blue live → green preview", "+ container/app/image: web:v2", "approved production/switch of service " + ns + "/web-service as " + winner} {
 		if !strings.Contains(out, want) {
-			t.Errorf("cutover approve as bob printed no %q:\n%s", want, out)
+			t.Errorf("cutover approve as %s printed no %q:\n%s", winner, want, out)
 		}
 	}
 	if code := waitExit(t, run); code != 0 {
-		t.Fatalf("the run exited %d after bob's approval, want 0", code)
+		t.Fatalf("the run exited %d after %s's approval, want 0", code, winner)
 	}
 	recs, _, err := engine.ReadJournal(state)
 	if err != nil {
@@ -114,8 +142,8 @@ stages:
 			approvals = append(approvals, r)
 		}
 	}
-	if len(approvals) != 1 || approvals[0].Actor == nil || approvals[0].Actor.Name != "bob" {
-		t.Fatalf("journal: %+v, want one approval by bob", approvals)
+	if len(approvals) != 1 || approvals[0].Actor == nil || approvals[0].Actor.Name != winner {
+		t.Fatalf("journal: %+v, want one approval by %s", approvals, winner)
 	}
 }
 

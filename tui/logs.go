@@ -47,7 +47,7 @@ func (p *logsPane) setStyles(st Styles) {
 	s := textinput.DefaultStyles(st.Dark)
 	s.Cursor.Blink = false
 	p.search.SetStyles(s)
-	p.marker = func(q string) string { return st.Marker.Render(q) }
+	p.marker = func(q string) string { return st.Match.Render(q) }
 	p.vp.SetContentLines(p.highlighted())
 }
 
@@ -114,7 +114,10 @@ func (p *logsPane) Update(msg tea.KeyPressMsg, _ *scene) tea.Cmd {
 			}
 			return nil
 		case "esc":
-			p.searching = false
+			// Esc drops the search: its query and its highlights.
+			p.searching, p.query, p.lastMatch = false, "", -1
+			p.search.SetValue("")
+			p.vp.SetContentLines(p.lines)
 			return nil
 		}
 		var cmd tea.Cmd

@@ -27,6 +27,8 @@ type Styles struct {
 	ModalTitle lipgloss.Style
 	Flash      lipgloss.Style
 	Marker     lipgloss.Style // DEMO, READ-ONLY, EMERGENCY
+	// Match marks a search match; it adds no cells, so columns stay put.
+	Match lipgloss.Style
 
 	OK, Warn, Crit, Info lipgloss.Style
 
@@ -63,6 +65,7 @@ func NewStyles(dark bool) Styles {
 		ModalTitle: lipgloss.NewStyle().Bold(true).Foreground(crit),
 		Flash:      lipgloss.NewStyle().Foreground(warn),
 		Marker:     lipgloss.NewStyle().Bold(true).Reverse(true).Padding(0, 1),
+		Match:      lipgloss.NewStyle().Bold(true).Reverse(true),
 		OK:         lipgloss.NewStyle().Foreground(ok),
 		Warn:       lipgloss.NewStyle().Foreground(warn),
 		Crit:       lipgloss.NewStyle().Foreground(crit).Bold(true),

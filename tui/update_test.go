@@ -453,3 +453,33 @@ func TestPanesFollowThePipeline(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchKeepsColumnsAndEscClears: a search highlight adds no cells,
+// so a matched line reads as before; esc in the search box drops the query
+// and its highlights.
+func TestSearchKeepsColumnsAndEscClears(t *testing.T) {
+	m, _ := console("running", 120, 40, Options{})
+	line := func(m Model) string {
+		for _, l := range strings.Split(ansi.Strip(m.Render()), "\n") {
+			if strings.Contains(l, "trivy: 0 critical") {
+				return l
+			}
+		}
+		return ""
+	}
+	before := line(m)
+	if before == "" {
+		t.Fatalf("no log line with trivy on screen:\n%s", ansi.Strip(m.Render()))
+	}
+	m, _ = do(m, "/", "t", "r", "i", "v", "y", "enter")
+	if got := line(m); got != before || !strings.Contains(m.Render(), "trivy") {
+		t.Errorf("the matched line moved:\nbefore %q\nafter  %q", before, got)
+	}
+	m, _ = do(m, "/", "esc")
+	if s := ansi.Strip(m.Render()); strings.Contains(s, "Logs /trivy") || m.logs.query != "" {
+		t.Errorf("after esc the search stays (query %q):\n%s", m.logs.query, s)
+	}
+	if hl := m.logs.highlighted(); strings.Join(hl, "\n") != strings.Join(m.logs.lines, "\n") {
+		t.Errorf("after esc the logs keep highlights")
+	}
+}

@@ -98,3 +98,18 @@ func (m *Masker) Cut(b []byte, n int) int {
 	}
 	return cut
 }
+
+// Diff masks a diff's values: a pod template may hold a pipeline secret as
+// a literal variable, and the diff goes to screens, chat and the journal.
+// The hash stays the unmasked diff's, which is what a person approves.
+func (m *Masker) Diff(d TemplateDiff) TemplateDiff {
+	if m == nil {
+		return d
+	}
+	changes := make([]Change, len(d.Changes))
+	for i, c := range d.Changes {
+		changes[i] = Change{Path: m.String(c.Path), From: m.String(c.From), To: m.String(c.To)}
+	}
+	d.Changes = changes
+	return d
+}

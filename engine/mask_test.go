@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/cutover-sh/cutover/engine/spec"
 )
 
 func TestMasker(t *testing.T) {
@@ -74,5 +76,23 @@ func TestMaskerCutKeepsSecretsWhole(t *testing.T) {
 	var none *Masker
 	if got := none.Cut(b, 5); got != 5 {
 		t.Errorf("nil masker: Cut = %d, want 5", got)
+	}
+}
+
+// TestDiffsAreMasked: a pipeline secret written into a pod template as a
+// literal variable is masked in the diff, whose hash stays the one of what
+// the cluster holds.
+func TestDiffsAreMasked(t *testing.T) {
+	const secret = "s3cr3t-token-value-123"
+	m := NewMasker([]string{secret})
+	live := ColorState{Replicas: 3, Template: map[string]string{"container/web/env/TOKEN": `"old"`}}
+	preview := ColorState{Replicas: 3, Template: map[string]string{"container/web/env/TOKEN": `"` + secret + `"`}}
+	raw := DiffColors(spec.Blue, spec.Green, live, preview, "color")
+	d := m.Diff(raw)
+	if strings.Contains(d.Unified(), secret) || !strings.Contains(d.Unified(), Mask) || d.Hash != raw.Hash {
+		t.Errorf("masked diff:\n%s(hash %s, raw %s); want the secret masked and the hash kept", d.Unified(), d.Hash, raw.Hash)
+	}
+	if !strings.Contains(raw.Unified(), secret) {
+		t.Errorf("the raw diff lost the value, so the test proves nothing:\n%s", raw.Unified())
 	}
 }

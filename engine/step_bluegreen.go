@@ -200,7 +200,7 @@ func (rl *release) diff(ev ReleaseProgress) *TemplateDiff {
 	if !live.Exists || !preview.Exists {
 		return nil
 	}
-	d := DiffColors(ev.From, ev.To, live, preview, rl.t.SelectorKey)
+	d := rl.e.mask.Diff(DiffColors(ev.From, ev.To, live, preview, rl.t.SelectorKey))
 	return &d
 }
 

@@ -55,7 +55,7 @@ func (r deployRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
 		if err != nil {
 			report(PhaseDeploying, ColorState{Deployment: target}, "cannot say what this deploy changes: "+err.Error())
 		} else {
-			d := DiffDeploy(target, now, next)
+			d := e.mask.Diff(DiffDeploy(target, now, next))
 			e.out.emit(ReleaseProgress{Stage: s.Name, Step: name, Phase: PhaseDeploying, State: now, Diff: &d,
 				Message: e.mask.String("will change: " + strings.Join(d.Summary(len(d.Changes)+1), "; "))})
 		}

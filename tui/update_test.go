@@ -483,3 +483,17 @@ func TestSearchKeepsColumnsAndEscClears(t *testing.T) {
 		t.Errorf("after esc the logs keep highlights")
 	}
 }
+
+// TestTheHeaderKeepsTheGateAt80x24: on a narrow terminal the clock gives
+// way, and the gate's name and key are never cut.
+func TestTheHeaderKeepsTheGateAt80x24(t *testing.T) {
+	m, _ := console("awaiting-approval", 80, 24, Options{})
+	lines := strings.Split(ansi.Strip(m.Render()), "\n")
+	if !strings.Contains(lines[1], "⏸ WAITING") || !strings.Contains(lines[1], "production-deploy/blue-green (a to approve)") {
+		t.Errorf("the header's second line at 80 columns: %q; want the state and the whole gate", lines[1])
+	}
+	m, _ = console("awaiting-approval", 120, 40, Options{})
+	if line := strings.Split(ansi.Strip(m.Render()), "\n")[1]; !strings.Contains(line, "29m10s / 2h35m budget") {
+		t.Errorf("at 120 columns the clock is gone: %q", line)
+	}
+}

@@ -252,10 +252,14 @@ func (m Model) header() string {
 		// Nothing moves until a person decides: say so, not "running".
 		status, label = engine.StatusWaiting, "waiting"
 	}
-	line2 := fmt.Sprintf("%s %s  %s", s.status(status, m.spin.View()), strings.ToUpper(label), dur(elapsed))
+	lead := fmt.Sprintf("%s %s", s.status(status, m.spin.View()), strings.ToUpper(label))
+	// The clock gives way to the gate and the failure on a narrow
+	// terminal: first the word budget, then the whole clock.
+	clocks := []string{dur(elapsed), dur(elapsed), ""}
 	if m.snap.Budget > 0 {
-		line2 += " / " + dur(m.snap.Budget) + " budget"
+		clocks = []string{dur(elapsed) + " / " + dur(m.snap.Budget) + " budget", dur(elapsed) + "/" + dur(m.snap.Budget), ""}
 	}
+	line2 := ""
 	why := m.failure()
 	if _, waiting := m.gate(false); m.snap.Run != "" && why == "" && !waiting {
 		// The run's id matters least: it gives way to a gate or a failure.
@@ -278,10 +282,21 @@ func (m Model) header() string {
 	if m.snap.RolledBack {
 		line2 += "  " + s.Crit.Render("ROLLED BACK")
 	}
+	// The failure's reason is long and is cut; it is in the logs whole.
+	tail := ""
 	if why != "" {
-		line2 += "  " + s.Crit.Render(why)
+		tail = "  " + s.Crit.Render(why)
 	}
-	return line1 + "\n" + line2
+	for _, clock := range clocks {
+		l := lead
+		if clock != "" {
+			l += "  " + clock
+		}
+		if l += line2; lipgloss.Width(l) <= m.w || clock == "" {
+			return line1 + "\n" + l + tail
+		}
+	}
+	return line1 + "\n" + lead + line2 + tail
 }
 
 // failure says where and why the run failed: the first failed step and

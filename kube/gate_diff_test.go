@@ -43,24 +43,7 @@ func TestTheGateShowsWhatChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r := startRun(ctx, t, `apiVersion: cutover.dev/v1alpha1
-kind: Pipeline
-metadata: {name: web}
-stages:
-  - name: production
-    budget: 5m
-    steps:
-      - name: switch
-        blueGreen:
-          context: prod
-          namespace: `+ns+`
-          service: web-service
-          container: app
-          image: web:v2
-          replicas: 2
-          scaleDownDelay: 1s
-          approve: Green serves web:v2. Switch traffic?
-`, clustersOf(map[string]*testenv.Cluster{"prod": c}))
+	r := startRun(ctx, t, releasePipeline(ns)+"          approve: Green serves web:v2. Switch traffic?\n", clustersOf(map[string]*testenv.Cluster{"prod": c}))
 	eng, next := r.eng, r.next
 
 	gate := next("gate.waiting", func(ev engine.Event) bool { _, ok := ev.(engine.GateWaiting); return ok }).(engine.GateWaiting)

@@ -8,9 +8,7 @@ import (
 	"testing"
 	"time"
 
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 
 	"github.com/cutover-sh/cutover/engine"
@@ -34,11 +32,7 @@ func TestDecideAGateThroughTheCluster(t *testing.T) {
 		t.Fatalf("apply deploy/rbac.yaml: %v", err)
 	}
 	for _, who := range []string{"bob", "carol"} {
-		if _, err := c.Client.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: "cutover-approver-" + who},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "cutover-approver"},
-			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "User", Name: who}},
-		}, metav1.CreateOptions{}); err != nil {
+		if err := testenv.BindRole(ctx, c.Client, ns, "cutover-approver", who); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -53,24 +47,7 @@ func TestDecideAGateThroughTheCluster(t *testing.T) {
 	}
 	bob, carol, eve := as("bob"), as("carol"), as("eve")
 
-	r := startRun(ctx, t, `apiVersion: cutover.dev/v1alpha1
-kind: Pipeline
-metadata: {name: web}
-stages:
-  - name: production
-    budget: 5m
-    steps:
-      - name: switch
-        blueGreen:
-          context: prod
-          namespace: `+ns+`
-          service: web-service
-          container: app
-          image: web:v2
-          replicas: 2
-          scaleDownDelay: 1s
-          approve: Green serves web:v2. Switch traffic?
-`, clustersOf(map[string]*testenv.Cluster{"prod": c}))
+	r := startRun(ctx, t, releasePipeline(ns)+"          approve: Green serves web:v2. Switch traffic?\n", clustersOf(map[string]*testenv.Cluster{"prod": c}))
 	r.next("gate.waiting", func(ev engine.Event) bool { _, ok := ev.(engine.GateWaiting); return ok })
 	target := spec.Target{Namespace: ns, Service: "web-service"}
 

@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 )
@@ -124,6 +125,20 @@ func SetPodReady(ctx context.Context, cs kubernetes.Interface, ns, name string, 
 	}
 	if _, err := cs.CoreV1().Pods(ns).UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("set pod %s/%s Ready=%v: %w", ns, name, ready, err)
+	}
+	return nil
+}
+
+// BindRole binds the Role named role in ns to user, as an administrator
+// gives a person a Role.
+func BindRole(ctx context.Context, cs kubernetes.Interface, ns, role, user string) error {
+	_, err := cs.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: role + "-" + user},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "User", Name: user}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("bind role %s/%s to %s: %w", ns, role, user, err)
 	}
 	return nil
 }

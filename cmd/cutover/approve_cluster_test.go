@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/cutover-sh/cutover/engine"
@@ -44,11 +42,7 @@ func TestApproveThroughTheCluster(t *testing.T) {
 		t.Fatalf("apply deploy/rbac.yaml: %v", err)
 	}
 	for _, who := range []string{"bob", "carol"} {
-		if _, err := c.Client.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: "cutover-approver-" + who},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "cutover-approver"},
-			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "User", Name: who}},
-		}, metav1.CreateOptions{}); err != nil {
+		if err := testenv.BindRole(ctx, c.Client, ns, "cutover-approver", who); err != nil {
 			t.Fatal(err)
 		}
 	}

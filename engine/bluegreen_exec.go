@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cutover-sh/cutover/engine/spec"
+	"github.com/cutover-sh/cutover/human"
 )
 
 // switchRejected is the reason of a release whose gate was rejected, and
@@ -290,7 +291,7 @@ func (x *executor) backoff(ctx context.Context, since *time.Time, err error) err
 		return context.Cause(ctx)
 	}
 	if now.Sub(*since) >= limit {
-		return fmt.Errorf("%w (failing for %s)", err, now.Sub(*since).Round(time.Second))
+		return fmt.Errorf("%w (failing for %s)", err, human.Duration(now.Sub(*since)))
 	}
 	if x.h.Retrying != nil {
 		x.h.Retrying(err)

@@ -132,7 +132,7 @@ func TestRunBlueGreenRetriesForALimitedTime(t *testing.T) {
 	h := execHooks()
 	h.Retrying = func(error) { retries++ }
 	_, err := RunBlueGreen(context.Background(), m, bgSpec(), h)
-	if err == nil || !strings.Contains(err.Error(), "request timed out (failing for 1m0s)") {
+	if err == nil || !strings.Contains(err.Error(), "request timed out (failing for 1m)") {
 		t.Fatalf("got %v, want the deploy error after a minute of retries", err)
 	}
 	if retries < 30 || retries > 61 {

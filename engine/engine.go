@@ -16,6 +16,7 @@ import (
 	"github.com/cutover-sh/cutover/engine/spec"
 
 	"github.com/cutover-sh/cutover/engine/edge"
+	"github.com/cutover-sh/cutover/human"
 )
 
 // Recorder is where the engine writes its audit records. *Journal is the
@@ -326,7 +327,7 @@ func (e *Engine) Run(ctx context.Context) (Snapshot, error) {
 	}
 	elapsed := e.clock.Now().Sub(start)
 	finished := e.notes.newNotice(spec.NotifyFinished, nil, nil, "")
-	finished.headline = fmt.Sprintf("%s %s in %s", p.Metadata.Name, status, roundElapsed(elapsed))
+	finished.headline = fmt.Sprintf("%s %s in %s", p.Metadata.Name, status, human.Duration(elapsed))
 	finished.detail = reason
 	if aborted != nil {
 		finished.actor = aborted.Actor.String()

@@ -534,7 +534,7 @@ stages:
 			clock.waitTimers(t, 1) // the budget timer
 			clock.advance(61 * time.Second)
 			w := h.wait("warning", func(ev Event) bool { w, ok := ev.(Warning); return ok && w.Code == WarnOverBudget }).(Warning)
-			if !strings.Contains(w.Message, "over its budget of 1m0s") {
+			if !strings.Contains(w.Message, "over its budget of 1m") {
 				t.Errorf("warning: got %q", w.Message)
 			}
 			if tc.policy == "warn" {

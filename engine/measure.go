@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"time"
 
 	"github.com/cutover-sh/cutover/engine/spec"
+	"github.com/cutover-sh/cutover/human"
 )
 
 // Metrics is what the engine needs from a metrics backend. prom implements
@@ -59,13 +59,13 @@ func (m Measurement) Measured() bool {
 	return m.Verdict != VerdictInconclusive && !math.IsNaN(m.Value)
 }
 
-// ValueText is m's value as every view writes it: four significant
-// digits, or "no data" when nothing was measured, never a zero.
+// ValueText is m's value as every view writes it, human.Number's three
+// significant digits, or "no data" when nothing was measured, never a zero.
 func (m Measurement) ValueText() string {
 	if !m.Measured() {
 		return "no data"
 	}
-	return strconv.FormatFloat(m.Value, 'g', 4, 64)
+	return human.Number(m.Value)
 }
 
 // MarshalJSON writes "value": null when nothing was measured.

@@ -443,18 +443,6 @@ func notifyDelay(base time.Duration, attempt int, retryAfter time.Duration) time
 	return min(max(d, retryAfter), maxNotifyDelay)
 }
 
-// roundElapsed rounds a duration to what a person reads: seconds for
-// minutes, tenths for seconds.
-func roundElapsed(d time.Duration) time.Duration {
-	switch {
-	case d >= time.Minute:
-		return d.Round(time.Second)
-	case d >= time.Second:
-		return d.Round(100 * time.Millisecond)
-	}
-	return d.Round(time.Millisecond)
-}
-
 // stepNamed returns the step of s called name, or nil.
 func stepNamed(s *spec.Stage, name string) *spec.Step {
 	for j := range s.Steps {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cutover-sh/cutover/engine/spec"
+	"github.com/cutover-sh/cutover/human"
 )
 
 // Effect is what moving a Service's traffic does, if it is asked for now.
@@ -207,7 +208,7 @@ func (p Plan) promoteString() string {
 	switch {
 	case !p.ofRelease || !p.Live.Valid():
 	case p.WarmFor > 0:
-		s += fmt.Sprintf(" %s stays warm for %s after the switch.", capital(string(p.Live)), shortDuration(p.WarmFor))
+		s += fmt.Sprintf(" %s stays warm for %s after the switch.", capital(string(p.Live)), human.Duration(p.WarmFor))
 	default:
 		s += fmt.Sprintf(" %s is scaled down after the switch (no scaleDownDelay).", capital(string(p.Live)))
 	}
@@ -223,23 +224,12 @@ func capital(s string) string {
 	return string(s[0]-'a'+'A') + s[1:]
 }
 
-// shortDuration writes whole hours and minutes as people do: 10m, 1h.
-func shortDuration(d time.Duration) string {
-	switch {
-	case d%time.Hour == 0:
-		return fmt.Sprintf("%dh", d/time.Hour)
-	case d%time.Minute == 0:
-		return fmt.Sprintf("%dm", d/time.Minute)
-	}
-	return d.String()
-}
-
 // took estimates how long a cold color takes to come back: as long as the
 // release's own rollout took, when a release timed one.
 func (p Plan) took() string {
 	switch {
 	case p.Estimate > 0:
-		return fmt.Sprintf(", about %s, as long as %s's rollout took", roundElapsed(p.Estimate), p.Live)
+		return fmt.Sprintf(", about %s, as long as %s's rollout took", human.Duration(p.Estimate), p.Live)
 	case p.ofRelease:
 		return fmt.Sprintf(", about as long as %s's rollout took", p.Live)
 	}
@@ -260,7 +250,7 @@ func orName(c spec.Color, alt string) string {
 func ExplainAbort(s Snapshot) string {
 	grace := "a grace period"
 	if s.KillGrace > 0 {
-		grace = shortDuration(s.KillGrace)
+		grace = human.Duration(s.KillGrace)
 	}
 	return fmt.Sprintf("Stop every running step (SIGTERM, then SIGKILL after %s) and cancel the stages not yet run. "+
 		"A release in flight stops where it is; the Service keeps selecting a color with Ready pods.", grace)
@@ -305,5 +295,5 @@ func ExplainTimeout(g GateWaiting, now time.Time) string {
 	if g.OnTimeout == spec.GateApprove {
 		outcome = "approved"
 	}
-	return fmt.Sprintf("%s at its timeout, in %s", outcome, roundElapsed(max(g.Time.Add(g.Timeout).Sub(now), 0)))
+	return fmt.Sprintf("%s at its timeout, in %s", outcome, human.Duration(max(g.Time.Add(g.Timeout).Sub(now), 0)))
 }

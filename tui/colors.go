@@ -12,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/human"
 )
 
 // releasePane shows blue and green side by side: each color's role,
@@ -165,7 +166,7 @@ func (p *releasePane) View(sc *scene, focused bool) string {
 			if !pr.pod.Ready {
 				ready = s.Crit.Render("no   ")
 			}
-			row := fmt.Sprintf("%s%-6s %-*s %-9s %s %3d %6s  %s", prefix, string(pr.color), nw, tail(pr.pod.Name, nw), pr.pod.Phase, ready, pr.pod.Restarts, dur(podAge(pr.pod, r.Time, sc.now)), s.Crit.Render(pr.pod.Reason))
+			row := fmt.Sprintf("%s%-6s %-*s %-9s %s %3d %6s  %s", prefix, string(pr.color), nw, tail(pr.pod.Name, nw), pr.pod.Phase, ready, pr.pod.Restarts, human.Duration(podAge(pr.pod, r.Time, sc.now)), s.Crit.Render(pr.pod.Reason))
 			lines = append(lines, row)
 		}
 		if len(pods) == 0 {
@@ -243,7 +244,7 @@ func podDetail(p podRow) string {
 		"phase     " + p.pod.Phase,
 		fmt.Sprintf("ready     %v", p.pod.Ready),
 		fmt.Sprintf("restarts  %d", p.pod.Restarts),
-		"age       " + dur(p.pod.Age),
+		"age       " + human.Duration(p.pod.Age),
 		"node      " + nonEmpty(p.pod.Node, "-"),
 		"reason    " + nonEmpty(p.pod.Reason, "-"),
 	}, "\n")
@@ -263,7 +264,7 @@ func colorRole(s Styles, r *engine.ReleaseProgress, c, live spec.Color, cs engin
 	switch w := engine.ColorWarmth(cs); w {
 	case engine.WarmthWarm:
 		if !r.ScaleDownAt.IsZero() && r.ScaleDownAt.After(now) {
-			return s.Info.Render("warm, scaled down in " + dur(r.ScaleDownAt.Sub(now)))
+			return s.Info.Render("warm, scaled down in " + human.Duration(r.ScaleDownAt.Sub(now)))
 		}
 		return s.Info.Render("warm")
 	case engine.WarmthMissing:

@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/human"
 )
 
 // stagesPane lists the stages against their budgets.
@@ -126,7 +127,7 @@ func (p *stagesPane) View(sc *scene, focused bool) string {
 			status = engine.StatusWaiting
 		}
 		name := ansi.Truncate(st.Name, rowNameW, "…")
-		row := fmt.Sprintf("%s %-*s %6s/%-6s %s%s", s.status(status, sc.spin), rowNameW, name, dur(el), dur(st.Budget), bar, note)
+		row := fmt.Sprintf("%s %-*s %6s/%-6s %s%s", s.status(status, sc.spin), rowNameW, name, human.Duration(el), human.Duration(st.Budget), bar, note)
 		if focused && i == sel {
 			row = s.Bold.Render("›") + row
 		} else {
@@ -147,7 +148,7 @@ func (p *stagesPane) View(sc *scene, focused bool) string {
 // last lines of output.
 func stageDetail(sc *scene, st engine.StageState) string {
 	s := sc.st
-	lines := []string{s.Bold.Render("Stage "+st.Name) + "  " + string(st.Status) + "  " + dur(st.Elapsed(sc.now)) + " of " + dur(st.Budget)}
+	lines := []string{s.Bold.Render("Stage "+st.Name) + "  " + string(st.Status) + "  " + human.Duration(st.Elapsed(sc.now)) + " of " + human.Duration(st.Budget)}
 	if st.Reason != "" {
 		lines = append(lines, st.Reason)
 	}

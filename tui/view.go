@@ -12,6 +12,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/human"
 	"github.com/cutover-sh/cutover/sanitize"
 )
 
@@ -255,9 +256,9 @@ func (m Model) header() string {
 	lead := fmt.Sprintf("%s %s", s.status(status, m.spin.View()), strings.ToUpper(label))
 	// The clock gives way to the gate and the failure on a narrow
 	// terminal: first the word budget, then the whole clock.
-	clocks := []string{dur(elapsed), dur(elapsed), ""}
+	clocks := []string{human.Duration(elapsed), human.Duration(elapsed), ""}
 	if m.snap.Budget > 0 {
-		clocks = []string{dur(elapsed) + " / " + dur(m.snap.Budget) + " budget", dur(elapsed) + "/" + dur(m.snap.Budget), ""}
+		clocks = []string{human.Duration(elapsed) + " / " + human.Duration(m.snap.Budget) + " budget", human.Duration(elapsed) + "/" + human.Duration(m.snap.Budget), ""}
 	}
 	line2 := ""
 	why := m.failure()
@@ -357,7 +358,7 @@ func (m Model) cardView(g engine.GateWaiting) string {
 		"",
 	}
 	now := m.o.Now()
-	lines = append(lines, wrap("waiting "+dur(now.Sub(g.Time))+" · "+engine.ExplainTimeout(g, now)))
+	lines = append(lines, wrap("waiting "+human.Duration(now.Sub(g.Time))+" · "+engine.ExplainTimeout(g, now)))
 	if r := m.currentRelease(); r != nil && r.Observed != nil && m.releaseGate(g) {
 		// What the engine would do with an approval now: the same plan
 		// that refuses it.
@@ -407,18 +408,6 @@ func (m Model) overlay(under, over string, h int) string {
 	y := min(1, max(h-lipgloss.Height(over), 0))
 	layers := lipgloss.NewCompositor(lipgloss.NewLayer(under), lipgloss.NewLayer(over).X(x).Y(y).Z(1))
 	return lipgloss.NewCanvas(m.w, h).Compose(layers).Render()
-}
-
-// dur writes a duration the way the budget table does: 4m05s, 1h10m.
-func dur(d time.Duration) string {
-	d = d.Round(time.Second)
-	switch {
-	case d >= time.Hour:
-		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-	case d >= time.Minute:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	}
-	return fmt.Sprintf("%ds", int(d.Seconds()))
 }
 
 // shortImage is an image's repository's last part and its tag: the

@@ -23,6 +23,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cutover-sh/cutover/engine/edge"
+	"github.com/cutover-sh/cutover/human"
 	"github.com/cutover-sh/cutover/sanitize"
 )
 
@@ -87,7 +88,7 @@ func (p Poster) Post(ctx context.Context, w edge.Webhook, n edge.Notice, timeout
 		case ctx.Err() != nil:
 			err = errors.New("stopped before the webhook answered")
 		case actx.Err() != nil:
-			err = fmt.Errorf("no answer within %s", timeout)
+			err = fmt.Errorf("no answer within %s", human.Duration(timeout))
 		}
 		return edge.Posted{Retry: true, Err: fmt.Errorf("post to %s webhook: %w", w.Kind, err)}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/human"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -116,9 +117,9 @@ func printHistory(s streams, h engine.History) error {
 			return "-"
 		}
 		if over {
-			return dur(d) + " !"
+			return human.Duration(d) + " !"
 		}
-		return dur(d)
+		return human.Duration(d)
 	}
 	runs := "runs"
 	if h.Runs == 1 {
@@ -128,15 +129,15 @@ func printHistory(s streams, h engine.History) error {
 	tw := tabwriter.NewWriter(s.out, 0, 4, 2, ' ', 0)
 	_, _ = fmt.Fprintln(tw, "STAGE\tBUDGET\tLAST\tMEDIAN\tRUNS")
 	for _, r := range h.Stages {
-		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", r.Stage, dur(r.Budget), mark(r.Last, r.LastOverBudget), mark(r.Median, r.MedianOver), r.Samples)
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", r.Stage, human.Duration(r.Budget), mark(r.Last, r.LastOverBudget), mark(r.Median, r.MedianOver), r.Samples)
 	}
-	_, _ = fmt.Fprintf(tw, "TOTAL\t%s\t%s\t%s\t\n", dur(h.TotalBudget),
+	_, _ = fmt.Fprintf(tw, "TOTAL\t%s\t%s\t%s\t\n", human.Duration(h.TotalBudget),
 		mark(h.TotalLast, h.TotalLast > h.TotalBudget), mark(h.TotalMedian, h.TotalMedian > h.TotalBudget))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	if h.LastRun != "" {
-		_, _ = fmt.Fprintf(s.out, "\nLast run %s %s in %s wall-clock.\n", h.LastRun, h.LastStatus, dur(h.LastElapsed))
+		_, _ = fmt.Fprintf(s.out, "\nLast run %s %s in %s wall-clock.\n", h.LastRun, h.LastStatus, human.Duration(h.LastElapsed))
 	}
 	return nil
 }

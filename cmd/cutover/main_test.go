@@ -124,7 +124,7 @@ func TestRunLocalExampleAutoApprove(t *testing.T) {
 	}
 	// The history table reads what the run wrote.
 	code, out, _ = cli(t, "", nil, "history", "--state-dir", state)
-	if code != exitOK || !strings.Contains(out, "production-deploy") || !strings.Contains(out, "TOTAL") || !strings.Contains(out, "2h35m0s") {
+	if code != exitOK || !strings.Contains(out, "production-deploy") || !strings.Contains(out, "TOTAL") || !strings.Contains(out, "2h35m") {
 		t.Errorf("history: exit %d, out:\n%s", code, out)
 	}
 }

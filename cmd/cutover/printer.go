@@ -12,6 +12,7 @@ import (
 	"github.com/cutover-sh/cutover/engine/spec"
 
 	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/human"
 	"github.com/cutover-sh/cutover/sanitize"
 )
 
@@ -85,35 +86,24 @@ func (p *plainPrinter) line(t time.Time, format string, args ...any) {
 	_ = p.w.WriteByte('\n')
 }
 
-func dur(d time.Duration) string {
-	switch {
-	case d >= time.Minute:
-		return d.Round(time.Second).String()
-	case d >= time.Second:
-		return d.Round(100 * time.Millisecond).String()
-	default:
-		return d.Round(time.Millisecond).String()
-	}
-}
-
 func (p *plainPrinter) event(ev engine.Event) error {
 	t := ev.Header().Time
 	switch e := ev.(type) {
 	case engine.RunStarted:
-		p.line(t, "run %s started: pipeline %s (%s) by %s; %d stages, budget %s", e.Run, e.Pipeline, e.Path, e.Actor, len(e.Stages), dur(e.Budget))
+		p.line(t, "run %s started: pipeline %s (%s) by %s; %d stages, budget %s", e.Run, e.Pipeline, e.Path, e.Actor, len(e.Stages), human.Duration(e.Budget))
 		if e.Emergency {
 			p.line(t, "EMERGENCY run: %s", e.Reason)
 		}
 	case engine.StageSkipped:
 		p.line(t, "stage %s skipped by %s: %s", e.Stage, e.Actor, e.Reason)
 	case engine.StageStarted:
-		p.line(t, "stage %s started (budget %s)", e.Stage, dur(e.Budget))
+		p.line(t, "stage %s started (budget %s)", e.Stage, human.Duration(e.Budget))
 	case engine.StageFinished:
 		if e.Elapsed == 0 {
 			p.line(t, "stage %s %s: %s", e.Stage, e.Status, e.Reason)
 			break
 		}
-		msg := fmt.Sprintf("stage %s %s in %s of %s budget", e.Stage, e.Status, dur(e.Elapsed), dur(e.Budget))
+		msg := fmt.Sprintf("stage %s %s in %s of %s budget", e.Stage, e.Status, human.Duration(e.Elapsed), human.Duration(e.Budget))
 		if e.Reason != "" {
 			msg += ": " + e.Reason
 		}
@@ -131,7 +121,7 @@ func (p *plainPrinter) event(ev engine.Event) error {
 		}
 		p.line(t, "%s/%s %s %s", e.Stage, e.Step, sep, e.Line)
 	case engine.StepFinished:
-		msg := fmt.Sprintf("step %s/%s %s in %s", e.Stage, e.Step, e.Status, dur(e.Elapsed))
+		msg := fmt.Sprintf("step %s/%s %s in %s", e.Stage, e.Step, e.Status, human.Duration(e.Elapsed))
 		if e.Reason != "" {
 			msg += ": " + e.Reason
 		}
@@ -144,7 +134,7 @@ func (p *plainPrinter) event(ev engine.Event) error {
 		if !p.autoApprove {
 			hint := `type "approve" and Enter to approve, "reject REASON" to reject`
 			if e.Timeout > 0 {
-				hint += fmt.Sprintf("; after %s it will %s", dur(e.Timeout), outcomeOr(e.OnTimeout))
+				hint += fmt.Sprintf("; after %s it will %s", human.Duration(e.Timeout), outcomeOr(e.OnTimeout))
 			}
 			p.line(t, "gate %s: %s", e.Gate, hint)
 		}
@@ -183,7 +173,7 @@ func (p *plainPrinter) event(ev engine.Event) error {
 	case engine.ReleaseRequested:
 		p.line(t, "%s of %s asked by %s: %s", e.Action, e.Service, e.Actor, e.Reason)
 	case engine.RunFinished:
-		msg := fmt.Sprintf("run %s %s in %s", e.Run, e.Status, dur(e.Elapsed))
+		msg := fmt.Sprintf("run %s %s in %s", e.Run, e.Status, human.Duration(e.Elapsed))
 		if e.Reason != "" {
 			msg += ": " + e.Reason
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/human"
 	"github.com/cutover-sh/cutover/kube"
 )
 
@@ -162,7 +163,7 @@ func printStatus(w io.Writer, v statusView) error {
 	_, _ = fmt.Fprintf(w, "Service %s: live color %s\n", v.Service, strings.ToUpper(string(v.Live)))
 	if m := v.Last; !m.SwitchedAt.IsZero() {
 		_, _ = fmt.Fprintf(w, "Last switch: %s -> %s at %s (%s ago) by %s, release %s\n", orDash(string(m.Previous)), v.Live,
-			m.SwitchedAt.UTC().Format(time.RFC3339), dur(time.Since(m.SwitchedAt)), orDash(m.SwitchedBy), orDash(m.Release))
+			m.SwitchedAt.UTC().Format(time.RFC3339), human.Duration(time.Since(m.SwitchedAt)), orDash(m.SwitchedBy), orDash(m.Release))
 	} else {
 		_, _ = fmt.Fprintln(w, "Last switch: none recorded (no cutover.dev annotations)")
 	}
@@ -170,7 +171,7 @@ func printStatus(w io.Writer, v statusView) error {
 	case l == nil || l.Holder == "":
 		_, _ = fmt.Fprintln(w, "Release lock: free")
 	case l.Expired:
-		_, _ = fmt.Fprintf(w, "Release lock: expired, last held by %s (renewed %s ago)\n", l.Holder, dur(time.Since(l.RenewedAt)))
+		_, _ = fmt.Fprintf(w, "Release lock: expired, last held by %s (renewed %s ago)\n", l.Holder, human.Duration(time.Since(l.RenewedAt)))
 	default:
 		_, _ = fmt.Fprintf(w, "Release lock: held by %s since %s\n", l.Holder, l.Since.UTC().Format(time.RFC3339))
 	}
@@ -214,7 +215,7 @@ func printStatus(w io.Writer, v statusView) error {
 			if p.Ready {
 				ready = "yes"
 			}
-			_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", p.Name, c, p.Phase, ready, p.Restarts, dur(p.Age.Round(time.Second)), orDash(p.Node), orDash(p.Reason))
+			_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", p.Name, c, p.Phase, ready, p.Restarts, human.Duration(p.Age.Round(time.Second)), orDash(p.Node), orDash(p.Reason))
 		}
 	}
 	return tw.Flush()
@@ -410,7 +411,7 @@ func switchCmd(ctx context.Context, s streams, g *globalOptions, service string,
 		Observed: func(_ engine.Release, obs engine.Observation, act engine.Action) {
 			if act.Kind != engine.ActNone {
 				c := obs.Color(to)
-				_, _ = fmt.Fprintf(s.out, "%s: %s %s (%s %d/%d Ready)\n", dur(time.Since(start)), act.Kind, to, c.Deployment, c.Ready, c.Replicas)
+				_, _ = fmt.Fprintf(s.out, "%s: %s %s (%s %d/%d Ready)\n", human.Duration(time.Since(start)), act.Kind, to, c.Deployment, c.Ready, c.Replicas)
 			}
 		},
 		Retrying: func(err error) { _, _ = fmt.Fprintln(s.err, "retrying:", err) },
@@ -430,7 +431,7 @@ func switchCmd(ctx context.Context, s streams, g *globalOptions, service string,
 	if err := journalSwitch(journal, engine.Record{Type: typ, Actor: &actor, Service: t.String(), From: from, To: done, Reason: o.reason, Duration: time.Since(start)}, err); err != nil {
 		return err
 	}
-	_, _ = fmt.Fprintf(s.out, "Service %s now selects %s (was %s); %s took %s.\n", t, done, from, verb, dur(time.Since(start)))
+	_, _ = fmt.Fprintf(s.out, "Service %s now selects %s (was %s); %s took %s.\n", t, done, from, verb, human.Duration(time.Since(start)))
 	return nil
 }
 
@@ -512,7 +513,7 @@ func maintenance(ctx context.Context, s streams, g *globalOptions, service strin
 	if err != nil {
 		return err
 	}
-	_, _ = fmt.Fprintf(s.out, "Service %s now serves %s (was %s); %s took %s.\n", t, m.To, m.From, verb, dur(time.Since(start)))
+	_, _ = fmt.Fprintf(s.out, "Service %s now serves %s (was %s); %s took %s.\n", t, m.To, m.From, verb, human.Duration(time.Since(start)))
 	return nil
 }
 

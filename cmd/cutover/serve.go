@@ -24,6 +24,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/human"
 	"github.com/cutover-sh/cutover/sanitize"
 	"github.com/cutover-sh/cutover/tui"
 )
@@ -197,7 +198,7 @@ func serve(ctx context.Context, s streams, g *globalOptions, o *serveOptions, pa
 	}
 	logf("serving %s over SSH on %s (host key %s)", r.p.Metadata.Name, l.Addr(), o.hostKey)
 	logf("limits: login grace %s, max startups %s (%s), %d sessions (%d per key), keepalive every %s (%d unanswered drop), unused connections closed after %s, at most %d connections (open-files limit %d)",
-		lim.loginGrace, lim.startups, lim.perSourceText(), lim.sessions, lim.sessionsPerKey, lim.aliveInterval, lim.aliveCountMax, lim.unused, lim.conns, fdLimit)
+		human.Duration(lim.loginGrace), lim.startups, lim.perSourceText(), lim.sessions, lim.sessionsPerKey, human.Duration(lim.aliveInterval), lim.aliveCountMax, human.Duration(lim.unused), lim.conns, fdLimit)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(adm.listener(l)) }()
 

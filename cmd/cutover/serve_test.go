@@ -679,7 +679,10 @@ func TestServeLogIsSanitized(t *testing.T) {
 
 	host := strings.Split(b.addr, ":")[0]
 	args := b.sshArgs("mallory")
-	args[len(args)-1] = "\x1b[31m\u202eyrollam@" + host
+	// OpenSSH refuses control characters in a user name since 9.2p1
+	// (Debian's deb12u10): escapes come from an attacker's own client, as
+	// bob's did; the real client still sends the bidi override.
+	args[len(args)-1] = "\u202eyrollam@" + host
 	sshRun(t, nil, append(args, "true")...)
 	b.waitLog("rejected key "+b.fingerprint("mallory"), 10*time.Second)
 	log := b.logText()

@@ -11,6 +11,8 @@ import (
 
 	"charm.land/ssh"
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/cutover-sh/cutover/human"
 )
 
 // admission holds cutover serve's SSH connections to its limits from the
@@ -162,7 +164,7 @@ func (p *peer) graceOver() {
 	late := !p.authed && !p.closed
 	p.mu.Unlock()
 	if late {
-		p.a.noisy.add(fmt.Sprintf("closed connections not authenticated within %s (--login-grace-time)", p.a.lim.loginGrace), p.RemoteAddr().String())
+		p.a.noisy.add(fmt.Sprintf("closed connections not authenticated within %s (--login-grace-time)", human.Duration(p.a.lim.loginGrace)), p.RemoteAddr().String())
 		_ = p.Close()
 	}
 }

@@ -17,6 +17,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/human"
 	"github.com/cutover-sh/cutover/kube"
 	"github.com/cutover-sh/cutover/prom"
 	"github.com/cutover-sh/cutover/tui"
@@ -101,7 +102,7 @@ func finalState(w io.Writer, snap engine.Snapshot, o *runOptions, err error) {
 	if ee, ok := errors.AsType[*exitError](err); ok {
 		code = ee.code
 	}
-	lines := []string{fmt.Sprintf("cutover: run %s of %s %s in %s (exit %d)", snap.Run, snap.Pipeline, snap.Status, dur(snap.Finished.Sub(snap.Started)), code)}
+	lines := []string{fmt.Sprintf("cutover: run %s of %s %s in %s (exit %d)", snap.Run, snap.Pipeline, snap.Status, human.Duration(snap.Finished.Sub(snap.Started)), code)}
 	for _, st := range snap.Stages {
 		for _, step := range st.Steps {
 			if step.Status == engine.StatusFailed && step.Reason != "" {

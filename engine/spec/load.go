@@ -848,7 +848,7 @@ func validateLoadTest(l *LoadTestSpec, kpath string, d *decoder, at func(string)
 	case l.Duration <= 0 && !errs.has(kpath+".duration"):
 		errs.add(at(kpath+".duration"), kpath+".duration", "required: how long to send requests, like 30s")
 	case l.Duration.D() > maxLoadTest:
-		errs.add(at(kpath+".duration"), kpath+".duration", "must be at most %s, got %s", maxLoadTest, l.Duration)
+		errs.add(at(kpath+".duration"), kpath+".duration", "must be at most %s, got %s", Duration(maxLoadTest), l.Duration)
 	}
 	if l.RequestTimeout < 0 {
 		errs.add(at(kpath+".requestTimeout"), kpath+".requestTimeout", "must not be negative")

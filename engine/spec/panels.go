@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/cutover-sh/cutover/human"
 )
 
 // PanelSpec is one metrics panel: a query template drawn over time, with
@@ -36,57 +38,22 @@ const (
 
 var units = []Unit{UnitReqPerSec, UnitPercent, UnitSeconds, UnitBytes, UnitCores, UnitCount}
 
-// Format writes v in the unit, short enough for a panel's header.
+// Format writes v in the unit: the one formatter of each unit, which the
+// console, plain output, history and panels share.
 func (u Unit) Format(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "NaN"
-	case math.IsInf(v, 0):
-		return fmt.Sprintf("%v", v)
-	}
 	switch u {
 	case UnitReqPerSec:
-		return trimFloat(v) + " req/s"
+		return human.Number(v) + " req/s"
 	case UnitPercent:
-		return trimFloat(v*100) + "%"
+		return human.Percent(v)
 	case UnitSeconds:
-		if math.Abs(v) < 1 {
-			return trimFloat(v*1000) + "ms"
-		}
-		return trimFloat(v) + "s"
+		return human.Seconds(v)
 	case UnitBytes:
-		return formatBytes(v)
+		return human.Bytes(v)
 	case UnitCores:
-		return trimFloat(v) + " cores"
+		return human.Number(v) + " cores"
 	}
-	return trimFloat(v)
-}
-
-// trimFloat writes three significant digits, without an exponent for the
-// magnitudes panels show.
-func trimFloat(v float64) string {
-	if v == math.Trunc(v) && math.Abs(v) < 1e6 {
-		return fmt.Sprintf("%.0f", v)
-	}
-	s := fmt.Sprintf("%.3g", v)
-	if strings.ContainsAny(s, "e") {
-		return fmt.Sprintf("%.0f", v)
-	}
-	return s
-}
-
-func formatBytes(v float64) string {
-	const unit = 1024
-	abs := math.Abs(v)
-	if abs < unit {
-		return trimFloat(v) + " B"
-	}
-	div, exp := float64(unit), 0
-	for n := abs / unit; n >= unit && exp < 5; n /= unit {
-		div *= unit
-		exp++
-	}
-	return trimFloat(v/div) + " " + string("KMGTPE"[exp]) + "iB"
+	return human.Number(v)
 }
 
 // PanelState is how a panel looks at a glance.

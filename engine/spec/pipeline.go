@@ -3,6 +3,8 @@ package spec
 import (
 	"fmt"
 	"time"
+
+	"github.com/cutover-sh/cutover/human"
 )
 
 // MaintenanceTarget returns the blue-green step whose Service has a
@@ -196,10 +198,11 @@ type Duration time.Duration
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
 // String formats the duration the way it is written in a pipeline file.
-func (d Duration) String() string { return time.Duration(d).String() }
+// String writes d as every view does (human.Duration): 15m, 4m05s.
+func (d Duration) String() string { return human.Duration(time.Duration(d)) }
 
 // MarshalText writes the duration as a Go duration string.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
 // UnmarshalText parses a Go duration string.
 func (d *Duration) UnmarshalText(b []byte) error {

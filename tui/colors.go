@@ -10,6 +10,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/cutover-sh/cutover/engine"
 	"github.com/cutover-sh/cutover/human"
@@ -102,10 +103,10 @@ func boolInt(b bool) int {
 
 func (p *releasePane) View(sc *scene, focused bool) string {
 	s := sc.st
-	w, h := p.w, p.h
+	iw, ih := inner(s, p.w, p.h)
 	r := sc.release
 	if r == nil {
-		return box(s, "Blue / Green", s.Muted.Render("no release in this run yet"), w, h, focused)
+		return box(s, "Blue / Green", s.Muted.Render("no release in this run yet"), p.w, p.h, focused)
 	}
 	var live spec.Color
 	var mark engine.ReleaseMark
@@ -115,23 +116,17 @@ func (p *releasePane) View(sc *scene, focused bool) string {
 	} else {
 		live = r.Live
 	}
+	title := "Blue / Green"
 	lines := []string{fmt.Sprintf("%s  phase %s%s", r.Service, s.Bold.Render(string(r.Phase)), msgSuffix(s, r.Message))}
-	for _, c := range []spec.Color{spec.Blue, spec.Green} {
-		cs := colorState(r, c)
-		role := colorRole(s, r, c, live, cs, sc.now)
-		img := ""
-		for _, v := range cs.Images {
-			img = v
-		}
-		ready := fmt.Sprintf("%d/%d ready", cs.Ready, cs.Replicas)
-		if cs.Replicas > 0 && cs.Ready < cs.Replicas {
-			ready = s.Warn.Render(ready)
-		}
-		// The image's end is its tag, what tells the colors apart.
-		imgW := max(w-paneFrameW-len(nonEmpty(cs.Deployment, "-"))-30, 8)
-		lines = append(lines, fmt.Sprintf("%s %s  %s  %s  %s", padRight(s.colorLabel(c), 7), padRight(role, 7), ready, nonEmpty(cs.Deployment, "-"), tail(nonEmpty(img, "-"), imgW)))
+	if sc.narrow {
+		// The Service's name goes into the title: the rows are for the
+		// colors and the worst pods.
+		_, svc, _ := strings.Cut(r.Service, "/")
+		title += " · " + svc
+		lines = []string{s.Bold.Render(string(r.Phase)) + msgSuffix(s, r.Message)}
 	}
-	if h >= 9 {
+	lines = append(lines, p.colorRows(sc, r, live, iw)...)
+	if !sc.narrow && ih >= 7 {
 		pairs := make([]string, 0, len(selector))
 		for _, k := range sortedKeys(selector) {
 			pairs = append(pairs, k+"="+selector[k])
@@ -141,48 +136,116 @@ func (p *releasePane) View(sc *scene, focused bool) string {
 			sw = fmt.Sprintf("last switch %s by %s", mark.SwitchedAt.Format("15:04:05"), nonEmpty(mark.SwitchedBy, "?"))
 		}
 		lines = append(lines, s.Muted.Render("selector ")+strings.Join(pairs, ",")+s.Muted.Render("  "+sw), "")
-		pods := podsOf(r)
-		sel := p.selected(pods)
-		nw := 3
-		for _, pr := range pods {
-			nw = max(nw, len(pr.pod.Name))
-		}
-		nw = min(nw, max(w-46, 12))
-		lines = append(lines, s.Muted.Render(fmt.Sprintf("  %-6s %-*s %-9s %-5s %3s %6s  %s", "COLOR", nw, "POD", "PHASE", "READY", "RST", "AGE", "REASON")))
-		// Only the rows that fit are drawn, scrolled to keep the selected
-		// pod in view: 60 pods must not cost 60 rows a frame.
-		room := max(h-s.Pane.GetVerticalFrameSize()-len(lines), 1)
-		first := 0
-		if len(pods) > room {
-			first = clamp(sel-room/2, 0, len(pods)-room)
-		}
-		for i := first; i < min(len(pods), first+room); i++ {
-			pr := pods[i]
-			prefix := "  "
-			if focused && i == sel {
-				prefix = s.Bold.Render("› ")
-			}
-			ready := s.OK.Render("yes  ")
-			if !pr.pod.Ready {
-				ready = s.Crit.Render("no   ")
-			}
-			row := fmt.Sprintf("%s%-6s %-*s %-9s %s %3d %6s  %s", prefix, string(pr.color), nw, tail(pr.pod.Name, nw), pr.pod.Phase, ready, pr.pod.Restarts, human.Duration(podAge(pr.pod, r.Time, sc.now)), s.Crit.Render(pr.pod.Reason))
-			lines = append(lines, row)
-		}
-		if len(pods) == 0 {
-			lines = append(lines, s.Muted.Render("  no pods"))
-		}
 	}
-	return box(s, "Blue / Green", strings.Join(lines, "\n"), w, h, focused)
+	if room := ih - len(lines) - 1; room > 0 {
+		lines = append(lines, p.podRows(sc, r, focused, iw, room)...)
+	}
+	return box(s, title, strings.Join(lines, "\n"), p.w, p.h, focused)
 }
 
-// tail keeps the end of a name that is too long, where a pod's name has
-// what tells it from its siblings.
-func tail(s string, w int) string {
-	if len(s) <= w {
-		return s
+// colorRows are the two colors: each one's role, readiness, Deployment
+// (when there is room) and image, the tag when space is short.
+func (p *releasePane) colorRows(sc *scene, r *engine.ReleaseProgress, live spec.Color, iw int) []string {
+	s := sc.st
+	roleW := 0
+	rows := make([][]string, 0, 2)
+	for _, c := range []spec.Color{spec.Blue, spec.Green} {
+		cs := colorState(r, c)
+		role := colorRole(s, r, c, live, cs, sc.now)
+		roleW = max(roleW, lipgloss.Width(role))
+		img := ""
+		for _, v := range cs.Images {
+			img = v
+		}
+		ready := fmt.Sprintf("%d/%d", cs.Ready, cs.Replicas)
+		if !sc.narrow {
+			ready += " ready"
+		}
+		if cs.Replicas > 0 && cs.Ready < cs.Replicas {
+			ready = s.Warn.Render(ready)
+		}
+		if sc.narrow {
+			rows = append(rows, []string{s.colorLabel(c), role, ready, nonEmpty(imageTag(img), "-")})
+		} else {
+			rows = append(rows, []string{s.colorLabel(c), role, ready, nonEmpty(cs.Deployment, "-"), nonEmpty(img, "-")})
+		}
 	}
-	return "…" + s[len(s)-w+1:]
+	cols := []column{{width: 7}, {width: min(roleW, max(iw-7-9-8-3, 4))}, {width: 9}, {tail: true}}
+	if !sc.narrow {
+		depW := 0
+		for _, r := range rows {
+			depW = max(depW, len(r[3]))
+		}
+		cols = []column{{width: 7}, {width: min(roleW, max(iw/3, 7))}, {width: 9}, {width: min(depW, max(iw/4, 8))}, {tail: true}}
+	} else {
+		cols[2].width = max(lipgloss.Width(rows[0][2]), lipgloss.Width(rows[1][2]))
+	}
+	return grid(s, cols, rows, iw, false)
+}
+
+// podRows is the pods of both colors, the failing ones first, as a table
+// of room rows with its header, scrolled to keep the selected pod in view:
+// 60 pods must not cost 60 rows a frame.
+func (p *releasePane) podRows(sc *scene, r *engine.ReleaseProgress, focused bool, iw, room int) []string {
+	s := sc.st
+	pods := podsOf(r)
+	if len(pods) == 0 {
+		return []string{s.Muted.Render("  no pods")}
+	}
+	sel := p.selected(pods)
+	first := 0
+	if len(pods) > room {
+		first = clamp(sel-room/2, 0, len(pods)-room)
+	}
+	nameW := 3
+	for _, pr := range pods[first:min(len(pods), first+room)] {
+		nameW = max(nameW, len(pr.pod.Name))
+	}
+	var cols []column
+	if sc.narrow {
+		// The color is the icon: the name, phase and reason need the room.
+		cols = []column{{width: 3}, {title: "POD", tail: true}, {title: "PHASE", width: 7}, {title: "RST", width: 3, right: true}, {title: "AGE", width: 6, right: true}, {title: "REASON", min: 6}}
+	} else {
+		cols = []column{{width: 2}, {title: "COLOR", width: 6}, {title: "POD", tail: true}, {title: "PHASE", width: 9}, {title: "READY", width: 5}, {title: "RST", width: 3, right: true}, {title: "AGE", width: 6, right: true}, {title: "REASON", min: 6}}
+	}
+	fixed := len(cols) - 1
+	for _, c := range cols {
+		fixed += c.width
+	}
+	pod := 2
+	if sc.narrow {
+		pod = 1
+	}
+	// The name has the room the reasons leave: whole when it can be.
+	reasonW := 0
+	for _, pr := range pods[first:min(len(pods), first+room)] {
+		reasonW = max(reasonW, len(pr.pod.Reason))
+	}
+	keep := 12
+	if sc.narrow {
+		keep = 8
+	}
+	cols[pod].width = clamp(nameW, 8, max(iw-fixed-min(reasonW, keep), 8))
+	var rows [][]string
+	for i := first; i < min(len(pods), first+room); i++ {
+		pr := pods[i]
+		lead := "  "
+		if focused && i == sel {
+			lead = s.Bold.Render("› ")
+		}
+		age := human.Duration(podAge(pr.pod, r.Time, sc.now))
+		reason := s.Crit.Render(pr.pod.Reason)
+		if sc.narrow {
+			rows = append(rows, []string{lead + s.colorIcon(pr.color), pr.pod.Name, pr.pod.Phase, fmt.Sprint(pr.pod.Restarts), age, reason})
+			continue
+		}
+		ready := s.OK.Render("yes")
+		if !pr.pod.Ready {
+			ready = s.Crit.Render("no")
+		}
+		rows = append(rows, []string{lead, string(pr.color), pr.pod.Name, pr.pod.Phase, ready, fmt.Sprint(pr.pod.Restarts), age, reason})
+	}
+	return grid(s, cols, rows, iw, true)
 }
 
 func msgSuffix(s Styles, msg string) string {

@@ -138,6 +138,19 @@ var states = map[string]func() (*script, time.Time){
 		s.release(1740, engine.PhaseDone, "maintenance", engine.ActNone, green(3, ""), "maintenance on by dana")
 		return s, t0.Add(1745 * time.Second)
 	},
+	"switched-warm": func() (*script, time.Time) {
+		// Green is live; blue stays warm for the scale-down delay, its
+		// countdown on screen.
+		s := released()
+		for i := len(s.events) - 1; i >= 0; i-- {
+			if r, ok := s.events[i].(engine.ReleaseProgress); ok {
+				r.ScaleDownAt = r.Time.Add(10 * time.Minute)
+				s.events[i] = r
+				break
+			}
+		}
+		return s, t0.Add(1745 * time.Second)
+	},
 	"post-promotion": func() (*script, time.Time) {
 		s := upToProduction()
 		s.release(1730, engine.PhasePostAnalysis, spec.Green, engine.ActAnalyze, green(3, ""), "")
@@ -171,6 +184,51 @@ var states = map[string]func() (*script, time.Time){
 			engine.RunFinished{Meta: s.meta(2400), Status: engine.StatusFailed})
 		return s, t0.Add(2410 * time.Second)
 	},
+}
+
+// noDataPanels are the guide's six panels when Prometheus answers with
+// nothing, or does not answer: never a zero.
+func noDataPanels() []engine.PanelData {
+	var out []engine.PanelData
+	for i, ps := range spec.DefaultPanels(spec.QueryVars{Namespace: "production"}) {
+		d := engine.PanelData{Spec: ps, Query: ps.Query, At: t0.Add(1700 * time.Second), Step: 15 * time.Second, State: spec.PanelNoData}
+		if i%2 == 1 {
+			d.State, d.Err = spec.PanelUnavailable, fmt.Errorf("query at http://prometheus:9090: connection refused")
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// noBlueGreen is the guide's pipeline with a plain deploy in place of the
+// blue-green switch, its production stage running.
+func noBlueGreen() (*spec.Pipeline, *script, time.Time) {
+	p := guidePipeline()
+	p.Stages[5].Steps = []spec.Step{{Name: "deploy", Run: "kubectl apply -k prod"}}
+	s := &script{}
+	s.add(engine.RunStarted{Meta: s.meta(0), Pipeline: "claude-tiu", Actor: engine.Actor{Name: "alice"}, Budget: 155 * time.Minute})
+	s.stageDone("code-quality", "lint", 0, 95, "flake8 .: 0 problems")
+	s.stageDone("testing", "unit", 95, 310, "412 passed in 298.1s")
+	s.stageDone("build-and-scan", "build", 405, 420, "trivy: 0 critical, 0 high")
+	s.stageDone("staging-deploy", "rollout", 825, 240, "deployment claude-tiu-app rolled out to staging")
+	s.stageDone("performance-test", "load", 1065, 600, "p95=0.41s error_rate=0.2% rate=48 req/s")
+	s.add(engine.StageStarted{Meta: s.meta(1665), Stage: "production-deploy"},
+		engine.StepStarted{Meta: s.meta(1665), Stage: "production-deploy", Step: "deploy", Kind: spec.KindRun, Attempt: 1},
+		engine.StepOutput{Meta: s.meta(1666), Stage: "production-deploy", Step: "deploy", Stream: engine.Stdout, Line: "deployment.apps/claude-tiu configured"})
+	return p, s, t0.Add(1700 * time.Second)
+}
+
+// consoleOf is a console of pipeline p after the script's events, with
+// no panels: a pipeline that names no Prometheus.
+func consoleOf(p *spec.Pipeline, s *script, now time.Time, w, h int) Model {
+	m := New(Options{Controller: &calls{}, Actor: engine.Actor{Name: "oncall"}, Now: func() time.Time { return now }})
+	snap := engine.NewSnapshot(p)
+	msgs := []engine.Message{{Snapshot: &snap}}
+	for _, ev := range s.events {
+		msgs = append(msgs, engine.Message{Event: ev})
+	}
+	m = step(m, tea.WindowSizeMsg{Width: w, Height: h})
+	return step(m, eventsMsg(msgs))
 }
 
 // fixedPanels are the guide's six panels after a refresh, with 120 points

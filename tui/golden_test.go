@@ -41,19 +41,39 @@ func goldenFrame(t *testing.T, got string) {
 	golden.RequireEqual(t, got)
 }
 
-// TestGoldenFrames draws each state at the three sizes with a fixed
-// 16-color profile.
+// scenes are what the golden frames show: the moments of a release a
+// person must read at a glance.
+var scenes = map[string]func(w, h int) Model{
+	"running":       func(w, h int) Model { m, _ := console("running", w, h, Options{}); return m },
+	"gate":          func(w, h int) Model { m, _ := console("awaiting-approval", w, h, Options{}); return m },
+	"switched-warm": func(w, h int) Model { m, _ := console("switched-warm", w, h, Options{}); return m },
+	"rolled-back":   func(w, h int) Model { m, _ := console("rolled-back", w, h, Options{}); return m },
+	"failed":        func(w, h int) Model { m, _ := console("failed", w, h, Options{}); return m },
+	"no-data": func(w, h int) Model {
+		m, _ := console("running", w, h, Options{})
+		return step(m, panelsMsg(noDataPanels()))
+	},
+	"no-bluegreen": func(w, h int) Model { p, s, now := noBlueGreen(); return consoleOf(p, s, now, w, h) },
+}
+
+// TestGoldenFrames draws each scene at the four sizes with a fixed
+// 16-color profile; each has its plain .txt to review.
 func TestGoldenFrames(t *testing.T) {
-	sizes := [][2]int{{80, 24}, {120, 40}, {200, 60}}
-	for _, state := range []string{"running", "awaiting-approval", "switching", "post-promotion", "rolled-back", "failed"} {
+	sizes := [][2]int{{80, 24}, {100, 30}, {120, 40}, {200, 60}}
+	for name, scene := range scenes {
 		for _, sz := range sizes {
+			t.Run(fmt.Sprintf("%s-%dx%d", name, sz[0], sz[1]), func(t *testing.T) {
+				goldenFrame(t, frame(scene(sz[0], sz[1]), colorprofile.ANSI))
+			})
+		}
+	}
+	for _, sz := range [][2]int{{80, 24}, {120, 40}} {
+		for _, state := range []string{"switching", "post-promotion"} {
 			t.Run(fmt.Sprintf("%s-%dx%d", state, sz[0], sz[1]), func(t *testing.T) {
 				m, _ := console(state, sz[0], sz[1], Options{})
 				goldenFrame(t, frame(m, colorprofile.ANSI))
 			})
 		}
-	}
-	for _, sz := range sizes {
 		t.Run(fmt.Sprintf("rollback-modal-%dx%d", sz[0], sz[1]), func(t *testing.T) {
 			m, _ := console("post-promotion", sz[0], sz[1], Options{})
 			goldenFrame(t, frame(step(m, press("r")), colorprofile.ANSI))
@@ -68,9 +88,8 @@ func TestGoldenFrames(t *testing.T) {
 	// The same frame in 256 colors and in truecolor: the palette degrades
 	// with the terminal, the text does not.
 	for name, p := range map[string]colorprofile.Profile{"256": colorprofile.ANSI256, "truecolor": colorprofile.TrueColor} {
-		t.Run("awaiting-approval-120x40-"+name, func(t *testing.T) {
-			m, _ := console("awaiting-approval", 120, 40, Options{})
-			goldenFrame(t, frame(m, p))
+		t.Run("gate-120x40-"+name, func(t *testing.T) {
+			goldenFrame(t, frame(scenes["gate"](120, 40), p))
 		})
 	}
 	t.Run("too-small-60x18", func(t *testing.T) {
@@ -80,8 +99,7 @@ func TestGoldenFrames(t *testing.T) {
 	// NO_COLOR: the renderer's profile drops to Ascii; blue and green are
 	// still told apart by icon and word.
 	t.Run("no-color-120x40", func(t *testing.T) {
-		m, _ := console("awaiting-approval", 120, 40, Options{})
-		goldenFrame(t, frame(m, colorprofile.Ascii))
+		goldenFrame(t, frame(scenes["gate"](120, 40), colorprofile.Ascii))
 	})
 }
 

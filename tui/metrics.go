@@ -48,8 +48,8 @@ func (p *metricsPane) View(sc *scene, focused bool) string {
 	titleW := 16
 	sparkW := sparkWidth(iw)
 	panels := sc.panels
-	if sc.narrow {
-		// Two lines fit at 80×24: the worst panels get them.
+	if _, ih := inner(s, p.w, p.h); len(panels) > ih {
+		// When not every panel fits, the worst get the lines.
 		panels = slices.Clone(panels)
 		slices.SortStableFunc(panels, func(a, b engine.PanelData) int { return b.State.Severity() - a.State.Severity() })
 	}
@@ -113,7 +113,13 @@ func (p *metricsPane) panelLine(s Styles, d engine.PanelData, titleW, sparkW int
 		}
 		vals = append(vals, v)
 	}
+	// The state in a word as well as a color: NO_COLOR, a screen reader
+	// and a pasted capture keep it.
+	word := map[spec.PanelState]string{spec.PanelOK: "ok", spec.PanelWarn: "WARN", spec.PanelCrit: "CRIT"}[d.State]
 	line := title + " " + spark + s.state(d.State, strings.Join(vals, " "))
+	if word != "" {
+		line += " " + s.state(d.State, word)
+	}
 	for _, t := range []struct{ name, cond string }{{"warn", d.Spec.Warn}, {"crit", d.Spec.Crit}} {
 		if c, err := spec.ParseCondition(t.cond); t.cond != "" && err == nil {
 			line += s.Muted.Render(" " + t.name + " " + c.Op + " " + d.Spec.Unit.Format(c.Threshold))
@@ -123,8 +129,9 @@ func (p *metricsPane) panelLine(s Styles, d engine.PanelData, titleW, sparkW int
 }
 
 // sparkWidth is how wide a panel's sparkline is in a pane iw cells wide
-// inside: what is left after the title and the values, at most 40.
-func sparkWidth(iw int) int { return max(min(iw-16-50, 40), 0) }
+// inside: what is left after the title and the values, at least 6 (every
+// panel has its trend, at 70 columns too) and at most 40.
+func sparkWidth(iw int) int { return clamp(iw-16-50, 6, 40) }
 
 // worstSeries is the series a panel's one sparkline draws: the one in the
 // worst state, which is what colors the panel; the first when all agree.

@@ -31,7 +31,7 @@ type scene struct {
 	st      Styles
 	now     time.Time
 	spin    string
-	// narrow is the stacked layout, for short or narrow terminals.
+	// narrow is the compact layout, for short or narrow terminals.
 	narrow bool
 	// noPrometheus is a pipeline with no Prometheus: no panels to wait for.
 	noPrometheus bool
@@ -74,7 +74,8 @@ func box(st Styles, title, content string, w, h int, focused bool) string {
 	// The title goes into the top border, k9s-style, to save a line.
 	rows := strings.SplitN(out, "\n", 2)
 	if len(rows) == 2 && title != "" {
-		t := " " + title + " "
+		// A long title is cut rather than dropped: the pane keeps its name.
+		t := " " + ansi.Truncate(title, max(ansi.StringWidth(rows[0])-6, 1), "…") + " "
 		if focused {
 			t = st.Title.Render(t)
 		} else {

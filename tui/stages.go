@@ -78,70 +78,93 @@ func (p *stagesPane) View(sc *scene, focused bool) string {
 	if len(sc.snap.Stages) == 0 {
 		return box(s, "Stages", s.Muted.Render("no stages yet"), p.w, p.h, focused)
 	}
-	nameW := 0
-	for _, st := range sc.snap.Stages {
-		nameW = max(nameW, ansi.StringWidth(st.Name))
-	}
-	nameW = min(nameW, max(iw-24, 8))
 	sel := p.selected(sc)
-	rows := make([]string, 0, len(sc.snap.Stages))
-	for i, st := range sc.snap.Stages {
+	// Only the rows that fit are laid out, scrolled to keep the selected
+	// stage in view when the pane is shorter than the pipeline.
+	first, last := 0, len(sc.snap.Stages)
+	if last > ih && ih > 0 {
+		first = clamp(sel-ih/2, 0, last-ih)
+		last = first + ih
+	}
+	type row struct {
+		lead, name, times, note string
+		frac                    float64
+	}
+	rows := make([]row, 0, last-first)
+	nameW, timeW, noteW := 0, 0, 0
+	for i := first; i < last; i++ {
+		st := sc.snap.Stages[i]
 		el := st.Elapsed(sc.now)
-		frac := 0.0
+		r := row{name: st.Name, times: human.Duration(el) + "/" + human.Duration(st.Budget)}
 		if st.Budget > 0 {
-			frac = float64(el) / float64(st.Budget)
+			r.frac = float64(el) / float64(st.Budget)
 		}
-		barColor := s.OK.GetForeground()
-		switch {
-		case frac >= 1:
-			barColor = s.Crit.GetForeground()
-		case frac >= 0.75:
-			barColor = s.Warn.GetForeground()
-		}
-		note := ""
 		switch st.Status {
 		case engine.StatusSkipped:
-			note = s.Muted.Render(" skipped")
+			r.note = s.Muted.Render("skipped")
 		case engine.StatusCancelled:
-			note = s.Muted.Render(" cancelled")
+			r.note = s.Muted.Render("cancelled")
 		case engine.StatusFailed:
-			note = s.Crit.Render(" failed")
-		}
-		// The row is the selection mark, the icon, the name, the times, the
-		// bar and the note; the bar goes first when room runs out, then
-		// the name shortens, so the note is always whole.
-		rowNameW := nameW
-		bar := ""
-		barW := iw - nameW - 19 - ansi.StringWidth(note)
-		if barW < 3 {
-			rowNameW = max(min(nameW, iw-18-ansi.StringWidth(note)), 4)
-		}
-		if barW >= 3 {
-			b := progress.New(progress.WithWidth(barW), progress.WithoutPercentage(), progress.WithColors(barColor),
-				progress.WithFillCharacters('━', '─'))
-			b.EmptyColor = s.BarEmpty
-			bar = b.ViewAs(min(frac, 1))
+			r.note = s.Crit.Render("failed")
 		}
 		status := st.Status
 		if status == engine.StatusRunning && slices.ContainsFunc(st.Steps, func(x *engine.StepState) bool { return x.Status == engine.StatusWaiting }) {
 			status = engine.StatusWaiting
 		}
-		name := ansi.Truncate(st.Name, rowNameW, "…")
-		row := fmt.Sprintf("%s %-*s %6s/%-6s %s%s", s.status(status, sc.spin), rowNameW, name, human.Duration(el), human.Duration(st.Budget), bar, note)
+		r.lead = " " + s.status(status, sc.spin)
 		if focused && i == sel {
-			row = s.Bold.Render("›") + row
-		} else {
-			row = " " + row
+			r.lead = s.Bold.Render("›") + s.status(status, sc.spin)
 		}
-		rows = append(rows, row)
+		nameW, timeW, noteW = max(nameW, ansi.StringWidth(st.Name)), max(timeW, len(r.times)), max(noteW, ansi.StringWidth(r.note))
+		rows = append(rows, r)
 	}
-	// Keep the selected stage in view when the pane is shorter than the
-	// pipeline.
-	if len(rows) > ih && ih > 0 {
-		first := clamp(sel-ih/2, 0, len(rows)-ih)
-		rows = rows[first : first+ih]
+	// The bar goes first when room runs out, then the name shortens; the
+	// times and the note stay whole.
+	cols := []column{{width: 2}, {min: 4}, {width: timeW, right: true}}
+	fixed := 2 + timeW + 2
+	if noteW > 0 {
+		fixed += noteW + 1
 	}
-	return box(s, "Stages", strings.Join(rows, "\n"), p.w, p.h, focused)
+	barW := iw - fixed - nameW - 1
+	if barW < 3 && noteW > 0 && fixed+nameW > iw {
+		// The icon says it too: the name needs the room more.
+		fixed, noteW = fixed-noteW-1, 0
+		barW = iw - fixed - nameW - 1
+	}
+	if barW >= 3 {
+		cols[1].width = nameW
+		cols = append(cols, column{width: barW})
+	}
+	if noteW > 0 {
+		cols = append(cols, column{width: noteW})
+	}
+	cells := make([][]string, len(rows))
+	for i, r := range rows {
+		cells[i] = []string{r.lead, r.name, r.times}
+		if barW >= 3 {
+			cells[i] = append(cells[i], p.bar(s, r.frac, barW))
+		}
+		if noteW > 0 {
+			cells[i] = append(cells[i], r.note)
+		}
+	}
+	return box(s, "Stages", strings.Join(grid(s, cols, cells, iw, false), "\n"), p.w, p.h, focused)
+}
+
+// bar is a stage's time against its budget, in the color of how close it
+// runs to the budget.
+func (p *stagesPane) bar(s Styles, frac float64, w int) string {
+	c := s.OK.GetForeground()
+	switch {
+	case frac >= 1:
+		c = s.Crit.GetForeground()
+	case frac >= 0.75:
+		c = s.Warn.GetForeground()
+	}
+	b := progress.New(progress.WithWidth(w), progress.WithoutPercentage(), progress.WithColors(c),
+		progress.WithFillCharacters('━', '─'))
+	b.EmptyColor = s.BarEmpty
+	return b.ViewAs(min(frac, 1))
 }
 
 // stageDetail is what enter shows of a stage: its steps, their reasons and

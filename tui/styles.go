@@ -91,6 +91,18 @@ func (s Styles) colorLabel(c spec.Color) string {
 	return s.Warn.Render("◇ " + string(c))
 }
 
+// colorIcon is a color's icon alone, in its color, where a row has no
+// room for the word.
+func (s Styles) colorIcon(c spec.Color) string {
+	switch c {
+	case spec.Blue:
+		return s.Blue.Render("■")
+	case spec.Green:
+		return s.Green.Render("▲")
+	}
+	return s.Warn.Render("◇")
+}
+
 // status styles a run, stage or step status with its icon.
 func (s Styles) status(st engine.Status, spin string) string {
 	switch st {

@@ -382,13 +382,13 @@ func TestOtherPeoplesActionsAreLogged(t *testing.T) {
 func TestPodAgeTicks(t *testing.T) {
 	m, _ := console("switching", 120, 40, Options{})
 	before := flatScreen(m)
-	if !strings.Contains(before, "-tiu-blue-7d9f8b6c4-akxqz Running yes 0 40m01s") {
+	if !strings.Contains(before, "blue-7d9f8b6c4-akxqz Running yes 0 40m01s") {
 		t.Fatalf("the first blue pod's age is not 40m01s before the tick:\n%s", before)
 	}
 	later := m.o.Now().Add(10 * time.Second)
 	m.o.Now = func() time.Time { return later }
 	m = step(m, tickMsg(later))
-	if after := flatScreen(m); !strings.Contains(after, "-tiu-blue-7d9f8b6c4-akxqz Running yes 0 40m11s") {
+	if after := flatScreen(m); !strings.Contains(after, "blue-7d9f8b6c4-akxqz Running yes 0 40m11s") {
 		t.Errorf("10s later, with no event, the first blue pod's age is not 40m11s:\n%s", after)
 	}
 }

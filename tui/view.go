@@ -16,8 +16,8 @@ import (
 	"github.com/cutover-sh/cutover/sanitize"
 )
 
-// wideFrom is the width from which stages and the release sit side by
-// side; below it the panes stack.
+// wideFrom is the width from which the panes show their details; below
+// it they are compact.
 const wideFrom = 110
 
 // headerHeight and footerHeight are the lines around the panes.
@@ -36,17 +36,15 @@ func (m Model) View() tea.View {
 	return v
 }
 
-// wideMinHeight is the height from which the side-by-side layout has
-// room for every pane; below it the panes stack.
+// wideMinHeight is the height from which the panes have room for their
+// details; below it, or below wideFrom, they are compact.
 const wideMinHeight = 26
 
-// The least each stacked pane gets: a title and border around one line
-// (two for the stages, three for blue and green). The focused pane gets
-// the rest it can use, so every pane is usable at 80×24 in turn.
-var minStacked = [paneCount]int{paneStages: 4, paneRelease: 5, paneMetrics: 3, paneLogs: 3}
-
 // layout gives each pane its size for the terminal and what it shows: a
-// resize, new pods or new panels all change what fits.
+// resize, new pods or new panels all change what fits. Designed for 80×24
+// first: stages and blue/green side by side, every panel on a line of its
+// own, and the logs take what is left; a larger terminal adds rows and
+// columns to each.
 func (m *Model) layout() {
 	bh := m.h - headerHeight - footerHeight
 	if m.w < MinWidth || m.h < MinHeight {
@@ -60,57 +58,45 @@ func (m *Model) layout() {
 	if r := m.currentRelease(); r != nil {
 		pods = len(colorState(r, spec.Blue).Pods) + len(colorState(r, spec.Green).Pods)
 	}
-	want := [paneCount]int{
-		paneStages:  max(len(m.snap.Stages), 1) + 2,
-		paneRelease: pods + 8,
-		paneMetrics: max(len(m.panels)+len(measurements(&m.snap)), 1) + 2,
-		paneLogs:    bh,
+	wantStages := max(len(m.snap.Stages), 1) + 2
+	wantRelease := pods + 6
+	topMax := max(bh*2/5, 9)
+	if m.wide() {
+		wantRelease, topMax = pods+8, bh/2
 	}
+	wantMetrics := max(len(m.panels)+len(measurements(&m.snap)), 1) + 2
 	// With no Prometheus the metrics pane is one line saying so, and its
 	// rows go to the logs.
 	minMetrics := 4
 	if m.o.Panels == nil {
 		minMetrics = 3
 	}
-	if m.w >= wideFrom && m.h >= wideMinHeight {
-		lw := min(60, m.w*2/5)
-		th := clamp(max(want[paneStages], want[paneRelease]), 9, bh/2)
-		if !m.hasBlueGreen() {
-			// The stages take the whole width, and keep the height the
-			// gate's card is drawn over.
-			lw = m.w
-		}
-		mh := clamp(want[paneMetrics], minMetrics, max(bh/4, 8))
-		m.stages.SetSize(lw, th)
-		m.release.SetSize(m.w-lw, th)
-		m.metrics.SetSize(m.w, mh)
-		m.logs.SetSize(m.w, bh-th-mh)
-		m.publishPoints()
-		return
-	}
-	hs := minStacked
+	// The top row keeps nine rows where it can: the gate's card is drawn
+	// over it, and the panels below stay in view.
+	const minTop, minLogs = 6, 3
+	th := clamp(max(wantStages, wantRelease), 9, topMax)
 	if !m.hasBlueGreen() {
-		hs[paneRelease] = 0
+		th = clamp(wantStages, 9, topMax)
 	}
-	spare := bh
-	for _, h := range hs {
-		spare -= h
+	mh := clamp(wantMetrics, minMetrics, max(bh/4, 8))
+	// On the smallest terminals the stages and blue/green give rows
+	// first, then the panels, so the logs keep one line.
+	if th+mh+minLogs > bh {
+		th = max(bh-mh-minLogs, minTop)
 	}
-	grow := func(p pane) {
-		add := clamp(want[p]-hs[p], 0, spare)
-		hs[p] += add
-		spare -= add
+	if th+mh+minLogs > bh {
+		mh = max(bh-th-minLogs, minMetrics)
 	}
-	grow(m.focus)
-	grow(paneStages)
-	if m.hasBlueGreen() {
-		grow(paneRelease)
+	lw := clamp(m.w*2/5, 36, 60)
+	if !m.hasBlueGreen() {
+		// The stages take the whole width, and keep the height the
+		// gate's card is drawn over.
+		lw = m.w
 	}
-	hs[paneLogs] += spare
-	m.stages.SetSize(m.w, hs[paneStages])
-	m.release.SetSize(m.w, hs[paneRelease])
-	m.metrics.SetSize(m.w, hs[paneMetrics])
-	m.logs.SetSize(m.w, hs[paneLogs])
+	m.stages.SetSize(lw, th)
+	m.release.SetSize(m.w-lw, th)
+	m.metrics.SetSize(m.w, mh)
+	m.logs.SetSize(m.w, bh-th-mh)
 	m.publishPoints()
 }
 
@@ -155,12 +141,9 @@ func (m Model) Render() string {
 	case !m.hasBlueGreen():
 		body = lipgloss.JoinVertical(lipgloss.Left, m.stages.View(sc, m.focus == paneStages),
 			m.metrics.View(sc, m.focus == paneMetrics), m.logs.View(sc, m.focus == paneLogs))
-	case m.wide():
+	default:
 		top := lipgloss.JoinHorizontal(lipgloss.Top, m.stages.View(sc, m.focus == paneStages), m.release.View(sc, m.focus == paneRelease))
 		body = lipgloss.JoinVertical(lipgloss.Left, top, m.metrics.View(sc, m.focus == paneMetrics), m.logs.View(sc, m.focus == paneLogs))
-	default:
-		body = lipgloss.JoinVertical(lipgloss.Left, m.stages.View(sc, m.focus == paneStages), m.release.View(sc, m.focus == paneRelease),
-			m.metrics.View(sc, m.focus == paneMetrics), m.logs.View(sc, m.focus == paneLogs))
 	}
 	if g, ok := m.card(); ok && m.modal == nil && !m.showHelp && m.detail == "" && !m.fullLogs {
 		body = m.overlay(body, m.cardView(g), bh)
@@ -179,16 +162,56 @@ func (m Model) centered(s string, h int) string {
 	return lipgloss.Place(m.w, h, lipgloss.Center, lipgloss.Center, s)
 }
 
+// part is a piece of a header line: its forms from the longest to the
+// shortest, and how soon it gives way when the line is too long (0 never
+// does; a higher rank goes first).
+type part struct {
+	forms []string
+	rank  int
+}
+
+// fitLine joins the parts with two spaces in at most w cells: the part of
+// the highest rank takes its next shorter form, or leaves, until the line
+// fits. Parts of rank 0 stay, in their shortest form if they must.
+func fitLine(w int, parts []part) string {
+	form := make([]int, len(parts))
+	line := func() string {
+		var out []string
+		for i, p := range parts {
+			if form[i] < len(p.forms) && p.forms[form[i]] != "" {
+				out = append(out, p.forms[form[i]])
+			}
+		}
+		return strings.Join(out, "  ")
+	}
+	for lipgloss.Width(line()) > w {
+		worst := -1
+		for i, p := range parts {
+			gone := form[i] >= len(p.forms) || p.rank == 0 && form[i] == len(p.forms)-1
+			if !gone && (worst < 0 || p.rank > parts[worst].rank || p.rank == parts[worst].rank && i > worst) {
+				worst = i
+			}
+		}
+		if worst < 0 {
+			break
+		}
+		form[worst]++
+	}
+	return line()
+}
+
+// header is two lines that are never cut where it matters: the pipeline,
+// the live color and what it runs, the markers, the run's state and the
+// gate stay; the release's image, who watches, the context, the clock and
+// the run's id shorten or give way, in that order from the last.
 func (m Model) header() string {
 	s := m.st
 	name := nonEmpty(m.snap.Pipeline, "cutover")
-	// What matters most comes first: on a narrow terminal the line is cut
-	// from the right.
-	parts := []string{s.Title.Render("cutover ▸ " + name)}
+	line1 := []part{{forms: []string{s.Title.Render("cutover ▸ " + name), s.Title.Render("▸ " + name)}}}
 	// The image beside LIVE is what the live color runs, read from the
 	// cluster; the release's own image is shown apart while it is in
 	// flight, so that after a rollback the header says what serves.
-	image := shortImage(m.o.Image)
+	image := m.o.Image
 	r := m.currentRelease()
 	if r != nil {
 		live := r.Live
@@ -200,10 +223,11 @@ func (m Model) header() string {
 		if r.Observed != nil {
 			liveImg = liveImage(r.Observed.Color(live).Images, m.o.Image)
 		}
+		forms := []string{label}
 		if liveImg != "" {
-			label += " " + shortImage(liveImg)
+			forms = []string{label + " " + shortImage(liveImg), label + " " + imageTag(liveImg), label}
 		}
-		parts = append(parts, label)
+		line1 = append(line1, part{forms: forms})
 		if !r.Phase.InFlight() || liveImg == m.o.Image {
 			image = ""
 		}
@@ -219,25 +243,32 @@ func (m Model) header() string {
 		markers = append(markers, s.Crit.Reverse(true).Padding(0, 1).Render("EMERGENCY"))
 	}
 	if len(markers) > 0 {
-		parts = append(parts, strings.Join(markers, " "))
+		line1 = append(line1, part{forms: []string{strings.Join(markers, " ")}})
 	}
 	if w := m.o.Watchers; len(w) > 0 {
 		// Who else could act matters more than the image and context.
 		if len(w) > 4 {
 			w = append(w[:3:3], fmt.Sprintf("%d more", len(w)-3))
 		}
-		parts = append(parts, s.Muted.Render("watching ")+strings.Join(w, ", "))
+		line1 = append(line1, part{forms: []string{s.Muted.Render("watching ") + strings.Join(w, ", "), s.Muted.Render(fmt.Sprintf("%d watching", len(w)))}, rank: 2})
 	}
 	if image != "" {
+		lead := ""
 		if r != nil {
-			image = s.Muted.Render("releasing ") + image
+			lead = s.Muted.Render("releasing ")
 		}
-		parts = append(parts, image)
+		line1 = append(line1, part{forms: []string{lead + shortImage(image), lead + imageTag(image)}, rank: 3})
 	}
 	if m.o.KubeContext != "" || m.o.Namespace != "" {
-		parts = append(parts, s.Muted.Render("ctx ")+nonEmpty(m.o.KubeContext, "current")+s.Muted.Render(" ns ")+nonEmpty(m.o.Namespace, "-"))
+		line1 = append(line1, part{forms: []string{s.Muted.Render("ctx ") + nonEmpty(m.o.KubeContext, "current") + s.Muted.Render(" ns ") + nonEmpty(m.o.Namespace, "-")}, rank: 4})
 	}
-	line1 := strings.Join(parts, "  ")
+	return fitLine(m.w, line1) + "\n" + m.statusLine()
+}
+
+// statusLine is the run's state, its clock, the gate that waits and why
+// the run failed; the reason is cut at the edge, it is whole in the logs.
+func (m Model) statusLine() string {
+	s := m.st
 	now := m.o.Now()
 	elapsed := time.Duration(0)
 	if !m.snap.Started.IsZero() {
@@ -253,21 +284,18 @@ func (m Model) header() string {
 		// Nothing moves until a person decides: say so, not "running".
 		status, label = engine.StatusWaiting, "waiting"
 	}
-	lead := fmt.Sprintf("%s %s", s.status(status, m.spin.View()), strings.ToUpper(label))
-	// The clock gives way to the gate and the failure on a narrow
-	// terminal: first the word budget, then the whole clock.
-	clocks := []string{human.Duration(elapsed), human.Duration(elapsed), ""}
+	parts := []part{{forms: []string{s.status(status, m.spin.View()) + " " + strings.ToUpper(label)}}}
+	clock := []string{human.Duration(elapsed)}
 	if m.snap.Budget > 0 {
-		clocks = []string{human.Duration(elapsed) + " / " + human.Duration(m.snap.Budget) + " budget", human.Duration(elapsed) + "/" + human.Duration(m.snap.Budget), ""}
+		clock = []string{human.Duration(elapsed) + " / " + human.Duration(m.snap.Budget) + " budget", human.Duration(elapsed) + "/" + human.Duration(m.snap.Budget), human.Duration(elapsed)}
 	}
-	line2 := ""
+	parts = append(parts, part{forms: clock, rank: 2})
 	why := m.failure()
-	if _, waiting := m.gate(false); m.snap.Run != "" && why == "" && !waiting {
-		// The run's id matters least: it gives way to a gate or a failure.
-		line2 += s.Muted.Render("  run " + m.snap.Run)
+	g, waiting := m.gate(false)
+	if m.snap.Run != "" && why == "" && !waiting {
+		parts = append(parts, part{forms: []string{s.Muted.Render("run " + m.snap.Run)}, rank: 3})
 	}
-	if g, ok := m.gate(false); ok {
-		wait := "⏸ waiting for approval: " + g.Gate
+	if waiting {
 		var how []string
 		if m.keys.Approve.Enabled() {
 			how = append(how, m.keys.Approve.Help().Key+" to approve")
@@ -275,29 +303,21 @@ func (m Model) header() string {
 		if g.Gate == m.cardHidden {
 			how = append(how, m.keys.Card.Help().Key+" to read it")
 		}
+		long, short := "⏸ waiting for approval: "+g.Gate, "⏸ approval: "+g.Gate
 		if len(how) > 0 {
-			wait += " (" + strings.Join(how, ", ") + ")"
+			long += " (" + strings.Join(how, ", ") + ")"
+			short += " (" + strings.Join(how, ", ") + ")"
 		}
-		line2 += "  " + s.Warn.Render(wait)
+		parts = append(parts, part{forms: []string{s.Warn.Render(long), s.Warn.Render(short)}, rank: 1})
 	}
 	if m.snap.RolledBack {
-		line2 += "  " + s.Crit.Render("ROLLED BACK")
+		parts = append(parts, part{forms: []string{s.Crit.Render("ROLLED BACK")}})
 	}
-	// The failure's reason is long and is cut; it is in the logs whole.
-	tail := ""
+	line := fitLine(m.w, parts)
 	if why != "" {
-		tail = "  " + s.Crit.Render(why)
+		line += "  " + s.Crit.Render(why)
 	}
-	for _, clock := range clocks {
-		l := lead
-		if clock != "" {
-			l += "  " + clock
-		}
-		if l += line2; lipgloss.Width(l) <= m.w || clock == "" {
-			return line1 + "\n" + l + tail
-		}
-	}
-	return line1 + "\n" + lead + line2 + tail
+	return line
 }
 
 // failure says where and why the run failed: the first failed step and
@@ -351,12 +371,18 @@ func (m Model) cardView(g engine.GateWaiting) string {
 	s := m.st
 	w := min(m.w-4, 80)
 	wrap := lipgloss.NewStyle().Width(w - s.Modal.GetHorizontalFrameSize()).Render
-	lines := []string{
-		s.ModalTitle.Render("⏸ Approval needed") + "  " + s.Muted.Render("stage "+g.Stage+" · step "+g.Step),
-		"",
-		wrap(g.Instruction),
-		"",
+	// On a short terminal the card covers the stages and blue/green only,
+	// so the panels stay in view while a person decides: no blank rows,
+	// and the diff in two lines.
+	compact := m.h < 30
+	gap := []string{""}
+	if compact {
+		gap = nil
 	}
+	lines := []string{s.ModalTitle.Render("⏸ Approval needed") + "  " + s.Muted.Render("stage "+g.Stage+" · step "+g.Step)}
+	lines = append(lines, gap...)
+	lines = append(lines, wrap(g.Instruction))
+	lines = append(lines, gap...)
 	now := m.o.Now()
 	lines = append(lines, wrap("waiting "+human.Duration(now.Sub(g.Time))+" · "+engine.ExplainTimeout(g, now)))
 	if r := m.currentRelease(); r != nil && r.Observed != nil && m.releaseGate(g) {
@@ -371,12 +397,23 @@ func (m Model) cardView(g engine.GateWaiting) string {
 		// A short summary; d shows all of it. At 24 rows the panes
 		// need the rest.
 		n := 3
-		if m.h >= 40 {
+		switch {
+		case compact:
+			n = 2
+		case m.h >= 40:
 			n = 8
 		}
-		lines = append(lines, s.Muted.Render(fmt.Sprintf("What changes (%s → %s):", d.From, d.To)))
-		for _, l := range d.Summary(n) {
-			lines = append(lines, wrap("  "+l))
+		sum := d.Summary(n)
+		if compact {
+			sum[0] = s.Muted.Render(fmt.Sprintf("%s → %s: ", d.From, d.To)) + sum[0]
+		} else {
+			lines = append(lines, s.Muted.Render(fmt.Sprintf("What changes (%s → %s):", d.From, d.To)))
+			for i := range sum {
+				sum[i] = "  " + sum[i]
+			}
+		}
+		for _, l := range sum {
+			lines = append(lines, wrap(l))
 		}
 		diffKey = true
 	}
@@ -396,7 +433,8 @@ func (m Model) cardView(g engine.GateWaiting) string {
 	if m.o.ReadOnly {
 		keys = append([]string{"read-only: an operator decides"}, keys...)
 	}
-	lines = append(lines, "", s.Muted.Render(wrap(strings.Join(keys, " · "))))
+	lines = append(lines, gap...)
+	lines = append(lines, s.Muted.Render(wrap(strings.Join(keys, " · "))))
 	// No blank rows inside the border: at 80×24 the panes need them.
 	return s.Modal.Padding(0, 2).Width(w).Render(strings.Join(lines, "\n"))
 }
@@ -406,6 +444,9 @@ func (m Model) cardView(g engine.GateWaiting) string {
 func (m Model) overlay(under, over string, h int) string {
 	x := max((m.w-lipgloss.Width(over))/2, 0)
 	y := min(1, max(h-lipgloss.Height(over), 0))
+	if m.h < 30 {
+		y = 0
+	}
 	layers := lipgloss.NewCompositor(lipgloss.NewLayer(under), lipgloss.NewLayer(over).X(x).Y(y).Z(1))
 	return lipgloss.NewCanvas(m.w, h).Compose(layers).Render()
 }
@@ -413,6 +454,19 @@ func (m Model) overlay(under, over string, h int) string {
 // shortImage is an image's repository's last part and its tag: the
 // registry path is the same from release to release.
 func shortImage(image string) string { return image[strings.LastIndexByte(image, '/')+1:] }
+
+// imageTag is what tells two releases of one image apart: its tag, or
+// the start of its digest.
+func imageTag(image string) string {
+	if at := strings.LastIndexByte(image, '@'); at >= 0 {
+		d := image[at+1:]
+		return d[:min(len(d), len("sha256:")+12)]
+	}
+	if c := strings.LastIndexByte(image, ':'); c > strings.LastIndexByte(image, '/') {
+		return image[c+1:]
+	}
+	return shortImage(image)
+}
 
 // liveImage picks, among a color's container images, the one of the
 // release's repository (the container the release sets), else the only

@@ -268,8 +268,8 @@ stages:
 	p := startPane(t, 120, 40, nil, "run", pipeline, "--state-dir", t.TempDir())
 	p.waitFor("Broken unavailable", time.Minute)
 	s := p.waitFor("crit > 5%", time.Minute)
-	// About 20%: the app fails one request in five.
-	if !regexp.MustCompile(`Errors .*\b(1[5-9]|2[0-9])(\.\d+)?% crit > 5%`).MatchString(s) {
+	// About 20%, critical: the app fails one request in five.
+	if !regexp.MustCompile(`Errors .*\b(1[5-9]|2[0-9])(\.\d+)?% CRIT crit > 5%`).MatchString(s) {
 		t.Errorf("the error panel does not show about 20%%:\n%s", s)
 	}
 	p.keys("a")

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
-	"text/tabwriter"
 	"time"
 
 	"github.com/cutover-sh/cutover/engine/spec"
@@ -126,14 +125,12 @@ func printHistory(s streams, h engine.History) error {
 		runs = "run"
 	}
 	_, _ = fmt.Fprintf(s.out, "Pipeline %s: %d %s (median of the last %d)\n\n", h.Pipeline, h.Runs, runs, h.Window)
-	tw := tabwriter.NewWriter(s.out, 0, 4, 2, ' ', 0)
-	_, _ = fmt.Fprintln(tw, "STAGE\tBUDGET\tLAST\tMEDIAN\tRUNS")
+	rows := make([][]string, 0, len(h.Stages)+1)
 	for _, r := range h.Stages {
-		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", r.Stage, human.Duration(r.Budget), mark(r.Last, r.LastOverBudget), mark(r.Median, r.MedianOver), r.Samples)
+		rows = append(rows, []string{r.Stage, human.Duration(r.Budget), mark(r.Last, r.LastOverBudget), mark(r.Median, r.MedianOver), fmt.Sprint(r.Samples)})
 	}
-	_, _ = fmt.Fprintf(tw, "TOTAL\t%s\t%s\t%s\t\n", human.Duration(h.TotalBudget),
-		mark(h.TotalLast, h.TotalLast > h.TotalBudget), mark(h.TotalMedian, h.TotalMedian > h.TotalBudget))
-	if err := tw.Flush(); err != nil {
+	rows = append(rows, []string{"TOTAL", human.Duration(h.TotalBudget), mark(h.TotalLast, h.TotalLast > h.TotalBudget), mark(h.TotalMedian, h.TotalMedian > h.TotalBudget), ""})
+	if err := writeTable(s.out, []string{"STAGE", "BUDGET", "LAST", "MEDIAN", "RUNS"}, rows, 1, 2, 3, 4); err != nil {
 		return err
 	}
 	if h.LastRun != "" {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/cutover-sh/cutover/engine/spec"
@@ -176,8 +175,7 @@ func printStatus(w io.Writer, v statusView) error {
 		_, _ = fmt.Fprintf(w, "Release lock: held by %s since %s\n", l.Holder, l.Since.UTC().Format(time.RFC3339))
 	}
 	_, _ = fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	_, _ = fmt.Fprintln(tw, "COLOR\tDEPLOYMENT\tREADY\tUP-TO-DATE\tAVAILABLE\tREVISION\tIMAGES")
+	var rows [][]string
 	for _, c := range []spec.Color{spec.Blue, spec.Green} {
 		st := v.Colors[c]
 		name := string(c)
@@ -189,22 +187,21 @@ func printStatus(w io.Writer, v statusView) error {
 			if st != nil {
 				deployment = st.Deployment
 			}
-			_, _ = fmt.Fprintf(tw, "%s\t%s\tnot found\t\t\t\t\n", name, deployment)
+			rows = append(rows, []string{name, deployment, "not found", "", "", "", ""})
 			continue
 		}
 		var images []string
 		for _, k := range slices.Sorted(mapsKeys(st.Images)) {
 			images = append(images, k+"="+st.Images[k])
 		}
-		_, _ = fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%d\t%s\t%s\n", name, st.Deployment, st.Ready, st.Replicas, st.Updated, st.Available,
-			orDash(st.Revision), strings.Join(images, ","))
+		rows = append(rows, []string{name, st.Deployment, fmt.Sprintf("%d/%d", st.Ready, st.Replicas), fmt.Sprint(st.Updated), fmt.Sprint(st.Available),
+			orDash(st.Revision), strings.Join(images, ",")})
 	}
-	if err := tw.Flush(); err != nil {
+	if err := writeTable(w, []string{"COLOR", "DEPLOYMENT", "READY", "UP-TO-DATE", "AVAILABLE", "REVISION", "IMAGES"}, rows, 3, 4); err != nil {
 		return err
 	}
 	_, _ = fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	_, _ = fmt.Fprintln(tw, "POD\tCOLOR\tPHASE\tREADY\tRESTARTS\tAGE\tNODE\tREASON")
+	rows = nil
 	for _, c := range []spec.Color{spec.Blue, spec.Green} {
 		st := v.Colors[c]
 		if st == nil {
@@ -215,10 +212,10 @@ func printStatus(w io.Writer, v statusView) error {
 			if p.Ready {
 				ready = "yes"
 			}
-			_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", p.Name, c, p.Phase, ready, p.Restarts, human.Duration(p.Age.Round(time.Second)), orDash(p.Node), orDash(p.Reason))
+			rows = append(rows, []string{p.Name, string(c), p.Phase, ready, fmt.Sprint(p.Restarts), human.Duration(p.Age), orDash(p.Node), orDash(p.Reason)})
 		}
 	}
-	return tw.Flush()
+	return writeTable(w, []string{"POD", "COLOR", "PHASE", "READY", "RESTARTS", "AGE", "NODE", "REASON"}, rows, 4, 5)
 }
 
 func mapsKeys(m map[string]string) func(func(string) bool) {

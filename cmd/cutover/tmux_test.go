@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -375,16 +377,29 @@ stages:
 
 // TestDemoGateInTmux: the demo's production gate at 80×24 and 120×40 in
 // tmux. Its card shows the whole question; a asks first, stating the
-// engine's plan; n leaves traffic on blue; a and y switch it to green.
+// engine's plan; n leaves traffic on blue; a and y switch it to green; r
+// and y roll it back. At the gate, after the switch and after the
+// rollback, all six panels' titles, the live color and the run's state
+// are on screen. With CUTOVER_CAPTURES=DIR it writes each of those frames
+// there, as text and with its colors: scripts/captures makes the README's
+// pictures of them.
 func TestDemoGateInTmux(t *testing.T) {
 	question := regexp.MustCompile(`Green is Ready and its preview passed analysis\. Promote \S+ to production\?`)
 	for _, sz := range [][2]int{{80, 24}, {120, 40}} {
 		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
-			p := startPane(t, sz[0], sz[1], nil, "demo", "--speed", "20", "--state-dir", t.TempDir())
+			// scripts/captures may slow the demo down, so that its frames
+			// show times a person would see.
+			speed := "20"
+			if v := os.Getenv("CUTOVER_DEMO_SPEED"); v != "" {
+				speed = v
+			}
+			p := startPane(t, sz[0], sz[1], nil, "demo", "--speed", speed, "--state-dir", t.TempDir())
 			s := p.waitFor("Approval needed", 3*time.Minute)
 			if !question.MatchString(inCard(s)) {
 				t.Fatalf("the card does not show the whole question:\n%s", s)
 			}
+			p.waitFor(demoPanels[len(demoPanels)-1], 30*time.Second)
+			p.glance(sz, "gate", "LIVE ■ BLUE", "⏸ WAITING", "Approval needed")
 			p.keys("a")
 			p.waitFor("Blue stays warm for", 10*time.Second)
 			p.keys("n")
@@ -396,7 +411,43 @@ func TestDemoGateInTmux(t *testing.T) {
 			p.waitFor("Press y to confirm", 10*time.Second)
 			p.keys("y")
 			p.waitFor("LIVE ▲ GREEN", time.Minute)
+			p.glance(sz, "switched", "LIVE ▲ GREEN", "RUNNING", "■ BLUE  warm")
+			p.keys("r")
+			p.waitFor("Press y to confirm", 10*time.Second)
+			p.keys("y")
+			p.waitFor("ROLLED BACK", time.Minute)
+			p.glance(sz, "rolled-back", "LIVE ■ BLUE", "ROLLED BACK")
 		})
+	}
+}
+
+// demoPanels are the titles of the demo's six panels.
+var demoPanels = []string{"Request rate", "5xx error ratio", "Latency p50/p95", "CPU", "Memory", "Restarts (15m)"}
+
+// glance checks what a person must read at a glance on the screen: every
+// panel's title and the wanted texts (the live color, the state). With
+// CUTOVER_CAPTURES set it keeps the frame as demo-WxH-NAME.txt and .ansi.
+func (p *pane) glance(sz [2]int, name string, want ...string) {
+	p.t.Helper()
+	dir := os.Getenv("CUTOVER_CAPTURES")
+	if dir != "" {
+		// A picture a person would see a moment later: the panels have
+		// refreshed and the clocks have moved.
+		time.Sleep(3 * time.Second)
+	}
+	s := p.screen()
+	for _, w := range append(slices.Clone(demoPanels), want...) {
+		if !strings.Contains(s, w) {
+			p.t.Errorf("%s at %dx%d: %q is not on screen:\n%s", name, sz[0], sz[1], w, s)
+		}
+	}
+	if dir == "" {
+		return
+	}
+	base := filepath.Join(dir, fmt.Sprintf("demo-%dx%d-%s", sz[0], sz[1], name))
+	ansi := p.tmux("capture-pane", "-p", "-e")
+	if err := errors.Join(os.WriteFile(base+".txt", []byte(s), 0o644), os.WriteFile(base+".ansi", []byte(ansi), 0o644)); err != nil {
+		p.t.Fatal(err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/cutover-sh/cutover/engine/spec"
 
 	"github.com/cutover-sh/cutover/engine/edge"
+	"github.com/cutover-sh/cutover/human"
 )
 
 // LoadSummary is what a load test measured.
@@ -17,13 +18,13 @@ type LoadSummary = edge.LoadSummary
 func breaches(t spec.LoadThresholds, s LoadSummary) []string {
 	var out []string
 	if t.P95 > 0 && s.P95 > t.P95.D() {
-		out = append(out, fmt.Sprintf("p95 %s > %s", edge.RoundDuration(s.P95), t.P95))
+		out = append(out, fmt.Sprintf("p95 %s > %s", human.Duration(s.P95), t.P95))
 	}
 	if t.ErrorRate != nil && s.ErrorRate > *t.ErrorRate {
-		out = append(out, fmt.Sprintf("errors %.2f%% > %.2f%%", 100*s.ErrorRate, 100**t.ErrorRate))
+		out = append(out, fmt.Sprintf("errors %s > %s", human.Percent(s.ErrorRate), human.Percent(*t.ErrorRate)))
 	}
 	if t.MinRate > 0 && s.Throughput < t.MinRate {
-		out = append(out, fmt.Sprintf("rate %.1f/s < %g/s", s.Throughput, t.MinRate))
+		out = append(out, fmt.Sprintf("rate %s/s < %s/s", human.Number(s.Throughput), human.Number(t.MinRate)))
 	}
 	return out
 }

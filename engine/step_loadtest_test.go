@@ -19,7 +19,7 @@ func TestLoadThresholds(t *testing.T) {
 		t.Errorf("a healthy summary breaks %v", b)
 	}
 	bad := LoadSummary{Requests: 500, Throughput: 8, P95: 2500 * time.Millisecond, ErrorRate: 0.2}
-	if got := strings.Join(breaches(th, bad), "; "); got != "p95 2.5s > 2s; errors 20.00% > 5.00%; rate 8.0/s < 10/s" {
+	if got := strings.Join(breaches(th, bad), "; "); got != "p95 2.5s > 2s; errors 20% > 5%; rate 8/s < 10/s" {
 		t.Errorf("breaches: %s", got)
 	}
 	if b := breaches(spec.LoadThresholds{}, bad); len(b) != 0 {
@@ -73,7 +73,7 @@ func TestLoadTestStep(t *testing.T) {
 	failEvery.Store(5)
 	final, _ = run(loadSpec())
 	st, _ = final.Stage("performance-test")
-	if final.Status != StatusFailed || !strings.Contains(st.Steps[0].Reason, "errors 20.00% > 5.00%") {
+	if final.Status != StatusFailed || !strings.Contains(st.Steps[0].Reason, "errors 20% > 5%") {
 		t.Errorf("20%% errors: run %s, %q; want a failure naming the error rate", final.Status, st.Steps[0].Reason)
 	}
 

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/human"
 	"github.com/cutover-sh/cutover/prom"
 )
 
@@ -100,7 +101,7 @@ func printPanels(w io.Writer, panels []engine.PanelData, mask *engine.Masker) {
 	if len(panels) == 0 {
 		return
 	}
-	_, _ = fmt.Fprintf(w, "%s panels (step %s)\n", panels[0].At.Format("15:04:05"), panels[0].Step)
+	_, _ = fmt.Fprintf(w, "%s panels (step %s)\n", panels[0].At.Format("15:04:05"), human.Duration(panels[0].Step))
 	for _, d := range panels {
 		var vals []string
 		switch {

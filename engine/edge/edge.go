@@ -16,6 +16,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/cutover-sh/cutover/human"
 )
 
 // Command is one attempt of a run step.
@@ -77,19 +79,9 @@ func (s LoadSummary) String() string {
 	for _, c := range slices.Sorted(maps.Keys(s.StatusCodes)) {
 		codes = append(codes, fmt.Sprintf("%s×%d", c, s.StatusCodes[c]))
 	}
-	return fmt.Sprintf("%d requests at %.1f/s (%.1f/s succeeded), p50 %s p95 %s p99 %s, errors %.2f%%, status %s",
-		s.Requests, s.Rate, s.Throughput, RoundDuration(s.P50), RoundDuration(s.P95), RoundDuration(s.P99), 100*s.ErrorRate, strings.Join(codes, " "))
-}
-
-// RoundDuration rounds a latency to what a person reads.
-func RoundDuration(d time.Duration) time.Duration {
-	switch {
-	case d >= time.Second:
-		return d.Round(10 * time.Millisecond)
-	case d >= time.Millisecond:
-		return d.Round(100 * time.Microsecond)
-	}
-	return d.Round(time.Microsecond)
+	return fmt.Sprintf("%d requests at %s/s (%s/s succeeded), p50 %s p95 %s p99 %s, errors %s, status %s",
+		s.Requests, human.Number(s.Rate), human.Number(s.Throughput), human.Duration(s.P50), human.Duration(s.P95), human.Duration(s.P99),
+		human.Percent(s.ErrorRate), strings.Join(codes, " "))
 }
 
 // Webhook is one Slack or Teams incoming webhook. Its URL is a

@@ -15,12 +15,17 @@ var updateReadme = flag.Bool("update-readme", false, "write docs/captures' frame
 // the frame as a text block.
 var frameBlock = regexp.MustCompile("(?s)<!-- frame: ([a-z0-9x-]+) -->\n```text\n(.*?)```\n")
 
-// TestReadmeShowsTheDemoFrames: every frame the README shows is the
-// demo's capture of that name in docs/captures, as TestDemoGateInTmux
-// wrote it: the README's pictures are real and are regenerated when the
-// frames change (scripts/captures).
+// TestReadmeShowsTheDemoFrames: every frame the README and the console's
+// guide show is the demo's capture of that name in docs/captures, as
+// TestDemoGateInTmux wrote it: the pictures are real and are regenerated
+// when the frames change (scripts/captures).
 func TestReadmeShowsTheDemoFrames(t *testing.T) {
-	path := filepath.Join("..", "..", "README.md")
+	for _, doc := range []string{"README.md", filepath.Join("docs", "console.md")} {
+		t.Run(doc, func(t *testing.T) { showsTheDemoFrames(t, filepath.Join("..", "..", doc)) })
+	}
+}
+
+func showsTheDemoFrames(t *testing.T, path string) {
 	readme, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -31,17 +36,17 @@ func TestReadmeShowsTheDemoFrames(t *testing.T) {
 		found++
 		capture, err := os.ReadFile(filepath.Join("..", "..", "docs", "captures", m[1]+".txt"))
 		if err != nil {
-			t.Errorf("the README shows frame %s: %v", m[1], err)
+			t.Errorf("%s shows frame %s: %v", path, m[1], err)
 			return block
 		}
 		want := trimFrame(string(capture))
 		if m[2] != want && !*updateReadme {
-			t.Errorf("the README's frame %s is not docs/captures/%s.txt; run scripts/captures", m[1], m[1])
+			t.Errorf("%s's frame %s is not docs/captures/%s.txt; run scripts/captures", path, m[1], m[1])
 		}
 		return "<!-- frame: " + m[1] + " -->\n```text\n" + want + "```\n"
 	})
 	if found == 0 {
-		t.Fatal("the README shows no frame of the demo")
+		t.Fatalf("%s shows no frame of the demo", path)
 	}
 	if *updateReadme {
 		if err := os.WriteFile(path, []byte(out), 0o644); err != nil {

@@ -192,12 +192,6 @@ func TestConsoleRollbackInTmux(t *testing.T) {
 	p.waitFor("Press y to confirm", 10*time.Second)
 	p.keys("y")
 	s := p.waitFor("phase scale-down-delay", time.Minute)
-	if path := os.Getenv("CUTOVER_SCREENSHOT"); path != "" {
-		// docs/console.md's screenshot: this pane, at 120×40, after the switch.
-		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	if got := live(); got != "green" {
 		t.Fatalf("after promote the Service selects %s, want green", got)
 	}

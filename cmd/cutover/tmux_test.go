@@ -191,7 +191,7 @@ func TestConsoleRollbackInTmux(t *testing.T) {
 	p.keys("p")
 	p.waitFor("Press y to confirm", 10*time.Second)
 	p.keys("y")
-	s := p.waitFor("phase scale-down-delay", time.Minute)
+	p.waitFor("phase scale-down-delay", time.Minute)
 	if got := live(); got != "green" {
 		t.Fatalf("after promote the Service selects %s, want green", got)
 	}
@@ -200,7 +200,7 @@ func TestConsoleRollbackInTmux(t *testing.T) {
 	// and Warning events, as kubectl describe would.
 	p.keys("Tab", "Enter")
 	p.waitFor("Warning events", 20*time.Second)
-	s = p.waitFor("Conditions", 20*time.Second)
+	s := p.waitFor("Conditions", 20*time.Second)
 	if !strings.Contains(s, "running") || !strings.Contains(s, "Ready") {
 		t.Errorf("pod detail lacks the container state or the Ready condition:\n%s", s)
 	}

@@ -43,15 +43,44 @@ func busy(b *testing.B) Model {
 	return m
 }
 
-// BenchmarkView draws the busy console. BenchmarkViewBaseline draws a
-// frame of the same size through one Lip Gloss style: the least any frame
-// costs, to read View's figure against on the same machine.
+// BenchmarkView draws the busy console when nothing changed since the last
+// frame, as the spinner redraws it between events. BenchmarkViewBaseline
+// draws a frame of the same size through one Lip Gloss style: the least a
+// drawn frame costs, to read the figures against on the same machine.
 func BenchmarkView(b *testing.B) {
 	m := busy(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
 		_ = m.View()
+	}
+}
+
+// BenchmarkViewClockTick draws the frame of each second: the clock moves,
+// so the stages' times and the pods' ages are drawn again.
+func BenchmarkViewClockTick(b *testing.B) {
+	m := busy(b)
+	now := m.o.Now()
+	m.o.Now = func() time.Time { return now }
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		now = now.Add(time.Second)
+		_ = m.View()
+	}
+}
+
+// BenchmarkViewPodChanged is a pod that changed and the frame after it:
+// Update, then View with the stages and blue/green drawn again.
+func BenchmarkViewPodChanged(b *testing.B) {
+	m := busy(b)
+	ev := podChanged(m)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		ev.Seq++
+		next, _ := m.Update(eventsMsg{{Event: ev}})
+		_ = next.(Model).View()
 	}
 }
 

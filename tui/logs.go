@@ -34,6 +34,9 @@ type logsPane struct {
 	// starts after it.
 	lastMatch int
 	marker    func(string) string
+	// appended counts the lines ever added: the pane's drawing changes
+	// with it even when the oldest lines make room.
+	appended int
 }
 
 func newLogsPane(keys *KeyMap) logsPane {
@@ -73,6 +76,7 @@ func (p *logsPane) append(lines []string) {
 		return
 	}
 	follow := p.vp.AtBottom()
+	p.appended += len(lines)
 	p.lines = append(p.lines, lines...)
 	dropped := 0
 	if len(p.lines) > maxLogLines {

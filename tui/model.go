@@ -130,6 +130,8 @@ type Model struct {
 	detailPod  string // the pod whose detail is being read
 	detailBase string // what the release saw of it, shown if the read fails
 	flash      string
+	// views keeps the panes' last drawings.
+	views *paneCache
 }
 
 // modal is a question that a destructive key asks first.
@@ -179,7 +181,7 @@ func New(o Options) Model {
 	}
 	km := &keys
 	m := Model{o: o, keys: km, actionKeys: actions, help: help.New(),
-		stages: stagesPane{keys: km}, release: releasePane{keys: km}, metrics: metricsPane{sparks: &sparkCache{}}, logs: newLogsPane(km)}
+		stages: stagesPane{keys: km}, release: releasePane{keys: km}, metrics: metricsPane{sparks: &sparkCache{}}, logs: newLogsPane(km), views: &paneCache{}}
 	// Five frames a second is enough to show life, and costs a third of
 	// MiniDot's twelve in redraws.
 	m.spin = spinner.New(spinner.WithSpinner(spinner.Spinner{Frames: spinner.MiniDot.Frames, FPS: time.Second / 5}))

@@ -137,3 +137,44 @@ func fit(s string, w, h int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// stack joins blocks top to bottom.
+func stack(blocks ...string) string { return strings.Join(blocks, "\n") }
+
+// beside joins two blocks left to right, line by line. Both are panes
+// drawn to their exact size, so no line is measured; a block with fewer
+// lines gets blank ones of its first line's width.
+func beside(a, b string) string {
+	la, lb := strings.Split(a, "\n"), strings.Split(b, "\n")
+	wa := 0
+	if len(la) > 0 {
+		wa = ansi.StringWidth(la[0])
+	}
+	var out strings.Builder
+	for i := range max(len(la), len(lb)) {
+		if i > 0 {
+			out.WriteByte('\n')
+		}
+		if i < len(la) {
+			out.WriteString(la[i])
+		} else {
+			out.WriteString(strings.Repeat(" ", wa))
+		}
+		if i < len(lb) {
+			out.WriteString(lb[i])
+		}
+	}
+	return out.String()
+}
+
+// fitHeight cuts or pads a block whose lines are w wide to h lines.
+func fitHeight(s string, w, h int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	for len(lines) < h {
+		lines = append(lines, strings.Repeat(" ", w))
+	}
+	return strings.Join(lines, "\n")
+}

@@ -137,19 +137,73 @@ func (m Model) Render() string {
 	case m.detail != "":
 		body = box(m.st, "Detail", m.detail+"\n\n"+m.st.Muted.Render("any key closes"), m.w, bh, true)
 	case m.fullLogs:
-		body = m.logs.View(sc, true)
+		body = m.paneView(sc, paneLogs)
 	case !m.hasBlueGreen():
-		body = lipgloss.JoinVertical(lipgloss.Left, m.stages.View(sc, m.focus == paneStages),
-			m.metrics.View(sc, m.focus == paneMetrics), m.logs.View(sc, m.focus == paneLogs))
+		body = stack(m.paneView(sc, paneStages), m.paneView(sc, paneMetrics), m.paneView(sc, paneLogs))
 	default:
-		top := lipgloss.JoinHorizontal(lipgloss.Top, m.stages.View(sc, m.focus == paneStages), m.release.View(sc, m.focus == paneRelease))
-		body = lipgloss.JoinVertical(lipgloss.Left, top, m.metrics.View(sc, m.focus == paneMetrics), m.logs.View(sc, m.focus == paneLogs))
+		top := beside(m.paneView(sc, paneStages), m.paneView(sc, paneRelease))
+		body = stack(top, m.paneView(sc, paneMetrics), m.paneView(sc, paneLogs))
 	}
 	if g, ok := m.card(); ok && m.modal == nil && !m.showHelp && m.detail == "" && !m.fullLogs {
 		body = m.overlay(body, m.cardView(g), bh)
 	}
-	screen := lipgloss.JoinVertical(lipgloss.Left, m.header(), body, m.footer())
-	return fit(screen, m.w, m.h)
+	// The body is drawn to the terminal's width already (box, Place and
+	// the compositor each fill theirs); measuring every cell of it again
+	// cost most of a frame, so only the header and footer are fitted, and
+	// the body's height.
+	return stack(fit(m.header(), m.w, headerHeight), fitHeight(body, m.w, bh), fit(m.footer(), m.w, footerHeight))
+}
+
+// paneView draws pane p, or returns its last drawing when nothing it is
+// drawn from has changed (paneCache).
+func (m Model) paneView(sc *scene, p pane) string {
+	focused := m.focus == p || p == paneLogs && m.fullLogs
+	k := paneKey{seq: m.snap.Seq, focused: focused, narrow: sc.narrow, dark: m.st.Dark}
+	var c component
+	switch p {
+	case paneStages:
+		c, k.w, k.h = &m.stages, m.stages.w, m.stages.h
+		k.second, k.spin, k.part = sc.now.Unix(), sc.spin, [2]int{m.stages.sel, boolInt(m.stages.moved)}
+	case paneRelease:
+		// Drawn from the release alone: log lines do not redraw it.
+		c, k.w, k.h = &m.release, m.release.w, m.release.h
+		k.seq, k.second, k.part = 0, sc.now.Unix(), m.release.selPod
+		if sc.release != nil {
+			k.seq = sc.release.Seq
+		}
+	case paneMetrics:
+		// Drawn from the panels and the analysis measurements.
+		c, k.w, k.h = &m.metrics, m.metrics.w, m.metrics.h
+		k.seq = 0
+		for _, st := range m.snap.Stages {
+			for _, step := range st.Steps {
+				if n := len(step.Measurements); n > 0 {
+					k.seq = max(k.seq, step.Measurements[n-1].Seq)
+				}
+			}
+		}
+		// A refresh brings a new slice and a new time; either tells.
+		var first *engine.PanelData
+		var at int64
+		if len(m.panels) > 0 {
+			first, at = &m.panels[0], m.panels[0].At.UnixNano()
+		}
+		k.part = struct {
+			first  *engine.PanelData
+			at     int64
+			n      int
+			noProm bool
+		}{first, at, len(m.panels), sc.noPrometheus}
+	case paneLogs:
+		// Drawn from its lines, its scroll and its search.
+		c, k.w, k.h, k.seq = &m.logs, m.logs.w, m.logs.h, 0
+		k.part = struct {
+			appended, off     int
+			query             string
+			searching, bottom bool
+		}{m.logs.appended, m.logs.vp.YOffset(), m.logs.query, m.logs.searching, m.logs.vp.AtBottom()}
+	}
+	return m.views.get(p, k, func() string { return c.View(sc, focused) })
 }
 
 // paneHelp shows a pane's own keys in full.

@@ -29,6 +29,9 @@ type Cluster struct {
 	// cfg is set by NewForConfig; Apply needs it for the dynamic client.
 	cfg *rest.Config
 	now func() time.Time
+	// warm holds the pairs a WatchPair keeps in its informers' caches,
+	// which Observe and Switch read instead of asking the API server.
+	warm warmPairs
 }
 
 var _ engine.Cluster = (*Cluster)(nil)
@@ -75,7 +78,12 @@ func (c *Cluster) Resolve(ctx context.Context, t spec.Target) (spec.Target, erro
 	return t.WithDefaults(), nil
 }
 
-// Observe reads the Service, both Deployments and their pods.
+// Observe reads the Service, both Deployments and their pods. The
+// Service is always read from the API server, consistently: its
+// resourceVersion is the precondition of a switch, and a stale one would
+// fail it. While a WatchPair keeps t's pair in its caches, the
+// Deployments and pods come from there, already current: a rollback then
+// costs this read and its patch.
 func (c *Cluster) Observe(ctx context.Context, t spec.Target) (engine.Observation, error) {
 	var obs engine.Observation
 	svc, err := c.cs.CoreV1().Services(t.Namespace).Get(ctx, t.Service, metav1.GetOptions{})
@@ -83,6 +91,14 @@ func (c *Cluster) Observe(ctx context.Context, t spec.Target) (engine.Observatio
 		return obs, fmt.Errorf("read service %s: %w", t, err)
 	}
 	obs.Service = serviceState(svc, t.SelectorKey)
+	if w := c.warm.get(t); w != nil {
+		// A Deployment created or changed under the watch is read from
+		// the API server below.
+		if colors, err := w.readColors(); err == nil {
+			obs.Colors = colors
+			return obs, nil
+		}
+	}
 	obs.Colors = map[spec.Color]*engine.ColorState{}
 	for _, col := range []spec.Color{spec.Blue, spec.Green} {
 		s, err := c.colorState(ctx, t.Namespace, t.Deployment(col))
@@ -126,7 +142,8 @@ func (c *Cluster) colorState(ctx context.Context, ns, name string) (*engine.Colo
 	}
 	// The pods are read from the API server's watch cache (resourceVersion
 	// 0): they explain a color's state to a person, while every decision
-	// uses the Deployment's own counts, read consistently above. A
+	// uses the Deployment's own counts, read consistently above (or, while
+	// a WatchPair runs, from its current cache; see Observe). A
 	// consistent list waits for that cache to catch up with etcd, up to
 	// 100 ms after any write, which a rollback would pay at every reading.
 	pods, err := c.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String(), ResourceVersion: "0"})
@@ -319,6 +336,11 @@ func (c *Cluster) Switch(ctx context.Context, t spec.Target, req engine.SwitchRe
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", what, permanent(err))
 	}
+	// The switch is verified from the write's own answer, the Service as
+	// stored: no read after it.
+	if got := svc.Spec.Selector[t.SelectorKey]; got != string(req.To) {
+		return "", fmt.Errorf("%s: the API server stored selector %s=%s", what, t.SelectorKey, got)
+	}
 	return svc.ResourceVersion, nil
 }
 
@@ -327,9 +349,14 @@ func (c *Cluster) Switch(ctx context.Context, t spec.Target, req engine.SwitchRe
 func (c *Cluster) readyFor(ctx context.Context, t spec.Target, to spec.Color, sel map[string]string) (int32, string, error) {
 	if to.Valid() {
 		name := t.Deployment(to)
-		d, err := c.cs.AppsV1().Deployments(t.Namespace).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return 0, "", fmt.Errorf("read deployment %s/%s: %w", t.Namespace, name, permanent(err))
+		// The Deployment's Ready count from a watch that is current, or
+		// from the API server.
+		d := c.warm.deployment(t, name)
+		if d == nil {
+			var err error
+			if d, err = c.cs.AppsV1().Deployments(t.Namespace).Get(ctx, name, metav1.GetOptions{}); err != nil {
+				return 0, "", fmt.Errorf("read deployment %s/%s: %w", t.Namespace, name, permanent(err))
+			}
 		}
 		where := fmt.Sprintf("deployment %s/%s", t.Namespace, name)
 		if !labels.SelectorFromSet(sel).Matches(labels.Set(d.Spec.Template.Labels)) {

@@ -3,6 +3,8 @@ package kube
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -79,6 +81,10 @@ func (c *Cluster) WatchPair(ctx context.Context, t spec.Target, seen func(engine
 		}
 		return fmt.Errorf("watch service %s: no answer within %s", t, syncTimeout)
 	}
+	// Synced: Observe and Switch read this pair from here until the
+	// watch ends.
+	c.warm.add(t, w)
+	defer c.warm.remove(t, w)
 	for {
 		select {
 		case <-ctx.Done():
@@ -145,11 +151,21 @@ func (w *pairWatch) read() (engine.Observation, error) {
 	if !found {
 		return engine.Observation{}, fmt.Errorf("service %s: deleted while watched", w.t)
 	}
-	obs := engine.Observation{Service: serviceState(obj.(*corev1.Service), w.t.SelectorKey), Colors: map[spec.Color]*engine.ColorState{}}
+	colors, err := w.readColors()
+	if err != nil {
+		return engine.Observation{}, err
+	}
+	return engine.Observation{Service: serviceState(obj.(*corev1.Service), w.t.SelectorKey), Colors: colors}, nil
+}
+
+// readColors is both Deployments and their pods as the caches hold them.
+func (w *pairWatch) readColors() (map[spec.Color]*engine.ColorState, error) {
+	ns := w.t.Namespace
+	colors := map[spec.Color]*engine.ColorState{}
 	for _, cw := range w.colors {
 		dobj, found, _ := cw.dep.GetStore().GetByKey(ns + "/" + cw.name)
 		if !found {
-			obs.Colors[cw.color] = &engine.ColorState{Deployment: cw.name}
+			colors[cw.color] = &engine.ColorState{Deployment: cw.name}
 			continue
 		}
 		d := dobj.(*appsv1.Deployment)
@@ -157,14 +173,70 @@ func (w *pairWatch) read() (engine.Observation, error) {
 		// has pods this watch does not list: the caller reads the
 		// cluster again.
 		if sel, err := selectorOf(d); err != nil || sel != cw.sel || cw.pods == nil {
-			return engine.Observation{}, fmt.Errorf("deployment %s/%s: created or its selector changed while watched", ns, cw.name)
+			return nil, fmt.Errorf("deployment %s/%s: created or its selector changed while watched", ns, cw.name)
 		}
 		var ps []*corev1.Pod
 		for _, p := range cw.pods.GetStore().List() {
 			ps = append(ps, p.(*corev1.Pod))
 		}
 		s := deploymentState(d, ps, w.c.now())
-		obs.Colors[cw.color] = &s
+		colors[cw.color] = &s
 	}
-	return obs, nil
+	return colors, nil
+}
+
+// warmPairs are the pairs whose WatchPair has synced, by target; the
+// latest watch of a pair is read while several run (a gate's inside a
+// release's).
+type warmPairs struct {
+	mu    sync.Mutex
+	pairs map[spec.Target][]*pairWatch
+}
+
+func (wp *warmPairs) add(t spec.Target, w *pairWatch) {
+	wp.mu.Lock()
+	defer wp.mu.Unlock()
+	if wp.pairs == nil {
+		wp.pairs = map[spec.Target][]*pairWatch{}
+	}
+	wp.pairs[t] = append(wp.pairs[t], w)
+}
+
+// remove forgets w, and no other watch of the same pair.
+func (wp *warmPairs) remove(t spec.Target, w *pairWatch) {
+	wp.mu.Lock()
+	defer wp.mu.Unlock()
+	ws := slices.DeleteFunc(wp.pairs[t], func(x *pairWatch) bool { return x == w })
+	if len(ws) == 0 {
+		delete(wp.pairs, t)
+		return
+	}
+	wp.pairs[t] = ws
+}
+
+func (wp *warmPairs) get(t spec.Target) *pairWatch {
+	wp.mu.Lock()
+	defer wp.mu.Unlock()
+	if ws := wp.pairs[t]; len(ws) > 0 {
+		return ws[len(ws)-1]
+	}
+	return nil
+}
+
+// deployment is Deployment name of t's pair as a synced watch holds it,
+// or nil.
+func (wp *warmPairs) deployment(t spec.Target, name string) *appsv1.Deployment {
+	w := wp.get(t)
+	if w == nil {
+		return nil
+	}
+	for _, cw := range w.colors {
+		if cw.name != name {
+			continue
+		}
+		if obj, ok, _ := cw.dep.GetStore().GetByKey(t.Namespace + "/" + name); ok {
+			return obj.(*appsv1.Deployment)
+		}
+	}
+	return nil
 }

@@ -6,7 +6,8 @@
 //     cutover's WaitRollout seeing it, and to WaitRollout returning, next to
 //     how long `kubectl rollout status` takes to exit after the same event;
 //   - rollback with a warm color: engine.RunRollback from call to return,
-//     next to a bare client-go patch of the Service selector;
+//     next to a bare client-go patch of the Service selector, reading the
+//     cluster and with a WatchPair keeping the pair in its caches;
 //   - the live gate: from a preview pod turning unready to the engine's
 //     WatchPair reporting it, next to reading the pair every 100ms (what the
 //     engine did before), at 1,000 pods;
@@ -53,6 +54,7 @@ const gate = "cutover.dev/bench-hold"
 type options struct {
 	n            int
 	replicas     int
+	rollbackPods int
 	pods         int
 	nodes        int
 	watchFor     time.Duration
@@ -71,6 +73,7 @@ func main() {
 	var o options
 	flag.IntVar(&o.n, "n", 10, "repetitions of the latency and rollback measures")
 	flag.IntVar(&o.replicas, "replicas", 3, "pods per rollout in the latency measure")
+	flag.IntVar(&o.rollbackPods, "rollback-pods", 3, "Ready pods per color in the rollback measure")
 	flag.IntVar(&o.pods, "pods", 1000, "pods watched in the gate and memory measures, half per color")
 	flag.IntVar(&o.nodes, "nodes", 10, "kwok nodes")
 	flag.DurationVar(&o.watchFor, "watch-for", 15*time.Second, "how long the memory child watches")

@@ -125,7 +125,7 @@ func (r report) print(w io.Writer) error {
 	}
 	if rb := r.Rollback; rb != nil {
 		line("")
-		line("ROLLBACK, warm color (3 Ready pods each side; target color alternating)", "median", "p90", "n")
+		line(fmt.Sprintf("ROLLBACK, warm color (%d Ready pods each side; target color alternating)", rb.PodsPerColor), "median", "p90", "n")
 		row("engine.RunRollback: call -> Service patched (Switched hook)", rb.Switched)
 		row("engine.RunRollback: call -> return", rb.Returned)
 		row("client-go Services(ns).Patch of the selector, merge patch (floor)", rb.Patch)
@@ -135,6 +135,15 @@ func (r report) print(w io.Writer) error {
 			req = rb.RequestsNote
 		}
 		line("  API requests per RunRollback", req, "", "")
+		row("with the pair watched (WatchPair running): RunRollback -> Service patched", rb.WarmSwitched)
+		row("with the pair watched: RunRollback call -> return", rb.WarmReturned)
+		row("client-go patch of the selector, in the same rounds (floor)", rb.WarmPatch)
+		ratioRow("ratio watched RunRollback returns / Patch", rb.WarmOverPatch)
+		req = strconv.FormatInt(rb.WarmRequests, 10)
+		if rb.WarmRequestsNote != "" {
+			req = rb.WarmRequestsNote
+		}
+		line("  API requests per watched RunRollback (GET and PATCH of the Service)", req, "", "")
 		row("client-go pods List right after a Service write, consistent read", rb.ListAfter)
 		row("the same List with resourceVersion=0 (watch cache; what Observe uses)", rb.ListCached)
 	}

@@ -1,0 +1,105 @@
+package kube_test
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/engine/spec"
+	"github.com/cutover-sh/cutover/kube"
+	"github.com/cutover-sh/cutover/testenv"
+)
+
+// requestLog records the API requests a client makes, method and path.
+type requestLog struct {
+	mu   sync.Mutex
+	reqs []string
+	rt   http.RoundTripper
+}
+
+func (l *requestLog) RoundTrip(r *http.Request) (*http.Response, error) {
+	l.mu.Lock()
+	l.reqs = append(l.reqs, r.Method+" "+r.URL.Path)
+	l.mu.Unlock()
+	return l.rt.RoundTrip(r)
+}
+
+func (l *requestLog) since(n int) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.reqs[n:]...)
+}
+
+// TestWarmRollbackIsTwoRequests: while a WatchPair keeps the pair in its
+// caches, a warm rollback reads the Service (its resourceVersion is the
+// switch's precondition, so it is read from the API server) and patches
+// it: two requests, where reading everything took seven. The switch
+// still lands only on a color whose Deployment is Ready, and once the
+// watch ends Observe reads the API server again.
+func TestWarmRollbackIsTwoRequests(t *testing.T) {
+	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "green", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 3, Green: 3}, true)
+	log := &requestLog{}
+	cfg := rest.CopyConfig(c.Config)
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { log.rt = rt; return log }
+	k, err := kube.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := spec.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
+
+	cold := len(log.since(0))
+	if _, err := k.Observe(ctx, target); err != nil {
+		t.Fatal(err)
+	}
+	if got := log.since(cold); len(got) != 5 {
+		t.Errorf("Observe with no watch made %d requests, want 5 (the Service, and each color's Deployment and pods): %v", len(got), got)
+	}
+
+	wctx, stop := context.WithCancel(ctx)
+	seen := make(chan engine.Observation, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- k.WatchPair(wctx, target, func(o engine.Observation) {
+			select {
+			case seen <- o:
+			default:
+			}
+		})
+	}()
+	// The first reading comes once the caches have synced.
+	select {
+	case <-seen:
+	case err := <-done:
+		t.Fatalf("WatchPair ended: %v", err)
+	case <-ctx.Done():
+		t.Fatal("the watch never synced")
+	}
+
+	n := len(log.since(0))
+	to, err := engine.RunRollback(ctx, k, target, engine.RollbackOptions{}, engine.ReleaseHooks{Actor: engine.Actor{Name: "tester"}, Clock: engine.RealClock{}})
+	if err != nil || to != spec.Blue {
+		t.Fatalf("rollback: %v, to %s; want blue", err, to)
+	}
+	want := []string{"GET /api/v1/namespaces/" + ns + "/services/web-service", "PATCH /api/v1/namespaces/" + ns + "/services/web-service"}
+	if got := log.since(n); len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("a warm rollback with the pair watched made requests %v, want %v", got, want)
+	}
+	if live, _, _ := selects(ctx, t, c.Client, ns); live != "blue" {
+		t.Errorf("after the rollback the Service selects %s, want blue", live)
+	}
+
+	stop()
+	<-done
+	n = len(log.since(0))
+	if _, err := k.Observe(ctx, target); err != nil {
+		t.Fatal(err)
+	}
+	if got := log.since(n); len(got) != 5 {
+		t.Errorf("Observe after the watch ended made %d requests, want 5: %v", len(got), got)
+	}
+}

@@ -2,6 +2,7 @@ package kube_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 	"testing"
@@ -94,7 +95,9 @@ func TestWarmRollbackIsTwoRequests(t *testing.T) {
 	}
 
 	stop()
-	<-done
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("WatchPair ended with %v, want context.Canceled", err)
+	}
 	n = len(log.since(0))
 	if _, err := k.Observe(ctx, target); err != nil {
 		t.Fatal(err)

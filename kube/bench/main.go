@@ -124,8 +124,8 @@ type bench struct {
 }
 
 func run(ctx context.Context, o options) (err error) {
-	if o.n < 1 || o.replicas < 1 || o.replicas > 100 || o.pods < 4 || o.nodes < 1 {
-		return errors.New("want -n >= 1, 1 <= -replicas <= 100, -pods >= 4, -nodes >= 1")
+	if o.n < 1 || o.replicas < 1 || o.replicas > 100 || o.rollbackPods < 1 || o.rollbackPods > 5000 || o.pods < 4 || o.nodes < 1 {
+		return errors.New("want -n >= 1, 1 <= -replicas <= 100, 1 <= -rollback-pods <= 5000, -pods >= 4, -nodes >= 1")
 	}
 	only := map[string]bool{}
 	for m := range strings.SplitSeq(o.only, ",") {

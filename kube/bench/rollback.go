@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -21,7 +22,7 @@ func (b *bench) rollback(ctx context.Context) (*rollbackReport, error) {
 	if err := b.namespace(ctx, ns); err != nil {
 		return nil, err
 	}
-	if err := b.pair(ctx, ns, "web", int32(b.o.rollbackPods), false); err != nil {
+	if err := b.pair(ctx, ns, "web", int32(b.o.rollbackPods), false); err != nil { //nolint:gosec // checked: 1..5000
 		return nil, err
 	}
 	t := spec.Target{Namespace: ns, Service: svcName}.WithDefaults()
@@ -127,7 +128,9 @@ func (b *bench) rollback(ctx context.Context) (*rollbackReport, error) {
 		live = to
 	}
 	stopWatch()
-	<-watchDone
+	if err := <-watchDone; err != nil && !errors.Is(err, context.Canceled) {
+		return nil, fmt.Errorf("watch %s: %w", t, err)
+	}
 	logf("rollback, pair watched: RunRollback median %s, patch median %s", ms(summarize(calls).median), ms(summarize(patches).median))
 
 	// Why Observe reads pods from the watch cache: a consistent List right

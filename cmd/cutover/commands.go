@@ -162,25 +162,62 @@ Point your editor's YAML language server at it for completion.`,
 	}
 }
 
+// buildInfo is what `cutover version -o json` prints.
+type buildInfo struct {
+	Version  string `json:"version"`
+	Commit   string `json:"commit,omitempty"`
+	Date     string `json:"date,omitempty"`
+	Go       string `json:"go"`
+	Platform string `json:"platform"`
+}
+
+// currentBuild is this binary's version: set by the release's ldflags,
+// else the module version go install recorded, else "dev".
+func currentBuild() buildInfo {
+	b := buildInfo{Version: version, Commit: commit, Date: date, Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+	if info, ok := debug.ReadBuildInfo(); ok && b.Version == "dev" {
+		if info.Main.Version != "" && info.Main.Version != "(devel)" {
+			b.Version = info.Main.Version // installed with go install ...@vX
+		}
+	}
+	if b.Commit == "" {
+		b.Date = ""
+	}
+	return b
+}
+
+// String is the version as one line, what `cutover version` and
+// `cutover --version` print.
+func (b buildInfo) String() string {
+	out := "cutover " + b.Version
+	if b.Commit != "" {
+		out += fmt.Sprintf(" (commit %s, built %s)", b.Commit, b.Date)
+	}
+	return out + " " + b.Go + " " + b.Platform
+}
+
 func newVersionCmd(s streams) *cobra.Command {
-	return &cobra.Command{
-		Use:     "version",
-		Short:   "Print cutover's version",
-		Example: `  cutover version`,
-		Args:    args(cobra.NoArgs),
+	var output string
+	cmd := &cobra.Command{
+		Use:   "version",
+		Short: "Print cutover's version",
+		Example: `  cutover version
+  cutover version -o json`,
+		Args: args(cobra.NoArgs),
 		RunE: func(_ *cobra.Command, _ []string) error {
-			v, c := version, commit
-			if info, ok := debug.ReadBuildInfo(); ok && v == "dev" {
-				if info.Main.Version != "" && info.Main.Version != "(devel)" {
-					v = info.Main.Version // installed with go install ...@vX
-				}
+			b := currentBuild()
+			switch output {
+			case "":
+				_, _ = fmt.Fprintln(s.out, b)
+				return nil
+			case "json":
+				enc := json.NewEncoder(s.out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(b)
 			}
-			_, _ = fmt.Fprintf(s.out, "cutover %s", v)
-			if c != "" {
-				_, _ = fmt.Fprintf(s.out, " (commit %s, built %s)", c, date)
-			}
-			_, _ = fmt.Fprintf(s.out, " %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
-			return nil
+			return badInput(fmt.Errorf("--output %q: the only format is json", output))
 		},
 	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json")
+	return cmd
 }

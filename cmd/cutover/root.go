@@ -43,6 +43,9 @@ Every run is written to an audit journal under --state-dir.`,
 		SilenceErrors: true,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: name},
 	}
+	// --version prints what `cutover version` does.
+	root.Version = currentBuild().String()
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
 	g.kube.AddFlags(root.PersistentFlags())
 	root.PersistentFlags().StringVar(&g.stateDir, "state-dir", "", "where the audit journal lives (default $XDG_STATE_HOME/cutover)")

@@ -1,0 +1,486 @@
+// Command chaos drives whole releases of one Service on the test control
+// plane (testenv: etcd, kube-apiserver, controllers, scheduler, kwok, all on
+// loopback) with the cutover binary, one after another, and injects a fault
+// into each at a random moment. A watcher of its own, which shares no code
+// with cutover's, checks the invariants on every change it sees, and each
+// cycle's end is checked against cutover's journal. It prints a table.
+//
+//	CUTOVER_TESTENV_BIN=$(testenv/build-controlplane) go run ./kube/chaos [-cycles 100] [-seed N]
+//
+// Every run prints its seed; the same seed replays the same cycles (the
+// outcomes, the faults and their moments; the cluster's own timing
+// varies). It exits 1 when an invariant was violated.
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/cutover-sh/cutover/engine"
+	"github.com/cutover-sh/cutover/testenv"
+)
+
+type options struct {
+	cycles int
+	seed   uint64
+	pods   int
+	bound  time.Duration
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.cycles, "cycles", 10, "releases to drive")
+	flag.Uint64Var(&o.seed, "seed", 0, "the campaign's seed (default: from the clock; printed either way)")
+	flag.IntVar(&o.pods, "pods", 2, "Ready pods per color")
+	flag.DurationVar(&o.bound, "bound", 3*time.Minute, "how long one cycle may take before it counts as hung")
+	flag.Parse()
+	if o.seed == 0 {
+		o.seed = uint64(time.Now().UnixNano())
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code, err := run(ctx, o)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "chaos:", err)
+		os.Exit(2)
+	}
+	os.Exit(code)
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "chaos: "+format+"\n", args...)
+}
+
+// The outcomes a cycle drives, and the faults it injects.
+var (
+	outcomes = []string{"promoted", "rolled-back", "aborted"}
+	faults   = []string{"none", "apiserver-killed", "controllers-restarted", "cutover-killed", "selector-edited"}
+)
+
+// campaign is one run of the harness against one control plane.
+type campaign struct {
+	o     options
+	c     *testenv.Cluster
+	cs    kubernetes.Interface
+	bin   string // the cutover binary
+	ns    string
+	state string // cutover's state directory: its journal
+	w     *watcher
+	rng   *rand.Rand
+}
+
+// cycleResult is what one cycle did and what its end showed.
+type cycleResult struct {
+	n               int
+	outcome, fault  string
+	at              time.Duration // the fault's moment, from the run's start
+	recovery        time.Duration // from the fault to the cycle's end
+	took            time.Duration
+	paused          string // why the cycle ended waiting for a person, if it did
+	violations      []string
+	checks          map[string]int
+	unchecked       []string
+	journalRecords  int
+	switchedImage   string
+	switchedTo      string
+	selectedAtEnd   string
+	cutoverExitCode int
+}
+
+func run(ctx context.Context, o options) (int, error) {
+	logf("seed %d (replay: -seed %d -cycles %d -pods %d)", o.seed, o.seed, o.cycles, o.pods)
+	bin, err := testenv.BinDir()
+	if err != nil {
+		return 0, err
+	}
+	dir, err := os.MkdirTemp("", "cutover-chaos-")
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	logf("starting the control plane in %s", dir)
+	c, err := testenv.Start(ctx, bin, dir)
+	if err != nil {
+		return 0, fmt.Errorf("start the control plane: %w", err)
+	}
+	defer c.Stop()
+	for i := range 2 {
+		if err := c.AddNode(ctx, fmt.Sprintf("chaos-node-%d", i)); err != nil {
+			return 0, err
+		}
+	}
+	k := &campaign{o: o, c: c, cs: c.Client, state: filepath.Join(dir, "state"), rng: rand.New(rand.NewPCG(o.seed, o.seed^0x5bd1e995))} //nolint:gosec // the faults' schedule, not a secret
+	k.bin = filepath.Join(dir, "cutover")
+	logf("building cutover")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", k.bin, "./cmd/cutover").CombinedOutput(); err != nil { //nolint:gosec // go, on this repository
+		return 0, fmt.Errorf("build cutover (run from the repository's root): %w\n%s", err, out)
+	}
+	if k.ns, err = testenv.Namespace(ctx, k.cs); err != nil {
+		return 0, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	err = testenv.CreatePair(pctx, k.cs, k.ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: int32(o.pods), Green: 0}) //nolint:gosec // a flag, far below 2^31
+	cancel()
+	if err != nil {
+		return 0, err
+	}
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	if k.w, err = watch(wctx, k.cs, k.ns); err != nil {
+		return 0, err
+	}
+
+	var results []cycleResult
+	for n := range o.cycles {
+		if ctx.Err() != nil {
+			break
+		}
+		r := k.cycle(ctx, n)
+		logf("cycle %d: %s with %s at %s: %s, %d violations", n, r.outcome, r.fault, r.at.Round(time.Millisecond), r.took.Round(time.Millisecond), len(r.violations))
+		for _, v := range r.violations {
+			logf("  violation: %s", v)
+		}
+		results = append(results, r)
+	}
+	stopWatch()
+	rep := summarize(o, results, k.w)
+	rep.print(os.Stdout)
+	if rep.violations() > 0 {
+		return 1, nil
+	}
+	return 0, nil
+}
+
+// cycle drives one release to its end with one fault in it.
+func (k *campaign) cycle(ctx context.Context, n int) cycleResult {
+	r := cycleResult{n: n, outcome: outcomes[k.rng.IntN(len(outcomes))], fault: faults[k.rng.IntN(len(faults))],
+		at: time.Duration(k.rng.Int64N(int64(4 * time.Second))), checks: map[string]int{}}
+	image := fmt.Sprintf("web:v%d", n+2)
+	pipeline := filepath.Join(k.state, fmt.Sprintf("cycle-%d.yaml", n))
+	if err := os.MkdirAll(k.state, 0o700); err != nil {
+		r.violations = append(r.violations, err.Error())
+		return r
+	}
+	gate := ""
+	if r.outcome == "aborted" {
+		// A gate no one approves: the abort comes from a second process.
+		gate = "          approve: Switch to " + image + "?\n"
+	}
+	if err := os.WriteFile(pipeline, []byte(release(k.ns, image, gate)), 0o600); err != nil {
+		r.violations = append(r.violations, err.Error())
+		return r
+	}
+	before := k.journal()
+	start := time.Now()
+	deadline, cancel := context.WithTimeout(ctx, k.o.bound)
+	defer cancel()
+
+	args := []string{"run", pipeline, "--plain", "--kubeconfig", k.c.Kubeconfig, "--state-dir", k.state}
+	if r.outcome != "aborted" {
+		args = append(args, "--auto-approve")
+	}
+	p := k.start(deadline, args...)
+	faultDone := make(chan time.Time, 1)
+	go func() { faultDone <- k.inject(deadline, &r, p, args) }()
+	if r.outcome == "aborted" {
+		if p.waitFor(deadline, "waiting for approval") {
+			k.cli(deadline, "abort", "web-service", "-n", k.ns, "--reason", "chaos cycle")
+		}
+	}
+	faultAt := <-faultDone
+	code := p.wait()
+	if p2 := p.resumed(); p2 != nil {
+		code = p2.wait()
+	}
+	r.cutoverExitCode = code
+	acked := false
+	if r.outcome == "rolled-back" && deadline.Err() == nil {
+		acked = k.cli(deadline, "rollback", "web-service", "-n", k.ns, "--reason", "chaos cycle", "--yes")
+	}
+	r.took = time.Since(start)
+	if !faultAt.IsZero() {
+		r.recovery = time.Since(faultAt)
+	}
+	// 5. Every cycle ends within the bound, or says why it waits.
+	r.checks["5 ends within bound"]++
+	if deadline.Err() != nil {
+		r.violations = append(r.violations, fmt.Sprintf("5: cycle %d did not end within %s; its output:\n%s", n, k.o.bound, p.output()))
+	}
+	k.checkEnd(ctx, &r, before, acked)
+	return r
+}
+
+// release is the cycle's pipeline: one blue-green step of the pair, with
+// a short scale-down delay so that each cycle ends in seconds.
+func release(ns, image, more string) string {
+	return `apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: chaos}
+stages:
+  - name: production
+    budget: 10m
+    steps:
+      - name: switch
+        blueGreen:
+          namespace: ` + ns + `
+          service: web-service
+          container: app
+          image: ` + image + `
+          replicas: 2
+          scaleDownDelay: 2s
+` + more
+}
+
+// inject waits for the cycle's moment and injects its fault; it returns
+// when the fault ended (the component is back), or the zero time for none.
+func (k *campaign) inject(ctx context.Context, r *cycleResult, p *proc, args []string) time.Time {
+	if r.fault == "none" {
+		return time.Time{}
+	}
+	select {
+	case <-ctx.Done():
+		return time.Time{}
+	case <-time.After(r.at):
+	}
+	if p.ended() {
+		// The release had ended: the fault is injected all the same (the
+		// next cycle starts on what it leaves), but there is nothing to
+		// recover from in this one.
+		r.fault += " (after the run)"
+	}
+	switch strings.TrimSuffix(r.fault, " (after the run)") {
+	case "apiserver-killed":
+		if err := k.c.KillAPIServer(); err != nil {
+			r.violations = append(r.violations, "inject: "+err.Error())
+			return time.Time{}
+		}
+		time.Sleep(time.Duration(1+k.rng.IntN(3)) * time.Second)
+		if err := k.c.RestartAPIServer(ctx); err != nil {
+			r.violations = append(r.violations, "inject: restart kube-apiserver: "+err.Error())
+		}
+	case "controllers-restarted":
+		if err := k.c.RestartControllers(); err != nil {
+			r.violations = append(r.violations, "inject: "+err.Error())
+		}
+	case "cutover-killed":
+		if !p.kill() {
+			return time.Time{} // it had ended already
+		}
+		resume := append(slices.Clone(args), "--resume")
+		if !slices.Contains(resume, "--auto-approve") {
+			resume = append(resume, "--auto-approve")
+		}
+		p.resume = k.start(ctx, resume...)
+	case "selector-edited":
+		// Someone points the Service at the other color by hand, where
+		// that color has Ready pods; cutover must notice and not fight.
+		svc, err := k.cs.CoreV1().Services(k.ns).Get(ctx, "web-service", metav1.GetOptions{})
+		if err != nil {
+			r.violations = append(r.violations, "inject: "+err.Error())
+			return time.Time{}
+		}
+		other := "green"
+		if svc.Spec.Selector["color"] == "green" {
+			other = "blue"
+		}
+		if k.w.ready(other) == 0 {
+			r.fault = "selector-edited (skipped: " + other + " had no Ready pods)"
+			return time.Time{}
+		}
+		patch := fmt.Appendf(nil, `{"spec":{"selector":{"color":%q}}}`, other)
+		if _, err := k.cs.CoreV1().Services(k.ns).Patch(ctx, "web-service", types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "chaos-hand"}); err != nil {
+			r.violations = append(r.violations, "inject: "+err.Error())
+		}
+	}
+	if strings.HasSuffix(r.fault, "(after the run)") {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+// checkEnd checks what a cycle left: the Service selects the color the
+// journal says (2), the switched color runs the image announced (6), and
+// the journal kept every acknowledged decision (3).
+func (k *campaign) checkEnd(ctx context.Context, r *cycleResult, before int, rollbackAcked bool) {
+	recs := k.records()
+	mine := recs[min(before, len(recs)):]
+	r.journalRecords = len(mine)
+	var last *engine.Record
+	for i := range mine {
+		switch mine[i].Type {
+		case engine.RecReleaseSwitched, engine.RecRollback, engine.RecPromote:
+			last = &mine[i]
+		case engine.RecGateWaiting:
+			if r.outcome != "aborted" {
+				r.paused = "a gate waits for a person"
+			}
+		}
+	}
+	svc, err := k.cs.CoreV1().Services(k.ns).Get(ctx, "web-service", metav1.GetOptions{})
+	if err != nil {
+		r.violations = append(r.violations, "end: "+err.Error())
+		return
+	}
+	r.selectedAtEnd = svc.Spec.Selector["color"]
+	if last == nil {
+		r.unchecked = append(r.unchecked, "2 and 6: no switch in the journal this cycle")
+		return
+	}
+	r.switchedTo, r.switchedImage = string(last.To), last.Release
+	if strings.HasPrefix(r.fault, "selector-edited") && !strings.Contains(r.fault, "skipped") {
+		r.unchecked = append(r.unchecked, "2: the Service was edited by hand")
+	} else {
+		r.checks["2 service as journaled"]++
+		if r.selectedAtEnd != string(last.To) {
+			r.violations = append(r.violations, fmt.Sprintf("2: the Service selects %q, the journal's last switch (%s) says %q", r.selectedAtEnd, last.Type, last.To))
+		}
+	}
+	if last.Type == engine.RecReleaseSwitched && last.Release != "" {
+		r.checks["6 switched image as announced"]++
+		d, err := k.cs.AppsV1().Deployments(k.ns).Get(ctx, "web-"+string(last.To), metav1.GetOptions{})
+		if err != nil {
+			r.violations = append(r.violations, "end: "+err.Error())
+			return
+		}
+		if img := d.Spec.Template.Spec.Containers[0].Image; img != last.Release && r.outcome != "rolled-back" {
+			r.violations = append(r.violations, fmt.Sprintf("6: switched to %s, which runs %s, announced %s", last.To, img, last.Release))
+		}
+	}
+	if rollbackAcked {
+		r.checks["3 acknowledged rollback journaled"]++
+		if last.Type != engine.RecRollback {
+			r.violations = append(r.violations, fmt.Sprintf("3: cutover rollback said it rolled back; the journal's last switch is %s", last.Type))
+		}
+	}
+}
+
+// journal is how many records the journal holds now.
+func (k *campaign) journal() int { return len(k.records()) }
+
+func (k *campaign) records() []engine.Record {
+	recs, _, err := engine.ReadJournal(k.state)
+	if err != nil {
+		logf("read the journal: %v", err)
+	}
+	return recs
+}
+
+// cli runs a cutover command to its end; true when it exited 0, which
+// is what it acknowledges to a person.
+func (k *campaign) cli(ctx context.Context, args ...string) bool {
+	cmd := exec.CommandContext(ctx, k.bin, append(args, "--kubeconfig", k.c.Kubeconfig, "--state-dir", k.state)...) //nolint:gosec // the binary this harness built
+	if out, err := cmd.CombinedOutput(); err != nil {
+		logf("cutover %s: %v\n%s", strings.Join(args, " "), err, out)
+		return false
+	}
+	return true
+}
+
+// proc is a running cutover.
+type proc struct {
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	out    bytes.Buffer
+	done   chan struct{}
+	code   int
+	resume *proc
+}
+
+func (k *campaign) start(ctx context.Context, args ...string) *proc {
+	p := &proc{done: make(chan struct{})}
+	p.cmd = exec.CommandContext(ctx, k.bin, args...) //nolint:gosec // the binary this harness built
+	p.cmd.Stdout, p.cmd.Stderr = p, p
+	p.cmd.WaitDelay = 5 * time.Second
+	if err := p.cmd.Start(); err != nil {
+		p.code = -1
+		_, _ = p.Write([]byte(err.Error()))
+		close(p.done)
+		return p
+	}
+	go func() {
+		err := p.cmd.Wait()
+		p.code = 0
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			p.code = exit.ExitCode()
+		} else if err != nil {
+			p.code = -1
+		}
+		close(p.done)
+	}()
+	return p
+}
+
+func (p *proc) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.Write(b)
+}
+
+func (p *proc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+func (p *proc) wait() int {
+	<-p.done
+	return p.code
+}
+
+// kill sends SIGKILL, as a lost SSH session's kernel would not, but a
+// crash would; false if the process had ended.
+func (p *proc) kill() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.done
+	return true
+}
+
+func (p *proc) resumed() *proc { return p.resume }
+
+func (p *proc) ended() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// waitFor waits until the output holds text or the process ends.
+func (p *proc) waitFor(ctx context.Context, text string) bool {
+	for {
+		if strings.Contains(p.output(), text) {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-p.done:
+			return strings.Contains(p.output(), text)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}

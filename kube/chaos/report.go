@@ -1,0 +1,119 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// report is the campaign's table.
+type report struct {
+	o         options
+	cycles    int
+	outcomes  map[string]int
+	faults    map[string]int
+	checks    map[string]int
+	violated  map[string][]string
+	paused    map[string]int
+	unchecked map[string]int
+	recovery  map[string][]time.Duration
+	took      []time.Duration
+}
+
+func summarize(o options, rs []cycleResult, w *watcher) report {
+	rep := report{o: o, cycles: len(rs), outcomes: map[string]int{}, faults: map[string]int{}, checks: map[string]int{},
+		violated: map[string][]string{}, paused: map[string]int{}, unchecked: map[string]int{}, recovery: map[string][]time.Duration{}}
+	for _, r := range rs {
+		rep.outcomes[r.outcome]++
+		rep.faults[r.fault]++
+		rep.took = append(rep.took, r.took)
+		for k, n := range r.checks {
+			rep.checks[k] += n
+		}
+		for _, v := range r.violations {
+			key, _, _ := strings.Cut(v, ":")
+			rep.violated[key] = append(rep.violated[key], fmt.Sprintf("cycle %d: %s", r.n, v))
+		}
+		if r.paused != "" {
+			rep.paused[r.paused]++
+		}
+		for _, u := range r.unchecked {
+			rep.unchecked[u]++
+		}
+		if r.recovery > 0 {
+			rep.recovery[r.fault] = append(rep.recovery[r.fault], r.recovery)
+		}
+	}
+	checks, violations, _ := w.result()
+	rep.checks["1 selects a color with Ready pods"] = checks
+	rep.violated["1"] = append(rep.violated["1"], violations...)
+	return rep
+}
+
+func (rep report) violations() int {
+	n := 0
+	for _, v := range rep.violated {
+		n += len(v)
+	}
+	return n
+}
+
+func (rep report) print(w io.Writer) {
+	p := func(format string, args ...any) { _, _ = fmt.Fprintf(w, format+"\n", args...) }
+	p("cutover chaos campaign: seed %d, %d cycles, %d Ready pods a color", rep.o.seed, rep.cycles, rep.o.pods)
+	p("replay: go run ./kube/chaos -seed %d -cycles %d -pods %d", rep.o.seed, rep.o.cycles, rep.o.pods)
+	p("")
+	p("%-44s %8s", "OUTCOME", "CYCLES")
+	for _, k := range slices.Sorted(maps.Keys(rep.outcomes)) {
+		p("%-44s %8d", k, rep.outcomes[k])
+	}
+	p("")
+	p("%-44s %8s %10s %10s %10s", "FAULT", "INJECTED", "RECOVERY", "p95", "max")
+	for _, k := range slices.Sorted(maps.Keys(rep.faults)) {
+		med, p95, top := quantiles(rep.recovery[k])
+		p("%-44s %8d %10s %10s %10s", k, rep.faults[k], med, p95, top)
+	}
+	p("")
+	p("%-44s %8s %10s", "INVARIANT", "CHECKS", "VIOLATIONS")
+	for _, k := range slices.Sorted(maps.Keys(rep.checks)) {
+		id, _, _ := strings.Cut(k, " ")
+		p("%-44s %8d %10d", k, rep.checks[k], len(rep.violated[id]))
+	}
+	p("%-44s %8s %10s", "4 never two holders of the Lease", "-", "not checked yet")
+	if len(rep.unchecked) > 0 {
+		p("")
+		p("%-44s %8s", "NOT CHECKED, AND WHY", "CYCLES")
+		for _, k := range slices.Sorted(maps.Keys(rep.unchecked)) {
+			p("%-44s %8d", k, rep.unchecked[k])
+		}
+	}
+	p("")
+	if len(rep.paused) == 0 {
+		p("cycles paused for a person: none")
+	}
+	for _, k := range slices.Sorted(maps.Keys(rep.paused)) {
+		p("cycles paused for a person: %d, %s", rep.paused[k], k)
+	}
+	med, p95, top := quantiles(rep.took)
+	p("cycle time: median %s, p95 %s, max %s", med, p95, top)
+	for _, id := range slices.Sorted(maps.Keys(rep.violated)) {
+		for _, v := range rep.violated[id] {
+			p("VIOLATION %s", v)
+		}
+	}
+}
+
+// quantiles are the median, p95 and max of ds, "-" when there are none.
+func quantiles(ds []time.Duration) (string, string, string) {
+	if len(ds) == 0 {
+		return "-", "-", "-"
+	}
+	s := slices.Sorted(slices.Values(ds))
+	at := func(q float64) string {
+		return s[min(int(q*float64(len(s))), len(s)-1)].Round(time.Millisecond).String()
+	}
+	return at(0.5), at(0.95), s[len(s)-1].Round(time.Millisecond).String()
+}

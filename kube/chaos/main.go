@@ -91,7 +91,8 @@ type cycleResult struct {
 	n               int
 	outcome, fault  string
 	at              time.Duration // the fault's moment, from the run's start
-	recovery        time.Duration // from the fault to the cycle's end
+	down            time.Duration // how long kube-apiserver stays down
+	recovery        time.Duration // from the fault's start to the cycle's end
 	took            time.Duration
 	paused          string // why the cycle ended waiting for a person, if it did
 	violations      []string
@@ -170,8 +171,10 @@ func run(ctx context.Context, o options) (int, error) {
 
 // cycle drives one release to its end with one fault in it.
 func (k *campaign) cycle(ctx context.Context, n int) cycleResult {
+	// Every random choice of the cycle is made here, in this order, so
+	// that a seed replays the same schedule.
 	r := cycleResult{n: n, outcome: outcomes[k.rng.IntN(len(outcomes))], fault: faults[k.rng.IntN(len(faults))],
-		at: time.Duration(k.rng.Int64N(int64(4 * time.Second))), checks: map[string]int{}}
+		at: time.Duration(k.rng.Int64N(int64(4 * time.Second))), down: time.Duration(1+k.rng.IntN(3)) * time.Second, checks: map[string]int{}}
 	image := fmt.Sprintf("web:v%d", n+2)
 	pipeline := filepath.Join(k.state, fmt.Sprintf("cycle-%d.yaml", n))
 	if err := os.MkdirAll(k.state, 0o700); err != nil {
@@ -249,7 +252,7 @@ stages:
 }
 
 // inject waits for the cycle's moment and injects its fault; it returns
-// when the fault ended (the component is back), or the zero time for none.
+// when the fault began, or the zero time when none hit the release.
 func (k *campaign) inject(ctx context.Context, r *cycleResult, p *proc, args []string) time.Time {
 	if r.fault == "none" {
 		return time.Time{}
@@ -265,13 +268,14 @@ func (k *campaign) inject(ctx context.Context, r *cycleResult, p *proc, args []s
 		// recover from in this one.
 		r.fault += " (after the run)"
 	}
+	began := time.Now()
 	switch strings.TrimSuffix(r.fault, " (after the run)") {
 	case "apiserver-killed":
 		if err := k.c.KillAPIServer(); err != nil {
 			r.violations = append(r.violations, "inject: "+err.Error())
 			return time.Time{}
 		}
-		time.Sleep(time.Duration(1+k.rng.IntN(3)) * time.Second)
+		time.Sleep(r.down)
 		if err := k.c.RestartAPIServer(ctx); err != nil {
 			r.violations = append(r.violations, "inject: restart kube-apiserver: "+err.Error())
 		}
@@ -312,7 +316,7 @@ func (k *campaign) inject(ctx context.Context, r *cycleResult, p *proc, args []s
 	if strings.HasSuffix(r.fault, "(after the run)") {
 		return time.Time{}
 	}
-	return time.Now()
+	return began
 }
 
 // checkEnd checks what a cycle left: the Service selects the color the

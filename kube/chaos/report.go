@@ -71,7 +71,7 @@ func (rep report) print(w io.Writer) {
 		p("%-44s %8d", k, rep.outcomes[k])
 	}
 	p("")
-	p("%-44s %8s %10s %10s %10s", "FAULT", "INJECTED", "RECOVERY", "p95", "max")
+	p("%-44s %8s %10s %10s %10s", "FAULT (recovery: from it to the cycle's end)", "INJECTED", "median", "p95", "max")
 	for _, k := range slices.Sorted(maps.Keys(rep.faults)) {
 		med, p95, top := quantiles(rep.recovery[k])
 		p("%-44s %8d %10s %10s %10s", k, rep.faults[k], med, p95, top)

@@ -92,6 +92,7 @@ type cycleResult struct {
 	outcome, fault  string
 	at              time.Duration // the fault's moment, from the run's start
 	down            time.Duration // how long kube-apiserver stays down
+	abortRetries    int           // cutover abort failed this many times first
 	recovery        time.Duration // from the fault's start to the cycle's end
 	took            time.Duration
 	paused          string // why the cycle ended waiting for a person, if it did
@@ -202,9 +203,12 @@ func (k *campaign) cycle(ctx context.Context, n int) cycleResult {
 	p := k.start(deadline, args...)
 	faultDone := make(chan time.Time, 1)
 	go func() { faultDone <- k.inject(deadline, &r, p, args) }()
-	if r.outcome == "aborted" {
-		if p.waitFor(deadline, "waiting for approval") {
-			k.cli(deadline, "abort", "web-service", "-n", k.ns, "--reason", "chaos cycle")
+	if r.outcome == "aborted" && p.waitFor(deadline, "waiting for approval") {
+		// A person whose abort fails (kube-apiserver down, say) tries
+		// again; the release waits at its gate meanwhile, as it says.
+		for try := 1; !k.cli(deadline, "abort", "web-service", "-n", k.ns, "--reason", "chaos cycle") && deadline.Err() == nil && !p.ended(); try++ {
+			r.abortRetries = try
+			time.Sleep(time.Second)
 		}
 	}
 	faultAt := <-faultDone

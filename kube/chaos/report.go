@@ -21,6 +21,8 @@ type report struct {
 	unchecked map[string]int
 	recovery  map[string][]time.Duration
 	took      []time.Duration
+	// retried counts cycles whose cutover abort failed and was run again.
+	retried int
 }
 
 func summarize(o options, rs []cycleResult, w *watcher) report {
@@ -42,6 +44,9 @@ func summarize(o options, rs []cycleResult, w *watcher) report {
 		}
 		for _, u := range r.unchecked {
 			rep.unchecked[u]++
+		}
+		if r.abortRetries > 0 {
+			rep.retried++
 		}
 		if r.recovery > 0 {
 			rep.recovery[r.fault] = append(rep.recovery[r.fault], r.recovery)
@@ -96,6 +101,9 @@ func (rep report) print(w io.Writer) {
 	}
 	for _, k := range slices.Sorted(maps.Keys(rep.paused)) {
 		p("cycles paused for a person: %d, %s", rep.paused[k], k)
+	}
+	if rep.retried > 0 {
+		p("cycles whose cutover abort failed first (kube-apiserver down) and was run again: %d", rep.retried)
 	}
 	med, p95, top := quantiles(rep.took)
 	p("cycle time: median %s, p95 %s, max %s", med, p95, top)

@@ -23,6 +23,8 @@ type report struct {
 	took      []time.Duration
 	// retried counts cycles whose cutover abort failed and was run again.
 	retried int
+	// stale counts the watcher's suspicions the API server did not confirm.
+	stale int
 }
 
 func summarize(o options, rs []cycleResult, w *watcher) report {
@@ -52,9 +54,10 @@ func summarize(o options, rs []cycleResult, w *watcher) report {
 			rep.recovery[r.fault] = append(rep.recovery[r.fault], r.recovery)
 		}
 	}
-	checks, violations, _ := w.result()
+	checks, violations, stale := w.result()
 	rep.checks["1 selects a color with Ready pods"] = checks
 	rep.violated["1"] = append(rep.violated["1"], violations...)
+	rep.stale = stale
 	return rep
 }
 
@@ -101,6 +104,9 @@ func (rep report) print(w io.Writer) {
 	}
 	for _, k := range slices.Sorted(maps.Keys(rep.paused)) {
 		p("cycles paused for a person: %d, %s", rep.paused[k], k)
+	}
+	if rep.stale > 0 {
+		p("invariant 1 suspected from the watcher's caches but not confirmed by the API server: %d", rep.stale)
 	}
 	if rep.retried > 0 {
 		p("cycles whose cutover abort failed first (kube-apiserver down) and was run again: %d", rep.retried)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -24,20 +25,22 @@ const grace = time.Second
 type watcher struct {
 	svcs, pods cache.SharedIndexInformer
 	ns         string
+	cs         kubernetes.Interface
+	// stale counts suspicions the API server did not confirm: the
+	// watcher's own caches were behind.
+	stale int
 
 	mu         sync.Mutex
 	checks     int
 	violations []string
 	// since is when the Service began to select a color with no Ready
 	// pod, zero while it selects one with some.
-	since    time.Time
-	selected string
-	changes  int
+	since time.Time
 }
 
 func watch(ctx context.Context, cs kubernetes.Interface, ns string) (*watcher, error) {
 	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(ns))
-	w := &watcher{svcs: f.Core().V1().Services().Informer(), pods: f.Core().V1().Pods().Informer(), ns: ns}
+	w := &watcher{svcs: f.Core().V1().Services().Informer(), pods: f.Core().V1().Pods().Informer(), ns: ns, cs: cs}
 	h := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { w.check() },
 		UpdateFunc: func(any, any) { w.check() },
@@ -79,19 +82,49 @@ func (w *watcher) check() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.checks++
-	if color != w.selected {
-		w.selected = color
-		w.changes++
-	}
 	switch {
 	case ready > 0:
 		w.since = time.Time{}
 	case w.since.IsZero():
 		w.since = time.Now()
 	case time.Since(w.since) >= grace:
-		w.violations = append(w.violations, fmt.Sprintf("1: the Service selects %q, which has had no Ready pod for %s (since %s)", color, time.Since(w.since).Round(time.Millisecond), w.since.Format("15:04:05.000")))
+		// The caches can fall behind (a watch broken by a kube-apiserver
+		// restart relists after a backoff): the API server confirms.
+		if confirmed, why := w.confirm(); confirmed {
+			w.violations = append(w.violations, fmt.Sprintf("1: the Service selects %q, which has had no Ready pod for %s (since %s); %s", color, time.Since(w.since).Round(time.Millisecond), w.since.Format("15:04:05.000"), why))
+		} else {
+			w.stale++
+		}
 		w.since = time.Now() // one violation a grace, not one a check
 	}
+}
+
+// confirm reads the Service and the pods it selects from the API server,
+// consistently: true when it selects a color with no Ready pod there too.
+// An API server that cannot answer confirms nothing.
+func (w *watcher) confirm() (bool, string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	svc, err := w.cs.CoreV1().Services(w.ns).Get(ctx, "web-service", metav1.GetOptions{})
+	if err != nil {
+		return false, ""
+	}
+	color := svc.Spec.Selector["color"]
+	pods, err := w.cs.CoreV1().Pods(w.ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web,color=" + color})
+	if err != nil {
+		return false, ""
+	}
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				return false, ""
+			}
+		}
+	}
+	return true, fmt.Sprintf("the API server agrees: %d pods of %s, none Ready", len(pods.Items), color)
 }
 
 // ready counts the pods of color that are Ready and not being deleted.
@@ -111,8 +144,8 @@ func (w *watcher) ready(color string) int {
 	return n
 }
 
-func (w *watcher) result() (checks int, violations []string, changes int) {
+func (w *watcher) result() (checks int, violations []string, stale int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.checks, append([]string(nil), w.violations...), w.changes
+	return w.checks, append([]string(nil), w.violations...), w.stale
 }

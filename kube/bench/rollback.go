@@ -75,18 +75,24 @@ func (b *bench) rollback(ctx context.Context) (*rollbackReport, error) {
 	// Every operation flips the Service. The pattern RPPR interleaves
 	// the two kinds and gives each both target colors in turn.
 	live := spec.Green
-	for i := range 2 * b.o.n {
-		to := live.Other()
-		var err error
-		if i%4 == 0 || i%4 == 3 {
-			err = rollback(to, true)
-		} else {
-			err = patch(to, true)
+	rounds := func() error {
+		for i := range 2 * b.o.n {
+			to := live.Other()
+			var err error
+			if i%4 == 0 || i%4 == 3 {
+				err = rollback(to, true)
+			} else {
+				err = patch(to, true)
+			}
+			if err != nil {
+				return err
+			}
+			live = to
 		}
-		if err != nil {
-			return nil, err
-		}
-		live = to
+		return nil
+	}
+	if err := rounds(); err != nil {
+		return nil, err
 	}
 	logf("rollback: RunRollback median %s, patch median %s", ms(summarize(calls).median), ms(summarize(patches).median))
 	cold := struct {
@@ -114,18 +120,8 @@ func (b *bench) rollback(ctx context.Context) (*rollbackReport, error) {
 	case err := <-watchDone:
 		return nil, fmt.Errorf("watch %s: %w", t, err)
 	}
-	for i := range 2 * b.o.n {
-		to := live.Other()
-		var err error
-		if i%4 == 0 || i%4 == 3 {
-			err = rollback(to, true)
-		} else {
-			err = patch(to, true)
-		}
-		if err != nil {
-			return nil, err
-		}
-		live = to
+	if err := rounds(); err != nil {
+		return nil, err
 	}
 	stopWatch()
 	if err := <-watchDone; err != nil && !errors.Is(err, context.Canceled) {

@@ -78,6 +78,11 @@ type Release struct {
 	SwitchedAt time.Time `json:"switchedAt,omitzero"`
 	// ScaledUp is set once a rollback scaled its target up from zero.
 	ScaledUp bool `json:"scaledUp,omitempty"`
+	// ScaledDown is the color this release scaled to zero, once it asked
+	// for that; Restored is set once it scaled that color back up because
+	// someone pointed the Service at it meanwhile.
+	ScaledDown spec.Color `json:"scaledDown,omitempty"`
+	Restored   bool       `json:"restored,omitempty"`
 	// PreAnalyzed and PostAnalyzed are set once those analyses passed.
 	PreAnalyzed  bool `json:"preAnalyzed,omitempty"`
 	PostAnalyzed bool `json:"postAnalyzed,omitempty"`
@@ -139,6 +144,9 @@ func NextBlueGreen(spec spec.BlueGreenSpec, r Release, obs Observation, now time
 	for range 16 { // each pass moves to a later phase; the bound is a backstop
 		if r.Phase.Final() {
 			return r, Action{}
+		}
+		if r.ScaledDown != "" && obs.Service.Live == r.ScaledDown {
+			return restore(spec, r, obs)
 		}
 		if r.Phase != "" && r.Phase != PhaseAborting &&
 			obs.Service.Version != r.Version && !switchLanded(r, obs, spec) && !rollbackLanded(r, obs) {
@@ -223,6 +231,7 @@ func NextBlueGreen(spec spec.BlueGreenSpec, r Release, obs Observation, now time
 						"roll back to %s, or run again to finish once %s is healthy",
 						r.From, r.To, c.Ready, spec.Replicas, podReasons(c.Pods), r.From, r.To)), Action{}
 				}
+				r.ScaledDown = r.From
 				return r, Action{Kind: ActScale, Color: r.From, Replicas: 0}
 			}
 			r.Phase = PhaseDone
@@ -246,6 +255,7 @@ func NextBlueGreen(spec spec.BlueGreenSpec, r Release, obs Observation, now time
 			return r, act
 		case PhaseAborting:
 			if obs.Color(r.To).Replicas > 0 && obs.Service.Live != r.To {
+				r.ScaledDown = r.To
 				return r, Action{Kind: ActScale, Color: r.To, Replicas: 0}
 			}
 			r.Phase = PhaseAborted
@@ -255,6 +265,35 @@ func NextBlueGreen(spec spec.BlueGreenSpec, r Release, obs Observation, now time
 		}
 	}
 	return fail(r, "release state machine did not settle (a bug)"), Action{}
+}
+
+// restore answers a Service that someone pointed at the color this
+// release scaled down, between cutover's check of the selector and its
+// write, or just after: no API makes the two objects' writes one. The edit
+// is theirs and stays; the missing pods are cutover's doing, so it scales
+// that color back up, waits for every replica, and stops.
+func restore(spec spec.BlueGreenSpec, r Release, obs Observation) (Release, Action) {
+	col := r.ScaledDown
+	c := obs.Color(col)
+	if c.Replicas < spec.Replicas {
+		r.Restored = true
+		return r, Action{Kind: ActScale, Color: col, Replicas: spec.Replicas}
+	}
+	done, _, err := RolloutStatus(c)
+	if err != nil {
+		return fail(r, fmt.Sprintf("service %s was pointed at %s by someone else while cutover scaled %s down; "+
+			"cutover scaled it back up, and it cannot become ready: %v", spec.Target(), col, col, err)), Action{}
+	}
+	if !done || c.Ready < spec.Replicas {
+		return r, Action{Kind: ActWaitRollout, Color: col}
+	}
+	did := fmt.Sprintf("%s kept its pods", col)
+	if r.Restored {
+		did = fmt.Sprintf("cutover scaled %s back up to %d", col, spec.Replicas)
+	}
+	return fail(r, fmt.Sprintf("service %s was pointed at %s by someone else (resourceVersion %s, now %s) while cutover scaled %s down; "+
+		"%s and it has %d/%d Ready pods; cutover changed nothing else and stopped",
+		spec.Target(), col, r.Version, obs.Service.Version, col, did, c.Ready, spec.Replicas)), Action{}
 }
 
 // begin reads where the pair stands when a release starts or resumes.

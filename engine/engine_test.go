@@ -225,6 +225,45 @@ stages:
 	}
 }
 
+// TestJournalSeqIsContiguous: a run numbers its records 1, 2, 3... with
+// no gap and no repeat, even when parallel stages write at once, so that a
+// record lost from the middle of a run can be told.
+func TestJournalSeqIsContiguous(t *testing.T) {
+	doc := `
+apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: seq}
+stages:
+  - name: a
+    budget: 1m
+    steps: [{run: "true"}, {run: "true"}, {run: "true"}]
+  - name: b
+    budget: 1m
+    steps: [{run: "true"}, {run: "true"}, {run: "true"}]
+`
+	h := newHarness(t, Config{Pipeline: mustLoad(t, doc), Parallel: 2})
+	if final := h.run(); final.Status != StatusSucceeded {
+		t.Fatalf("run status: got %s, want succeeded", final.Status)
+	}
+	recs, _, err := ReadJournal(h.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []uint64
+	for _, r := range recs {
+		seqs = append(seqs, r.Seq)
+	}
+	slices.Sort(seqs)
+	if len(seqs) < 10 {
+		t.Fatalf("the run wrote %d records; want at least 10 (run, two stages, six steps)", len(seqs))
+	}
+	for i, n := range seqs {
+		if n != uint64(i+1) {
+			t.Fatalf("sequence numbers %v; want 1 to %d with no gap or repeat", seqs, len(seqs))
+		}
+	}
+}
+
 func TestParallelLimit(t *testing.T) {
 	doc := `
 apiVersion: cutover.dev/v1alpha1

@@ -23,10 +23,14 @@ const JournalFile = "journal.jsonl"
 // Record is one line of the audit journal. One flat type keeps the file easy
 // to read with jq; fields that do not apply are omitted.
 type Record struct {
-	Time  time.Time `json:"time"`
-	Run   string    `json:"run"`
-	Type  string    `json:"type"`
-	Actor *Actor    `json:"actor,omitempty"`
+	Time time.Time `json:"time"`
+	Run  string    `json:"run"`
+	// Seq numbers a run's records from 1, so that a reader can tell a
+	// record lost from the middle of a run. Records written outside a run
+	// (cutover rollback, say) have none.
+	Seq   uint64 `json:"seq,omitempty"`
+	Type  string `json:"type"`
+	Actor *Actor `json:"actor,omitempty"`
 
 	Pipeline  string            `json:"pipeline,omitempty"`
 	Path      string            `json:"path,omitempty"`

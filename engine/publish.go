@@ -2,6 +2,7 @@ package engine
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cutover-sh/cutover/sanitize"
@@ -23,6 +24,8 @@ type publisher struct {
 	// mu makes sequence numbers follow publication order.
 	mu  sync.Mutex
 	seq uint64
+	// recs counts the run's journal records, for their Seq.
+	recs atomic.Uint64
 	// syncer and commit are set when the journal fsyncs progress in
 	// groups; see committer.
 	syncer GroupSyncer
@@ -103,7 +106,7 @@ func (p *publisher) write(rec Record) error {
 	if p.journal == nil {
 		return nil
 	}
-	rec.Time, rec.Run = p.clock.Now(), p.runID
+	rec.Time, rec.Run, rec.Seq = p.clock.Now(), p.runID, p.recs.Add(1)
 	rec.Reason = p.mask.String(rec.Reason)
 	rec.Vars = p.mask.Map(rec.Vars)
 	for i, l := range rec.Output {

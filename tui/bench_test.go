@@ -15,15 +15,19 @@ import (
 
 // busy is the console the benchmark asks for: 120×40, 60 pods, 6
 // panels of 120 points, 1,000 log lines and 7 stages.
-func busy(b *testing.B) Model {
-	m, _ := console("running", 120, 40, Options{})
+func busy(b *testing.B) Model { return busyAt(b, "running", 30) }
+
+// busyAt is busy in one of the fixture's states, with perColor pods a
+// color.
+func busyAt(b *testing.B, state string, perColor int) Model {
+	m, _ := console(state, 120, 40, Options{})
 	r := *m.currentRelease()
 	obs := *r.Observed
 	obs.Colors = map[spec.Color]*engine.ColorState{}
 	for _, c := range []spec.Color{spec.Blue, spec.Green} {
 		cs := colorState(&r, c)
 		cs.Pods = nil
-		for i := range 30 {
+		for i := range perColor {
 			cs.Pods = append(cs.Pods, engine.PodState{Name: fmt.Sprintf("claude-tiu-%s-7d9f8b6c4-%05d", c, i), Phase: "Running", Ready: i%7 != 0, Age: time.Hour})
 		}
 		obs.Colors[c] = &cs
@@ -37,10 +41,84 @@ func busy(b *testing.B) Model {
 	msgs = append(msgs, engine.Message{Event: r})
 	m = step(m, eventsMsg(msgs))
 	m = step(m, panelsMsg(fixedPanels(120)))
-	if n := len(podsOf(m.currentRelease())); n != 60 {
-		b.Fatalf("%d pods, want 60", n)
+	if n := len(podsOf(m.currentRelease())); n != 2*perColor {
+		b.Fatalf("%d pods, want %d", n, 2*perColor)
 	}
 	return m
+}
+
+// BenchmarkView1000Pods is BenchmarkView and BenchmarkViewClockTick with
+// 500 pods a color: the pods pane shows a screenful, whatever the count.
+func BenchmarkView1000Pods(b *testing.B) {
+	b.Run("unchanged", func(b *testing.B) {
+		m := busyAt(b, "running", 500)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			_ = m.View()
+		}
+	})
+	b.Run("clock-tick", func(b *testing.B) {
+		m := busyAt(b, "running", 500)
+		now := m.o.Now()
+		m.o.Now = func() time.Time { return now }
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			now = now.Add(time.Second)
+			_ = m.View()
+		}
+	})
+}
+
+// BenchmarkIdleSecond is one second of a console at 1,000 pods with
+// nothing happening, in each phase of a release: what a program gets in
+// that second (the spinner's five frames while a step is at work, and the
+// clock's tick), each taken by Update and drawn by View. ns/op is the CPU
+// time one wall-clock second costs, and %core says it as a share of a
+// core. BenchmarkIdleSecondBaseline draws six plain frames of the same
+// size: the least six frames a second cost on this machine.
+func BenchmarkIdleSecond(b *testing.B) {
+	for _, phase := range []struct{ name, state string }{
+		{"rollout", "running"}, {"gate", "awaiting-approval"}, {"post-promotion", "post-promotion"}, {"scale-down-delay", "switched-warm"},
+	} {
+		b.Run(phase.name, func(b *testing.B) {
+			m := busyAt(b, phase.state, 500)
+			now := m.o.Now()
+			m.o.Now = func() time.Time { return now }
+			frames := 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if m.active() { // the spinner turns only while a step works
+					for range 5 {
+						m = step(m, m.spin.Tick())
+						_ = m.View()
+						frames++
+					}
+				}
+				now = now.Add(time.Second)
+				m = step(m, tickMsg(now))
+				_ = m.View()
+				frames++
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e7, "%core")
+			b.ReportMetric(float64(frames)/float64(b.N), "frames/s")
+		})
+	}
+}
+
+func BenchmarkIdleSecondBaseline(b *testing.B) {
+	text := strings.TrimSuffix(strings.Repeat(strings.Repeat("x", 118)+"\n", 38), "\n")
+	st := lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).Foreground(lipgloss.Color("#e6edf3"))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		for range 6 {
+			_ = st.Render(text)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e7, "%core")
 }
 
 // BenchmarkView draws the busy console when nothing changed since the last

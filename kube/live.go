@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -37,6 +39,18 @@ type colorWatch struct {
 	// sel is the pod selector the pods informer lists by, "" when the
 	// Deployment did not exist.
 	sel string
+	// changes counts the events of dep and pods; built is the state read
+	// from them at a count, kept until the next event, so that reading an
+	// unchanged pair costs no walk over its pods.
+	changes atomic.Uint64
+	mu      sync.Mutex
+	built   *builtState
+}
+
+type builtState struct {
+	changes uint64
+	at      time.Time
+	state   engine.ColorState
 }
 
 // WatchPair calls seen with a new reading of t's Service, both Deployments
@@ -63,6 +77,21 @@ func (c *Cluster) WatchPair(ctx context.Context, t spec.Target, seen func(engine
 		AddFunc:    func(any) { notify(changed) },
 		UpdateFunc: func(any, any) { notify(changed) },
 		DeleteFunc: func(any) { notify(changed) },
+	}
+	for _, cw := range w.colors {
+		count := cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(any) { cw.changes.Add(1) },
+			UpdateFunc: func(any, any) { cw.changes.Add(1) },
+			DeleteFunc: func(any) { cw.changes.Add(1) },
+		}
+		for _, inf := range []cache.SharedIndexInformer{cw.dep, cw.pods} {
+			if inf == nil {
+				continue
+			}
+			if _, err := inf.AddEventHandler(count); err != nil {
+				return fmt.Errorf("watch service %s: %w", t, err)
+			}
+		}
 	}
 	synced := make([]cache.InformerSynced, 0, len(informers))
 	for _, inf := range informers {
@@ -163,6 +192,13 @@ func (w *pairWatch) readColors() (map[spec.Color]*engine.ColorState, error) {
 	ns := w.t.Namespace
 	colors := map[spec.Color]*engine.ColorState{}
 	for _, cw := range w.colors {
+		if s, ok := cw.cached(w.c.now()); ok {
+			colors[cw.color] = s
+			continue
+		}
+		// Counted before the caches are read: an event that lands while
+		// they are read makes the next reading build again.
+		n := cw.changes.Load()
 		dobj, found, _ := cw.dep.GetStore().GetByKey(ns + "/" + cw.name)
 		if !found {
 			colors[cw.color] = &engine.ColorState{Deployment: cw.name}
@@ -179,10 +215,37 @@ func (w *pairWatch) readColors() (map[spec.Color]*engine.ColorState, error) {
 		for _, p := range cw.pods.GetStore().List() {
 			ps = append(ps, p.(*corev1.Pod))
 		}
-		s := deploymentState(d, ps, w.c.now())
+		now := w.c.now()
+		s := deploymentState(d, ps, now)
+		cw.keep(n, now, s)
 		colors[cw.color] = &s
 	}
 	return colors, nil
+}
+
+// cached is the color as last built, if no event came since, with its
+// pods' ages moved on to now. The copy's Pods are its own; Images and
+// Template are never changed once read, so they are shared.
+func (cw *colorWatch) cached(now time.Time) (*engine.ColorState, bool) {
+	cw.mu.Lock()
+	b := cw.built
+	cw.mu.Unlock()
+	if b == nil || b.changes != cw.changes.Load() {
+		return nil, false
+	}
+	s := b.state
+	s.Pods = slices.Clone(b.state.Pods)
+	for i := range s.Pods {
+		s.Pods[i].Age += now.Sub(b.at)
+	}
+	return &s, true
+}
+
+func (cw *colorWatch) keep(changes uint64, at time.Time, s engine.ColorState) {
+	s.Pods = slices.Clone(s.Pods)
+	cw.mu.Lock()
+	defer cw.mu.Unlock()
+	cw.built = &builtState{changes: changes, at: at, state: s}
 }
 
 // warmPairs are the pairs whose WatchPair has synced, by target; the

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 
 	"github.com/cutover-sh/cutover/engine"
@@ -104,5 +106,61 @@ func TestWarmRollbackIsTwoRequests(t *testing.T) {
 	}
 	if got := log.since(n); len(got) != 5 {
 		t.Errorf("Observe after the watch ended made %d requests, want 5: %v", len(got), got)
+	}
+}
+
+// TestWarmObserveFollowsTheWatch: while a WatchPair runs, Observe builds a
+// color from the caches once and keeps it until the next event; a kept
+// color's pods still age, and a change (a scale-down) shows at once.
+func TestWarmObserveFollowsTheWatch(t *testing.T) {
+	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 3, Green: 3}, true)
+	k := kube.New(c.Client)
+	target := spec.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	seen := make(chan engine.Observation, 100)
+	go func() {
+		_ = k.WatchPair(wctx, target, func(o engine.Observation) {
+			select {
+			case seen <- o:
+			default:
+			}
+		})
+	}()
+	select {
+	case <-seen:
+	case <-ctx.Done():
+		t.Fatal("the watch never synced")
+	}
+	first, err := k.Observe(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	second, err := k.Observe(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := first.Color(spec.Green).Pods, second.Color(spec.Green).Pods
+	if len(a) != 3 || len(b) != 3 || b[0].Age-a[0].Age < 50*time.Millisecond {
+		t.Fatalf("green's pods %+v, then 50ms later %+v; want the same 3 pods, older", a, b)
+	}
+
+	if _, err := c.Client.AppsV1().Deployments(ns).Patch(ctx, "web-green", types.MergePatchType, []byte(`{"spec":{"replicas":1}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		obs, err := k.Observe(ctx, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := obs.Color(spec.Green); g.Replicas == 1 && len(g.Pods) == 1 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("Observe never showed green scaled to 1: %+v", obs.Color(spec.Green))
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }

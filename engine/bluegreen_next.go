@@ -151,8 +151,8 @@ func NextBlueGreen(spec spec.BlueGreenSpec, r Release, obs Observation, now time
 		if r.Phase != "" && r.Phase != PhaseAborting &&
 			obs.Service.Version != r.Version && !switchLanded(r, obs, spec) && !rollbackLanded(r, obs) {
 			return fail(r, fmt.Sprintf("service %s was changed by someone else during the release "+
-				"(resourceVersion %s, now %s; it selects %s=%s); cutover overwrote nothing and stopped",
-				t, r.Version, obs.Service.Version, t.SelectorKey, obs.Service.Live)), Action{}
+				"(resourceVersion %s, now %s; it selects %s=%s); cutover overwrote nothing and stopped%s",
+				t, r.Version, obs.Service.Version, t.SelectorKey, obs.Service.Live, servesNothing(t, obs))), Action{}
 		}
 		if (r.Rollback || r.Abort) && !r.Phase.switched() && r.Phase != PhaseAborting && r.Phase != "" && !switchLanded(r, obs, spec) {
 			r.Phase = PhaseAborting // before the switch there is nothing to roll back
@@ -294,6 +294,21 @@ func restore(spec spec.BlueGreenSpec, r Release, obs Observation) (Release, Acti
 	return fail(r, fmt.Sprintf("service %s was pointed at %s by someone else (resourceVersion %s, now %s) while cutover scaled %s down; "+
 		"%s and it has %d/%d Ready pods; cutover changed nothing else and stopped",
 		spec.Target(), col, r.Version, obs.Service.Version, col, did, c.Ready, spec.Replicas)), Action{}
+}
+
+// servesNothing warns, after someone else's edit, when the color the
+// Service now selects has no Ready pod, and names the way back.
+func servesNothing(t spec.Target, obs Observation) string {
+	live := obs.Service.Live
+	if !live.Valid() || obs.Color(live).Ready > 0 {
+		return ""
+	}
+	other := obs.Color(live.Other())
+	if other.Ready == 0 {
+		return fmt.Sprintf(". %s has no Ready pod, nor has %s: the Service serves nothing", live, live.Other())
+	}
+	return fmt.Sprintf(". %s has no Ready pod, so the Service serves nothing; %s has %d: `%s`",
+		live, live.Other(), other.Ready, RollbackCommand(t.String(), live.Other()))
 }
 
 // begin reads where the pair stands when a release starts or resumes.

@@ -137,6 +137,13 @@ func TestNextBlueGreen(t *testing.T) {
 			phase: PhaseFailed, reasonHas: "changed by someone else",
 		},
 		{
+			name: "someone pointing the service at a color with no Ready pod is told of", spec: blueGreen,
+			r:     Release{Phase: PhaseScaleDownDelay, From: spec.Blue, To: spec.Green, Version: "8", SwitchedAt: t0},
+			obs:   obsOf(spec.Blue, "9", color("web-blue", "web:v1", 0), color("web-green", "web:v2", 3)),
+			now:   t0.Add(time.Minute),
+			phase: PhaseFailed, reasonHas: "cutover overwrote nothing and stopped. blue has no Ready pod, so the Service serves nothing; green has 3: `cutover rollback web-service -n prod --to green`",
+		},
+		{
 			name: "a landed switch starts the scale-down delay", spec: blueGreen,
 			r: Release{Phase: PhaseSwitching, From: spec.Blue, To: spec.Green, Version: "5"}, obs: switched, now: t0,
 			phase: PhaseScaleDownDelay, act: Action{Kind: ActWaitUntil, Until: t0.Add(5 * time.Minute)},

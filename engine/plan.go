@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cutover-sh/cutover/engine/spec"
@@ -296,4 +297,18 @@ func ExplainTimeout(g GateWaiting, now time.Time) string {
 		outcome = "approved"
 	}
 	return fmt.Sprintf("%s at its timeout, in %s", outcome, human.Duration(max(g.Time.Add(g.Timeout).Sub(now), 0)))
+}
+
+// RollbackCommand is the command a person types to roll service
+// (namespace/name, as Target.String gives it) back, to color to when it is
+// set: what a message that sends them there quotes.
+func RollbackCommand(service string, to spec.Color) string {
+	cmd := "cutover rollback " + service
+	if ns, name, ok := strings.Cut(service, "/"); ok {
+		cmd = "cutover rollback " + name + " -n " + ns
+	}
+	if to != "" {
+		cmd += " --to " + string(to)
+	}
+	return cmd
 }

@@ -84,7 +84,7 @@ func (b *releaseBook) rollback(actor Actor, service, reason string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.running[service] != ch {
-		return fmt.Errorf("rollback %s: the release ended before the request reached it; run `cutover rollback %s`", service, service)
+		return fmt.Errorf("rollback %s: the release ended before the request reached it; run `%s`", service, RollbackCommand(service, ""))
 	}
 	if _, asked := b.rollbacks[service]; !asked {
 		b.rollbacks[service] = decision{actor: actor, reason: reason}

@@ -150,7 +150,7 @@ func (rl *release) close() {
 	asked, wasAsked := e.releases.close(t.String())
 	for len(rl.requests) > 0 {
 		if <-rl.requests == RequestRollback && wasAsked {
-			msg := fmt.Sprintf("the rollback of %s asked by %s came as the release ended and was not applied; run `cutover rollback %s`", t, asked.actor, t)
+			msg := fmt.Sprintf("the rollback of %s asked by %s came as the release ended and was not applied; run `%s`", t, asked.actor, RollbackCommand(t.String(), ""))
 			_ = e.out.record(Record{Type: RecWarning, Stage: s.Name, Step: name, Reason: msg})
 			e.out.emit(Warning{Code: WarnRollbackLate, Stage: s.Name, Step: name, Message: msg})
 		}

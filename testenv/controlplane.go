@@ -272,19 +272,51 @@ func (p *proc) stop(sig syscall.Signal) {
 // KillAPIServer kills kube-apiserver with SIGKILL, as a crash would, and
 // returns at once; the other components keep running. RestartAPIServer
 // brings it back on the same port.
-func (c *Cluster) KillAPIServer() error {
+func (c *Cluster) KillAPIServer() error { return c.Kill("kube-apiserver") }
+
+// Kill kills one component (etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler or kwok) with SIGKILL, as a crash would, and returns at
+// once; Restart brings it back.
+func (c *Cluster) Kill(name string) error {
 	for _, p := range c.procs {
-		if p.name == "kube-apiserver" {
+		if p.name == name {
 			select {
 			case <-p.done:
-				return errors.New("kube-apiserver is not running")
+				return fmt.Errorf("%s is not running", name)
 			default:
 			}
 			p.stop(syscall.SIGKILL)
 			return nil
 		}
 	}
-	return errors.New("kube-apiserver was never started")
+	return fmt.Errorf("%s was never started", name)
+}
+
+// Restart starts a component again with its first arguments, killing it
+// first if it still runs.
+func (c *Cluster) Restart(name string) error { return c.restart(name) }
+
+// Pause stops components with SIGSTOP, as a node under pressure or a
+// debugger would: their connections stay open and nothing they own moves
+// until Continue.
+func (c *Cluster) Pause(names ...string) error { return c.signal(syscall.SIGSTOP, names) }
+
+// Continue resumes components Pause stopped.
+func (c *Cluster) Continue(names ...string) error { return c.signal(syscall.SIGCONT, names) }
+
+func (c *Cluster) signal(sig syscall.Signal, names []string) error {
+	var errs []error
+	for _, name := range names {
+		i := slices.IndexFunc(c.procs, func(p *proc) bool { return p.name == name })
+		if i < 0 {
+			errs = append(errs, fmt.Errorf("%s was never started", name))
+			continue
+		}
+		if err := syscall.Kill(-c.procs[i].cmd.Process.Pid, sig); err != nil {
+			errs = append(errs, fmt.Errorf("signal %s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // LogTail returns the last n lines a component wrote to its log, or a

@@ -1,9 +1,17 @@
 // Command chaos drives whole releases of one Service on the test control
 // plane (testenv: etcd, kube-apiserver, controllers, scheduler, kwok, all on
 // loopback) with the cutover binary, one after another, and injects a fault
-// into each at a random moment. A watcher of its own, which shares no code
-// with cutover's, checks the invariants on every change it sees, and each
-// cycle's end is checked against cutover's journal. It prints a table.
+// into each at a random moment: kube-apiserver or etcd killed and
+// restarted, the controllers and kwok paused or restarted, the network
+// between cutover and kube-apiserver made slow, reset or cut (a toxiproxy
+// proxy in this process), cutover killed and resumed, a second console
+// running the same release, or the selector edited by hand. Watchers of its
+// own, which share no code with cutover's, check on every change they see
+// that the Service selects a color with a Ready pod and that no run takes
+// the release Lease from a live holder; each cycle's end is checked against
+// cutover's journal (the Service as journaled, the image announced, every
+// acknowledged rollback recorded, each run's records numbered with no
+// gap). It prints a table.
 //
 //	CUTOVER_TESTENV_BIN=$(testenv/build-controlplane) go run ./kube/chaos [-cycles 100] [-seed N]
 //
@@ -18,6 +26,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -71,7 +80,12 @@ func logf(format string, args ...any) {
 // The outcomes a cycle drives, and the faults it injects.
 var (
 	outcomes = []string{"promoted", "rolled-back", "aborted"}
-	faults   = []string{"none", "apiserver-killed", "controllers-restarted", "cutover-killed", "selector-edited"}
+	faults   = []string{
+		"none", "apiserver-killed", "etcd-killed", "controllers-paused", "controllers-restarted", "cutover-killed",
+		"selector-edited", "network-slow", "network-reset", "network-cut", "second-console",
+	}
+	// controllers are what makes pods change: stopped, a rollout stands still.
+	controllers = []string{"kube-controller-manager", "kube-scheduler", "kwok"}
 )
 
 // campaign is one run of the harness against one control plane.
@@ -83,7 +97,11 @@ type campaign struct {
 	ns    string
 	state string // cutover's state directory: its journal
 	w     *watcher
-	rng   *rand.Rand
+	lease *leaseWatcher
+	runs  *runs
+	// net is cutover's way to kube-apiserver; the harness's is direct.
+	net *network
+	rng *rand.Rand
 }
 
 // cycleResult is what one cycle did and what its end showed.
@@ -93,6 +111,8 @@ type cycleResult struct {
 	at              time.Duration // the fault's moment, from the run's start
 	down            time.Duration // how long kube-apiserver stays down
 	abortRetries    int           // cutover abort failed this many times first
+	second          string        // what a second console's run of the release did
+	commands        string        // the output of the person's commands (abort, rollback)
 	recovery        time.Duration // from the fault's start to the cycle's end
 	took            time.Duration
 	paused          string // why the cycle ended waiting for a person, if it did
@@ -143,9 +163,17 @@ func run(ctx context.Context, o options) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if k.net, err = startNetwork(c.Config.Host, c.Kubeconfig, dir); err != nil {
+		return 0, err
+	}
+	defer k.net.stop()
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	if k.w, err = watch(wctx, k.cs, k.ns); err != nil {
+		return 0, err
+	}
+	k.runs = &runs{}
+	if k.lease, err = watchLease(wctx, k.cs, k.ns, k.runs); err != nil {
 		return 0, err
 	}
 
@@ -162,7 +190,7 @@ func run(ctx context.Context, o options) (int, error) {
 		results = append(results, r)
 	}
 	stopWatch()
-	rep := summarize(o, results, k.w)
+	rep := summarize(o, results, k.w, k.lease)
 	rep.print(os.Stdout)
 	if rep.violations() > 0 {
 		return 1, nil
@@ -175,7 +203,7 @@ func (k *campaign) cycle(ctx context.Context, n int) cycleResult {
 	// Every random choice of the cycle is made here, in this order, so
 	// that a seed replays the same schedule.
 	r := cycleResult{n: n, outcome: outcomes[k.rng.IntN(len(outcomes))], fault: faults[k.rng.IntN(len(faults))],
-		at: time.Duration(k.rng.Int64N(int64(4 * time.Second))), down: time.Duration(1+k.rng.IntN(3)) * time.Second, checks: map[string]int{}}
+		at: time.Duration(k.rng.Int64N(int64(2500 * time.Millisecond))), down: time.Duration(1+k.rng.IntN(3)) * time.Second, checks: map[string]int{}}
 	image := fmt.Sprintf("web:v%d", n+2)
 	pipeline := filepath.Join(k.state, fmt.Sprintf("cycle-%d.yaml", n))
 	if err := os.MkdirAll(k.state, 0o700); err != nil {
@@ -196,7 +224,7 @@ func (k *campaign) cycle(ctx context.Context, n int) cycleResult {
 	deadline, cancel := context.WithTimeout(ctx, k.o.bound)
 	defer cancel()
 
-	args := []string{"run", pipeline, "--plain", "--kubeconfig", k.c.Kubeconfig, "--state-dir", k.state}
+	args := []string{"run", pipeline, "--plain", "--kubeconfig", k.net.kubeconfig, "--state-dir", k.state}
 	if r.outcome != "aborted" {
 		args = append(args, "--auto-approve")
 	}
@@ -206,7 +234,7 @@ func (k *campaign) cycle(ctx context.Context, n int) cycleResult {
 	if r.outcome == "aborted" && p.waitFor(deadline, "waiting for approval") {
 		// A person whose abort fails (kube-apiserver down, say) tries
 		// again; the release waits at its gate meanwhile, as it says.
-		for try := 1; !k.cli(deadline, "abort", "web-service", "-n", k.ns, "--reason", "chaos cycle") && deadline.Err() == nil && !p.ended(); try++ {
+		for try := 1; !k.cli(deadline, &r, "abort", "web-service", "-n", k.ns, "--reason", "chaos cycle") && deadline.Err() == nil && !p.ended(); try++ {
 			r.abortRetries = try
 			time.Sleep(time.Second)
 		}
@@ -219,7 +247,7 @@ func (k *campaign) cycle(ctx context.Context, n int) cycleResult {
 	r.cutoverExitCode = code
 	acked := false
 	if r.outcome == "rolled-back" && deadline.Err() == nil {
-		acked = k.cli(deadline, "rollback", "web-service", "-n", k.ns, "--reason", "chaos cycle", "--yes")
+		acked = k.cli(deadline, &r, "rollback", "web-service", "-n", k.ns, "--reason", "chaos cycle", "--yes")
 	}
 	r.took = time.Since(start)
 	if !faultAt.IsZero() {
@@ -231,7 +259,23 @@ func (k *campaign) cycle(ctx context.Context, n int) cycleResult {
 		r.violations = append(r.violations, fmt.Sprintf("5: cycle %d did not end within %s; its output:\n%s", n, k.o.bound, p.output()))
 	}
 	k.checkEnd(ctx, &r, before, acked)
+	if r.took > slow && deadline.Err() == nil {
+		// Not a violation, but worth a look: say where the time went.
+		logf("cycle %d took %s; cutover's output:\n%s%s", n, r.took.Round(time.Millisecond), timed(p), r.commands)
+	}
 	return r
+}
+
+// slow is a cycle worth explaining: a clean one ends in about 3 s.
+const slow = 20 * time.Second
+
+// timed is a cutover's output, and its resumed run's, as printed.
+func timed(p *proc) string {
+	out := p.output()
+	if p2 := p.resumed(); p2 != nil {
+		out += "--- resumed:\n" + p2.output()
+	}
+	return out
 }
 
 // release is the cycle's pipeline: one blue-green step of the pair, with
@@ -273,7 +317,8 @@ func (k *campaign) inject(ctx context.Context, r *cycleResult, p *proc, args []s
 		r.fault += " (after the run)"
 	}
 	began := time.Now()
-	switch strings.TrimSuffix(r.fault, " (after the run)") {
+	kind := strings.TrimSuffix(r.fault, " (after the run)")
+	switch kind {
 	case "apiserver-killed":
 		if err := k.c.KillAPIServer(); err != nil {
 			r.violations = append(r.violations, "inject: "+err.Error())
@@ -282,6 +327,41 @@ func (k *campaign) inject(ctx context.Context, r *cycleResult, p *proc, args []s
 		time.Sleep(r.down)
 		if err := k.c.RestartAPIServer(ctx); err != nil {
 			r.violations = append(r.violations, "inject: restart kube-apiserver: "+err.Error())
+		}
+	case "etcd-killed":
+		if err := k.c.Kill("etcd"); err != nil {
+			r.violations = append(r.violations, "inject: "+err.Error())
+			return time.Time{}
+		}
+		time.Sleep(r.down)
+		if err := k.c.Restart("etcd"); err != nil {
+			r.violations = append(r.violations, "inject: restart etcd: "+err.Error())
+		}
+	case "controllers-paused":
+		if err := k.c.Pause(controllers...); err != nil {
+			r.violations = append(r.violations, "inject: "+err.Error())
+		}
+		time.Sleep(2 * r.down)
+		if err := k.c.Continue(controllers...); err != nil {
+			r.violations = append(r.violations, "inject: "+err.Error())
+		}
+	case "network-slow", "network-reset", "network-cut":
+		if err := k.net.fault(ctx, kind, 2*r.down); err != nil {
+			r.violations = append(r.violations, "inject: "+err.Error())
+		}
+	case "second-console":
+		// Someone else runs the same release from another terminal: it is
+		// refused while the first holds the release, or finds it done.
+		second := k.start(ctx, append(slices.Clone(args), "--auto-approve")...)
+		code := second.wait()
+		switch out := second.output(); {
+		case code == 0:
+			r.second = "ran after the first had ended"
+		case strings.Contains(out, "holds the lock"):
+			r.second = "refused: the release is held"
+		default:
+			r.second = fmt.Sprintf("failed (exit %d)", code)
+			logf("cycle %d: the second console's output:\n%s", r.n, out)
 		}
 	case "controllers-restarted":
 		if err := k.c.RestartControllers(); err != nil {
@@ -308,7 +388,11 @@ func (k *campaign) inject(ctx context.Context, r *cycleResult, p *proc, args []s
 		if svc.Spec.Selector["color"] == "green" {
 			other = "blue"
 		}
-		if k.w.ready(other) == 0 {
+		// A person looks first (kubectl get pods), at the API server: the
+		// watcher's caches can lag behind a kube-apiserver restart, and an
+		// edit made on them could point the Service at a color long gone,
+		// the person's doing rather than cutover's.
+		if _, ready, err := k.w.readyNow(ctx, other); err != nil || ready == 0 {
 			r.fault = "selector-edited (skipped: " + other + " had no Ready pods)"
 			return time.Time{}
 		}
@@ -330,6 +414,7 @@ func (k *campaign) checkEnd(ctx context.Context, r *cycleResult, before int, rol
 	recs := k.records()
 	mine := recs[min(before, len(recs)):]
 	r.journalRecords = len(mine)
+	k.checkSeq(r, mine)
 	var last *engine.Record
 	for i := range mine {
 		switch mine[i].Type {
@@ -372,9 +457,33 @@ func (k *campaign) checkEnd(ctx context.Context, r *cycleResult, before int, rol
 		}
 	}
 	if rollbackAcked {
-		r.checks["3 acknowledged rollback journaled"]++
+		r.checks["3a acknowledged rollback journaled"]++
 		if last.Type != engine.RecRollback {
-			r.violations = append(r.violations, fmt.Sprintf("3: cutover rollback said it rolled back; the journal's last switch is %s", last.Type))
+			r.violations = append(r.violations, fmt.Sprintf("3a: cutover rollback said it rolled back; the journal's last switch is %s", last.Type))
+		}
+	}
+}
+
+// checkSeq is invariant 3's first half: each run of the cycle numbered its
+// records 1, 2, 3... with none missing. A torn last record is skipped by
+// the reader and leaves no gap, since nothing follows it.
+func (k *campaign) checkSeq(r *cycleResult, recs []engine.Record) {
+	seqs := map[string][]uint64{}
+	for _, rec := range recs {
+		// A command's record (cutover rollback's, say) stands alone: it
+		// has a run of its own and no sequence.
+		if rec.Run != "" && rec.Seq > 0 {
+			seqs[rec.Run] = append(seqs[rec.Run], rec.Seq)
+		}
+	}
+	for _, run := range slices.Sorted(maps.Keys(seqs)) {
+		s := slices.Sorted(slices.Values(seqs[run]))
+		r.checks["3b journal contiguous"]++
+		for i, n := range s {
+			if n != uint64(i+1) { //nolint:gosec // an index, not negative
+				r.violations = append(r.violations, fmt.Sprintf("3b: run %s's records are numbered %v: %d is missing or repeated", run, s, i+1))
+				break
+			}
 		}
 	}
 }
@@ -392,9 +501,14 @@ func (k *campaign) records() []engine.Record {
 
 // cli runs a cutover command to its end; true when it exited 0, which
 // is what it acknowledges to a person.
-func (k *campaign) cli(ctx context.Context, args ...string) bool {
-	cmd := exec.CommandContext(ctx, k.bin, append(args, "--kubeconfig", k.c.Kubeconfig, "--state-dir", k.state)...) //nolint:gosec // the binary this harness built
-	if out, err := cmd.CombinedOutput(); err != nil {
+func (k *campaign) cli(ctx context.Context, r *cycleResult, args ...string) bool {
+	// A person's commands go the way cutover's run does: through the
+	// network that the faults hit.
+	cmd := exec.CommandContext(ctx, k.bin, append(args, "--kubeconfig", k.net.kubeconfig, "--state-dir", k.state)...) //nolint:gosec // the binary this harness built
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	r.commands += fmt.Sprintf("--- cutover %s (%s):\n%s", strings.Join(args, " "), time.Since(start).Round(time.Millisecond), out)
+	if err != nil {
 		logf("cutover %s: %v\n%s", strings.Join(args, " "), err, out)
 		return false
 	}
@@ -409,10 +523,26 @@ type proc struct {
 	done   chan struct{}
 	code   int
 	resume *proc
+	end    time.Time // when it ended; guarded by mu
+}
+
+// announced reports whether the process has printed text.
+func (p *proc) announced(text string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return bytes.Contains(p.out.Bytes(), []byte(text))
+}
+
+// endedAt is when the process ended, zero while it runs.
+func (p *proc) endedAt() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.end
 }
 
 func (k *campaign) start(ctx context.Context, args ...string) *proc {
 	p := &proc{done: make(chan struct{})}
+	k.runs.add(p)
 	p.cmd = exec.CommandContext(ctx, k.bin, args...) //nolint:gosec // the binary this harness built
 	p.cmd.Stdout, p.cmd.Stderr = p, p
 	p.cmd.WaitDelay = 5 * time.Second
@@ -431,6 +561,9 @@ func (k *campaign) start(ctx context.Context, args ...string) *proc {
 		} else if err != nil {
 			p.code = -1
 		}
+		p.mu.Lock()
+		p.end = time.Now()
+		p.mu.Unlock()
 		close(p.done)
 	}()
 	return p

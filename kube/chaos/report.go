@@ -25,11 +25,13 @@ type report struct {
 	retried int
 	// stale counts the watcher's suspicions the API server did not confirm.
 	stale int
+	// second counts what second consoles did.
+	second map[string]int
 }
 
-func summarize(o options, rs []cycleResult, w *watcher) report {
+func summarize(o options, rs []cycleResult, w *watcher, lw *leaseWatcher) report {
 	rep := report{o: o, cycles: len(rs), outcomes: map[string]int{}, faults: map[string]int{}, checks: map[string]int{},
-		violated: map[string][]string{}, paused: map[string]int{}, unchecked: map[string]int{}, recovery: map[string][]time.Duration{}}
+		violated: map[string][]string{}, second: map[string]int{}, paused: map[string]int{}, unchecked: map[string]int{}, recovery: map[string][]time.Duration{}}
 	for _, r := range rs {
 		rep.outcomes[r.outcome]++
 		rep.faults[r.fault]++
@@ -47,6 +49,9 @@ func summarize(o options, rs []cycleResult, w *watcher) report {
 		for _, u := range r.unchecked {
 			rep.unchecked[u]++
 		}
+		if r.second != "" {
+			rep.second[r.second]++
+		}
 		if r.abortRetries > 0 {
 			rep.retried++
 		}
@@ -58,6 +63,9 @@ func summarize(o options, rs []cycleResult, w *watcher) report {
 	rep.checks["1 selects a color with Ready pods"] = checks
 	rep.violated["1"] = append(rep.violated["1"], violations...)
 	rep.stale = stale
+	checks, violations = lw.result()
+	rep.checks["4 never two holders of the Lease"] = checks
+	rep.violated["4"] = append(rep.violated["4"], violations...)
 	return rep
 }
 
@@ -90,7 +98,6 @@ func (rep report) print(w io.Writer) {
 		id, _, _ := strings.Cut(k, " ")
 		p("%-44s %8d %10d", k, rep.checks[k], len(rep.violated[id]))
 	}
-	p("%-44s %8s %10s", "4 never two holders of the Lease", "-", "not checked yet")
 	if len(rep.unchecked) > 0 {
 		p("")
 		p("%-44s %8s", "NOT CHECKED, AND WHY", "CYCLES")
@@ -107,6 +114,9 @@ func (rep report) print(w io.Writer) {
 	}
 	if rep.stale > 0 {
 		p("invariant 1 suspected from the watcher's caches but not confirmed by the API server: %d", rep.stale)
+	}
+	for _, k := range slices.Sorted(maps.Keys(rep.second)) {
+		p("second consoles: %d %s", rep.second[k], k)
 	}
 	if rep.retried > 0 {
 		p("cycles whose cutover abort failed first (kube-apiserver down) and was run again: %d", rep.retried)

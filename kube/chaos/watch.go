@@ -110,21 +110,31 @@ func (w *watcher) confirm() (bool, string) {
 		return false, ""
 	}
 	color := svc.Spec.Selector["color"]
-	pods, err := w.cs.CoreV1().Pods(w.ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web,color=" + color})
-	if err != nil {
+	n, ready, err := w.readyNow(ctx, color)
+	if err != nil || ready > 0 {
 		return false, ""
 	}
-	for _, p := range pods.Items {
+	return true, fmt.Sprintf("the API server agrees: %d pods of %s, none Ready", n, color)
+}
+
+// readyNow lists color's pods from the API server, consistently, and
+// counts them and the Ready ones not being deleted.
+func (w *watcher) readyNow(ctx context.Context, color string) (pods, ready int, err error) {
+	list, err := w.cs.CoreV1().Pods(w.ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web,color=" + color})
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, p := range list.Items {
 		if p.DeletionTimestamp != nil {
 			continue
 		}
 		for _, c := range p.Status.Conditions {
 			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-				return false, ""
+				ready++
 			}
 		}
 	}
-	return true, fmt.Sprintf("the API server agrees: %d pods of %s, none Ready", len(pods.Items), color)
+	return len(list.Items), ready, nil
 }
 
 // ready counts the pods of color that are Ready and not being deleted.

@@ -65,41 +65,41 @@ func (c *Cluster) WatchPair(ctx context.Context, t spec.Target, seen func(engine
 	if err != nil {
 		return err
 	}
-	informers := []cache.SharedIndexInformer{w.svc}
-	for _, cw := range w.colors {
-		informers = append(informers, cw.dep)
-		if cw.pods != nil {
-			informers = append(informers, cw.pods)
-		}
-	}
 	changed := make(chan struct{}, 1)
-	poke := cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { notify(changed) },
-		UpdateFunc: func(any, any) { notify(changed) },
-		DeleteFunc: func(any) { notify(changed) },
+	// Each handler counts its color's change before it pokes the loop, in
+	// that order and in one handler: the reading the poke causes must not
+	// find the old count and keep a color built before the change.
+	handler := func(count *atomic.Uint64) cache.ResourceEventHandlerFuncs {
+		poke := func() {
+			if count != nil {
+				count.Add(1)
+			}
+			notify(changed)
+		}
+		return cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(any) { poke() },
+			UpdateFunc: func(any, any) { poke() },
+			DeleteFunc: func(any) { poke() },
+		}
 	}
+	type watched struct {
+		inf   cache.SharedIndexInformer
+		count *atomic.Uint64
+	}
+	all := []watched{{inf: w.svc}}
 	for _, cw := range w.colors {
-		count := cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(any) { cw.changes.Add(1) },
-			UpdateFunc: func(any, any) { cw.changes.Add(1) },
-			DeleteFunc: func(any) { cw.changes.Add(1) },
-		}
-		for _, inf := range []cache.SharedIndexInformer{cw.dep, cw.pods} {
-			if inf == nil {
-				continue
-			}
-			if _, err := inf.AddEventHandler(count); err != nil {
-				return fmt.Errorf("watch service %s: %w", t, err)
-			}
+		all = append(all, watched{cw.dep, &cw.changes})
+		if cw.pods != nil {
+			all = append(all, watched{cw.pods, &cw.changes})
 		}
 	}
-	synced := make([]cache.InformerSynced, 0, len(informers))
-	for _, inf := range informers {
-		if _, err := inf.AddEventHandler(poke); err != nil {
+	synced := make([]cache.InformerSynced, 0, len(all))
+	for _, x := range all {
+		if _, err := x.inf.AddEventHandler(handler(x.count)); err != nil {
 			return fmt.Errorf("watch service %s: %w", t, err)
 		}
-		go inf.RunWithContext(ctx)
-		synced = append(synced, inf.HasSynced)
+		go x.inf.RunWithContext(ctx)
+		synced = append(synced, x.inf.HasSynced)
 	}
 	syncCtx, stopSync := context.WithTimeout(ctx, syncTimeout)
 	ok := cache.WaitForCacheSync(syncCtx.Done(), synced...)

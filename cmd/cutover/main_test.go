@@ -228,6 +228,28 @@ stages:
 	}
 }
 
+// TestAutoApproveStillTakesAnAbort: --auto-approve decides gates, not
+// emergencies. A person watching the run can still stop it, or roll a
+// release back, on stdin.
+func TestAutoApproveStillTakesAnAbort(t *testing.T) {
+	slow := writeFile(t, "slow.yaml", `apiVersion: cutover.dev/v1alpha1
+kind: Pipeline
+metadata: {name: slow}
+stages:
+  - name: s
+    budget: 1m
+    steps: [{run: "sleep 30"}]
+`)
+	out := &promptWriter{trigger: "step s/run-1 started", fired: make(chan struct{})}
+	var errOut bytes.Buffer
+	s := streams{in: &afterReader{wait: out.fired, r: strings.NewReader("abort\n")}, out: out, err: &errOut,
+		lookupEnv: func(string) (string, bool) { return "", false }}
+	code := execute(context.Background(), []string{"cutover", "run", "--auto-approve", "--state-dir", t.TempDir(), slow}, s)
+	if code != exitAborted || !strings.Contains(out.String(), "run aborted by") {
+		t.Errorf("exit %d, output %q, stderr %q; want exit %d and the run aborted", code, out.String(), errOut.String(), exitAborted)
+	}
+}
+
 func TestSchemaMatchesShippedFile(t *testing.T) {
 	code, out, _ := cli(t, "", nil, "schema")
 	if code != exitOK {

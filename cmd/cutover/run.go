@@ -236,9 +236,9 @@ func drive(ctx context.Context, s streams, eng *engine.Engine, p *spec.Pipeline,
 
 	stopSignals := handleSignals(eng, actor)
 	defer stopSignals()
-	if !o.autoApprove {
-		go readDecisions(s.in, s.err, eng, actor, o.decideHint, shown)
-	}
+	// Under --auto-approve no gate waits, but a person watching the run
+	// can still abort it or roll its release back from here.
+	go readDecisions(s.in, s.err, eng, actor, o.decideHint, shown)
 
 	final, err := eng.Run(ctx)
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
 	"os"
@@ -79,7 +80,11 @@ func logf(format string, args ...any) {
 
 // The outcomes a cycle drives, and the faults it injects.
 var (
-	outcomes = []string{"promoted", "rolled-back", "aborted"}
+	// rolled-back is `cutover rollback` once the release is done;
+	// rolled-back-by-key is a person typing rollback into the running
+	// release's console, during its scale-down delay; maintenance is the
+	// page switched on, then off, once the release is done.
+	outcomes = []string{"promoted", "rolled-back", "rolled-back-by-key", "aborted", "maintenance"}
 	faults   = []string{
 		"none", "apiserver-killed", "etcd-killed", "controllers-paused", "controllers-restarted", "cutover-killed",
 		"selector-edited", "network-slow", "network-reset", "network-cut", "second-console",
@@ -159,6 +164,14 @@ func run(ctx context.Context, o options) (int, error) {
 	}
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	err = testenv.CreatePair(pctx, k.cs, k.ns, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: int32(o.pods), Green: 0}) //nolint:gosec // a flag, far below 2^31
+	if err == nil {
+		// The maintenance page: pods the selector can point at instead of
+		// a color, for the maintenance outcome.
+		page := testenv.Deployment(k.ns, "web", "maintenance", "page:v1", 2)
+		if _, err = k.cs.AppsV1().Deployments(k.ns).Create(pctx, page, metav1.CreateOptions{}); err == nil {
+			err = testenv.WaitReady(pctx, k.cs, k.ns, page.Name, 2)
+		}
+	}
 	cancel()
 	if err != nil {
 		return 0, err
@@ -215,7 +228,11 @@ func (k *campaign) cycle(ctx context.Context, n int) cycleResult {
 		// A gate no one approves: the abort comes from a second process.
 		gate = "          approve: Switch to " + image + "?\n"
 	}
-	if err := os.WriteFile(pipeline, []byte(release(k.ns, image, gate)), 0o600); err != nil {
+	delay := "2s"
+	if r.outcome == "rolled-back-by-key" {
+		delay = "10s" // time to type it once the switch has landed
+	}
+	if err := os.WriteFile(pipeline, []byte(release(k.ns, image, delay, gate)), 0o600); err != nil {
 		r.violations = append(r.violations, err.Error())
 		return r
 	}
@@ -228,7 +245,7 @@ func (k *campaign) cycle(ctx context.Context, n int) cycleResult {
 	if r.outcome != "aborted" {
 		args = append(args, "--auto-approve")
 	}
-	p := k.start(deadline, args...)
+	p := k.start(deadline, r.outcome == "rolled-back-by-key", args...)
 	faultDone := make(chan time.Time, 1)
 	go func() { faultDone <- k.inject(deadline, &r, p, args) }()
 	if r.outcome == "aborted" && p.waitFor(deadline, "waiting for approval") {
@@ -239,15 +256,39 @@ func (k *campaign) cycle(ctx context.Context, n int) cycleResult {
 			time.Sleep(time.Second)
 		}
 	}
+	typed := -1 // where the output stood when the rollback was typed
+	if r.outcome == "rolled-back-by-key" && p.waitFor(deadline, "scale-down-delay") {
+		at := len(p.output())
+		if _, err := io.WriteString(p.in, "rollback chaos cycle\n"); err == nil {
+			typed = at
+		}
+	}
 	faultAt := <-faultDone
 	code := p.wait()
 	if p2 := p.resumed(); p2 != nil {
 		code = p2.wait()
 	}
 	r.cutoverExitCode = code
-	acked := false
-	if r.outcome == "rolled-back" && deadline.Err() == nil {
-		acked = k.cli(deadline, &r, "rollback", "web-service", "-n", k.ns, "--reason", "chaos cycle", "--yes")
+	var acked []string // the record types of the decisions acknowledged to a person
+	if typed >= 0 && strings.Contains(p.output()[typed:], "rollback of "+k.ns+"/web-service asked by") {
+		// The console said it took the request: that is the person's
+		// acknowledgement.
+		acked = append(acked, engine.RecRollbackRequested)
+	}
+	if r.outcome == "rolled-back" && deadline.Err() == nil && k.cli(deadline, &r, "rollback", "web-service", "-n", k.ns, "--reason", "chaos cycle", "--yes") {
+		acked = append(acked, engine.RecRollback)
+	}
+	if r.outcome == "maintenance" {
+		// A person retries a switch that failed (the network cut, say)
+		// until it is done: the page on, then off again.
+		for _, state := range []string{"on", "off"} {
+			for deadline.Err() == nil && !k.cli(deadline, &r, "maintenance", "web-service", state, "-n", k.ns, "--reason", "chaos cycle", "--yes") {
+				time.Sleep(time.Second)
+			}
+			if deadline.Err() == nil {
+				acked = append(acked, engine.RecMaintenance)
+			}
+		}
 	}
 	r.took = time.Since(start)
 	if !faultAt.IsZero() {
@@ -280,7 +321,7 @@ func timed(p *proc) string {
 
 // release is the cycle's pipeline: one blue-green step of the pair, with
 // a short scale-down delay so that each cycle ends in seconds.
-func release(ns, image, more string) string {
+func release(ns, image, delay, more string) string {
 	return `apiVersion: cutover.dev/v1alpha1
 kind: Pipeline
 metadata: {name: chaos}
@@ -295,7 +336,7 @@ stages:
           container: app
           image: ` + image + `
           replicas: 2
-          scaleDownDelay: 2s
+          scaleDownDelay: ` + delay + `
 ` + more
 }
 
@@ -352,7 +393,7 @@ func (k *campaign) inject(ctx context.Context, r *cycleResult, p *proc, args []s
 	case "second-console":
 		// Someone else runs the same release from another terminal: it is
 		// refused while the first holds the release, or finds it done.
-		second := k.start(ctx, append(slices.Clone(args), "--auto-approve")...)
+		second := k.start(ctx, false, append(slices.Clone(args), "--auto-approve")...)
 		code := second.wait()
 		switch out := second.output(); {
 		case code == 0:
@@ -375,7 +416,7 @@ func (k *campaign) inject(ctx context.Context, r *cycleResult, p *proc, args []s
 		if !slices.Contains(resume, "--auto-approve") {
 			resume = append(resume, "--auto-approve")
 		}
-		p.resume = k.start(ctx, resume...)
+		p.resume = k.start(ctx, false, resume...)
 	case "selector-edited":
 		// Someone points the Service at the other color by hand, where
 		// that color has Ready pods; cutover must notice and not fight.
@@ -410,15 +451,16 @@ func (k *campaign) inject(ctx context.Context, r *cycleResult, p *proc, args []s
 // checkEnd checks what a cycle left: the Service selects the color the
 // journal says (2), the switched color runs the image announced (6), and
 // the journal kept every acknowledged decision (3).
-func (k *campaign) checkEnd(ctx context.Context, r *cycleResult, before int, rollbackAcked bool) {
+func (k *campaign) checkEnd(ctx context.Context, r *cycleResult, before int, acked []string) {
 	recs := k.records()
 	mine := recs[min(before, len(recs)):]
 	r.journalRecords = len(mine)
 	k.checkSeq(r, mine)
+	checkAcked(r, mine, acked)
 	var last *engine.Record
 	for i := range mine {
 		switch mine[i].Type {
-		case engine.RecReleaseSwitched, engine.RecRollback, engine.RecPromote:
+		case engine.RecReleaseSwitched, engine.RecRollback, engine.RecPromote, engine.RecMaintenance:
 			last = &mine[i]
 		case engine.RecGateWaiting:
 			if r.outcome != "aborted" {
@@ -456,10 +498,26 @@ func (k *campaign) checkEnd(ctx context.Context, r *cycleResult, before int, rol
 			r.violations = append(r.violations, fmt.Sprintf("6: switched to %s, which runs %s, announced %s", last.To, img, last.Release))
 		}
 	}
-	if rollbackAcked {
-		r.checks["3a acknowledged rollback journaled"]++
-		if last.Type != engine.RecRollback {
-			r.violations = append(r.violations, fmt.Sprintf("3a: cutover rollback said it rolled back; the journal's last switch is %s", last.Type))
+}
+
+// checkAcked is invariant 3's second half: every decision cutover
+// acknowledged to a person (a command that exited 0, a rollback typed
+// into the console that the console said it took) is in the journal.
+func checkAcked(r *cycleResult, recs []engine.Record, acked []string) {
+	want := map[string]int{}
+	for _, typ := range acked {
+		want[typ]++
+	}
+	for _, typ := range slices.Sorted(maps.Keys(want)) {
+		got := 0
+		for _, rec := range recs {
+			if rec.Type == typ {
+				got++
+			}
+		}
+		r.checks["3a acknowledged decision journaled"] += want[typ]
+		if got < want[typ] {
+			r.violations = append(r.violations, fmt.Sprintf("3a: %d %s acknowledged to a person, %d in the journal", want[typ], typ, got))
 		}
 	}
 }
@@ -523,7 +581,8 @@ type proc struct {
 	done   chan struct{}
 	code   int
 	resume *proc
-	end    time.Time // when it ended; guarded by mu
+	in     io.WriteCloser // its standard input, when the harness types into it
+	end    time.Time      // when it ended; guarded by mu
 }
 
 // announced reports whether the process has printed text.
@@ -540,11 +599,23 @@ func (p *proc) endedAt() time.Time {
 	return p.end
 }
 
-func (k *campaign) start(ctx context.Context, args ...string) *proc {
+// start runs cutover; with stdin, p.in is its standard input, as a
+// person's keyboard, else it reads nothing.
+func (k *campaign) start(ctx context.Context, stdin bool, args ...string) *proc {
 	p := &proc{done: make(chan struct{})}
 	k.runs.add(p)
 	p.cmd = exec.CommandContext(ctx, k.bin, args...) //nolint:gosec // the binary this harness built
 	p.cmd.Stdout, p.cmd.Stderr = p, p
+	if stdin {
+		in, err := p.cmd.StdinPipe()
+		if err != nil {
+			p.code = -1
+			_, _ = p.Write([]byte(err.Error()))
+			close(p.done)
+			return p
+		}
+		p.in = in
+	}
 	p.cmd.WaitDelay = 5 * time.Second
 	if err := p.cmd.Start(); err != nil {
 		p.code = -1

@@ -79,13 +79,18 @@ func BinDir() (string, error) {
 // Start starts a control plane in dir with the binaries in bin and waits
 // until it serves. Ports are chosen free, so several clusters can run at
 // once. Process output goes to files in dir.
-func Start(ctx context.Context, bin, dir string) (c *Cluster, err error) {
-	c = &Cluster{Dir: dir}
+func Start(ctx context.Context, bin, dir string) (_ *Cluster, err error) {
+	// A failed start stops what it started; the caller gets no cluster,
+	// so the deferred Stop must not read the result.
+	c := &Cluster{Dir: dir}
 	defer func() {
 		if err != nil {
 			c.Stop()
 		}
 	}()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
 	if err := writeCerts(dir); err != nil {
 		return nil, err
 	}

@@ -97,6 +97,9 @@ type row struct {
 	cpu     float64
 	toShow  []time.Duration
 	missed  int // changes the screen never showed within the bound
+	// cpuDelay is cutover's idle CPU in the scale-down delay, after the
+	// switch; -1 where not measured.
+	cpuDelay float64
 }
 
 func run(ctx context.Context, o options) ([]row, error) {
@@ -172,6 +175,7 @@ stages:
           image: web:v2
           replicas: %d
           approve: Switch to web:v2?
+          scaleDownDelay: 1h
 `, ns, half), 0o600); err != nil {
 		return nil, err
 	}
@@ -209,7 +213,7 @@ stages:
 	sleep(ctx, o.settle)
 	rows := make([]row, len(panes))
 	for i, p := range panes {
-		rows[i] = row{pods: n, program: p.name}
+		rows[i] = row{pods: n, program: p.name, cpuDelay: -1}
 		pid, err := p.child()
 		if err != nil {
 			return rows, err
@@ -256,6 +260,34 @@ stages:
 			rows[j].toShow = append(rows[j].toShow, d)
 		}
 	}
+	// Approved (a, then y to the plan), the release switches and keeps
+	// blue warm for its scale-down delay: cutover's other idle phase.
+	logf("%d pods: approved; cutover's CPU over %s in the scale-down delay", n, o.idle)
+	for _, key := range []string{"a", "y"} {
+		if _, err := cons.tmux("send-keys", key); err != nil {
+			return rows, err
+		}
+		sleep(ctx, time.Second)
+	}
+	if err := cons.waitFor(ctx, "warm, scaled down in", 5*time.Minute); err != nil {
+		return rows, err
+	}
+	sleep(ctx, 5*time.Second) // the switch's own work settles
+	pid, err := cons.child()
+	if err != nil {
+		return rows, err
+	}
+	t0, err := cpuTime(pid)
+	if err != nil {
+		return rows, err
+	}
+	start = time.Now()
+	sleep(ctx, o.idle)
+	t1, err := cpuTime(pid)
+	if err != nil {
+		return rows, err
+	}
+	rows[0].cpuDelay = 100 * float64(t1-t0) / float64(time.Since(start))
 	return rows, nil
 }
 
@@ -443,12 +475,17 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float
 func printTable(w io.Writer, o options, rows []row) {
 	p := func(format string, args ...any) { _, _ = fmt.Fprintf(w, format+"\n", args...) }
 	p("cutover scale: the console at its gate (120x40, tmux) next to k9s' pods view of the same namespace")
-	p("RSS %s after the pods showed; CPU over %s idle; a new pod to the screen, %d times", o.settle, o.idle, o.changes)
+	p("RSS %s after the pods showed; CPU over %s idle at the gate, and (cutover) in the scale-down delay after", o.settle, o.idle)
+	p("the switch; a new pod to the screen, %d times", o.changes)
 	p("")
-	p("%7s  %-8s %10s %10s %12s %12s %12s %7s", "PODS", "PROGRAM", "RSS", "IDLE CPU", "TO SCREEN", "p95", "max", "MISSED")
+	p("%7s  %-8s %10s %10s %12s %12s %12s %7s %14s", "PODS", "PROGRAM", "RSS", "IDLE CPU", "TO SCREEN", "p95", "max", "MISSED", "CPU IN DELAY")
 	for _, r := range rows {
 		med, p95, top := quantiles(r.toShow)
-		p("%7d  %-8s %10s %9.2f%% %12s %12s %12s %7d", r.pods, r.program, fmt.Sprintf("%.1f MiB", float64(r.rss)/(1<<20)), r.cpu, med, p95, top, r.missed)
+		delay := "-"
+		if r.cpuDelay >= 0 {
+			delay = fmt.Sprintf("%.2f%%", r.cpuDelay)
+		}
+		p("%7d  %-8s %10s %9.2f%% %12s %12s %12s %7d %14s", r.pods, r.program, fmt.Sprintf("%.1f MiB", float64(r.rss)/(1<<20)), r.cpu, med, p95, top, r.missed, delay)
 	}
 	// How each figure grows from the smallest count to the largest.
 	for _, prog := range []string{"cutover", "k9s"} {

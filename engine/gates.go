@@ -151,11 +151,24 @@ func verb(o spec.GateOutcome) string {
 // awaitGate opens the gate of step name and waits for its decision. ok is
 // false when ctx ended first.
 func (b *gateBook) await(ctx context.Context, s *spec.Stage, name, instruction string, timeout time.Duration, onTimeout spec.GateOutcome) (d decision, ok bool) {
-	return b.awaitGuarded(ctx, s, name, instruction, timeout, onTimeout, nil)
+	return b.open(ctx, s, name, instruction, timeout, onTimeout, nil, false)
 }
 
 // awaitGuarded is await for a gate whose approval guard may refuse.
 func (b *gateBook) awaitGuarded(ctx context.Context, s *spec.Stage, name, instruction string, timeout time.Duration, onTimeout spec.GateOutcome, guard *gateGuard) (d decision, ok bool) {
+	return b.open(ctx, s, name, instruction, timeout, onTimeout, guard, false)
+}
+
+// awaitPerson opens a gate that stands for something cutover could not
+// measure, or a check that failed. --auto-approve passes the gates a
+// person planned, never these: missing data never promotes, so only a
+// person decides them, and they are asked for even under it.
+func (b *gateBook) awaitPerson(ctx context.Context, s *spec.Stage, name, instruction string) (d decision, ok bool) {
+	return b.open(ctx, s, name, instruction, 0, "", nil, true)
+}
+
+func (b *gateBook) open(ctx context.Context, s *spec.Stage, name, instruction string, timeout time.Duration, onTimeout spec.GateOutcome, guard *gateGuard, person bool) (d decision, ok bool) {
+	auto := b.autoApprove && !person
 	id := gateID(s.Name, name)
 	diff := guard.currentDiff()
 	_ = b.out.record(Record{Type: RecGateWaiting, Stage: s.Name, Step: name, Gate: id, Reason: instruction, Diff: diff})
@@ -167,7 +180,7 @@ func (b *gateBook) awaitGuarded(ctx context.Context, s *spec.Stage, name, instru
 	b.waiting[id] = g
 	b.out.emit(GateWaiting{Gate: id, Stage: s.Name, Step: name, Instruction: b.mask.String(instruction), Timeout: timeout, OnTimeout: onTimeout, Diff: diff})
 	b.mu.Unlock()
-	if !b.autoApprove { // with it, nobody is needed: the gate is decided below
+	if !auto { // with it, nobody is needed: the gate is decided below
 		b.asked(s, name, instruction, diff)
 	}
 	stopped := func() (decision, bool) {
@@ -176,7 +189,7 @@ func (b *gateBook) awaitGuarded(ctx context.Context, s *spec.Stage, name, instru
 		b.mu.Unlock()
 		return decision{}, false
 	}
-	if b.autoApprove {
+	if auto {
 		_ = b.decide(id, spec.GateApprove, Actor{Name: AutoApproveActor}, "--auto-approve")
 	}
 	var expired <-chan time.Time

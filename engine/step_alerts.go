@@ -55,7 +55,7 @@ func (r alertsRunner) run(ctx context.Context, sc *stepScope) (Status, string) {
 	if err != nil {
 		// Alerts that cannot be checked are not "no alerts": a person
 		// decides.
-		d, ok := e.gates.await(ctx, s, name, fmt.Sprintf("cannot check alerts: %v. Approve to go on regardless, reject to fail.", err), 0, "")
+		d, ok := e.gates.awaitPerson(ctx, s, name, fmt.Sprintf("cannot check alerts: %v. Approve to go on regardless, reject to fail.", err))
 		if !ok {
 			return finish(StatusCancelled, "stopped while waiting for a person", nil)
 		}

@@ -219,7 +219,7 @@ func (r analysisRunner) measure(ctx context.Context, s *spec.Stage, name string,
 // pause has a person decide an analysis that cannot tell: missing data
 // never promotes.
 func (r analysisRunner) pause(ctx context.Context, s *spec.Stage, name, reason string) analysisResult {
-	d, ok := r.e.gates.await(ctx, s, name, "analysis cannot tell: "+reason+". Approve to go on regardless, reject to fail.", 0, "")
+	d, ok := r.e.gates.awaitPerson(ctx, s, name, "analysis cannot tell: "+reason+". Approve to go on regardless, reject to fail.")
 	if !ok {
 		return analysisResult{status: StatusCancelled, reason: "stopped while the analysis waited for a person"}
 	}

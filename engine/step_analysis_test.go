@@ -151,6 +151,32 @@ func TestAnalysisStep(t *testing.T) {
 	}
 }
 
+// TestAutoApproveLeavesMissingDataToAPerson: --auto-approve passes the
+// gates a person planned, not an analysis that could not measure (here,
+// Prometheus down): that gate waits for a person, and is asked for.
+func TestAutoApproveLeavesMissingDataToAPerson(t *testing.T) {
+	down := errors.New("dial tcp 127.0.0.1:9090: connect: connection refused")
+	m := &scriptedMetrics{script: map[string][]any{"errors": {down, down}, "p95": {0.3, 0.4}}}
+	h := newHarness(t, Config{Pipeline: analysisPipeline(3, 1, 1), AutoApprove: true, Metrics: func(spec.PrometheusSpec) (Metrics, error) { return m, nil }})
+	go func() {
+		<-h.await(func(ev Event) bool { _, ok := ev.(GateWaiting); return ok })
+		// A person, not --auto-approve, decides: had the gate been
+		// passed already, this rejection would find none waiting.
+		time.Sleep(50 * time.Millisecond)
+		_ = h.eng.Reject(Actor{Name: "carol"}, "", "no data, no release")
+	}()
+	final := h.run()
+	st, _ := final.Stage("monitoring")
+	if step := st.Steps[0]; step.Status != StatusFailed || !strings.Contains(step.Reason, "analysis was inconclusive") || !strings.Contains(step.Reason, "carol") {
+		t.Errorf("step %s (%s); want failed, rejected by carol", step.Status, step.Reason)
+	}
+	for _, r := range h.records() {
+		if r.Type == RecGateApproved {
+			t.Errorf("the gate was approved by %v: --auto-approve must leave missing data to a person", r.Actor)
+		}
+	}
+}
+
 func TestCheckAlerts(t *testing.T) {
 	firing := []FiringAlert{
 		{Name: "HighErrorRate", Labels: map[string]string{"alertname": "HighErrorRate", "alertstate": "firing", "service": "web"}},

@@ -278,8 +278,8 @@ func (rl *release) analyze(ctx context.Context, which string, r Release) (bool, 
 	case which == PostPromotion && !blueGreen.RollsBackAutomatically():
 		// autoRollback: false: a person decides, as the new color
 		// keeps serving meanwhile.
-		d, ok := e.gates.await(ctx, s, name, "post-promotion analysis failed: "+res.reason+
-			". Approve to keep the release, reject to roll back.", 0, "")
+		d, ok := e.gates.awaitPerson(ctx, s, name, "post-promotion analysis failed: "+res.reason+
+			". Approve to keep the release, reject to roll back.")
 		if !ok {
 			return false, res.reason, context.Cause(ctx)
 		}

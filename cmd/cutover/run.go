@@ -79,7 +79,7 @@ was rolled back, 130 aborted.`,
 	f.StringArrayVar(&o.skip, "skip-stage", nil, "skip the named stage (repeatable); recorded in the journal")
 	f.BoolVar(&o.emergency, "emergency", false, "skip every stage marked skippableInEmergency; needs --reason")
 	f.StringVar(&o.reason, "reason", "", "why stages are skipped; recorded in the journal")
-	f.BoolVar(&o.autoApprove, "auto-approve", false, "approve every gate, recorded as the actor auto-approve")
+	f.BoolVar(&o.autoApprove, "auto-approve", false, "approve every approval gate, recorded as the actor auto-approve; a check that cannot measure still waits for a person")
 	f.BoolVar(&o.resume, "resume", false, "continue this pipeline's last run after its console died: skip the stages it finished and pick the release up where the cluster says it is")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("skip-stage", completeStages(s))

@@ -25,6 +25,9 @@ type Prometheus struct {
 	URL  string
 	Dir  string
 	proc *proc
+	// bin and args start it again after Kill.
+	bin  string
+	args []string
 }
 
 // PrometheusBinary returns the prometheus binary to run: $CUTOVER_PROMETHEUS,
@@ -76,32 +79,60 @@ func StartPrometheus(ctx context.Context, dir string, targets []string, ruleFile
 		return nil, fmt.Errorf("write %s: %w", conf, err)
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(ports[0])
-	logf, err := os.Create(filepath.Join(dir, "prometheus.log"))
-	if err != nil {
+	p := &Prometheus{URL: "http://" + addr, Dir: dir, bin: bin, args: []string{
+		"--config.file=" + conf, "--web.listen-address=" + addr,
+		"--storage.tsdb.path=" + filepath.Join(dir, "data"), "--web.enable-lifecycle",
+	}}
+	if err := p.start(); err != nil {
 		return nil, err
 	}
-	// Not CommandContext: the server outlives ctx, and Stop ends it by PID.
-	cmd := exec.Command(bin, //nolint:gosec,noctx // the test's own binary
-		"--config.file="+conf, "--web.listen-address="+addr,
-		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.enable-lifecycle",
-	)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		_ = logf.Close()
-		return nil, fmt.Errorf("start prometheus: %w", err)
-	}
-	p := &Prometheus{URL: "http://" + addr, Dir: dir, proc: &proc{name: "prometheus", cmd: cmd, done: make(chan struct{})}}
-	go func() {
-		p.proc.err = cmd.Wait()
-		_ = logf.Close()
-		close(p.proc.done)
-	}()
 	if err := p.waitReady(ctx); err != nil {
 		p.Stop()
 		return nil, err
 	}
 	return p, nil
+}
+
+func (p *Prometheus) start() error {
+	logf, err := os.OpenFile(filepath.Join(p.Dir, "prometheus.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	// Not CommandContext: the server outlives ctx, and Stop ends it by PID.
+	cmd := exec.Command(p.bin, p.args...) //nolint:gosec,noctx // the test's own binary
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		_ = logf.Close()
+		return fmt.Errorf("start prometheus: %w", err)
+	}
+	pr := &proc{name: "prometheus", cmd: cmd, done: make(chan struct{})}
+	p.proc = pr
+	go func() {
+		pr.err = cmd.Wait()
+		_ = logf.Close()
+		close(pr.done)
+	}()
+	return nil
+}
+
+// Kill kills the server with SIGKILL, as a crash would, and waits for it
+// to exit; Restart starts it again on the same address and data.
+func (p *Prometheus) Kill() {
+	select {
+	case <-p.proc.done:
+	default:
+		p.proc.stop(syscall.SIGKILL)
+	}
+}
+
+// Restart starts a killed server again and waits until it is ready.
+func (p *Prometheus) Restart(ctx context.Context) error {
+	p.Kill()
+	if err := p.start(); err != nil {
+		return err
+	}
+	return p.waitReady(ctx)
 }
 
 func (p *Prometheus) waitReady(ctx context.Context) error {

@@ -2,10 +2,15 @@
 // plane (testenv: etcd, kube-apiserver, controllers, scheduler, kwok, all on
 // loopback) with the cutover binary, one after another, and injects a fault
 // into each at a random moment: kube-apiserver or etcd killed and
-// restarted, the controllers and kwok paused or restarted, the network
-// between cutover and kube-apiserver made slow, reset or cut (a toxiproxy
-// proxy in this process), cutover killed and resumed, a second console
-// running the same release, or the selector edited by hand. Watchers of its
+// restarted, the controllers and kwok paused or restarted, Prometheus
+// killed while an analysis measures, the network between cutover and
+// kube-apiserver made slow, reset or cut (a toxiproxy proxy in this
+// process), cutover killed and resumed, a second console running the same
+// release, or the selector edited by hand. Each cycle's outcome is drawn
+// too: promoted, rolled back after it (cutover rollback), rolled back by a
+// rollback typed into the running release, rolled back by a failed
+// post-promotion analysis, aborted at its gate from a second process, or
+// the maintenance page switched on and off. Watchers of its
 // own, which share no code with cutover's, check on every change they see
 // that the Service selects a color with a Ready pod and that no run takes
 // the release Lease from a live holder; each cycle's end is checked against
@@ -84,10 +89,12 @@ var (
 	// rolled-back-by-key is a person typing rollback into the running
 	// release's console, during its scale-down delay; maintenance is the
 	// page switched on, then off, once the release is done.
-	outcomes = []string{"promoted", "rolled-back", "rolled-back-by-key", "aborted", "maintenance"}
+	// rolled-back-by-analysis is the post-promotion analysis failing on
+	// the new color's errors, which Prometheus scrapes.
+	outcomes = []string{"promoted", "rolled-back", "rolled-back-by-key", "rolled-back-by-analysis", "aborted", "maintenance"}
 	faults   = []string{
 		"none", "apiserver-killed", "etcd-killed", "controllers-paused", "controllers-restarted", "cutover-killed",
-		"selector-edited", "network-slow", "network-reset", "network-cut", "second-console",
+		"selector-edited", "network-slow", "network-reset", "network-cut", "second-console", "prometheus-killed",
 	}
 	// controllers are what makes pods change: stopped, a rollout stands still.
 	controllers = []string{"kube-controller-manager", "kube-scheduler", "kwok"}
@@ -106,7 +113,10 @@ type campaign struct {
 	runs  *runs
 	// net is cutover's way to kube-apiserver; the harness's is direct.
 	net *network
-	rng *rand.Rand
+	// prom scrapes apps, one a color, standing in for the pods' metrics.
+	prom *testenv.Prometheus
+	apps map[string]*testenv.App
+	rng  *rand.Rand
 }
 
 // cycleResult is what one cycle did and what its end showed.
@@ -118,6 +128,7 @@ type cycleResult struct {
 	abortRetries    int           // cutover abort failed this many times first
 	second          string        // what a second console's run of the release did
 	commands        string        // the output of the person's commands (abort, rollback)
+	ended           string        // how the journal says the release ended
 	recovery        time.Duration // from the fault's start to the cycle's end
 	took            time.Duration
 	paused          string // why the cycle ended waiting for a person, if it did
@@ -180,6 +191,27 @@ func run(ctx context.Context, o options) (int, error) {
 		return 0, err
 	}
 	defer k.net.stop()
+	k.apps = map[string]*testenv.App{}
+	var targets []string
+	for _, color := range []string{"blue", "green"} {
+		app, err := testenv.StartApp(ctx, testenv.AppOptions{Service: "web", Color: color, Namespace: k.ns, Pod: "web-" + color + "-1"})
+		if err != nil {
+			return 0, err
+		}
+		defer app.Stop()
+		k.apps[color], targets = app, append(targets, app.Addr)
+	}
+	promDir := filepath.Join(dir, "prometheus")
+	if err := os.MkdirAll(promDir, 0o700); err != nil {
+		return 0, err
+	}
+	if k.prom, err = testenv.StartPrometheus(ctx, promDir, targets); err != nil {
+		return 0, err
+	}
+	defer k.prom.Stop()
+	if err := k.prom.WaitForRequests(ctx, "web"); err != nil {
+		return 0, err
+	}
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	if k.w, err = watch(wctx, k.cs, k.ns); err != nil {
@@ -196,7 +228,7 @@ func run(ctx context.Context, o options) (int, error) {
 			break
 		}
 		r := k.cycle(ctx, n)
-		logf("cycle %d: %s with %s at %s: %s, %d violations", n, r.outcome, r.fault, r.at.Round(time.Millisecond), r.took.Round(time.Millisecond), len(r.violations))
+		logf("cycle %d: %s with %s at %s: %s, %d violations; the release: %s", n, r.outcome, r.fault, r.at.Round(time.Millisecond), r.took.Round(time.Millisecond), len(r.violations), r.ended)
 		for _, v := range r.violations {
 			logf("  violation: %s", v)
 		}
@@ -232,7 +264,21 @@ func (k *campaign) cycle(ctx context.Context, n int) cycleResult {
 	if r.outcome == "rolled-back-by-key" {
 		delay = "10s" // time to type it once the switch has landed
 	}
-	if err := os.WriteFile(pipeline, []byte(release(k.ns, image, delay, gate)), 0o600); err != nil {
+	analysis := r.outcome == "rolled-back-by-analysis" || r.fault == "prometheus-killed"
+	if analysis {
+		gate += postPromotion
+		if r.outcome == "rolled-back-by-analysis" {
+			// The new color fails one request in five.
+			live, err := k.live(ctx)
+			if err != nil {
+				r.violations = append(r.violations, err.Error())
+				return r
+			}
+			k.apps[otherColor(live)].Set(0.2, 50*time.Millisecond)
+			defer k.apps[otherColor(live)].Set(0, 50*time.Millisecond)
+		}
+	}
+	if err := os.WriteFile(pipeline, []byte(release(k.ns, image, delay, k.promSpec(analysis), gate)), 0o600); err != nil {
 		r.violations = append(r.violations, err.Error())
 		return r
 	}
@@ -245,7 +291,7 @@ func (k *campaign) cycle(ctx context.Context, n int) cycleResult {
 	if r.outcome != "aborted" {
 		args = append(args, "--auto-approve")
 	}
-	p := k.start(deadline, r.outcome == "rolled-back-by-key", args...)
+	p := k.start(deadline, r.outcome == "rolled-back-by-key" || analysis, args...)
 	faultDone := make(chan time.Time, 1)
 	go func() { faultDone <- k.inject(deadline, &r, p, args) }()
 	if r.outcome == "aborted" && p.waitFor(deadline, "waiting for approval") {
@@ -263,13 +309,30 @@ func (k *campaign) cycle(ctx context.Context, n int) cycleResult {
 			typed = at
 		}
 	}
+	// An analysis that cannot measure waits for a person: the person reads
+	// why, and rejects it, which rolls the release back.
+	person := make(chan string, 1)
+	go func() {
+		why := ""
+		if analysis && p.waitFor(deadline, "analysis cannot tell") && !p.ended() {
+			why = "an analysis could not measure"
+			if _, err := io.WriteString(p.in, "reject no data while Prometheus was down\n"); err != nil {
+				why += " (the rejection could not be typed)"
+			}
+		}
+		person <- why
+	}()
 	faultAt := <-faultDone
 	code := p.wait()
+	r.paused = <-person
 	if p2 := p.resumed(); p2 != nil {
 		code = p2.wait()
 	}
 	r.cutoverExitCode = code
 	var acked []string // the record types of the decisions acknowledged to a person
+	if r.paused == "an analysis could not measure" && strings.Contains(p.output(), "/switch rejected by") {
+		acked = append(acked, engine.RecGateRejected)
+	}
 	if typed >= 0 && strings.Contains(p.output()[typed:], "rollback of "+k.ns+"/web-service asked by") {
 		// The console said it took the request: that is the person's
 		// acknowledgement.
@@ -321,11 +384,11 @@ func timed(p *proc) string {
 
 // release is the cycle's pipeline: one blue-green step of the pair, with
 // a short scale-down delay so that each cycle ends in seconds.
-func release(ns, image, delay, more string) string {
+func release(ns, image, delay, prom, more string) string {
 	return `apiVersion: cutover.dev/v1alpha1
 kind: Pipeline
 metadata: {name: chaos}
-stages:
+` + prom + `stages:
   - name: production
     budget: 10m
     steps:
@@ -338,6 +401,41 @@ stages:
           replicas: 2
           scaleDownDelay: ` + delay + `
 ` + more
+}
+
+// postPromotion is the analysis of a cycle that has one: the new color's
+// 5xx ratio, three times a second apart, as the guide's SLO has it.
+const postPromotion = `          postPromotion:
+            interval: 1s
+            count: 3
+            inconclusiveLimit: 1
+            metrics:
+              - name: error-rate
+                query: (sum(rate(http_requests_total{namespace="{{.Namespace}}",color="{{.Color}}",code=~"5.."}[5s])) or vector(0)) / sum(rate(http_requests_total{namespace="{{.Namespace}}",color="{{.Color}}"}[5s]))
+                successCondition: "< 0.05"
+`
+
+func (k *campaign) promSpec(analysis bool) string {
+	if !analysis {
+		return ""
+	}
+	return "prometheus: {address: " + k.prom.URL + "}\n"
+}
+
+// live is the color the Service selects now, read from the API server.
+func (k *campaign) live(ctx context.Context) (string, error) {
+	svc, err := k.cs.CoreV1().Services(k.ns).Get(ctx, "web-service", metav1.GetOptions{})
+	if err != nil {
+		return "", err
+	}
+	return svc.Spec.Selector["color"], nil
+}
+
+func otherColor(c string) string {
+	if c == "green" {
+		return "blue"
+	}
+	return "green"
 }
 
 // inject waits for the cycle's moment and injects its fault; it returns
@@ -404,6 +502,12 @@ func (k *campaign) inject(ctx context.Context, r *cycleResult, p *proc, args []s
 			r.second = fmt.Sprintf("failed (exit %d)", code)
 			logf("cycle %d: the second console's output:\n%s", r.n, out)
 		}
+	case "prometheus-killed":
+		k.prom.Kill()
+		time.Sleep(r.down)
+		if err := k.prom.Restart(ctx); err != nil {
+			r.violations = append(r.violations, "inject: restart prometheus: "+err.Error())
+		}
 	case "controllers-restarted":
 		if err := k.c.RestartControllers(); err != nil {
 			r.violations = append(r.violations, "inject: "+err.Error())
@@ -462,8 +566,13 @@ func (k *campaign) checkEnd(ctx context.Context, r *cycleResult, before int, ack
 		switch mine[i].Type {
 		case engine.RecReleaseSwitched, engine.RecRollback, engine.RecPromote, engine.RecMaintenance:
 			last = &mine[i]
+		case engine.RecReleaseFinished:
+			r.ended = string(mine[i].Phase)
+			if mine[i].Reason != "" {
+				r.ended += " (" + mine[i].Reason + ")"
+			}
 		case engine.RecGateWaiting:
-			if r.outcome != "aborted" {
+			if r.outcome != "aborted" && r.paused == "" {
 				r.paused = "a gate waits for a person"
 			}
 		}

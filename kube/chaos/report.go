@@ -27,11 +27,13 @@ type report struct {
 	stale int
 	// second counts what second consoles did.
 	second map[string]int
+	// ended counts how the journal says the releases ended, by phase.
+	ended map[string]int
 }
 
 func summarize(o options, rs []cycleResult, w *watcher, lw *leaseWatcher) report {
 	rep := report{o: o, cycles: len(rs), outcomes: map[string]int{}, faults: map[string]int{}, checks: map[string]int{},
-		violated: map[string][]string{}, second: map[string]int{}, paused: map[string]int{}, unchecked: map[string]int{}, recovery: map[string][]time.Duration{}}
+		violated: map[string][]string{}, second: map[string]int{}, ended: map[string]int{}, paused: map[string]int{}, unchecked: map[string]int{}, recovery: map[string][]time.Duration{}}
 	for _, r := range rs {
 		rep.outcomes[r.outcome]++
 		rep.faults[r.fault]++
@@ -49,6 +51,11 @@ func summarize(o options, rs []cycleResult, w *watcher, lw *leaseWatcher) report
 		for _, u := range r.unchecked {
 			rep.unchecked[u]++
 		}
+		phase, _, _ := strings.Cut(r.ended, " ")
+		if phase == "" {
+			phase = "(no release ended in the journal)"
+		}
+		rep.ended[phase]++
 		if r.second != "" {
 			rep.second[r.second]++
 		}
@@ -85,6 +92,11 @@ func (rep report) print(w io.Writer) {
 	p("%-44s %8s", "OUTCOME", "CYCLES")
 	for _, k := range slices.Sorted(maps.Keys(rep.outcomes)) {
 		p("%-44s %8d", k, rep.outcomes[k])
+	}
+	p("")
+	p("%-44s %8s", "RELEASE ENDED (JOURNAL)", "CYCLES")
+	for _, k := range slices.Sorted(maps.Keys(rep.ended)) {
+		p("%-44s %8d", k, rep.ended[k])
 	}
 	p("")
 	p("%-44s %8s %10s %10s %10s", "FAULT (recovery: from it to the cycle's end)", "INJECTED", "median", "p95", "max")

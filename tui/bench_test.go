@@ -50,25 +50,8 @@ func busyAt(b *testing.B, state string, perColor int) Model {
 // BenchmarkView1000Pods is BenchmarkView and BenchmarkViewClockTick with
 // 500 pods a color: the pods pane shows a screenful, whatever the count.
 func BenchmarkView1000Pods(b *testing.B) {
-	b.Run("unchanged", func(b *testing.B) {
-		m := busyAt(b, "running", 500)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for range b.N {
-			_ = m.View()
-		}
-	})
-	b.Run("clock-tick", func(b *testing.B) {
-		m := busyAt(b, "running", 500)
-		now := m.o.Now()
-		m.o.Now = func() time.Time { return now }
-		b.ReportAllocs()
-		b.ResetTimer()
-		for range b.N {
-			now = now.Add(time.Second)
-			_ = m.View()
-		}
-	})
+	b.Run("unchanged", func(b *testing.B) { benchView(b, busyAt(b, "running", 500)) })
+	b.Run("clock-tick", func(b *testing.B) { benchClockTick(b, busyAt(b, "running", 500)) })
 }
 
 // BenchmarkIdleSecond is one second of a console at 1,000 pods with
@@ -125,8 +108,9 @@ func BenchmarkIdleSecondBaseline(b *testing.B) {
 // frame, as the spinner redraws it between events. BenchmarkViewBaseline
 // draws a frame of the same size through one Lip Gloss style: the least a
 // drawn frame costs, to read the figures against on the same machine.
-func BenchmarkView(b *testing.B) {
-	m := busy(b)
+func BenchmarkView(b *testing.B) { benchView(b, busy(b)) }
+
+func benchView(b *testing.B, m Model) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
@@ -136,8 +120,9 @@ func BenchmarkView(b *testing.B) {
 
 // BenchmarkViewClockTick draws the frame of each second: the clock moves,
 // so the stages' times and the pods' ages are drawn again.
-func BenchmarkViewClockTick(b *testing.B) {
-	m := busy(b)
+func BenchmarkViewClockTick(b *testing.B) { benchClockTick(b, busy(b)) }
+
+func benchClockTick(b *testing.B, m Model) {
 	now := m.o.Now()
 	m.o.Now = func() time.Time { return now }
 	b.ReportAllocs()

@@ -58,6 +58,9 @@ func main() {
 	if err := proc.EnableReaping(); err != nil {
 		_, _ = fmt.Fprintln(os.Stderr, "cutover: warning: cannot reap step processes:", err)
 	}
+	if prefix := os.Getenv("CUTOVER_CPUPROFILE"); prefix != "" {
+		go profileOnSignals(prefix)
+	}
 	s := streams{
 		in: os.Stdin, out: os.Stdout, err: os.Stderr,
 		outTTY: isTerminal(os.Stdout), inTTY: isTerminal(os.Stdin), lookupEnv: os.LookupEnv,

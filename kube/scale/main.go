@@ -44,6 +44,9 @@ type options struct {
 	changes int
 	settle  time.Duration
 	idle    time.Duration
+	// profile, when set, is where cutover's CPU profiles of the idle
+	// windows go (CUTOVER_CPUPROFILE).
+	profile string
 }
 
 func main() {
@@ -54,6 +57,7 @@ func main() {
 	flag.IntVar(&o.changes, "changes", 20, "pods created, one at a time, to time the way to the screen")
 	flag.DurationVar(&o.settle, "settle", 30*time.Second, "how long after the pods show the RSS is read")
 	flag.DurationVar(&o.idle, "idle", 20*time.Second, "the idle window CPU is measured over")
+	flag.StringVar(&o.profile, "cpuprofile", "", "write cutover's CPU profile of each idle window to PREFIX-PODS.N (go tool pprof)")
 	flag.Parse()
 	for f := range strings.SplitSeq(pods, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -181,7 +185,11 @@ stages:
 	}
 
 	logf("%d pods: cutover deploys green and waits at its gate", n)
-	cons, err := newPane(cdir, "cutover", fmt.Sprintf("%s run %s --kubeconfig %s --state-dir %s", cutover, pipeline, c.Kubeconfig, filepath.Join(cdir, "state")), nil)
+	var env []string
+	if o.profile != "" {
+		env = append(env, fmt.Sprintf("CUTOVER_CPUPROFILE=%s-%d", o.profile, n))
+	}
+	cons, err := newPane(cdir, "cutover", fmt.Sprintf("%s run %s --kubeconfig %s --state-dir %s", cutover, pipeline, c.Kubeconfig, filepath.Join(cdir, "state")), env)
 	if err != nil {
 		return nil, err
 	}
@@ -232,9 +240,11 @@ stages:
 		}
 		before = append(before, t)
 	}
+	profile(o, panes[0], syscall.SIGUSR1)
 	start := time.Now()
 	sleep(ctx, o.idle)
 	took := time.Since(start)
+	profile(o, panes[0], syscall.SIGUSR2)
 	for i, p := range panes {
 		pid, _ := p.child()
 		t, err := cpuTime(pid)
@@ -281,14 +291,33 @@ stages:
 	if err != nil {
 		return rows, err
 	}
+	profile(o, cons, syscall.SIGUSR1)
 	start = time.Now()
 	sleep(ctx, o.idle)
+	profile(o, cons, syscall.SIGUSR2)
 	t1, err := cpuTime(pid)
 	if err != nil {
 		return rows, err
 	}
 	rows[0].cpuDelay = 100 * float64(t1-t0) / float64(time.Since(start))
 	return rows, nil
+}
+
+// profile starts (SIGUSR1) or writes (SIGUSR2) cutover's CPU profile of
+// an idle window, when -cpuprofile asks for one.
+func profile(o options, p *pane, sig syscall.Signal) {
+	if o.profile == "" {
+		return
+	}
+	pid, err := p.child()
+	if err != nil {
+		logf("profile: %v", err)
+		return
+	}
+	n, _ := strconv.Atoi(pid)
+	if err := syscall.Kill(n, sig); err != nil {
+		logf("profile: signal %s: %v", pid, err)
+	}
 }
 
 // probe creates a pod of blue whose name sorts first, so that both

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/cutover-sh/cutover/engine/spec"
@@ -77,6 +78,7 @@ type ReleaseHooks struct {
 func RunBlueGreen(ctx context.Context, cl Cluster, spec spec.BlueGreenSpec, h ReleaseHooks) (Release, error) {
 	t := spec.Target()
 	x := executor{cl: cl, t: t, h: h, auto: spec.RollsBackAutomatically()}
+	defer x.stopWarm()
 	var r Release
 	for {
 		obs, err := x.observe(ctx)
@@ -244,6 +246,60 @@ type executor struct {
 	// auto is set when a failed post-promotion analysis rolls back by
 	// itself; otherwise a person decided at a gate.
 	auto bool
+	// warm keeps the pair watched from the scale-down delay on; see
+	// keepWarm.
+	warm *warmWatch
+}
+
+// warmWatch is a WatchPair kept running for the rest of a release. It
+// reports what it sees only while report is set, which the executor does
+// only while it waits: the two never call Observed at once.
+type warmWatch struct {
+	stop   func()
+	mu     sync.Mutex
+	report func(Observation)
+}
+
+func (w *warmWatch) setReport(f func(Observation)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.report = f
+}
+
+// keepWarm starts watching the pair, when the cluster can, and keeps it
+// watched until the release ends. It starts in the scale-down delay, where
+// a person most often asks for a rollback: with the pair's caches current,
+// that rollback reads the Service and patches it, two requests, instead of
+// reading both colors and their pods first.
+func (x *executor) keepWarm(ctx context.Context) {
+	w, ok := x.cl.(PairWatcher)
+	if x.warm != nil || !ok {
+		return
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	ww := &warmWatch{}
+	go func() {
+		defer close(done)
+		_ = w.WatchPair(ctx, x.t, func(obs Observation) {
+			ww.mu.Lock()
+			defer ww.mu.Unlock()
+			if ww.report != nil && ctx.Err() == nil {
+				ww.report(obs)
+			}
+		})
+	}()
+	ww.stop = func() {
+		cancel()
+		<-done
+	}
+	x.warm = ww
+}
+
+func (x *executor) stopWarm() {
+	if x.warm != nil {
+		x.warm.stop()
+	}
 }
 
 // observe reads the pair, retrying through an API server outage.
@@ -323,6 +379,13 @@ func (x *executor) apply(ctx context.Context, act Action, obs Observation, r *Re
 			return req, nil
 		}
 	case ActWaitUntil:
+		x.keepWarm(ctx)
+		if x.warm != nil && x.h.Observed != nil {
+			// What changes in the delay (a pod of the new color lost, say)
+			// shows as it happens.
+			x.warm.setReport(func(obs Observation) { x.h.Observed(*r, obs, act) })
+			defer x.warm.setReport(nil)
+		}
 		return x.interruptible(ctx, func(ctx context.Context) error {
 			t := x.h.Clock.NewTimer(act.Until.Sub(x.h.Clock.Now()))
 			defer t.Stop()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -162,5 +163,59 @@ func TestWarmObserveFollowsTheWatch(t *testing.T) {
 			t.Fatalf("Observe never showed green scaled to 1: %+v", obs.Color(spec.Green))
 		case <-time.After(20 * time.Millisecond):
 		}
+	}
+}
+
+// TestRollbackInTheDelayIsTwoRequests: in the scale-down delay, where a
+// person most often asks for one, the release keeps the pair watched, so
+// its rollback reads the Service and patches it: two requests.
+func TestRollbackInTheDelayIsTwoRequests(t *testing.T) {
+	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 3, Green: 0}, true)
+	log := &requestLog{}
+	cfg := rest.CopyConfig(c.Config)
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { log.rt = rt; return log }
+	k, err := kube.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bg := bgSpec(ns)
+	bg.ScaleDownDelay = spec.Duration(time.Minute)
+	requests := make(chan engine.Request, 1)
+	asked := -1
+	waits := 0
+	h := engine.ReleaseHooks{
+		Actor: tester, Clock: engine.RealClock{}, Requests: requests, RetryFor: time.Minute,
+		Observed: func(_ engine.Release, _ engine.Observation, act engine.Action) {
+			if act.Kind != engine.ActWaitUntil {
+				return
+			}
+			// The first report of the delay is the executor's; the next
+			// comes from the watch, once its caches are current.
+			if waits++; waits == 2 {
+				asked = len(log.since(0))
+				requests <- engine.RequestRollback
+			}
+		},
+	}
+	r, err := engine.RunBlueGreen(ctx, k, bg, h)
+	if err != nil || r.Phase != engine.PhaseRolledBack {
+		t.Fatalf("release: %v, phase %s (%s); want rolled back", err, r.Phase, r.Reason)
+	}
+	if asked < 0 {
+		t.Fatal("the delay was never reported by the watch")
+	}
+	var upToSwitch []string
+	for _, req := range log.since(asked) {
+		upToSwitch = append(upToSwitch, req)
+		if strings.HasPrefix(req, "PATCH") && strings.HasSuffix(req, "/services/web-service") {
+			break
+		}
+	}
+	want := []string{"GET /api/v1/namespaces/" + ns + "/services/web-service", "PATCH /api/v1/namespaces/" + ns + "/services/web-service"}
+	if len(upToSwitch) != 2 || upToSwitch[0] != want[0] || upToSwitch[1] != want[1] {
+		t.Errorf("from the request to the switch: %v; want %v", upToSwitch, want)
+	}
+	if live, _, _ := selects(ctx, t, c.Client, ns); live != "blue" {
+		t.Errorf("after the rollback the Service selects %s, want blue", live)
 	}
 }

@@ -274,8 +274,15 @@ func (k *campaign) cycle(ctx context.Context, n int) cycleResult {
 				r.violations = append(r.violations, err.Error())
 				return r
 			}
-			k.apps[otherColor(live)].Set(0.2, 50*time.Millisecond)
-			defer k.apps[otherColor(live)].Set(0, 50*time.Millisecond)
+			app := k.apps[otherColor(live)]
+			app.Set(0.2, 50*time.Millisecond)
+			defer func() {
+				app.Set(0, 50*time.Millisecond)
+				// The analysis reads a 5 s window: the next cycle's must
+				// not hold this one's errors (it did once, and a healthy
+				// release was rolled back on them).
+				time.Sleep(6 * time.Second)
+			}()
 		}
 	}
 	if err := os.WriteFile(pipeline, []byte(release(k.ns, image, delay, k.promSpec(analysis), gate)), 0o600); err != nil {

@@ -14,6 +14,10 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/cutover-sh/cutover/engine"
 	"github.com/cutover-sh/cutover/engine/spec"
@@ -31,15 +35,15 @@ const (
 	annAnswer   = "cutover.dev/answer"
 )
 
-// gatePoll is how often the holder reads its Lease for a decision while a
-// gate is published, and how often a writer reads it for the answer.
+// gatePoll is how often a decision's writer reads the Lease for the
+// holder's answer (the holder watches it for decisions; a writer may hold
+// only get and update on leases).
 const gatePoll = 200 * time.Millisecond
 
 var _ engine.GatePublisher = (*Lock)(nil)
 
 // PublishGate publishes n on the Lease, or withdraws it when n is nil.
-// While a gate is published the Lease is read every gatePoll for
-// decisions.
+// While a gate is published the Lease is watched for decisions.
 func (l *Lock) PublishGate(ctx context.Context, n *engine.GateNotice) error {
 	var value string
 	if n != nil {
@@ -99,20 +103,40 @@ func (l *Lock) Answer(ctx context.Context, a engine.GateAnswer) error {
 	})
 }
 
+// pollDecisions delivers the decisions written on the Lease while a gate
+// is published. It watches the Lease rather than reading it every
+// gatePoll: a gate can wait an hour, and a console at a gate should cost
+// the API server, and its own host, next to nothing.
 func (l *Lock) pollDecisions(ctx context.Context) {
 	leases := l.c.cs.CoordinationV1().Leases(l.ns)
+	byName := fields.OneTermEqualSelector("metadata.name", l.name).String()
+	inf := l.c.informer(&coordinationv1.Lease{}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		o.FieldSelector = byName
+		return leases.List(ctx, o)
+	}, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+		o.FieldSelector = byName
+		return leases.Watch(ctx, o)
+	})
+	changed := make(chan struct{}, 1)
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { notify(changed) },
+		UpdateFunc: func(any, any) { notify(changed) },
+	}); err != nil {
+		return
+	}
+	go inf.RunWithContext(ctx)
 	delivered := ""
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(gatePoll):
+		case <-changed:
 		}
-		cur, err := leases.Get(ctx, l.name, metav1.GetOptions{})
-		if err != nil {
+		obj, ok, _ := inf.GetStore().GetByKey(l.ns + "/" + l.name)
+		if !ok {
 			continue
 		}
-		raw := cur.Annotations[annDecision]
+		raw := obj.(*coordinationv1.Lease).Annotations[annDecision]
 		var d engine.RemoteDecision
 		if raw == "" || json.Unmarshal([]byte(raw), &d) != nil || d.ID == "" || d.ID == delivered {
 			continue

@@ -219,3 +219,43 @@ func TestRollbackInTheDelayIsTwoRequests(t *testing.T) {
 		t.Errorf("after the rollback the Service selects %s, want blue", live)
 	}
 }
+
+// TestAPublishedGateIsWatchedNotPolled: while a gate is published on the
+// release lock, the holder learns of decisions from a watch of its Lease:
+// it reads the Lease no more than its renewals need, where it read it
+// every 200 ms.
+func TestAPublishedGateIsWatchedNotPolled(t *testing.T) {
+	ctx, c, ns := releaseEnv(t, time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 1, Green: 0}, true)
+	log := &requestLog{}
+	cfg := rest.CopyConfig(c.Config)
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { log.rt = rt; return log }
+	k, err := kube.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, err := k.Lock(ctx, spec.Target{Namespace: ns, Service: "web-service"}, "tester (run gate)", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = lock.Release(ctx) }()
+	pub, ok := lock.(engine.GatePublisher)
+	if !ok {
+		t.Fatal("the release lock publishes no gates")
+	}
+	if err := pub.PublishGate(ctx, &engine.GateNotice{Gate: "production/switch", Question: "Switch?"}); err != nil {
+		t.Fatal(err)
+	}
+	n := len(log.since(0))
+	time.Sleep(2500 * time.Millisecond)
+	gets := 0
+	for _, req := range log.since(n) {
+		if req == "GET /apis/coordination.k8s.io/v1/namespaces/"+ns+"/leases/cutover-web-service" {
+			gets++
+		}
+	}
+	// A renewal that finds a conflict reads the Lease once; 200 ms polls
+	// would have read it about twelve times.
+	if gets > 2 {
+		t.Errorf("the holder read its Lease %d times in 2.5 s at a published gate: %v", gets, log.since(n))
+	}
+}

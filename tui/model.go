@@ -401,7 +401,10 @@ func (m Model) active() bool {
 	}
 	for _, st := range m.snap.Stages {
 		for _, step := range st.Steps {
-			if step.Status == engine.StatusRunning {
+			// A release in its scale-down delay waits for the clock, as a
+			// gate waits for a person: its countdown moves once a second,
+			// and a spinner would only redraw the screen five times more.
+			if step.Status == engine.StatusRunning && (step.Release == nil || step.Release.Action != engine.ActWaitUntil) {
 				return true
 			}
 		}

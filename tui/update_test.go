@@ -497,3 +497,21 @@ func TestTheHeaderKeepsTheGateAt80x24(t *testing.T) {
 		t.Errorf("at 120 columns the clock is gone: %q", line)
 	}
 }
+
+// TestNoSpinnerInTheScaleDownDelay: a release waiting out its scale-down
+// delay waits for the clock, as a gate waits for a person: the spinner
+// stops (the countdown still moves once a second), and starts again for
+// a step at work.
+func TestNoSpinnerInTheScaleDownDelay(t *testing.T) {
+	for _, tc := range []struct {
+		act  engine.ActionKind
+		want bool
+	}{{engine.ActWaitRollout, true}, {engine.ActWaitUntil, false}} {
+		s := upToProduction()
+		s.release(1730, engine.PhaseScaleDownDelay, spec.Green, tc.act, green(3, ""), "")
+		m := consoleOf(guidePipeline(), s, t0.Add(1740*time.Second), 120, 40)
+		if got := m.active(); got != tc.want {
+			t.Errorf("a release whose next action is %s: spinning %v, want %v", tc.act, got, tc.want)
+		}
+	}
+}

@@ -69,13 +69,20 @@ func (rl *release) publishGate(ctx context.Context) (stop func()) {
 	go func() {
 		defer close(done)
 		var published *string // the diff hash published, nil before
+		var from *seenRelease // the observation it was computed from
 		for {
 			// A failed write is tried again at the next tick; the local
-			// console and socket decide the gate meanwhile.
-			n := notice()
-			if h := diffHash(n.Diff); published == nil || *published != h {
-				if err := pub.PublishGate(ctx, n); err == nil {
-					published = &h
+			// console and socket decide the gate meanwhile. The diff is
+			// computed again only from a new observation: a gate can
+			// wait an hour, ten ticks a second.
+			if seen := rl.seen.Load(); published == nil || seen != from {
+				n := notice()
+				if h := diffHash(n.Diff); published == nil || *published != h {
+					if err := pub.PublishGate(ctx, n); err == nil {
+						published, from = &h, seen
+					}
+				} else {
+					from = seen
 				}
 			}
 			t := rl.e.clock.NewTimer(gateWatch)

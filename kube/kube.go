@@ -400,10 +400,11 @@ func (c *Cluster) patchDeployment(ctx context.Context, ns, name string, pt types
 	if err != nil {
 		return fmt.Errorf("patch deployment %s/%s: %w", ns, name, err)
 	}
-	_, err = c.cs.AppsV1().Deployments(ns).Patch(ctx, name, pt, body, metav1.PatchOptions{FieldManager: FieldManager})
+	d, err := c.cs.AppsV1().Deployments(ns).Patch(ctx, name, pt, body, metav1.PatchOptions{FieldManager: FieldManager})
 	if err != nil {
 		return fmt.Errorf("patch deployment %s/%s: %w", ns, name, permanent(err))
 	}
+	c.warm.wrote(ns+"/"+name, d.Generation)
 	return nil
 }
 

@@ -192,7 +192,7 @@ func (w *pairWatch) readColors() (map[spec.Color]*engine.ColorState, error) {
 	ns := w.t.Namespace
 	colors := map[spec.Color]*engine.ColorState{}
 	for _, cw := range w.colors {
-		if s, ok := cw.cached(w.c.now()); ok {
+		if s, ok := cw.cached(w.c.now()); ok && !w.c.warm.behind(ns+"/"+cw.name, s.Generation) {
 			colors[cw.color] = s
 			continue
 		}
@@ -210,6 +210,9 @@ func (w *pairWatch) readColors() (map[spec.Color]*engine.ColorState, error) {
 		// cluster again.
 		if sel, err := selectorOf(d); err != nil || sel != cw.sel || cw.pods == nil {
 			return nil, fmt.Errorf("deployment %s/%s: created or its selector changed while watched", ns, cw.name)
+		}
+		if w.c.warm.behind(ns+"/"+cw.name, d.Generation) {
+			return nil, fmt.Errorf("deployment %s/%s: the watch has not seen cutover's last write yet", ns, cw.name)
 		}
 		var ps []*corev1.Pod
 		for _, p := range cw.pods.GetStore().List() {
@@ -254,6 +257,29 @@ func (cw *colorWatch) keep(changes uint64, at time.Time, s engine.ColorState) {
 type warmPairs struct {
 	mu    sync.Mutex
 	pairs map[spec.Target][]*pairWatch
+	// written is the generation of each Deployment (namespace/name) as
+	// this client last wrote it. A watch's cache may not hold that write
+	// yet: until it does, the color is read from the API server, so that
+	// a reading right after cutover's own scale or deploy is never older
+	// than the write.
+	written map[string]int64
+}
+
+func (wp *warmPairs) wrote(key string, generation int64) {
+	wp.mu.Lock()
+	defer wp.mu.Unlock()
+	if wp.written == nil {
+		wp.written = map[string]int64{}
+	}
+	wp.written[key] = max(wp.written[key], generation)
+}
+
+// behind reports whether a Deployment (namespace/name) read from a cache
+// at generation is older than this client's last write to it.
+func (wp *warmPairs) behind(key string, generation int64) bool {
+	wp.mu.Lock()
+	defer wp.mu.Unlock()
+	return generation < wp.written[key]
 }
 
 func (wp *warmPairs) add(t spec.Target, w *pairWatch) {

@@ -33,6 +33,19 @@ func (l *requestLog) RoundTrip(r *http.Request) (*http.Response, error) {
 	return l.rt.RoundTrip(r)
 }
 
+// loggedCluster is a Cluster on c whose API requests go to its log.
+func loggedCluster(t *testing.T, c *testenv.Cluster) (*kube.Cluster, *requestLog) {
+	t.Helper()
+	log := &requestLog{}
+	cfg := rest.CopyConfig(c.Config)
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { log.rt = rt; return log }
+	k, err := kube.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, log
+}
+
 func (l *requestLog) since(n int) []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -47,13 +60,7 @@ func (l *requestLog) since(n int) []string {
 // watch ends Observe reads the API server again.
 func TestWarmRollbackIsTwoRequests(t *testing.T) {
 	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "green", BlueImage: "web:v1", GreenImage: "web:v2", Blue: 3, Green: 3}, true)
-	log := &requestLog{}
-	cfg := rest.CopyConfig(c.Config)
-	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { log.rt = rt; return log }
-	k, err := kube.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, log := loggedCluster(t, c)
 	target := spec.Target{Namespace: ns, Service: "web-service"}.WithDefaults()
 
 	cold := len(log.since(0))
@@ -171,13 +178,7 @@ func TestWarmObserveFollowsTheWatch(t *testing.T) {
 // its rollback reads the Service and patches it: two requests.
 func TestRollbackInTheDelayIsTwoRequests(t *testing.T) {
 	ctx, c, ns := releaseEnv(t, 2*time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 3, Green: 0}, true)
-	log := &requestLog{}
-	cfg := rest.CopyConfig(c.Config)
-	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { log.rt = rt; return log }
-	k, err := kube.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, log := loggedCluster(t, c)
 	bg := bgSpec(ns)
 	bg.ScaleDownDelay = spec.Duration(time.Minute)
 	requests := make(chan engine.Request, 1)
@@ -226,13 +227,7 @@ func TestRollbackInTheDelayIsTwoRequests(t *testing.T) {
 // every 200 ms.
 func TestAPublishedGateIsWatchedNotPolled(t *testing.T) {
 	ctx, c, ns := releaseEnv(t, time.Minute, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 1, Green: 0}, true)
-	log := &requestLog{}
-	cfg := rest.CopyConfig(c.Config)
-	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { log.rt = rt; return log }
-	k, err := kube.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, log := loggedCluster(t, c)
 	lock, err := k.Lock(ctx, spec.Target{Namespace: ns, Service: "web-service"}, "tester (run gate)", "")
 	if err != nil {
 		t.Fatal(err)

@@ -3,8 +3,6 @@ package tui
 import (
 	"strings"
 
-	"charm.land/lipgloss/v2"
-	"charm.land/lipgloss/v2/table"
 	"github.com/charmbracelet/x/ansi"
 )
 
@@ -22,64 +20,96 @@ type column struct {
 }
 
 // grid lays rows of styled cells out as a borderless table exactly w
-// cells wide, one space between columns, through lipgloss/table. Each
-// cell is cut to its column first, so the table never chooses what to
-// cut. With header, the first line holds the columns' titles.
+// cells wide, one space between columns. Each cell is cut to its column
+// first, so the table never chooses what to cut. With header, the first
+// line holds the columns' titles.
+//
+// It lays the cells out itself rather than through lipgloss/table: the
+// table measured and styled every cell several times, and the pods'
+// table is redrawn every second for its ages. TestGridIsTheTableLayout
+// holds it to lipgloss/table's output.
 func grid(st Styles, cols []column, rows [][]string, w int, header bool) []string {
 	widths := columnWidths(cols, w)
-	cut := func(s string, c int) string {
-		cw := widths[c]
-		if ansi.StringWidth(s) <= cw {
-			return s
-		}
-		if cw <= 1 {
-			return ansi.Truncate(s, cw, "")
-		}
-		if cols[c].tail {
-			return "…" + ansi.TruncateLeft(s, ansi.StringWidth(s)-cw+1, "")
-		}
-		return ansi.Truncate(s, cw, "…")
+	total := len(widths) - 1
+	for _, cw := range widths {
+		total += cw
 	}
-	t := table.New().BorderTop(false).BorderBottom(false).BorderLeft(false).BorderRight(false).
-		BorderHeader(false).BorderColumn(false).BorderRow(false).Wrap(false)
+	lines := make([]string, 0, len(rows)+1)
+	var b strings.Builder
+	line := func(cells []string, style func(string) string) {
+		b.Reset()
+		for i, cw := range widths {
+			s := ""
+			if i < len(cells) {
+				s = cells[i]
+			}
+			s = cutCell(s, cw, cols[i].tail)
+			pad := max(cw-cellWidth(s), 0)
+			if style != nil {
+				s = style(s)
+			}
+			if cols[i].right {
+				b.WriteString(strings.Repeat(" ", pad))
+				b.WriteString(s)
+			} else {
+				b.WriteString(s)
+				b.WriteString(strings.Repeat(" ", pad))
+			}
+			if i < len(widths)-1 {
+				b.WriteByte(' ')
+			}
+		}
+		l := b.String()
+		if total > w {
+			l = padRight(ansi.Truncate(l, w, ""), w)
+		} else if total < w {
+			l += strings.Repeat(" ", w-total)
+		}
+		lines = append(lines, l)
+	}
 	if header {
 		titles := make([]string, len(cols))
 		for i, c := range cols {
-			titles[i] = cut(c.title, i)
+			titles[i] = c.title
 		}
-		t.Headers(titles...)
+		line(titles, func(s string) string { return st.Muted.Render(s) })
 	}
 	for _, r := range rows {
-		cells := make([]string, len(cols))
-		for i := range cols {
-			if i < len(r) {
-				cells[i] = cut(r[i], i)
-			}
-		}
-		t.Row(cells...)
-	}
-	t.StyleFunc(func(row, col int) lipgloss.Style {
-		s := lipgloss.NewStyle().Width(widths[col])
-		if col < len(cols)-1 {
-			s = s.Width(widths[col] + 1).PaddingRight(1)
-		}
-		if cols[col].right {
-			s = s.Align(lipgloss.Right)
-		}
-		if row == table.HeaderRow {
-			s = s.Inherit(st.Muted)
-		}
-		return s
-	})
-	out := t.String()
-	if out == "" {
-		return nil
-	}
-	lines := strings.Split(out, "\n")
-	for i, l := range lines {
-		lines[i] = padRight(ansi.Truncate(l, w, ""), w)
+		line(r, nil)
 	}
 	return lines
+}
+
+// cutCell cuts s to w cells: a tail column from the left, as a pod's
+// name or an image's tag is told by its end.
+func cutCell(s string, w int, tail bool) string {
+	sw := cellWidth(s)
+	if sw <= w {
+		return s
+	}
+	if w <= 1 {
+		return ansi.Truncate(s, w, "")
+	}
+	if tail {
+		s = "…" + ansi.TruncateLeft(s, sw-w+1, "")
+		if cellWidth(s) <= w {
+			return s
+		}
+		// A wide rune straddled the cut: its end goes too.
+	}
+	return ansi.Truncate(s, w, "…")
+}
+
+// cellWidth is ansi.StringWidth with a shortcut for plain ASCII, which
+// most cells are (names, phases, counts): walking graphemes was most of
+// a frame's cost.
+func cellWidth(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e {
+			return ansi.StringWidth(s)
+		}
+	}
+	return len(s)
 }
 
 // columnWidths gives each fixed column its width and shares the rest of

@@ -70,28 +70,40 @@ func (rl *release) publishGate(ctx context.Context) (stop func()) {
 		defer close(done)
 		var published *string // the diff hash published, nil before
 		var from *seenRelease // the observation it was computed from
+		var retryT Timer
+		stopRetry := func() {
+			if retryT != nil {
+				retryT.Stop()
+				retryT = nil
+			}
+		}
+		defer stopRetry()
 		for {
-			// A failed write is tried again at the next tick; the local
-			// console and socket decide the gate meanwhile. The diff is
-			// computed again only from a new observation: a gate can
-			// wait an hour, ten ticks a second.
+			stopRetry()
+			// The diff is computed again only from a new observation: a
+			// gate can wait an hour, and an idle console costs nothing.
+			// A failed write is tried again after gateWatch; the local
+			// console and socket decide the gate meanwhile.
+			var retry <-chan time.Time
 			if seen := rl.seen.Load(); published == nil || seen != from {
 				n := notice()
 				if h := diffHash(n.Diff); published == nil || *published != h {
 					if err := pub.PublishGate(ctx, n); err == nil {
 						published, from = &h, seen
+					} else {
+						retryT = rl.e.clock.NewTimer(gateWatch)
+						retry = retryT.C()
 					}
 				} else {
 					from = seen
 				}
 			}
-			t := rl.e.clock.NewTimer(gateWatch)
 			select {
 			case <-ctx.Done():
-				t.Stop()
 				return
+			case <-rl.seenChanged:
+			case <-retry:
 			case d := <-pub.Decisions():
-				t.Stop()
 				err := rl.e.gates.decideSeen(id, d.Outcome, d.Actor, d.Reason, d.Seen)
 				a := GateAnswer{ID: d.ID}
 				if err != nil {
@@ -102,7 +114,6 @@ func (rl *release) publishGate(ctx context.Context) (stop func()) {
 				actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 				_ = pub.Answer(actx, a)
 				acancel()
-			case <-t.C():
 			}
 		}
 	}()

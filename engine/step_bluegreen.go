@@ -31,7 +31,7 @@ func (b blueGreenRunner) run(ctx context.Context, sc *stepScope) (Status, string
 	}
 	// Requests only set flags, so a few pending are as good as many; a
 	// promote is dropped rather than take a rollback's room.
-	rl := &release{e: e, sc: sc, spec: blueGreen, t: t, requests: make(chan Request, 4), promotedBy: e.cfg.Actor}
+	rl := &release{e: e, sc: sc, spec: blueGreen, t: t, requests: make(chan Request, 4), seenChanged: make(chan struct{}, 1), promotedBy: e.cfg.Actor}
 	ctx, unlock, err := rl.lock(ctx, cl)
 	if err != nil {
 		return sc.finish(StatusFailed, err.Error())
@@ -62,6 +62,10 @@ type release struct {
 	// seen is the latest observation and release, for the gate's guard,
 	// which runs in whoever approves.
 	seen atomic.Pointer[seenRelease]
+	// seenChanged is poked after each new seen, so that the published
+	// gate recomputes its diff when there is something new rather than
+	// polling for it.
+	seenChanged chan struct{}
 	// promotedBy is who let the switch happen: the person who approved its
 	// gate, or whoever started the run.
 	promotedBy Actor
@@ -220,6 +224,10 @@ func (rl *release) observed(r Release, obs Observation, act Action) {
 	}
 	rl.lastObs = obs.clone()
 	rl.seen.Store(&seenRelease{r: r, obs: rl.lastObs.clone()})
+	select {
+	case rl.seenChanged <- struct{}{}:
+	default: // a poke is already waiting: one is enough
+	}
 	ev := ReleaseProgress{
 		Phase: r.Phase, From: r.From, To: r.To, Live: obs.Service.Live, Action: act.Kind,
 		Color: c, State: obs.Color(c), Message: r.Reason, Observed: new(rl.lastObs.clone()),

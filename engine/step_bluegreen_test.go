@@ -1,8 +1,12 @@
 package engine
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -115,5 +119,95 @@ func TestTheGateWatchesThePreview(t *testing.T) {
 	}
 	if final := <-done; final.Status != StatusSucceeded || m.live != spec.Green {
 		t.Fatalf("run %s with %s live, want succeeded on green", final.Status, m.live)
+	}
+}
+
+// publishingMem is a memCluster whose release lock publishes gates, and
+// records each notice it is given; its first publish fails.
+type publishingMem struct {
+	*memCluster
+	lock *recordingPublisher
+}
+
+func (p publishingMem) Lock(context.Context, spec.Target, string, string) (ReleaseLock, error) {
+	return p.lock, nil
+}
+
+type recordingPublisher struct {
+	freeLock
+	mu       sync.Mutex
+	tries    int
+	notices  []*GateNotice
+	decision chan RemoteDecision
+}
+
+func (p *recordingPublisher) PublishGate(_ context.Context, n *GateNotice) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tries++
+	if p.tries == 1 {
+		return errors.New("the API server is away")
+	}
+	p.notices = append(p.notices, n)
+	return nil
+}
+
+func (p *recordingPublisher) Decisions() <-chan RemoteDecision { return p.decision }
+
+func (p *recordingPublisher) Answer(context.Context, GateAnswer) error { return nil }
+
+func (p *recordingPublisher) published() []*GateNotice {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.notices)
+}
+
+// TestThePublishedGateFollowsItsDiff: a gate whose first publish fails is
+// published again; then it is published once more only when what it
+// would switch to changes, however long it waits, since every observation
+// with the same diff leaves it be.
+func TestThePublishedGateFollowsItsDiff(t *testing.T) {
+	blueGreen := bgSpec()
+	blueGreen.Approve = "Switch?"
+	blueGreen.ScaleDownDelay = 0
+	p := &spec.Pipeline{
+		Metadata: spec.Metadata{Name: "web"},
+		Stages:   []spec.Stage{{Name: "release", Budget: spec.Duration(time.Hour), Steps: []spec.Step{{Name: "blue-green", BlueGreen: &blueGreen}}}},
+	}
+	m := newMemCluster()
+	pub := &recordingPublisher{decision: make(chan RemoteDecision)}
+	h := newHarness(t, Config{Pipeline: p, Clusters: func(string) (Cluster, error) { return publishingMem{m, pub}, nil }})
+	done := h.start()
+	h.wait("gate.waiting", func(ev Event) bool { _, ok := ev.(GateWaiting); return ok })
+	waitFor := func(n int) []*GateNotice {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			if got := pub.published(); len(got) >= n {
+				return got
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d notices published within 30s, want %d", len(pub.published()), n)
+			}
+		}
+	}
+	first := waitFor(1)[0]
+	// The gate reads the cluster ten times a second meanwhile: each
+	// reading is a new observation, with the same diff.
+	time.Sleep(time.Second)
+	if got := pub.published(); len(got) != 1 {
+		t.Fatalf("%d notices published while nothing changed, want 1", len(got))
+	}
+	m.mu.Lock()
+	m.colors[spec.Green].Template = map[string]string{"container/web/image": "web:v3"}
+	m.mu.Unlock()
+	second := waitFor(2)[1]
+	if diffHash(second.Diff) == diffHash(first.Diff) || !strings.Contains(fmt.Sprint(second.Diff), "v1 → v3") {
+		t.Fatalf("after green's template changed the notice's diff is %+v, was %+v; want the new one, v1 → v3", second.Diff, first.Diff)
+	}
+	if err := h.eng.Approve(Actor{Name: "alice"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if final := <-done; final.Status != StatusSucceeded {
+		t.Fatalf("run %s", final.Status)
 	}
 }

@@ -8,6 +8,12 @@
 // from a pod's creation to its name on the screen, read from tmux
 // captures (median, p95 and max of -changes pods).
 //
+// cutover's idle CPU is measured in each phase of its release, the same
+// 20 s each: the rollout (the new color's pods created, kwok paused so
+// that none of them changes), the gate, the post-promotion analysis (a
+// real Prometheus scraping a metrics app a color, which the console's
+// panels read too) and the scale-down delay.
+//
 //	CUTOVER_TESTENV_BIN=$(testenv/build-controlplane) go run ./kube/scale [-pods 1000,5000] [-k9s PATH]
 //
 // k9s v0.50.18 is built once into ~/.cache/cutover/tools (scripts/scale
@@ -35,6 +41,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/cutover-sh/cutover/engine"
 	"github.com/cutover-sh/cutover/testenv"
 )
 
@@ -101,9 +108,10 @@ type row struct {
 	cpu     float64
 	toShow  []time.Duration
 	missed  int // changes the screen never showed within the bound
-	// cpuDelay is cutover's idle CPU in the scale-down delay, after the
-	// switch; -1 where not measured.
-	cpuDelay float64
+	// cpuRollout, cpuPost and cpuDelay are cutover's idle CPU in the
+	// rollout, the post-promotion analysis and the scale-down delay; -1
+	// where not measured (k9s has no phases).
+	cpuRollout, cpuPost, cpuDelay float64
 }
 
 func run(ctx context.Context, o options) ([]row, error) {
@@ -163,10 +171,35 @@ func measureAt(ctx context.Context, o options, bin, dir, cutover string, n int) 
 	if err != nil {
 		return nil, err
 	}
+	// A metrics app a color and a real Prometheus scraping them: the
+	// console's panels read it in every phase, and the post-promotion
+	// analysis measures the new color with it.
+	var targets []string
+	for _, color := range []string{"blue", "green"} {
+		app, err := testenv.StartApp(ctx, testenv.AppOptions{Service: "web", Color: color, Namespace: ns, Pod: "web-" + color + "-1"})
+		if err != nil {
+			return nil, err
+		}
+		defer app.Stop()
+		targets = append(targets, app.Addr)
+	}
+	promDir := filepath.Join(cdir, "prometheus")
+	if err := os.MkdirAll(promDir, 0o700); err != nil {
+		return nil, err
+	}
+	prom, err := testenv.StartPrometheus(ctx, promDir, targets)
+	if err != nil {
+		return nil, err
+	}
+	defer prom.Stop()
+	if err := prom.WaitForRequests(ctx, "web"); err != nil {
+		return nil, err
+	}
 	pipeline := filepath.Join(cdir, "pipeline.yaml")
 	if err := os.WriteFile(pipeline, fmt.Appendf(nil, `apiVersion: cutover.dev/v1alpha1
 kind: Pipeline
 metadata: {name: scale}
+prometheus: {address: %s}
 stages:
   - name: production
     budget: 1h
@@ -180,11 +213,30 @@ stages:
           replicas: %d
           approve: Switch to web:v2?
           scaleDownDelay: 1h
-`, ns, half), 0o600); err != nil {
+          postPromotion:
+            interval: 10s
+            count: 6
+            metrics:
+              - name: error-rate
+                query: (sum(rate(http_requests_total{namespace="{{.Namespace}}",color="{{.Color}}",code=~"5.."}[30s])) or vector(0)) / sum(rate(http_requests_total{namespace="{{.Namespace}}",color="{{.Color}}"}[30s]))
+                successCondition: "< 0.05"
+`, prom.URL, ns, half), 0o600); err != nil {
 		return nil, err
 	}
 
-	logf("%d pods: cutover deploys green and waits at its gate", n)
+	// kwok paused, the new color's pods are created and bound and then
+	// nothing changes: the rollout waits, watched, while its CPU is
+	// measured. Nodes stay Ready: their grace period is 5 minutes.
+	if err := c.Pause("kwok"); err != nil {
+		return nil, err
+	}
+	paused := true
+	defer func() {
+		if paused {
+			_ = c.Continue("kwok")
+		}
+	}()
+	logf("%d pods: cutover deploys green, kwok paused", n)
 	var env []string
 	if o.profile != "" {
 		env = append(env, fmt.Sprintf("CUTOVER_CPUPROFILE=%s-%d", o.profile, n))
@@ -194,6 +246,21 @@ stages:
 		return nil, err
 	}
 	defer cons.close()
+	if err := waitBound(ctx, c.Client, ns, "green", n/2); err != nil {
+		return nil, err
+	}
+	if err := cons.waitFor(ctx, fmt.Sprintf("0/%d", n/2), time.Minute); err != nil {
+		return nil, err
+	}
+	logf("%d pods: cutover's CPU over %s in the rollout, nothing changing", n, o.idle)
+	cpuRollout, err := idleCPU(ctx, o, cons)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Continue("kwok"); err != nil {
+		return nil, err
+	}
+	paused = false
 	if err := cons.waitFor(ctx, "Approval needed", 20*time.Minute); err != nil {
 		return nil, err
 	}
@@ -221,7 +288,7 @@ stages:
 	sleep(ctx, o.settle)
 	rows := make([]row, len(panes))
 	for i, p := range panes {
-		rows[i] = row{pods: n, program: p.name, cpuDelay: -1}
+		rows[i] = row{pods: n, program: p.name, cpuRollout: -1, cpuPost: -1, cpuDelay: -1}
 		pid, err := p.child()
 		if err != nil {
 			return rows, err
@@ -253,6 +320,7 @@ stages:
 		}
 		rows[i].cpu = 100 * float64(t-before[i]) / float64(took)
 	}
+	rows[0].cpuRollout = cpuRollout
 	logf("%d pods: %d pods created one at a time, each timed to the screens", n, o.changes)
 	for i := range o.changes {
 		if ctx.Err() != nil {
@@ -270,37 +338,80 @@ stages:
 			rows[j].toShow = append(rows[j].toShow, d)
 		}
 	}
-	// Approved (a, then y to the plan), the release switches and keeps
-	// blue warm for its scale-down delay: cutover's other idle phase.
-	logf("%d pods: approved; cutover's CPU over %s in the scale-down delay", n, o.idle)
+	// Approved (a, then y to the plan), the release switches, analyses
+	// green for a minute, and keeps blue warm for its scale-down delay:
+	// cutover's other idle phases.
+	logf("%d pods: approved; cutover's CPU over %s in the post-promotion analysis", n, o.idle)
 	for _, key := range []string{"a", "y"} {
 		if _, err := cons.tmux("send-keys", key); err != nil {
 			return rows, err
 		}
 		sleep(ctx, time.Second)
 	}
+	if err := cons.waitFor(ctx, string(engine.PhasePostAnalysis), 5*time.Minute); err != nil {
+		return rows, err
+	}
+	if rows[0].cpuPost, err = idleCPU(ctx, o, cons); err != nil {
+		return rows, err
+	}
+	logf("%d pods: cutover's CPU over %s in the scale-down delay", n, o.idle)
 	if err := cons.waitFor(ctx, "warm, scaled down in", 5*time.Minute); err != nil {
 		return rows, err
 	}
-	sleep(ctx, 5*time.Second) // the switch's own work settles
-	pid, err := cons.child()
+	rows[0].cpuDelay, err = idleCPU(ctx, o, cons)
+	return rows, err
+}
+
+// idleCPU is the share of a core the pane's program used over o.idle,
+// after 5 s for the work that led to this phase to settle.
+func idleCPU(ctx context.Context, o options, p *pane) (float64, error) {
+	sleep(ctx, 5*time.Second)
+	pid, err := p.child()
 	if err != nil {
-		return rows, err
+		return 0, err
 	}
 	t0, err := cpuTime(pid)
 	if err != nil {
-		return rows, err
+		return 0, err
 	}
-	profile(o, cons, syscall.SIGUSR1)
-	start = time.Now()
+	profile(o, p, syscall.SIGUSR1)
+	start := time.Now()
 	sleep(ctx, o.idle)
-	profile(o, cons, syscall.SIGUSR2)
+	profile(o, p, syscall.SIGUSR2)
 	t1, err := cpuTime(pid)
 	if err != nil {
-		return rows, err
+		return 0, err
 	}
-	rows[0].cpuDelay = 100 * float64(t1-t0) / float64(time.Since(start))
-	return rows, nil
+	return 100 * float64(t1-t0) / float64(time.Since(start)), nil
+}
+
+// waitBound waits until color has want pods bound to a node: with kwok
+// paused, that is the last change the rollout sees.
+func waitBound(ctx context.Context, cs kubernetes.Interface, ns, color string, want int) error {
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web,color=" + color})
+		bound := 0
+		if err == nil {
+			for _, p := range pods.Items {
+				if p.Spec.NodeName != "" {
+					bound++
+				}
+			}
+			if bound >= want {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			if err != nil {
+				return fmt.Errorf("list %s's pods: %w", color, err)
+			}
+			return fmt.Errorf("%d of %s's %d pods bound after 10 minutes", bound, color, want)
+		}
+		if !sleep(ctx, 500*time.Millisecond) {
+			return ctx.Err()
+		}
+	}
 }
 
 // profile starts (SIGUSR1) or writes (SIGUSR2) cutover's CPU profile of
@@ -504,17 +615,21 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float
 func printTable(w io.Writer, o options, rows []row) {
 	p := func(format string, args ...any) { _, _ = fmt.Fprintf(w, format+"\n", args...) }
 	p("cutover scale: the console at its gate (120x40, tmux) next to k9s' pods view of the same namespace")
-	p("RSS %s after the pods showed; CPU over %s idle at the gate, and (cutover) in the scale-down delay after", o.settle, o.idle)
-	p("the switch; a new pod to the screen, %d times", o.changes)
+	p("RSS %s after the pods showed; CPU over %s idle at the gate (GATE), and cutover's in the rollout with kwok", o.settle, o.idle)
+	p("paused (ROLLOUT), the post-promotion analysis (POST) and the scale-down delay (DELAY); a new pod to the")
+	p("screen, %d times", o.changes)
 	p("")
-	p("%7s  %-8s %10s %10s %12s %12s %12s %7s %14s", "PODS", "PROGRAM", "RSS", "IDLE CPU", "TO SCREEN", "p95", "max", "MISSED", "CPU IN DELAY")
+	p("%7s  %-8s %10s %8s %8s %8s %8s %11s %11s %11s %7s", "PODS", "PROGRAM", "RSS", "ROLLOUT", "GATE", "POST", "DELAY", "TO SCREEN", "p95", "max", "MISSED")
+	pct := func(v float64) string {
+		if v < 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f%%", v)
+	}
 	for _, r := range rows {
 		med, p95, top := quantiles(r.toShow)
-		delay := "-"
-		if r.cpuDelay >= 0 {
-			delay = fmt.Sprintf("%.2f%%", r.cpuDelay)
-		}
-		p("%7d  %-8s %10s %9.2f%% %12s %12s %12s %7d %14s", r.pods, r.program, fmt.Sprintf("%.1f MiB", float64(r.rss)/(1<<20)), r.cpu, med, p95, top, r.missed, delay)
+		p("%7d  %-8s %10s %8s %8s %8s %8s %11s %11s %11s %7d", r.pods, r.program, fmt.Sprintf("%.1f MiB", float64(r.rss)/(1<<20)),
+			pct(r.cpuRollout), pct(r.cpu), pct(r.cpuPost), pct(r.cpuDelay), med, p95, top, r.missed)
 	}
 	// How each figure grows from the smallest count to the largest.
 	for _, prog := range []string{"cutover", "k9s"} {

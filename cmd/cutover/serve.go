@@ -99,8 +99,8 @@ refused.
 
 SIGTERM (or SIGQUIT, Ctrl-\) stops the server and suspends its run; started
 again with --resume, it takes the run up where it stopped. While a blue-green
-release is in flight, the signal is refused with the reason; a second one
-stops it anyway.`,
+release is in flight, the signal is refused with the reason and carried out
+once the release is over; a second one stops it at once.`,
 		Example: `  cutover serve pipeline.yaml --authorized-keys /etc/cutover/authorized_keys
   ssh -p 2222 bastion`,
 		Args:              args(cobra.ExactArgs(1)),
@@ -355,12 +355,28 @@ func awaitStop(r *preparedRun, done chan runResult, served <-chan error, logf fu
 	defer signal.Stop(hup)
 	var last *runResult
 	forced := false
+	// refused ticks once a second after a stop was refused mid-release:
+	// the stop was still asked for, and is carried out once the release
+	// is over. systemd's stop (one SIGTERM, then a wait) relies on it.
+	refused := time.NewTicker(time.Second)
+	refused.Stop()
+	defer refused.Stop()
 	for stop := false; !stop; {
 		select {
 		case res := <-done:
-			// The run is over; the consoles stay up to show how it ended.
+			// The run is over; the consoles stay up to show how it ended,
+			// unless a stop was asked for while it ran.
 			last = &res
 			done = nil
+			if forced {
+				logf("the run is over: stopping, as asked")
+				stop = true
+			}
+		case <-refused.C:
+			if len(r.eng.ActiveReleases()) == 0 {
+				logf("the release is over: stopping, as asked")
+				stop = true
+			}
 		case err := <-served:
 			if last == nil {
 				_ = r.eng.Suspend(r.actor, fmt.Sprintf("the SSH server failed: %v", err))
@@ -371,8 +387,9 @@ func awaitStop(r *preparedRun, done chan runResult, served <-chan error, logf fu
 			logf("SIGHUP: ignored; the run goes on, served over SSH (SIGTERM stops the server)")
 		case sig := <-sigs:
 			if inFlight := r.eng.ActiveReleases(); len(inFlight) > 0 && last == nil && !forced {
-				logf("%s: not stopping: the release of %v is in flight, and stopping now would leave it half done. Send the signal again to stop anyway.", sig, inFlight)
+				logf("%s: not stopping yet: the release of %v is in flight, and stopping now would leave it half done. The server stops once it is over; send the signal again to stop at once.", sig, inFlight)
 				forced = true
+				refused.Reset(time.Second)
 				continue
 			}
 			logf("%s: stopping", sig)

@@ -21,6 +21,8 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/cutover-sh/cutover/engine"
 	"github.com/cutover-sh/cutover/testenv"
 )
@@ -505,7 +507,7 @@ func testServeWillNotStopMidRelease(t *testing.T, sig syscall.Signal) {
 	if err := b.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(b.logText(), "not stopping: the release of ["+ns+"/web-service] is in flight"); {
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(b.logText(), "not stopping yet: the release of ["+ns+"/web-service] is in flight"); {
 		if time.Now().After(deadline) {
 			t.Fatalf("no refusal in the log:\n%s", b.logText())
 		}
@@ -521,6 +523,52 @@ func testServeWillNotStopMidRelease(t *testing.T, sig syscall.Signal) {
 	}
 	if code := waitExit(t, b.cmd); code != 0 || !strings.Contains(b.logText(), "suspended") {
 		t.Fatalf("second %s: exit %d, want 0 and the run suspended:\n%s", sig, code, b.logText())
+	}
+}
+
+// TestServeStopsOnceTheReleaseIsOver: a SIGTERM refused mid-release is
+// carried out when the release ends, as systemd's stop (one SIGTERM, then
+// a wait) expects: the release finishes, then the run is suspended.
+func TestServeStopsOnceTheReleaseIsOver(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c, ns, _ := pairOnCluster(ctx, t, testenv.Pair{Name: "web", Live: "blue", BlueImage: "web:v1", GreenImage: "web:v1", Blue: 2, Green: 0})
+	pipeline := strings.Replace(webRelease("deferred", ns, `  - name: after
+    budget: 10m
+    needs: [production]
+    steps:
+      - name: wait
+        run: sleep 600
+`), "scaleDownDelay: 10m", "scaleDownDelay: 5s", 1)
+	b := startBastion(t, pipeline, "--kubeconfig", c.Kubeconfig)
+	bob := b.console("bob", 120, 40)
+	bob.waitFor("phase scale-down-delay", 2*time.Minute)
+	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := waitExit(t, b.cmd); code != 0 {
+		t.Fatalf("exit %d, want 0:\n%s", code, b.logText())
+	}
+	log := b.logText()
+	for _, want := range []string{"not stopping yet", "the release is over: stopping, as asked", "suspended"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log lacks %q:\n%s", want, log)
+		}
+	}
+	recs, _, err := engine.ReadJournal(b.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var finished, suspended bool
+	for _, r := range recs {
+		finished = finished || r.Type == engine.RecReleaseFinished
+		suspended = suspended || (finished && r.Type == engine.RecRunSuspended)
+	}
+	if !suspended {
+		t.Errorf("the journal has no release finished, then the run suspended: %+v", recs)
+	}
+	if dep, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "web-blue", metav1.GetOptions{}); err != nil || dep.Spec.Replicas == nil || *dep.Spec.Replicas != 0 {
+		t.Errorf("blue after the release: %v, %v; want scaled down to 0 by the release that finished", dep.Spec.Replicas, err)
 	}
 }
 

@@ -106,13 +106,14 @@ type Model struct {
 	actionKeys []key.Binding
 	st         Styles
 	help       help.Model
-	spin       spinner.Model
+	// frame is the spinner's frame: it turns with the clock, once a
+	// second, while a step is at work.
+	frame int
 
-	snap     engine.Snapshot
-	panels   []engine.PanelData
-	ended    bool // the event stream is over: the run has finished
-	ticking  bool // the once-a-second clock is armed
-	spinning bool // the spinner's tick is armed
+	snap    engine.Snapshot
+	panels  []engine.PanelData
+	ended   bool // the event stream is over: the run has finished
+	ticking bool // the once-a-second clock is armed
 
 	stages  stagesPane
 	release releasePane
@@ -182,9 +183,6 @@ func New(o Options) Model {
 	km := &keys
 	m := Model{o: o, keys: km, actionKeys: actions, help: help.New(),
 		stages: stagesPane{keys: km}, release: releasePane{keys: km}, metrics: metricsPane{sparks: &sparkCache{}}, logs: newLogsPane(km), views: &paneCache{}}
-	// Five frames a second is enough to show life, and costs a third of
-	// MiniDot's twelve in redraws.
-	m.spin = spinner.New(spinner.WithSpinner(spinner.Spinner{Frames: spinner.MiniDot.Frames, FPS: time.Second / 5}))
 	m.setStyles(NewStyles(true))
 	return m
 }
@@ -194,7 +192,6 @@ func New(o Options) Model {
 func (m *Model) setStyles(st Styles) {
 	m.st = st
 	m.help.Styles = help.DefaultStyles(st.Dark)
-	m.spin.Style = st.Info
 	m.logs.setStyles(st)
 }
 
@@ -207,7 +204,7 @@ func (m *Model) panes() []component {
 // scene is what the panes draw from now.
 func (m *Model) scene() *scene {
 	return &scene{snap: &m.snap, release: m.currentRelease(), panels: m.panels, st: m.st,
-		now: m.o.Now(), spin: m.spin.View(), narrow: !m.wide(), noPrometheus: m.o.Panels == nil}
+		now: m.o.Now(), spin: m.spinFrame(), narrow: !m.wide(), noPrometheus: m.o.Panels == nil}
 }
 
 // hasBlueGreen reports whether the pipeline has a blueGreen step: without
@@ -316,7 +313,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m.apply(msg)
 		// The commands first: they set flags on m, and the operands of a
 		// return are not evaluated in a fixed order against calls.
-		cmd := tea.Batch(m.waitEvents(), m.startClock(), m.startSpinner())
+		cmd := tea.Batch(m.waitEvents(), m.startClock())
 		return m, cmd
 	case eventsEndedMsg:
 		m.ended = true
@@ -329,17 +326,10 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		return m, nil
 	case tickMsg:
 		m.ticking = false
-		cmd := m.startClock()
-		return m, cmd
-	case spinner.TickMsg:
-		if !m.active() {
-			// Nothing runs (the run ended, or waits for a person): the
-			// spinner stops, and with it the redraws it causes.
-			m.spinning = false
-			return m, nil
+		if m.active() {
+			m.frame++
 		}
-		var cmd tea.Cmd
-		m.spin, cmd = m.spin.Update(msg)
+		cmd := m.startClock()
 		return m, cmd
 	case podDetailMsg:
 		if m.detailPod != msg.pod {
@@ -384,13 +374,12 @@ func (m *Model) startClock() tea.Cmd {
 	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) })
 }
 
-// startSpinner turns the spinner while a step is at work.
-func (m *Model) startSpinner() tea.Cmd {
-	if m.spinning || !m.active() {
-		return nil
-	}
-	m.spinning = true
-	return m.spin.Tick
+// spinFrame is the spinner's frame now. It turns with the clock's tick
+// rather than on a timer of its own: the elapsed time beside it moves then
+// anyway, and at 1,000 pods five frames a second of their own were most of
+// an idle console's CPU.
+func (m Model) spinFrame() string {
+	return spinner.MiniDot.Frames[m.frame%len(spinner.MiniDot.Frames)]
 }
 
 // active reports whether a step is at work, rather than the run waiting
@@ -403,7 +392,7 @@ func (m Model) active() bool {
 		for _, step := range st.Steps {
 			// A release in its scale-down delay waits for the clock, as a
 			// gate waits for a person: its countdown moves once a second,
-			// and a spinner would only redraw the screen five times more.
+			// and a spinner turning would say something is at work.
 			if step.Status == engine.StatusRunning && (step.Release == nil || step.Release.Action != engine.ActWaitUntil) {
 				return true
 			}

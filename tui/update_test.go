@@ -500,8 +500,8 @@ func TestTheHeaderKeepsTheGateAt80x24(t *testing.T) {
 
 // TestNoSpinnerInTheScaleDownDelay: a release waiting out its scale-down
 // delay waits for the clock, as a gate waits for a person: the spinner
-// stops (the countdown still moves once a second), and starts again for
-// a step at work.
+// stays still (the countdown still moves once a second), and turns, with
+// the clock, for a step at work.
 func TestNoSpinnerInTheScaleDownDelay(t *testing.T) {
 	for _, tc := range []struct {
 		act  engine.ActionKind
@@ -510,8 +510,10 @@ func TestNoSpinnerInTheScaleDownDelay(t *testing.T) {
 		s := upToProduction()
 		s.release(1730, engine.PhaseScaleDownDelay, spec.Green, tc.act, green(3, ""), "")
 		m := consoleOf(guidePipeline(), s, t0.Add(1740*time.Second), 120, 40)
-		if got := m.active(); got != tc.want {
-			t.Errorf("a release whose next action is %s: spinning %v, want %v", tc.act, got, tc.want)
+		before := m.spinFrame()
+		m = step(m, tickMsg(t0.Add(1741*time.Second)))
+		if got := m.spinFrame() != before; got != tc.want {
+			t.Errorf("a release whose next action is %s: the spinner turned at the clock's tick: %v, want %v", tc.act, got, tc.want)
 		}
 	}
 }

@@ -338,7 +338,7 @@ func (m Model) statusLine() string {
 		// Nothing moves until a person decides: say so, not "running".
 		status, label = engine.StatusWaiting, "waiting"
 	}
-	parts := []part{{forms: []string{s.status(status, m.spin.View()) + " " + strings.ToUpper(label)}}}
+	parts := []part{{forms: []string{s.status(status, m.spinFrame()) + " " + strings.ToUpper(label)}}}
 	clock := []string{human.Duration(elapsed)}
 	if m.snap.Budget > 0 {
 		clock = []string{human.Duration(elapsed) + " / " + human.Duration(m.snap.Budget) + " budget", human.Duration(elapsed) + "/" + human.Duration(m.snap.Budget), human.Duration(elapsed)}

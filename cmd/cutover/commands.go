@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cutover-sh/cutover/engine/spec"
+	"github.com/cutover-sh/cutover/schema"
 
 	"github.com/spf13/cobra"
 
@@ -150,11 +151,7 @@ Point your editor's YAML language server at it for completion.`,
   # yaml-language-server: $schema=./pipeline.schema.json`,
 		Args: args(cobra.NoArgs),
 		RunE: func(_ *cobra.Command, _ []string) error {
-			b, err := spec.Schema()
-			if err != nil {
-				return err
-			}
-			if _, err := s.out.Write(b); err != nil {
+			if _, err := s.out.Write(schema.Pipeline); err != nil {
 				return fmt.Errorf("write schema: %w", err)
 			}
 			return nil

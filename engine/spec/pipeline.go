@@ -250,3 +250,6 @@ func (p *Pipeline) BlueGreenSteps() []StepRef {
 	}
 	return out
 }
+
+// SchemaID is the $id of the pipeline file's JSON Schema.
+const SchemaID = "https://cutover.dev/schemas/pipeline-v1alpha1.json"

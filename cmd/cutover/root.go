@@ -24,6 +24,10 @@ type globalOptions struct {
 	stateDir string
 }
 
+// extraCommands are added by files built only with a tag: the man-page
+// generator (gendocs.go) is not in a released binary.
+var extraCommands []func(root *cobra.Command) *cobra.Command
+
 func newRootCmd(s streams, name string) *cobra.Command {
 	g := &globalOptions{kube: kubeFlags()}
 	root := &cobra.Command{
@@ -67,7 +71,11 @@ Every run is written to an audit journal under --state-dir.`,
 		newServeCmd(s, g),
 		newApproveCmd(s, g),
 		newRejectCmd(s, g),
+		newHostKeyCmd(s),
 	)
+	for _, extra := range extraCommands {
+		root.AddCommand(extra(root))
+	}
 	if name != "cutover" {
 		// Examples show the command as the user invokes it.
 		renameExamples(root, name)

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/lipgloss/v2"
+
 	"charm.land/bubbles/v2/help"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -67,10 +69,7 @@ func box(st Styles, title, content string, w, h int, focused bool) string {
 	if len(lines) > ih {
 		lines = lines[:ih]
 	}
-	for i, l := range lines {
-		lines[i] = ansi.Truncate(l, iw, "…")
-	}
-	out := style.Width(w).Height(h).Render(strings.Join(lines, "\n"))
+	out := paneFrame(style, lines, w, h)
 	// The title goes into the top border, k9s-style, to save a line.
 	rows := strings.SplitN(out, "\n", 2)
 	if len(rows) == 2 && title != "" {
@@ -87,6 +86,42 @@ func box(st Styles, title, content string, w, h int, focused bool) string {
 		out = rows[0] + "\n" + rows[1]
 	}
 	return out
+}
+
+// paneFrame draws lines inside style's border and padding, w×h in all, as
+// style.Width(w).Height(h).Render would: each line cut to the inner width
+// (a tab is four spaces), padded with spaces, blank lines below. It draws
+// the border itself because lipgloss measured every line several times
+// over, and a pane is redrawn every second for its clock.
+// TestFrameIsLipglossBorder holds it to lipgloss's output.
+func paneFrame(style lipgloss.Style, lines []string, w, h int) string {
+	bd := style.GetBorderStyle()
+	edge := lipgloss.NewStyle().Foreground(style.GetBorderTopForeground())
+	padL, padR := style.GetPaddingLeft(), style.GetPaddingRight()
+	iw, ih := w-2-padL-padR, h-2
+	left := edge.Render(bd.Left) + strings.Repeat(" ", padL)
+	right := strings.Repeat(" ", padR) + edge.Render(bd.Right)
+	var b strings.Builder
+	b.WriteString(edge.Render(bd.TopLeft + strings.Repeat(bd.Top, w-2) + bd.TopRight))
+	for i := range ih {
+		b.WriteByte('\n')
+		b.WriteString(left)
+		l := ""
+		if i < len(lines) {
+			l = strings.ReplaceAll(lines[i], "\t", "    ")
+		}
+		lw := cellWidth(l)
+		if lw > iw {
+			l = ansi.Truncate(l, iw, "…")
+			lw = ansi.StringWidth(l)
+		}
+		b.WriteString(l)
+		b.WriteString(strings.Repeat(" ", max(iw-lw, 0)))
+		b.WriteString(right)
+	}
+	b.WriteByte('\n')
+	b.WriteString(edge.Render(bd.BottomLeft + strings.Repeat(bd.Bottom, w-2) + bd.BottomRight))
+	return b.String()
 }
 
 // paneFrameW and paneFrameH are what a pane's border and padding take,

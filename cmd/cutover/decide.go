@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
 	"github.com/cutover-sh/cutover/engine"
 	"github.com/cutover-sh/cutover/engine/spec"
@@ -33,9 +32,6 @@ import (
 
 // decisionsDir holds the runs' sockets.
 func decisionsDir(stateDir string) string { return filepath.Join(stateDir, "runs") }
-
-// maxSocketPath is what fits in sockaddr_un's sun_path, with its NUL.
-const maxSocketPath = 107
 
 type decisionRequest struct {
 	// Op is "gates", "approve" or "reject".
@@ -108,16 +104,7 @@ func socketAddr(path string) (addr string, closeAddr func(), err error) {
 	if len(path) <= maxSocketPath {
 		return path, func() {}, nil
 	}
-	fd, err := unix.Open(filepath.Dir(path), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return "", nil, fmt.Errorf("open %s: %w", filepath.Dir(path), err)
-	}
-	addr = fmt.Sprintf("/proc/self/fd/%d/%s", fd, filepath.Base(path))
-	if len(addr) > maxSocketPath {
-		_ = unix.Close(fd)
-		return "", nil, fmt.Errorf("socket path %s is too long", path)
-	}
-	return addr, func() { _ = unix.Close(fd) }, nil
+	return shortSocketAddr(path)
 }
 
 // dialRun connects to the run's socket at path.
@@ -176,20 +163,18 @@ func peerActor(c *net.UnixConn) (engine.Actor, error) {
 	if err != nil {
 		return engine.Actor{}, err
 	}
-	var cred *unix.Ucred
+	var peer uint32
 	var credErr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil {
+	if err := raw.Control(func(fd uintptr) { peer, credErr = peerUID(int(fd)) }); err != nil {
 		return engine.Actor{}, err
 	}
 	if credErr != nil {
 		return engine.Actor{}, fmt.Errorf("peer credentials: %w", credErr)
 	}
-	if int(cred.Uid) != os.Getuid() && cred.Uid != 0 {
-		return engine.Actor{}, fmt.Errorf("uid %d may not decide this run's gates: only its owner (uid %d) and root may", cred.Uid, os.Getuid())
+	if int(peer) != os.Getuid() && peer != 0 {
+		return engine.Actor{}, fmt.Errorf("uid %d may not decide this run's gates: only its owner (uid %d) and root may", peer, os.Getuid())
 	}
-	uid := strconv.FormatUint(uint64(cred.Uid), 10)
+	uid := strconv.FormatUint(uint64(peer), 10)
 	name := "uid:" + uid
 	if u, err := user.LookupId(uid); err == nil && u.Username != "" {
 		name = u.Username

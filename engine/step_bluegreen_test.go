@@ -60,18 +60,24 @@ func TestReleaseProgressCarriesBothColors(t *testing.T) {
 	}
 }
 
+// gatedRelease is a pipeline of one blue-green step whose gate asks
+// "Switch?", with no scale-down delay.
+func gatedRelease() *spec.Pipeline {
+	blueGreen := bgSpec()
+	blueGreen.Approve = "Switch?"
+	blueGreen.ScaleDownDelay = 0
+	return &spec.Pipeline{
+		Metadata: spec.Metadata{Name: "web"},
+		Stages:   []spec.Stage{{Name: "release", Budget: spec.Duration(time.Hour), Steps: []spec.Step{{Name: "blue-green", BlueGreen: &blueGreen}}}},
+	}
+}
+
 // TestTheGateWatchesThePreview: while a blue-green gate waits, the engine
 // keeps reading the cluster, so that a preview pod that stops being Ready
 // reaches the views, and an approval is refused until the preview is fully
 // Ready again; then it goes through.
 func TestTheGateWatchesThePreview(t *testing.T) {
-	blueGreen := bgSpec()
-	blueGreen.Approve = "Switch?"
-	blueGreen.ScaleDownDelay = 0
-	p := &spec.Pipeline{
-		Metadata: spec.Metadata{Name: "web"},
-		Stages:   []spec.Stage{{Name: "release", Budget: spec.Duration(time.Hour), Steps: []spec.Step{{Name: "blue-green", BlueGreen: &blueGreen}}}},
-	}
+	p := gatedRelease()
 	m := newMemCluster()
 	h := newHarness(t, Config{Pipeline: p, Clusters: func(string) (Cluster, error) { return lockingMem{m}, nil }})
 	done := h.start()
@@ -167,13 +173,7 @@ func (p *recordingPublisher) published() []*GateNotice {
 // would switch to changes, however long it waits, since every observation
 // with the same diff leaves it be.
 func TestThePublishedGateFollowsItsDiff(t *testing.T) {
-	blueGreen := bgSpec()
-	blueGreen.Approve = "Switch?"
-	blueGreen.ScaleDownDelay = 0
-	p := &spec.Pipeline{
-		Metadata: spec.Metadata{Name: "web"},
-		Stages:   []spec.Stage{{Name: "release", Budget: spec.Duration(time.Hour), Steps: []spec.Step{{Name: "blue-green", BlueGreen: &blueGreen}}}},
-	}
+	p := gatedRelease()
 	m := newMemCluster()
 	pub := &recordingPublisher{decision: make(chan RemoteDecision)}
 	h := newHarness(t, Config{Pipeline: p, Clusters: func(string) (Cluster, error) { return publishingMem{m, pub}, nil }})

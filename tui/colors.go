@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cutover-sh/cutover/engine/spec"
@@ -24,6 +25,7 @@ type releasePane struct {
 	// selPod names the selected pod: the list re-sorts as pods change
 	// health, and enter must open the pod the person chose.
 	selPod string
+	order  *podOrder
 }
 
 // selected is the index of the selected pod in pods, or 0.
@@ -49,7 +51,7 @@ func (p *releasePane) Update(msg tea.KeyPressMsg, sc *scene) tea.Cmd {
 	if r == nil {
 		return nil
 	}
-	pods := podsOf(r)
+	pods := p.order.of(r)
 	if len(pods) == 0 {
 		return nil
 	}
@@ -76,6 +78,32 @@ func podsOf(r *engine.ReleaseProgress) []podRow {
 	}
 	slices.SortStableFunc(out, func(a, b podRow) int { return boolInt(a.healthy()) - boolInt(b.healthy()) })
 	return out
+}
+
+// podOrder keeps the pods of the release last drawn, sorted: the pane is
+// redrawn every second for its ages, and sorting 1,000 pods each time was
+// most of that. A release's Seq changes with anything it shows. Shared by
+// every copy of the model: a cache, not state. A nil podOrder sorts every
+// time.
+type podOrder struct {
+	mu   sync.Mutex
+	rel  *engine.ReleaseProgress
+	seq  uint64
+	pods []podRow
+}
+
+// of returns r's pods, failing ones first. The slice is shared: callers
+// read it and never change it.
+func (o *podOrder) of(r *engine.ReleaseProgress) []podRow {
+	if o == nil {
+		return podsOf(r)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.rel != r || o.seq != r.Seq {
+		o.rel, o.seq, o.pods = r, r.Seq, podsOf(r)
+	}
+	return o.pods
 }
 
 type podRow struct {
@@ -188,7 +216,7 @@ func (p *releasePane) colorRows(sc *scene, r *engine.ReleaseProgress, live spec.
 // 60 pods must not cost 60 rows a frame.
 func (p *releasePane) podRows(sc *scene, r *engine.ReleaseProgress, focused bool, iw, room int) []string {
 	s := sc.st
-	pods := podsOf(r)
+	pods := p.order.of(r)
 	if len(pods) == 0 {
 		return []string{s.Muted.Render("  no pods")}
 	}

@@ -182,7 +182,7 @@ func New(o Options) Model {
 	}
 	km := &keys
 	m := Model{o: o, keys: km, actionKeys: actions, help: help.New(),
-		stages: stagesPane{keys: km}, release: releasePane{keys: km}, metrics: metricsPane{sparks: &sparkCache{}}, logs: newLogsPane(km), views: &paneCache{}}
+		stages: stagesPane{keys: km}, release: releasePane{keys: km, order: &podOrder{}}, metrics: metricsPane{sparks: &sparkCache{}}, logs: newLogsPane(km), views: &paneCache{}}
 	m.setStyles(NewStyles(true))
 	return m
 }

@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -515,5 +516,39 @@ func TestNoSpinnerInTheScaleDownDelay(t *testing.T) {
 		if got := m.spinFrame() != before; got != tc.want {
 			t.Errorf("a release whose next action is %s: the spinner turned at the clock's tick: %v, want %v", tc.act, got, tc.want)
 		}
+	}
+}
+
+// TestPodOrderFollowsTheRelease: the pods are sorted once per release
+// and kept between frames; a release that reports a pod failing must put
+// it first on the next frame, not show the order sorted before.
+func TestPodOrderFollowsTheRelease(t *testing.T) {
+	m, _ := console("switching", 120, 40, Options{})
+	firstPod := func(m Model) string {
+		for _, line := range strings.Split(flatScreen(m), "\n") {
+			if f := strings.Fields(line); len(f) > 2 && strings.Contains(line, "-7d9f8b6c4-") {
+				for _, w := range f {
+					if strings.Contains(w, "-7d9f8b6c4-") {
+						return w
+					}
+				}
+			}
+		}
+		return ""
+	}
+	r := *m.currentRelease()
+	obs := *r.Observed
+	blue := *obs.Colors[spec.Blue]
+	blue.Pods = slices.Clone(blue.Pods)
+	blue.Pods[2].Ready, blue.Pods[2].Reason = false, "CrashLoopBackOff"
+	if before := firstPod(m); before == "" || strings.HasSuffix(blue.Pods[2].Name, strings.TrimPrefix(before, "…")) {
+		t.Fatalf("the first pod row before the change is %q: want a row, and not %s\n%s", before, blue.Pods[2].Name, flatScreen(m))
+	}
+	obs.Colors = map[spec.Color]*engine.ColorState{spec.Blue: &blue, spec.Green: obs.Colors[spec.Green]}
+	r.Observed, r.Seq = &obs, r.Seq+1
+	m = step(m, eventsMsg([]engine.Message{{Event: r}}))
+	// The name column may cut a name's head off: "…e-7d9f8b6c4-ckxqz".
+	if got, want := firstPod(m), blue.Pods[2].Name; got == "" || !strings.HasSuffix(want, strings.TrimPrefix(got, "…")) {
+		t.Errorf("after the release reported %s failing, the first pod row is %q, want it\n%s", want, got, flatScreen(m))
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/cutover-sh/cutover/engine"
 	"github.com/cutover-sh/cutover/human"
@@ -501,8 +502,56 @@ func (m Model) overlay(under, over string, h int) string {
 	if m.h < 30 {
 		y = 0
 	}
-	layers := lipgloss.NewCompositor(lipgloss.NewLayer(under), lipgloss.NewLayer(over).X(x).Y(y).Z(1))
-	return lipgloss.NewCanvas(m.w, h).Compose(layers).Render()
+	return splice(under, over, x, y, m.w, h)
+}
+
+// splice draws over on top of under, its top left corner at x, y, in a
+// w×h screen. Only the rows over covers are touched, each cut around it:
+// a canvas of cells parsed the whole screen into cells and back, once a
+// second while the gate's card waits for a person, and was most of that
+// second's cost (TestSpliceIsTheCompositor holds the two to the same
+// cells).
+func splice(under, over string, x, y, w, h int) string {
+	rows := strings.Split(under, "\n")
+	if len(rows) > h {
+		rows = rows[:h]
+	}
+	for len(rows) < h {
+		rows = append(rows, "")
+	}
+	for i, ol := range strings.Split(over, "\n") {
+		if y+i >= h || x >= w {
+			break
+		}
+		if ansi.StringWidth(ol) > w-x {
+			// Cut at the screen's edge; half a wide character is a blank.
+			ol = ansi.Truncate(ol, w-x, "")
+			ol += strings.Repeat(" ", w-x-ansi.StringWidth(ol))
+		}
+		rows[y+i] = spliceRow(rows[y+i], ol, x, w)
+	}
+	return strings.Join(rows, "\n")
+}
+
+// spliceRow puts over (at most w-x wide) into row at column x. The cut
+// leaves no half of a wide character: its cells become spaces. Styles
+// are reset on both sides of over, and what is left of row on its right
+// replays row's escape sequences from the start, so it keeps its style.
+func spliceRow(row, over string, x, w int) string {
+	if ansi.StringWidth(row) > w {
+		row = ansi.Truncate(row, w, "")
+	}
+	left := ansi.Truncate(row, x, "")
+	if lw := ansi.StringWidth(left); lw < x {
+		left += strings.Repeat(" ", x-lw)
+	}
+	end := x + ansi.StringWidth(over)
+	right := ansi.TruncateLeft(row, end, "")
+	if rest := ansi.StringWidth(row) - end; rest >= 0 && ansi.StringWidth(right) > rest {
+		// A wide character straddled end: TruncateLeft kept it whole.
+		right = " " + ansi.TruncateLeft(row, end+1, "")
+	}
+	return left + ansi.ResetStyle + over + ansi.ResetStyle + right
 }
 
 // shortImage is an image's repository's last part and its tag: the

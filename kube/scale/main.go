@@ -12,7 +12,11 @@
 // 20 s each: the rollout (the new color's pods created, kwok paused so
 // that none of them changes), the gate, the post-promotion analysis (a
 // real Prometheus scraping a metrics app a color, which the console's
-// panels read too) and the scale-down delay.
+// panels read too) and the scale-down delay. A bare Bubble Tea console of
+// the same size (tui/bare) runs beside it and is measured over the
+// same windows: on a shared machine one figure swings by tenths of a
+// point from run to run, and the ratio between the two says what is
+// cutover's own.
 //
 //	CUTOVER_TESTENV_BIN=$(testenv/build-controlplane) go run ./kube/scale [-pods 1000,5000] [-k9s PATH]
 //
@@ -124,17 +128,19 @@ func run(ctx context.Context, o options) ([]row, error) {
 		return nil, err
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
-	cutover := filepath.Join(dir, "cutover")
-	logf("building cutover")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", cutover, "./cmd/cutover").CombinedOutput(); err != nil { //nolint:gosec // go, on this repository
-		return nil, fmt.Errorf("build cutover (run from the repository's root): %w\n%s", err, out)
+	cutover, bare := filepath.Join(dir, "cutover"), filepath.Join(dir, "bare")
+	logf("building cutover and the bare console")
+	for out, pkg := range map[string]string{cutover: "./cmd/cutover", bare: "./tui/bare"} {
+		if out, err := exec.CommandContext(ctx, "go", "build", "-o", out, pkg).CombinedOutput(); err != nil { //nolint:gosec // go, on this repository
+			return nil, fmt.Errorf("build %s (run from the repository's root): %w\n%s", pkg, err, out)
+		}
 	}
 	if o.k9s == "" {
 		logf("no k9s: measuring cutover alone (build it with scripts/scale, or give -k9s)")
 	}
 	var rows []row
 	for _, n := range o.pods {
-		rs, err := measureAt(ctx, o, bin, dir, cutover, n)
+		rs, err := measureAt(ctx, o, bin, dir, cutover, bare, n)
 		rows = append(rows, rs...)
 		if err != nil {
 			return rows, fmt.Errorf("at %d pods: %w", n, err)
@@ -145,7 +151,7 @@ func run(ctx context.Context, o options) ([]row, error) {
 
 // measureAt starts a control plane of its own for n pods, so that one
 // count's leftovers do not weigh on the next.
-func measureAt(ctx context.Context, o options, bin, dir, cutover string, n int) ([]row, error) {
+func measureAt(ctx context.Context, o options, bin, dir, cutover, bare string, n int) ([]row, error) {
 	cdir := filepath.Join(dir, fmt.Sprintf("cluster-%d", n))
 	logf("%d pods: starting the control plane in %s", n, cdir)
 	c, err := testenv.Start(ctx, bin, cdir)
@@ -246,6 +252,13 @@ stages:
 		return nil, err
 	}
 	defer cons.close()
+	// The bare console runs beside cutover from here on and is measured
+	// over the same windows: the machine's share of each figure.
+	base, err := newPane(cdir, "bare", bare, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer base.close()
 	if err := waitBound(ctx, c.Client, ns, "green", n/2); err != nil {
 		return nil, err
 	}
@@ -253,7 +266,7 @@ stages:
 		return nil, err
 	}
 	logf("%d pods: cutover's CPU over %s in the rollout, nothing changing", n, o.idle)
-	cpuRollout, err := idleCPU(ctx, o, cons)
+	cpuRollout, err := idleCPU(ctx, o, cons, base)
 	if err != nil {
 		return nil, err
 	}
@@ -286,8 +299,11 @@ stages:
 	}
 	logf("%d pods: on screen; RSS in %s", n, o.settle)
 	sleep(ctx, o.settle)
-	rows := make([]row, len(panes))
-	for i, p := range panes {
+	// The bare console is measured with the others, and timed to no
+	// screen: it shows no pods.
+	measured := append(slices.Clone(panes), base)
+	rows := make([]row, len(measured))
+	for i, p := range measured {
 		rows[i] = row{pods: n, program: p.name, cpuRollout: -1, cpuPost: -1, cpuDelay: -1}
 		pid, err := p.child()
 		if err != nil {
@@ -299,7 +315,7 @@ stages:
 	}
 	logf("%d pods: CPU over %s with nothing changing", n, o.idle)
 	var before []time.Duration
-	for _, p := range panes {
+	for _, p := range measured {
 		pid, _ := p.child()
 		t, err := cpuTime(pid)
 		if err != nil {
@@ -312,7 +328,7 @@ stages:
 	sleep(ctx, o.idle)
 	took := time.Since(start)
 	profile(o, panes[0], syscall.SIGUSR2)
-	for i, p := range panes {
+	for i, p := range measured {
 		pid, _ := p.child()
 		t, err := cpuTime(pid)
 		if err != nil {
@@ -320,7 +336,7 @@ stages:
 		}
 		rows[i].cpu = 100 * float64(t-before[i]) / float64(took)
 	}
-	rows[0].cpuRollout = cpuRollout
+	rows[0].cpuRollout, rows[len(rows)-1].cpuRollout = cpuRollout[0], cpuRollout[1]
 	logf("%d pods: %d pods created one at a time, each timed to the screens", n, o.changes)
 	for i := range o.changes {
 		if ctx.Err() != nil {
@@ -351,38 +367,53 @@ stages:
 	if err := cons.waitFor(ctx, string(engine.PhasePostAnalysis), 5*time.Minute); err != nil {
 		return rows, err
 	}
-	if rows[0].cpuPost, err = idleCPU(ctx, o, cons); err != nil {
+	cpu, err := idleCPU(ctx, o, cons, base)
+	if err != nil {
 		return rows, err
 	}
+	rows[0].cpuPost, rows[len(rows)-1].cpuPost = cpu[0], cpu[1]
 	logf("%d pods: cutover's CPU over %s in the scale-down delay", n, o.idle)
 	if err := cons.waitFor(ctx, "warm, scaled down in", 5*time.Minute); err != nil {
 		return rows, err
 	}
-	rows[0].cpuDelay, err = idleCPU(ctx, o, cons)
-	return rows, err
+	if cpu, err = idleCPU(ctx, o, cons, base); err != nil {
+		return rows, err
+	}
+	rows[0].cpuDelay, rows[len(rows)-1].cpuDelay = cpu[0], cpu[1]
+	return rows, nil
 }
 
-// idleCPU is the share of a core the pane's program used over o.idle,
-// after 5 s for the work that led to this phase to settle.
-func idleCPU(ctx context.Context, o options, p *pane) (float64, error) {
+// idleCPU is the share of a core each pane's program used over the same
+// o.idle, after 5 s for the work that led to this phase to settle. The
+// first pane's is profiled when asked.
+func idleCPU(ctx context.Context, o options, ps ...*pane) ([]float64, error) {
 	sleep(ctx, 5*time.Second)
-	pid, err := p.child()
-	if err != nil {
-		return 0, err
+	pids := make([]string, len(ps))
+	t0 := make([]time.Duration, len(ps))
+	for i, p := range ps {
+		pid, err := p.child()
+		if err != nil {
+			return nil, err
+		}
+		if t0[i], err = cpuTime(pid); err != nil {
+			return nil, err
+		}
+		pids[i] = pid
 	}
-	t0, err := cpuTime(pid)
-	if err != nil {
-		return 0, err
-	}
-	profile(o, p, syscall.SIGUSR1)
+	profile(o, ps[0], syscall.SIGUSR1)
 	start := time.Now()
 	sleep(ctx, o.idle)
-	profile(o, p, syscall.SIGUSR2)
-	t1, err := cpuTime(pid)
-	if err != nil {
-		return 0, err
+	profile(o, ps[0], syscall.SIGUSR2)
+	took := time.Since(start)
+	out := make([]float64, len(ps))
+	for i, pid := range pids {
+		t1, err := cpuTime(pid)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = 100 * float64(t1-t0[i]) / float64(took)
 	}
-	return 100 * float64(t1-t0) / float64(time.Since(start)), nil
+	return out, nil
 }
 
 // waitBound waits until color has want pods bound to a node: with kwok
@@ -617,7 +648,8 @@ func printTable(w io.Writer, o options, rows []row) {
 	p("cutover scale: the console at its gate (120x40, tmux) next to k9s' pods view of the same namespace")
 	p("RSS %s after the pods showed; CPU over %s idle at the gate (GATE), and cutover's in the rollout with kwok", o.settle, o.idle)
 	p("paused (ROLLOUT), the post-promotion analysis (POST) and the scale-down delay (DELAY); a new pod to the")
-	p("screen, %d times", o.changes)
+	p("screen, %d times. bare is a Bubble Tea console of the same size with nothing to show but a clock, run", o.changes)
+	p("beside cutover and measured over the same windows: the least a console costs on this machine now")
 	p("")
 	p("%7s  %-8s %10s %8s %8s %8s %8s %11s %11s %11s %7s", "PODS", "PROGRAM", "RSS", "ROLLOUT", "GATE", "POST", "DELAY", "TO SCREEN", "p95", "max", "MISSED")
 	pct := func(v float64) string {
@@ -630,6 +662,25 @@ func printTable(w io.Writer, o options, rows []row) {
 		med, p95, top := quantiles(r.toShow)
 		p("%7d  %-8s %10s %8s %8s %8s %8s %11s %11s %11s %7d", r.pods, r.program, fmt.Sprintf("%.1f MiB", float64(r.rss)/(1<<20)),
 			pct(r.cpuRollout), pct(r.cpu), pct(r.cpuPost), pct(r.cpuDelay), med, p95, top, r.missed)
+	}
+	// cutover's idle CPU against the bare console's in the same windows.
+	for _, c := range rows {
+		if c.program != "cutover" {
+			continue
+		}
+		for _, b := range rows {
+			if b.program != "bare" || b.pods != c.pods {
+				continue
+			}
+			x := func(a, b float64) string {
+				if a < 0 || b <= 0 {
+					return "-"
+				}
+				return fmt.Sprintf("x%.2f", a/b)
+			}
+			p("cutover / bare at %d pods, same windows: rollout %s, gate %s, post %s, delay %s", c.pods,
+				x(c.cpuRollout, b.cpuRollout), x(c.cpu, b.cpu), x(c.cpuPost, b.cpuPost), x(c.cpuDelay, b.cpuDelay))
+		}
 	}
 	// How each figure grows from the smallest count to the largest.
 	for _, prog := range []string{"cutover", "k9s"} {

@@ -243,12 +243,17 @@ func run(ctx context.Context, o options) (int, error) {
 	return 0, nil
 }
 
+// draw makes every random choice of a cycle, in this order, so that a
+// seed replays the same schedule.
+func draw(rng *rand.Rand) cycleResult {
+	return cycleResult{outcome: outcomes[rng.IntN(len(outcomes))], fault: faults[rng.IntN(len(faults))],
+		at: time.Duration(rng.Int64N(int64(2500 * time.Millisecond))), down: time.Duration(1+rng.IntN(3)) * time.Second}
+}
+
 // cycle drives one release to its end with one fault in it.
 func (k *campaign) cycle(ctx context.Context, n int) cycleResult {
-	// Every random choice of the cycle is made here, in this order, so
-	// that a seed replays the same schedule.
-	r := cycleResult{n: n, outcome: outcomes[k.rng.IntN(len(outcomes))], fault: faults[k.rng.IntN(len(faults))],
-		at: time.Duration(k.rng.Int64N(int64(2500 * time.Millisecond))), down: time.Duration(1+k.rng.IntN(3)) * time.Second, checks: map[string]int{}}
+	r := draw(k.rng)
+	r.n, r.checks = n, map[string]int{}
 	image := fmt.Sprintf("web:v%d", n+2)
 	pipeline := filepath.Join(k.state, fmt.Sprintf("cycle-%d.yaml", n))
 	if err := os.MkdirAll(k.state, 0o700); err != nil {

@@ -22,7 +22,10 @@
 //
 // Every run prints its seed; the same seed replays the same cycles (the
 // outcomes, the faults and their moments; the cluster's own timing
-// varies). It exits 1 when an invariant was violated.
+// varies). It exits 1 when an invariant was violated. A cycle that
+// violated one replays alone, as its seed drew it, with
+// `-cycles 0 -replay SEED:CYCLE`; `.ci/run` replays those found so far
+// after its own short campaign.
 package main
 
 import (
@@ -57,6 +60,27 @@ type options struct {
 	seed   uint64
 	pods   int
 	bound  time.Duration
+	replay []replay
+}
+
+// replay is one cycle of a campaign, run again as its seed drew it.
+type replay struct {
+	seed  uint64
+	cycle int
+}
+
+func (r replay) String() string { return fmt.Sprintf("%d:%d", r.seed, r.cycle) }
+
+func parseReplays(v string) ([]replay, error) {
+	var out []replay
+	for f := range strings.SplitSeq(v, ",") {
+		var r replay
+		if _, err := fmt.Sscanf(f, "%d:%d", &r.seed, &r.cycle); err != nil || r.cycle < 0 {
+			return nil, fmt.Errorf("%q is not SEED:CYCLE", f)
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 func main() {
@@ -65,8 +89,13 @@ func main() {
 	flag.Uint64Var(&o.seed, "seed", 0, "the campaign's seed (default: from the clock; printed either way)")
 	flag.IntVar(&o.pods, "pods", 2, "Ready pods per color")
 	flag.DurationVar(&o.bound, "bound", 3*time.Minute, "how long one cycle may take before it counts as hung")
+	flag.Func("replay", "SEED:CYCLE[,...]: after the campaign's own cycles, run these cycles of other campaigns as their seeds drew them (-cycles 0 runs them alone)", func(v string) error {
+		var err error
+		o.replay, err = parseReplays(v)
+		return err
+	})
 	flag.Parse()
-	if o.seed == 0 {
+	if o.seed == 0 && (o.cycles > 0 || len(o.replay) == 0) {
 		o.seed = uint64(time.Now().UnixNano())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -164,7 +193,7 @@ func run(ctx context.Context, o options) (int, error) {
 			return 0, err
 		}
 	}
-	k := &campaign{o: o, c: c, cs: c.Client, state: filepath.Join(dir, "state"), rng: rand.New(rand.NewPCG(o.seed, o.seed^0x5bd1e995))} //nolint:gosec // the faults' schedule, not a secret
+	k := &campaign{o: o, c: c, cs: c.Client, state: filepath.Join(dir, "state"), rng: schedule(o.seed)}
 	k.bin = filepath.Join(dir, "cutover")
 	logf("building cutover")
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", k.bin, "./cmd/cutover").CombinedOutput(); err != nil { //nolint:gosec // go, on this repository
@@ -223,16 +252,38 @@ func run(ctx context.Context, o options) (int, error) {
 	}
 
 	var results []cycleResult
+	cycle := func(n int, drawn cycleResult, of replay) {
+		r := k.cycle(ctx, n, drawn)
+		again := ""
+		if of.seed != o.seed || of.cycle != n {
+			again = fmt.Sprintf(" (seed %d's cycle %d again)", of.seed, of.cycle)
+		}
+		logf("cycle %d%s: %s with %s at %s: %s, %d violations; the release: %s", n, again, r.outcome, r.fault, r.at.Round(time.Millisecond), r.took.Round(time.Millisecond), len(r.violations), r.ended)
+		for _, v := range r.violations {
+			logf("  violation: %s", v)
+		}
+		if len(r.violations) > 0 {
+			logf("  replay this cycle alone: go run ./kube/chaos -cycles 0 -replay %s -pods %d", of, o.pods)
+		}
+		results = append(results, r)
+	}
 	for n := range o.cycles {
 		if ctx.Err() != nil {
 			break
 		}
-		r := k.cycle(ctx, n)
-		logf("cycle %d: %s with %s at %s: %s, %d violations; the release: %s", n, r.outcome, r.fault, r.at.Round(time.Millisecond), r.took.Round(time.Millisecond), len(r.violations), r.ended)
-		for _, v := range r.violations {
-			logf("  violation: %s", v)
+		cycle(n, draw(k.rng), replay{o.seed, n})
+	}
+	// A replayed cycle has a number of its own (its image, its pipeline
+	// file), after the campaign's, and the schedule its seed drew.
+	for i, rp := range o.replay {
+		if ctx.Err() != nil {
+			break
 		}
-		results = append(results, r)
+		rng := schedule(rp.seed)
+		for range rp.cycle {
+			draw(rng)
+		}
+		cycle(o.cycles+i, draw(rng), rp)
 	}
 	stopWatch()
 	rep := summarize(o, results, k.w, k.lease)
@@ -243,6 +294,11 @@ func run(ctx context.Context, o options) (int, error) {
 	return 0, nil
 }
 
+// schedule is the source of a campaign's random choices for its seed.
+func schedule(seed uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, seed^0x5bd1e995)) //nolint:gosec // the faults' schedule, not a secret
+}
+
 // draw makes every random choice of a cycle, in this order, so that a
 // seed replays the same schedule.
 func draw(rng *rand.Rand) cycleResult {
@@ -251,8 +307,7 @@ func draw(rng *rand.Rand) cycleResult {
 }
 
 // cycle drives one release to its end with one fault in it.
-func (k *campaign) cycle(ctx context.Context, n int) cycleResult {
-	r := draw(k.rng)
+func (k *campaign) cycle(ctx context.Context, n int, r cycleResult) cycleResult {
 	r.n, r.checks = n, map[string]int{}
 	image := fmt.Sprintf("web:v%d", n+2)
 	pipeline := filepath.Join(k.state, fmt.Sprintf("cycle-%d.yaml", n))
@@ -314,15 +369,11 @@ func (k *campaign) cycle(ctx context.Context, n int) cycleResult {
 			time.Sleep(time.Second)
 		}
 	}
-	typed := -1 // where the output stood when the rollback was typed
-	if r.outcome == "rolled-back-by-key" && p.waitFor(deadline, "scale-down-delay") {
-		at := len(p.output())
-		if _, err := io.WriteString(p.in, "rollback chaos cycle\n"); err == nil {
-			typed = at
-		}
-	}
 	// An analysis that cannot measure waits for a person: the person reads
-	// why, and rejects it, which rolls the release back.
+	// why, and rejects it, which rolls the release back. The person
+	// watches from the start: a rollback to be typed in the scale-down
+	// delay waits for a phase that a paused analysis never reaches (seed
+	// 2026's cycle 29 hung until its bound).
 	person := make(chan string, 1)
 	go func() {
 		why := ""
@@ -334,6 +385,13 @@ func (k *campaign) cycle(ctx context.Context, n int) cycleResult {
 		}
 		person <- why
 	}()
+	typed := -1 // where the output stood when the rollback was typed
+	if r.outcome == "rolled-back-by-key" && p.waitFor(deadline, "scale-down-delay") {
+		at := len(p.output())
+		if _, err := io.WriteString(p.in, "rollback chaos cycle\n"); err == nil {
+			typed = at
+		}
+	}
 	faultAt := <-faultDone
 	code := p.wait()
 	r.paused = <-person

@@ -87,7 +87,15 @@ func (rep report) violations() int {
 func (rep report) print(w io.Writer) {
 	p := func(format string, args ...any) { _, _ = fmt.Fprintf(w, format+"\n", args...) }
 	p("cutover chaos campaign: seed %d, %d cycles, %d Ready pods a color", rep.o.seed, rep.cycles, rep.o.pods)
-	p("replay: go run ./kube/chaos -seed %d -cycles %d -pods %d", rep.o.seed, rep.o.cycles, rep.o.pods)
+	again := ""
+	if len(rep.o.replay) > 0 {
+		var rs []string
+		for _, r := range rep.o.replay {
+			rs = append(rs, r.String())
+		}
+		again = " -replay " + strings.Join(rs, ",")
+	}
+	p("replay: go run ./kube/chaos -seed %d -cycles %d -pods %d%s", rep.o.seed, rep.o.cycles, rep.o.pods, again)
 	p("")
 	p("%-44s %8s", "OUTCOME", "CYCLES")
 	for _, k := range slices.Sorted(maps.Keys(rep.outcomes)) {
